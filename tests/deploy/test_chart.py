@@ -21,6 +21,8 @@ import yaml
 CHART = Path(__file__).resolve().parents[2] / "helm" / "gatekeeper"
 PRODUCTION: dict[str, Any] = yaml.safe_load((CHART / "values-production.yaml").read_text())
 KUBE_VERSION = "1.33.0"
+# Chart.yaml's kubeVersion floor, and a recent release.
+KUBE_VERSIONS = ["1.27.0", KUBE_VERSION]
 RELEASE = "gk"
 NAMESPACE = "apps"
 FULLNAME = "gk-gatekeeper"
@@ -47,6 +49,21 @@ def merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
 SCENARIOS: dict[str, dict[str, Any]] = {
     "default": {},
     "default-persistent": {"database": {"persistence": {"enabled": True}}},
+    "default-all-options": {
+        "extraEnv": [{"name": "LOG_LEVEL", "value": "debug"}],
+        "podAnnotations": {"example.com/a": "b"},
+        "podLabels": {"team": "identity"},
+        "priorityClassName": "high",
+        "tolerations": [{"key": "dedicated", "operator": "Exists"}],
+        "nodeSelector": {"kubernetes.io/os": "linux"},
+        "imagePullSecrets": [{"name": "registry"}],
+        "jwks": {"json": '{"keys": []}'},
+        "serviceAccount": {"annotations": {"example.com/role": "gatekeeper"}},
+        "ingress": {"enabled": True, "tlsSecretName": "app-tls", "annotations": {"example.com/x": "y"}},
+        "database": {"persistence": {"enabled": True, "existingClaim": "gatekeeper-data"}},
+        "podDisruptionBudget": {"enabled": True, "maxUnavailable": None, "minAvailable": 1},
+        "networkPolicy": {"enabled": True, "publicFrom": [{"podSelector": {}}]},
+    },
     "decisions": {"mode": "decisions"},
     "production": PRODUCTION,
     "production-decisions": merge(PRODUCTION, {"mode": "decisions"}),
@@ -141,14 +158,24 @@ def test_lint_reports_no_warning_or_error(scenario: str) -> None:
     assert problems == [] and report["errors"] == []
 
 
+def test_lint_does_report_values_the_schema_refuses() -> None:
+    """Guards the test above against a lint that passes everything."""
+    report = helm_python.lint(CHART, {"mode": "proxy"}, strict=True)
+
+    assert any("sidecar" in error for error in report["errors"])
+
+
+@pytest.mark.parametrize("kube_version", KUBE_VERSIONS)
 @pytest.mark.parametrize("scenario", SCENARIOS)
-def test_every_object_is_valid_for_kubernetes(chart: helm_python.Chart, scenario: str) -> None:
+def test_every_object_is_valid_for_kubernetes(
+    chart: helm_python.Chart, scenario: str, kube_version: str
+) -> None:
     docs = render(chart, SCENARIOS[scenario])
 
     invalid = []
     for doc in docs:
         try:
-            kubernetes_validate.validate(doc, KUBE_VERSION, strict=True)
+            kubernetes_validate.validate(doc, kube_version, strict=True)
         except kubernetes_validate.ValidationError as error:
             invalid.append(f"{doc['kind']}/{doc['metadata']['name']}: {error.message} at {list(error.path)}")
     assert invalid == []
