@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import base64
 import copy
+import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -440,9 +442,6 @@ def test_probes_hit_the_health_endpoints(chart: helm_python.Chart, scenario: str
     assert gatekeeper["readinessProbe"]["httpGet"]["path"] == "/health/ready"
     for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
         assert gatekeeper[probe]["httpGet"]["port"] in numbers
-    # SIGTERM arrives after the preStop pause; then gatekeeper drains for up to serve.shutdown_timeout (10s)
-    pause = int(gatekeeper["lifecycle"]["preStop"]["exec"]["command"][-1].split("sleep(")[1].rstrip(")"))
-    assert deployment["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] > pause + 10
 
 
 @pytest.mark.parametrize("scenario", ["default", "production", "production-managed-secret"])
@@ -470,6 +469,33 @@ def test_every_file_the_config_names_is_mounted(chart: helm_python.Chart, scenar
                 assert any(f.startswith(path) for f in files), f"{where}: nothing mounted under {path}"
             else:
                 assert path in files, f"{where}: {path} is not mounted"
+
+
+@pytest.mark.parametrize("scenario", ["default", "production-managed-secret", "production-decisions"])
+def test_gatekeeper_accepts_the_rendered_config(chart: helm_python.Chart, scenario: str) -> None:
+    """What `gatekeeper config check` runs, with the environment the pod gets from the Secret."""
+    config_module = pytest.importorskip("gatekeeper.config")
+    docs = render(chart, SCENARIOS[scenario])
+    deployment = one(docs, "Deployment")
+    env = {"SECRETS_COOKIE_0": "c" * 32, "SECRETS_CIPHER_0": "k" * 32, "DSN": PG_SECRETS["database"]["dsn"]}
+    if not of_kind(docs, "Job"):
+        env["DSN"] = secret_value(docs, FULLNAME, "dsn")
+    for variable in container(deployment)["env"]:
+        if "value" in variable:
+            env[variable["name"]] = variable["value"]
+    files = one(docs, "ConfigMap", f"{FULLNAME}-config")["data"]
+
+    config = config_module.parse_config(files["gatekeeper.yaml"], name="gatekeeper.yaml", env=env)
+
+    assert config.database.dialect == ("postgres" if of_kind(docs, "Job") else "sqlite")
+    for name, schema in files.items():
+        if name.endswith(".json"):
+            json.loads(schema)
+    # a terminating pod pauses in preStop, then drains for serve.shutdown_timeout: all within the grace
+    pre_stop = " ".join(container(deployment)["lifecycle"]["preStop"]["exec"]["command"])
+    pause = int(re.search(r"sleep\((\d+)\)", pre_stop).group(1))
+    grace = deployment["spec"]["template"]["spec"]["terminationGracePeriodSeconds"]
+    assert grace > pause + float(config.serve.shutdown_timeout)
 
 
 def test_rules_are_rendered_as_files_under_the_rules_directory(chart: helm_python.Chart) -> None:

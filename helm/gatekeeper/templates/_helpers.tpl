@@ -74,7 +74,7 @@ database.dsn. The DSN itself is never printed (it may hold a password).
 {{- fail "database.driver must be set (sqlite or postgres) with secrets.existingSecret: the chart cannot read the DSN inside that Secret" }}
 {{- end }}
 {{- $dsn := .Values.database.dsn | default "" }}
-{{- if or (hasPrefix "sqlite://" $dsn) (eq $dsn "memory") }}
+{{- if or (hasPrefix "sqlite://" $dsn) (hasPrefix "sqlite3://" $dsn) (eq $dsn "memory") }}
 {{- $driver = "sqlite" }}
 {{- else if or (hasPrefix "postgres://" $dsn) (hasPrefix "postgresql://" $dsn) }}
 {{- $driver = "postgres" }}
