@@ -28,7 +28,7 @@ KUBE_VERSIONS = ["1.27.0", KUBE_VERSION]
 RELEASE = "gk"
 NAMESPACE = "apps"
 FULLNAME = "gk-gatekeeper"
-# The Secret gives these for the production tests that let the chart manage it.
+# Values for the production scenario in which the chart renders the Secret itself (no existingSecret).
 PG_SECRETS = {
     "database": {"dsn": "postgres://gatekeeper:s3cr3t-pw@db.apps:5432/gatekeeper?sslmode=require"},
     "secrets": {"cookie": "c" * 32, "cipher": "k" * 32},
