@@ -1,0 +1,152 @@
+"""Typed, frozen configuration loaded once from YAML plus environment overrides.
+
+`load_config` returns a `Config` or raises `ConfigError` listing every problem with file, line and
+key path. Nothing downstream reads raw dicts, except handler `config` blocks, which handlers
+validate with `convert.build` when rules are compiled.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from gatekeeper.config.access import AccessRules, Errors, HandlerSection
+from gatekeeper.config.convert import build
+from gatekeeper.config.dsn import Dsn
+from gatekeeper.config.env import apply_env
+from gatekeeper.config.identity import Courier, Hashers, Identity, Selfservice, Session
+from gatekeeper.config.problems import ConfigError, ConfigProblem
+from gatekeeper.config.serve import Log, Secrets, Serve
+from gatekeeper.config.types import Duration, Secret
+from gatekeeper.yamlpos import Source, YamlError, load
+
+__all__ = ["Config", "ConfigError", "ConfigProblem", "Duration", "Secret", "load_config", "parse_config"]
+
+log = logging.getLogger("gatekeeper.config")
+
+DEFAULT_DSN = "sqlite://./var/gatekeeper.db?_fk=true"
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole configuration; sections named as in Kratos and Oathkeeper."""
+
+    version: str = ""
+    dsn: str = DEFAULT_DSN
+    dev: bool = False
+    serve: Serve = field(default_factory=Serve)
+    log: Log = field(default_factory=Log)
+    secrets: Secrets = field(default_factory=Secrets)
+    selfservice: Selfservice = field(default_factory=Selfservice)
+    identity: Identity = field(default_factory=Identity)
+    session: Session = field(default_factory=Session)
+    hashers: Hashers = field(default_factory=Hashers)
+    courier: Courier = field(default_factory=Courier)
+    access_rules: AccessRules = field(default_factory=AccessRules)
+    authenticators: Mapping[str, HandlerSection] = field(default_factory=dict)
+    authorizers: Mapping[str, HandlerSection] = field(default_factory=dict)
+    mutators: Mapping[str, HandlerSection] = field(default_factory=dict)
+    errors: Errors = field(default_factory=Errors)
+    source: Source = field(default_factory=lambda: Source("<defaults>"), compare=False, repr=False)
+
+    @property
+    def database(self) -> Dsn:
+        return Dsn.parse(self.dsn)
+
+    @property
+    def cookie_secrets(self) -> tuple[Secret, ...]:
+        """Secrets for cookies and CSRF: `secrets.cookie`, falling back to `secrets.default` as Kratos."""
+        return self.secrets.cookie or self.secrets.default
+
+    @property
+    def cipher_secrets(self) -> tuple[Secret, ...]:
+        return self.secrets.cipher or self.secrets.default
+
+
+def load_config(path: str | os.PathLike[str] | None, *, env: Mapping[str, str] | None = None,
+                dev: bool = False) -> Config:
+    """Read `path` (or defaults only when None), apply environment overrides and validate."""
+    if path is None:
+        return parse_config("", name="<defaults>", env=env, dev=dev)
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError([ConfigProblem(str(file), None, "", f"cannot read: {exc.strerror}")]) from None
+    return parse_config(text, name=str(file), env=env, dev=dev)
+
+
+def parse_config(text: str, *, name: str, env: Mapping[str, str] | None = None, dev: bool = False) -> Config:
+    """Validate a config document given as text (what `gatekeeper config check` runs)."""
+    try:
+        data, source = load(text, name)
+    except YamlError as exc:
+        raise ConfigError([ConfigProblem(exc.name, exc.line, "", exc.message)]) from None
+    if data is None:
+        data = {}
+    problems: list[ConfigProblem] = []
+    if not isinstance(data, dict):
+        raise ConfigError([ConfigProblem(name, 1, "", "expected a mapping of config keys at the top level")])
+    env_paths = apply_env(Config, data, os.environ if env is None else env)
+    config = build(Config, data, at="", source=source, problems=problems)
+    if dev and not config.dev:
+        config = replace(config, dev=True)
+    if not problems:  # semantic checks need a structurally valid config
+        _check(config, name, source, problems)
+    if problems:
+        raise ConfigError([_blame_env(p, env_paths) for p in problems])
+    return replace(_with_dev_secrets(config), source=source)
+
+
+def _blame_env(problem: ConfigProblem, env_paths: Mapping[str, str]) -> ConfigProblem:
+    for path, var in env_paths.items():
+        if problem.path == path or problem.path.startswith(path + "."):
+            return replace(problem, file=f"environment variable {var}", line=None)
+    return problem
+
+
+def _check(config: Config, name: str, source: Source, out: list[ConfigProblem]) -> None:
+    def add(path: str, message: str) -> None:
+        out.append(ConfigProblem(name, source.line(path), path, message))
+
+    try:
+        Dsn.parse(config.dsn)
+    except ValueError as exc:
+        add("dsn", str(exc))
+    if not config.dev and not config.cookie_secrets:
+        add("secrets.cookie", "is required outside --dev (at least one secret of 16 or more characters)")
+    for i, secret in enumerate(config.cookie_secrets):
+        if len(secret.value) < 16:
+            add(f"secrets.cookie.{i}", "must be at least 16 characters long")
+    if config.log.format not in ("json", "text"):
+        add("log.format", f"expected 'json' or 'text', got {config.log.format!r}")
+    if config.log.level.lower() not in ("trace", "debug", "info", "warn", "warning", "error", "fatal", "panic"):
+        add("log.level", f"expected one of debug, info, warn, error, got {config.log.level!r}")
+    prefix = config.serve.proxy.identity_prefix
+    if not prefix.startswith("/") or prefix.endswith("/") or len(prefix) < 2:
+        add("serve.proxy.identity_prefix", f"expected a path like /.auth, got {prefix!r}")
+    for listener in ("proxy", "public", "admin", "api", "metrics"):
+        port = getattr(config.serve, listener).port
+        if not 0 <= port <= 65535:
+            add(f"serve.{listener}.port", f"expected a port between 0 and 65535, got {port}")
+
+
+def _with_dev_secrets(config: Config) -> Config:
+    if config.cookie_secrets:
+        return config
+    log.warning("no secrets.cookie configured: --dev generated a random one (sessions end on restart)")
+    generated = Secret(secrets.token_urlsafe(32))
+    return replace(config, secrets=replace(config.secrets, cookie=(generated,),
+                                           cipher=config.secrets.cipher or (Secret(secrets.token_urlsafe(24)),)))
+
+
+def as_dict(value: Any) -> Any:
+    """Plain data for a typed config value (used when a handler needs its config re-validated)."""
+    from dataclasses import asdict, is_dataclass
+
+    return asdict(value) if is_dataclass(value) else value

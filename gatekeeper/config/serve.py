@@ -1,0 +1,74 @@
+"""`serve.*`, `log.*` and `secrets.*`: listeners, logging and the process' own secrets."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from gatekeeper.config.types import Duration, Secret
+
+
+@dataclass(frozen=True)
+class ProxyTimeouts:
+    """Oathkeeper's `serve.proxy.timeout`: applied to the upstream connection."""
+
+    read: Duration = Duration(5.0)
+    write: Duration = Duration(120.0)
+    idle: Duration = Duration(120.0)
+
+
+@dataclass(frozen=True)
+class ProxyListener:
+    """The app-facing proxy (`:4455`): forwards to upstreams and hosts the identity UI under a prefix."""
+
+    host: str = "0.0.0.0"  # noqa: S104 - a sidecar listens on all interfaces by design
+    port: int = 4455
+    base_url: str = ""
+    identity_prefix: str = "/.auth"
+    trust_forwarded_headers: bool = False
+    trusted_proxies: tuple[str, ...] = ()
+    timeout: ProxyTimeouts = field(default_factory=ProxyTimeouts)
+    injected_headers: tuple[str, ...] = ()
+    cors: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Listener:
+    """A plain listener: where it binds and the URL clients use to reach it."""
+
+    host: str = "0.0.0.0"  # noqa: S104
+    port: int = 0
+    base_url: str = ""
+    cors: Mapping[str, Any] = field(default_factory=dict)
+    request_log: Mapping[str, Any] = field(default_factory=dict)
+
+
+def _listener(port: int, host: str = "0.0.0.0") -> Listener:  # noqa: S104
+    return Listener(host=host, port=port)
+
+
+@dataclass(frozen=True)
+class Serve:
+    proxy: ProxyListener = field(default_factory=ProxyListener)
+    public: Listener = field(default_factory=lambda: _listener(4433))
+    admin: Listener = field(default_factory=lambda: _listener(4434))
+    api: Listener = field(default_factory=lambda: _listener(4456))
+    metrics: Listener = field(default_factory=lambda: _listener(9000))
+    shutdown_timeout: Duration = Duration(10.0)
+
+
+@dataclass(frozen=True)
+class Log:
+    level: str = "info"
+    format: str = "json"
+    leak_sensitive_values: bool = False
+
+
+@dataclass(frozen=True)
+class Secrets:
+    """Kratos' `secrets`: the first entry signs/encrypts, later ones are still accepted (rotation)."""
+
+    default: tuple[Secret, ...] = ()
+    cookie: tuple[Secret, ...] = ()
+    cipher: tuple[Secret, ...] = ()

@@ -1,0 +1,103 @@
+"""The one exception tree. `api/errors.py` turns it into Kratos' error envelope; nothing else does.
+
+    GatekeeperError (500, "internal_server_error"?)
+    ├── BadRequest (400)                   malformed input the client can fix
+    │   └── InvalidRequestPath (400)       a path we refuse to route (encoded slashes, NUL, ...)
+    ├── Unauthorized (401)
+    ├── Forbidden (403)
+    ├── NotFound (404)
+    ├── Conflict (409)
+    ├── Gone (410)
+    ├── TooManyRequests (429)              carries retry_after seconds
+    ├── UpstreamError (502) / UpstreamTimeout (504)
+    └── StoreError (500)
+        ├── StoreUnavailable (503)         the database cannot be reached: deny, never allow
+        └── UniqueViolation (409)          an insert hit a unique constraint
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class GatekeeperError(Exception):
+    """Base of every error a client may see; class attributes carry the wire values."""
+
+    status: ClassVar[int] = 500
+    id: ClassVar[str | None] = None
+    default_message: ClassVar[str] = "An internal server error occurred, please contact the system administrator"
+
+    def __init__(self, message: str | None = None, *, reason: str = "",
+                 details: dict[str, Any] | None = None, error_id: str | None = None) -> None:
+        self.message = message or self.default_message
+        self.reason = reason
+        self.details = details or {}
+        self.error_id = error_id or self.id
+        super().__init__(self.message)
+
+
+class BadRequest(GatekeeperError):
+    status = 400
+    default_message = "The request was malformed or contained invalid parameters"
+
+
+class InvalidRequestPath(BadRequest):
+    default_message = "The request path is not acceptable"
+
+
+class Unauthorized(GatekeeperError):
+    status = 401
+    default_message = "The request could not be authorized"
+
+
+class Forbidden(GatekeeperError):
+    status = 403
+    default_message = "The requested action was forbidden"
+
+
+class NotFound(GatekeeperError):
+    status = 404
+    default_message = "The requested resource could not be found"
+
+
+class Conflict(GatekeeperError):
+    status = 409
+    default_message = "The resource could not be created due to a conflict"
+
+
+class Gone(GatekeeperError):
+    status = 410
+    default_message = "The requested resource is no longer available"
+
+
+class TooManyRequests(GatekeeperError):
+    status = 429
+    default_message = "Too many requests, please try again later"
+
+    def __init__(self, message: str | None = None, *, retry_after: int = 1, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.retry_after = retry_after
+
+
+class UpstreamError(GatekeeperError):
+    status = 502
+    default_message = "The upstream service could not be reached"
+
+
+class UpstreamTimeout(GatekeeperError):
+    status = 504
+    default_message = "The upstream service did not answer in time"
+
+
+class StoreError(GatekeeperError):
+    status = 500
+
+
+class StoreUnavailable(StoreError):
+    status = 503
+    default_message = "The identity store is unavailable, please try again later"
+
+
+class UniqueViolation(StoreError, Conflict):
+    status = 409
+    default_message = "A resource with the same unique value already exists"

@@ -1,0 +1,49 @@
+"""Storage: the only package that speaks SQL.
+
+`Database` (db.py) is the narrow dialect seam, implemented for SQLite (sqlite.py) and PostgreSQL
+(postgres.py). `Store` composes one persister per area (throttling, identities, sessions, flows...),
+each written once in SQL both dialects accept, so the same tests run on both.
+"""
+
+from __future__ import annotations
+
+from gatekeeper.config.dsn import Dsn
+from gatekeeper.store import migrate
+from gatekeeper.store.db import Database
+from gatekeeper.store.postgres import PostgresDatabase
+from gatekeeper.store.sqlite import SqliteDatabase
+from gatekeeper.store.throttle import ThrottlePersister
+
+__all__ = ["Database", "Store", "open_store"]
+
+
+class Store(ThrottlePersister):
+    """Every persister over one database."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    @property
+    def dialect(self) -> str:
+        return self.db.dialect
+
+    async def ping(self) -> None:
+        """Raise StoreUnavailable when the database does not answer."""
+        await self.db.ping()  # type: ignore[attr-defined]
+
+    async def pending_migrations(self) -> list[migrate.Migration]:
+        return await migrate.pending(self.db)
+
+    async def migrate(self) -> list[migrate.Migration]:
+        return await migrate.up(self.db)
+
+    async def close(self) -> None:
+        await self.db.close()  # type: ignore[attr-defined]
+
+
+async def open_store(dsn: Dsn) -> Store:
+    """Connect to the database named by `dsn` (raises StoreUnavailable when it cannot)."""
+    db: SqliteDatabase | PostgresDatabase
+    db = SqliteDatabase(dsn.path) if dsn.dialect == "sqlite" else PostgresDatabase(dsn.url)
+    await db.connect()
+    return Store(db)

@@ -1,0 +1,147 @@
+"""SQLite driver: WAL mode, one serialised writer connection and a separate reader connection."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import aiosqlite
+
+from gatekeeper.errors import StoreUnavailable, UniqueViolation
+from gatekeeper.store.db import Database, Row, to_qmark
+
+sqlite3.register_adapter(datetime, lambda value: value.isoformat())
+sqlite3.register_converter("TIMESTAMP", lambda raw: datetime.fromisoformat(raw.decode()))
+sqlite3.register_converter("BOOLEAN", lambda raw: raw not in (b"0", b""))
+
+
+def _translate(exc: Exception) -> Exception:
+    if isinstance(exc, sqlite3.IntegrityError) and "UNIQUE" in str(exc):
+        return UniqueViolation(reason=str(exc))
+    if isinstance(exc, sqlite3.OperationalError) and "locked" not in str(exc):
+        return StoreUnavailable(reason=str(exc))
+    return exc
+
+
+async def _run(conn: aiosqlite.Connection, sql: str) -> None:
+    async with conn.execute(sql):
+        pass
+
+
+class _Connection:
+    """Statements on one aiosqlite connection, with driver errors translated."""
+
+    dialect: Literal["sqlite"] = "sqlite"
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self._conn = conn
+
+    async def execute(self, sql: str, *args: Any) -> int:
+        try:
+            async with self._conn.execute(to_qmark(sql), args) as cursor:
+                return cursor.rowcount
+        except sqlite3.Error as exc:
+            raise _translate(exc) from exc
+
+    async def execute_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        try:
+            await self._conn.executemany(to_qmark(sql), rows)
+        except sqlite3.Error as exc:
+            raise _translate(exc) from exc
+
+    async def fetch_all(self, sql: str, *args: Any) -> list[Row]:
+        try:
+            async with self._conn.execute(to_qmark(sql), args) as cursor:
+                return list(await cursor.fetchall())
+        except sqlite3.Error as exc:
+            raise _translate(exc) from exc
+
+    async def fetch_one(self, sql: str, *args: Any) -> Row | None:
+        try:
+            async with self._conn.execute(to_qmark(sql), args) as cursor:
+                return await cursor.fetchone()
+        except sqlite3.Error as exc:
+            raise _translate(exc) from exc
+
+    async def fetch_val(self, sql: str, *args: Any) -> Any:
+        row = await self.fetch_one(sql, *args)
+        return None if row is None else row[0]
+
+
+class _Transaction(_Connection):
+    def transaction(self) -> Any:
+        raise RuntimeError("nested transactions are not supported")
+
+    async def run_script(self, script: str) -> None:
+        raise RuntimeError("scripts cannot run inside a transaction")
+
+
+class SqliteDatabase(_Connection):
+    """Writes (and transactions) go through one connection under a lock; reads use their own connection."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._writer: aiosqlite.Connection | None = None
+        self._reader: aiosqlite.Connection | None = None
+        self._write_lock = asyncio.Lock()
+
+    async def connect(self) -> None:
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._writer = await self._open()
+            await self._writer.executescript("PRAGMA journal_mode=WAL;")
+            self._reader = await self._open() if self.path != ":memory:" else self._writer
+        except (sqlite3.Error, OSError) as exc:
+            await self.close()
+            raise StoreUnavailable(reason=f"cannot open SQLite database {self.path}: {exc}") from exc
+        self._conn = self._reader
+
+    async def _open(self) -> aiosqlite.Connection:
+        conn = await aiosqlite.connect(self.path, detect_types=sqlite3.PARSE_DECLTYPES, isolation_level=None)
+        conn.row_factory = sqlite3.Row
+        await conn.executescript("PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000; PRAGMA synchronous=NORMAL;")
+        return conn
+
+    async def close(self) -> None:
+        for conn in {id(c): c for c in (self._reader, self._writer) if c is not None}.values():
+            await conn.close()
+        self._reader = self._writer = None
+
+    async def execute(self, sql: str, *args: Any) -> int:
+        async with self.transaction() as tx:
+            return await tx.execute(sql, *args)
+
+    async def execute_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        async with self.transaction() as tx:
+            await tx.execute_many(sql, rows)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Database]:
+        assert self._writer is not None, "connect() first"
+        async with self._write_lock:
+            await _run(self._writer, "BEGIN IMMEDIATE")
+            try:
+                yield _Transaction(self._writer)  # type: ignore[misc]
+            except BaseException:
+                await _run(self._writer, "ROLLBACK")
+                raise
+            await _run(self._writer, "COMMIT")
+
+    async def run_script(self, script: str) -> None:
+        assert self._writer is not None, "connect() first"
+        async with self._write_lock:
+            try:
+                await self._writer.executescript(f"BEGIN IMMEDIATE;\n{script}\nCOMMIT;")
+            except sqlite3.Error as exc:
+                if self._writer.in_transaction:
+                    await _run(self._writer, "ROLLBACK")
+                raise _translate(exc) from exc
+
+    async def ping(self) -> None:
+        await self.fetch_val("SELECT 1")

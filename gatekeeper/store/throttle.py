@@ -1,0 +1,39 @@
+"""Fixed-window attempt counters shared by every replica (login and code throttling)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from gatekeeper.store.db import Database
+
+
+class ThrottlePersister:
+    db: Database
+
+    async def hit(self, key: str, window: float) -> tuple[int, datetime]:
+        """Count one attempt against `key`; returns attempts in the current window and when it ends."""
+        now = datetime.now(UTC)
+        expired = now - timedelta(seconds=window)
+        row = await self.db.fetch_one(
+            """INSERT INTO throttle_counters (key, window_start, hits) VALUES ($1, $2, 1)
+               ON CONFLICT (key) DO UPDATE SET
+                 hits = CASE WHEN throttle_counters.window_start <= $3 THEN 1
+                             ELSE throttle_counters.hits + 1 END,
+                 window_start = CASE WHEN throttle_counters.window_start <= $3 THEN $2
+                                     ELSE throttle_counters.window_start END
+               RETURNING hits, window_start""",
+            key, now, expired,
+        )
+        assert row is not None
+        return row["hits"], row["window_start"] + timedelta(seconds=window)
+
+    async def attempts(self, key: str, window: float) -> int:
+        """Attempts counted against `key` in the current window, without counting one."""
+        expired = datetime.now(UTC) - timedelta(seconds=window)
+        hits = await self.db.fetch_val(
+            "SELECT hits FROM throttle_counters WHERE key = $1 AND window_start > $2", key, expired
+        )
+        return int(hits or 0)
+
+    async def reset(self, key: str) -> None:
+        await self.db.execute("DELETE FROM throttle_counters WHERE key = $1", key)

@@ -1,0 +1,75 @@
+"""YAML loading that remembers where every key came from.
+
+Config and rule files are validated after parsing; to name the file and line of a bad key we keep
+a side table `{dotted.path: line}` built while composing the YAML node tree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a document came from: a name for messages and the line of each key path."""
+
+    name: str
+    lines: dict[str, int] = field(default_factory=dict)
+
+    def line(self, path: str) -> int | None:
+        """The line of `path`, or of its nearest ancestor that has one."""
+        while path:
+            if path in self.lines:
+                return self.lines[path]
+            path = path.rpartition(".")[0]
+        return self.lines.get("")
+
+
+class YamlError(ValueError):
+    """A document that is not valid YAML; carries the line the parser stopped at."""
+
+    def __init__(self, name: str, line: int | None, message: str) -> None:
+        self.name, self.line, self.message = name, line, message
+        where = f"{name}:{line}" if line else name
+        super().__init__(f"{where}: {message}")
+
+
+def join(path: str, key: str | int) -> str:
+    """Dotted path of a child key (`a.b` + `c` -> `a.b.c`, list items by index)."""
+    return f"{path}.{key}" if path else str(key)
+
+
+def load(text: str, name: str) -> tuple[Any, Source]:
+    """Parse one YAML (or JSON) document; returns the data and its key positions."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        raise YamlError(name, mark.line + 1 if mark else None, str(exc.problem or exc)) from None
+    except yaml.YAMLError as exc:
+        raise YamlError(name, None, str(exc)) from None
+    if node is None:
+        return None, Source(name, {"": 1})
+    lines: dict[str, int] = {"": node.start_mark.line + 1}
+    _index(node, "", lines)
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:  # constructor errors (bad tags) surface only here
+        raise YamlError(name, None, str(exc)) from None
+    return data, Source(name, lines)
+
+
+def _index(node: yaml.Node, path: str, lines: dict[str, int]) -> None:
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            child = join(path, str(key_node.value))
+            lines[child] = key_node.start_mark.line + 1
+            _index(value_node, child, lines)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            child = join(path, i)
+            lines[child] = item.start_mark.line + 1
+            _index(item, child, lines)
