@@ -14,14 +14,18 @@ from gatekeeper.store.postgres import PostgresDatabase
 from gatekeeper.store.sqlite import SqliteDatabase
 from gatekeeper.store.throttle import ThrottlePersister
 
-__all__ = ["Database", "Store", "open_store"]
+__all__ = ["Database", "Store", "new_store", "open_store"]
 
 
 class Store(ThrottlePersister):
     """Every persister over one database."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: SqliteDatabase | PostgresDatabase) -> None:
         self.db = db
+
+    async def connect(self) -> None:
+        """Reach the database (raises StoreUnavailable when it cannot)."""
+        await self.db.connect()
 
     @property
     def dialect(self) -> str:
@@ -29,7 +33,7 @@ class Store(ThrottlePersister):
 
     async def ping(self) -> None:
         """Raise StoreUnavailable when the database does not answer."""
-        await self.db.ping()  # type: ignore[attr-defined]
+        await self.db.ping()
 
     async def pending_migrations(self) -> list[migrate.Migration]:
         return await migrate.pending(self.db)
@@ -38,12 +42,16 @@ class Store(ThrottlePersister):
         return await migrate.up(self.db)
 
     async def close(self) -> None:
-        await self.db.close()  # type: ignore[attr-defined]
+        await self.db.close()
+
+
+def new_store(dsn: Dsn) -> Store:
+    """A store for the database named by `dsn`, not yet connected."""
+    return Store(SqliteDatabase(dsn.path) if dsn.dialect == "sqlite" else PostgresDatabase(dsn.url))
 
 
 async def open_store(dsn: Dsn) -> Store:
-    """Connect to the database named by `dsn` (raises StoreUnavailable when it cannot)."""
-    db: SqliteDatabase | PostgresDatabase
-    db = SqliteDatabase(dsn.path) if dsn.dialect == "sqlite" else PostgresDatabase(dsn.url)
-    await db.connect()
-    return Store(db)
+    """A connected store (raises StoreUnavailable when the database cannot be reached)."""
+    store = new_store(dsn)
+    await store.connect()
+    return store

@@ -8,18 +8,23 @@ JSON columns are passed and returned as text.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
-from contextlib import AbstractAsyncContextManager
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, contextmanager
 from functools import lru_cache
 from typing import Any, Literal, Protocol
 
+from gatekeeper.errors import StoreUnavailable
+
 Row = Mapping[str, Any]
+QueryObserver = Callable[[str, float], None]
 
 
 class Database(Protocol):
     """What the persisters need from a connection (pool): run SQL, read rows, group work atomically."""
 
     dialect: Literal["sqlite", "postgres"]
+    on_query: QueryObserver | None
 
     async def execute(self, sql: str, *args: Any) -> int:
         """Run one statement; returns the number of rows it changed."""
@@ -46,3 +51,23 @@ _PLACEHOLDER = re.compile(r"\$(\d+)")
 def to_qmark(sql: str) -> str:
     """`$1` placeholders to SQLite's numbered `?1` form."""
     return _PLACEHOLDER.sub(r"?\1", sql)
+
+
+@contextmanager
+def timed(observer: QueryObserver | None, sql: str) -> Iterator[None]:
+    """Report the statement's duration to the observer (store latency metrics)."""
+    if observer is None:
+        yield
+        return
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        observer(sql, time.perf_counter() - start)
+
+
+class NotConnected:
+    """Stands in for the connection until the database has been reached: every call is unavailable."""
+
+    def __getattr__(self, name: str) -> Any:
+        raise StoreUnavailable(reason="the database has not been reached yet")

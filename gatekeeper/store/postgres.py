@@ -10,7 +10,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import asyncpg
 
 from gatekeeper.errors import StoreUnavailable, UniqueViolation
-from gatekeeper.store.db import Database, Row
+from gatekeeper.store.db import Database, NotConnected, QueryObserver, Row, timed
 
 # Kratos/pop DSN options that size the pool rather than the connection.
 _POOL_OPTIONS = {"max_conns", "max_idle_conns", "max_conn_lifetime", "max_conn_idle_time"}
@@ -36,35 +36,41 @@ def _translate(exc: Exception) -> Exception:
 
 class _Connection:
     dialect: Literal["postgres"] = "postgres"
+    on_query: QueryObserver | None = None
 
-    def __init__(self, conn: Any) -> None:
+    def __init__(self, conn: Any, on_query: QueryObserver | None) -> None:
         self._conn = conn  # a pool or a connection: both have execute/fetch/fetchrow/fetchval
+        self.on_query = on_query
 
     async def execute(self, sql: str, *args: Any) -> int:
-        try:
-            status = await self._conn.execute(sql, *args)
-        except (asyncpg.PostgresError, *_UNAVAILABLE) as exc:
-            raise _translate(exc) from exc
+        with timed(self.on_query, sql):
+            try:
+                status = await self._conn.execute(sql, *args)
+            except (asyncpg.PostgresError, *_UNAVAILABLE) as exc:
+                raise _translate(exc) from exc
         tail = status.rsplit(" ", 1)[-1]
         return int(tail) if tail.isdigit() else 0
 
     async def execute_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        try:
-            await self._conn.executemany(sql, rows)
-        except (asyncpg.PostgresError, *_UNAVAILABLE) as exc:
-            raise _translate(exc) from exc
+        with timed(self.on_query, sql):
+            try:
+                await self._conn.executemany(sql, rows)
+            except (asyncpg.PostgresError, *_UNAVAILABLE) as exc:
+                raise _translate(exc) from exc
 
     async def fetch_all(self, sql: str, *args: Any) -> list[Row]:
-        try:
-            return list(await self._conn.fetch(sql, *args))
-        except (asyncpg.PostgresError, *_UNAVAILABLE) as exc:
-            raise _translate(exc) from exc
+        with timed(self.on_query, sql):
+            try:
+                return list(await self._conn.fetch(sql, *args))
+            except (asyncpg.PostgresError, *_UNAVAILABLE) as exc:
+                raise _translate(exc) from exc
 
     async def fetch_one(self, sql: str, *args: Any) -> Row | None:
-        try:
-            return await self._conn.fetchrow(sql, *args)
-        except (asyncpg.PostgresError, *_UNAVAILABLE) as exc:
-            raise _translate(exc) from exc
+        with timed(self.on_query, sql):
+            try:
+                return await self._conn.fetchrow(sql, *args)
+            except (asyncpg.PostgresError, *_UNAVAILABLE) as exc:
+                raise _translate(exc) from exc
 
     async def fetch_val(self, sql: str, *args: Any) -> Any:
         try:
@@ -87,6 +93,7 @@ class PostgresDatabase(_Connection):
     def __init__(self, dsn: str) -> None:
         self.dsn, self._pool_options = split_dsn(dsn)
         self._pool: asyncpg.Pool | None = None
+        self._conn = NotConnected()
 
     async def connect(self) -> None:
         max_size = int(self._pool_options.get("max_conns", 10))
@@ -103,29 +110,32 @@ class PostgresDatabase(_Connection):
         if self._pool is not None:
             await self._pool.close()
             self._pool = None
+            self._conn = NotConnected()
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Database]:
-        assert self._pool is not None, "connect() first"
+        if self._pool is None:
+            raise StoreUnavailable(reason="the database has not been reached yet")
         try:
             conn = await self._pool.acquire()
         except (asyncpg.PostgresError, *_UNAVAILABLE) as exc:
             raise _translate(exc) from exc
         try:
             async with conn.transaction():
-                yield _Transaction(conn)  # type: ignore[misc]
+                yield _Transaction(conn, self.on_query)  # type: ignore[misc]
         finally:
             await self._pool.release(conn)
 
     @asynccontextmanager
     async def locked(self, key: int) -> AsyncIterator[Database]:
         """Hold a session-level advisory lock on one connection (migrations across replicas)."""
-        assert self._pool is not None, "connect() first"
+        if self._pool is None:
+            raise StoreUnavailable(reason="the database has not been reached yet")
         conn = await self._pool.acquire()
         try:
             await conn.execute("SELECT pg_advisory_lock($1)", key)
             try:
-                yield _Transaction(conn)  # type: ignore[misc]
+                yield _Transaction(conn, self.on_query)  # type: ignore[misc]
             finally:
                 await conn.execute("SELECT pg_advisory_unlock($1)", key)
         finally:

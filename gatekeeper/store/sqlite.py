@@ -13,7 +13,7 @@ from typing import Any, Literal
 import aiosqlite
 
 from gatekeeper.errors import StoreUnavailable, UniqueViolation
-from gatekeeper.store.db import Database, Row, to_qmark
+from gatekeeper.store.db import Database, NotConnected, QueryObserver, Row, timed, to_qmark
 
 sqlite3.register_adapter(datetime, lambda value: value.isoformat())
 sqlite3.register_converter("TIMESTAMP", lambda raw: datetime.fromisoformat(raw.decode()))
@@ -37,36 +37,42 @@ class _Connection:
     """Statements on one aiosqlite connection, with driver errors translated."""
 
     dialect: Literal["sqlite"] = "sqlite"
+    on_query: QueryObserver | None = None
 
-    def __init__(self, conn: aiosqlite.Connection) -> None:
+    def __init__(self, conn: aiosqlite.Connection, on_query: QueryObserver | None) -> None:
         self._conn = conn
+        self.on_query = on_query
 
     async def execute(self, sql: str, *args: Any) -> int:
-        try:
-            async with self._conn.execute(to_qmark(sql), args) as cursor:
-                return cursor.rowcount
-        except sqlite3.Error as exc:
-            raise _translate(exc) from exc
+        with timed(self.on_query, sql):
+            try:
+                async with self._conn.execute(to_qmark(sql), args) as cursor:
+                    return cursor.rowcount
+            except sqlite3.Error as exc:
+                raise _translate(exc) from exc
 
     async def execute_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        try:
-            await self._conn.executemany(to_qmark(sql), rows)
-        except sqlite3.Error as exc:
-            raise _translate(exc) from exc
+        with timed(self.on_query, sql):
+            try:
+                await self._conn.executemany(to_qmark(sql), rows)
+            except sqlite3.Error as exc:
+                raise _translate(exc) from exc
 
     async def fetch_all(self, sql: str, *args: Any) -> list[Row]:
-        try:
-            async with self._conn.execute(to_qmark(sql), args) as cursor:
-                return list(await cursor.fetchall())
-        except sqlite3.Error as exc:
-            raise _translate(exc) from exc
+        with timed(self.on_query, sql):
+            try:
+                async with self._conn.execute(to_qmark(sql), args) as cursor:
+                    return list(await cursor.fetchall())
+            except sqlite3.Error as exc:
+                raise _translate(exc) from exc
 
     async def fetch_one(self, sql: str, *args: Any) -> Row | None:
-        try:
-            async with self._conn.execute(to_qmark(sql), args) as cursor:
-                return await cursor.fetchone()
-        except sqlite3.Error as exc:
-            raise _translate(exc) from exc
+        with timed(self.on_query, sql):
+            try:
+                async with self._conn.execute(to_qmark(sql), args) as cursor:
+                    return await cursor.fetchone()
+            except sqlite3.Error as exc:
+                raise _translate(exc) from exc
 
     async def fetch_val(self, sql: str, *args: Any) -> Any:
         row = await self.fetch_one(sql, *args)
@@ -89,6 +95,7 @@ class SqliteDatabase(_Connection):
         self._writer: aiosqlite.Connection | None = None
         self._reader: aiosqlite.Connection | None = None
         self._write_lock = asyncio.Lock()
+        self._conn = NotConnected()  # type: ignore[assignment]
 
     async def connect(self) -> None:
         if self.path != ":memory:":
@@ -112,6 +119,7 @@ class SqliteDatabase(_Connection):
         for conn in {id(c): c for c in (self._reader, self._writer) if c is not None}.values():
             await conn.close()
         self._reader = self._writer = None
+        self._conn = NotConnected()  # type: ignore[assignment]
 
     async def execute(self, sql: str, *args: Any) -> int:
         async with self.transaction() as tx:
@@ -123,18 +131,20 @@ class SqliteDatabase(_Connection):
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Database]:
-        assert self._writer is not None, "connect() first"
+        if self._writer is None:
+            raise StoreUnavailable(reason="the database has not been reached yet")
         async with self._write_lock:
             await _run(self._writer, "BEGIN IMMEDIATE")
             try:
-                yield _Transaction(self._writer)  # type: ignore[misc]
+                yield _Transaction(self._writer, self.on_query)  # type: ignore[misc]
             except BaseException:
                 await _run(self._writer, "ROLLBACK")
                 raise
             await _run(self._writer, "COMMIT")
 
     async def run_script(self, script: str) -> None:
-        assert self._writer is not None, "connect() first"
+        if self._writer is None:
+            raise StoreUnavailable(reason="the database has not been reached yet")
         async with self._write_lock:
             try:
                 await self._writer.executescript(f"BEGIN IMMEDIATE;\n{script}\nCOMMIT;")

@@ -1,0 +1,1 @@
+"""HTTP surface only: routes translate HTTP to service calls and back."""

@@ -1,0 +1,43 @@
+"""`/health/alive` and `/health/ready` on every listener, in Kratos' shapes."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+if TYPE_CHECKING:
+    from gatekeeper.app import App
+
+ReadinessCheck = Callable[[], Awaitable[str | None]]
+"""Returns None when ready, or the reason it is not."""
+
+
+async def not_ready_reasons(app: App) -> dict[str, str]:
+    reasons = {}
+    for name, check in app.readiness_checks.items():
+        try:
+            reason = await check()
+        except Exception as exc:  # noqa: BLE001 - a failing check means not ready, whatever it raised
+            reason = f"{type(exc).__name__}"
+        if reason:
+            reasons[name] = reason
+    app.metrics.ready.set(0 if reasons else 1)
+    return reasons
+
+
+def health_routes(app: App) -> list[Route]:
+    async def alive(request: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok"})
+
+    async def ready(request: Request) -> JSONResponse:
+        reasons = await not_ready_reasons(app)
+        if reasons:
+            return JSONResponse({"errors": reasons}, status_code=503)
+        return JSONResponse({"status": "ok"})
+
+    return [Route("/health/alive", alive, methods=["GET", "HEAD"]),
+            Route("/health/ready", ready, methods=["GET", "HEAD"])]

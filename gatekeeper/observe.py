@@ -1,0 +1,153 @@
+"""Observability: JSON (or text) logs, Prometheus metrics, one log line and one observation per request."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from gatekeeper import __version__
+from gatekeeper.config.serve import Log
+
+_STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "color_message"}
+_LEVELS = {"trace": "DEBUG", "debug": "DEBUG", "info": "INFO", "warn": "WARNING", "warning": "WARNING",
+           "error": "ERROR", "fatal": "CRITICAL", "panic": "CRITICAL"}
+
+access_log = logging.getLogger("gatekeeper.access_log")
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, msg, plus every `extra` field."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + f".{int(record.msecs):03d}Z",
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        for key, value in vars(record).items():
+            if key not in _STANDARD:
+                entry[key] = value
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, default=str)
+
+
+class TextFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        extras = " ".join(f"{k}={v}" for k, v in vars(record).items() if k not in _STANDARD)
+        line = f"{self.formatTime(record)} {record.levelname:<7} {record.name}: {record.getMessage()}"
+        line = f"{line} {extras}" if extras else line
+        return f"{line}\n{self.formatException(record.exc_info)}" if record.exc_info else line
+
+
+def configure_logging(cfg: Log) -> None:
+    """Route every gatekeeper (and uvicorn) log record to stderr in the configured format."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter() if cfg.format == "json" else TextFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(_LEVELS.get(cfg.level.lower(), "INFO"))
+    for name in ("uvicorn", "uvicorn.error"):
+        logging.getLogger(name).handlers[:] = []
+        logging.getLogger(name).propagate = True
+    logging.getLogger("uvicorn.error").setLevel(logging.WARNING)  # five listeners: one start line is ours
+    logging.getLogger("uvicorn.access").disabled = True
+
+
+class Metrics:
+    """Every metric gatekeeper exports, on its own registry (one per App, so tests don't collide)."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.requests = Counter("gatekeeper_http_requests_total", "HTTP requests served",
+                                ["listener", "route", "method", "status"], registry=self.registry)
+        self.request_seconds = Histogram(
+            "gatekeeper_http_request_duration_seconds", "Time to answer an HTTP request",
+            ["listener", "route"], registry=self.registry,
+            buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+        )
+        self.store_seconds = Histogram(
+            "gatekeeper_store_query_duration_seconds", "Time of one database statement", ["operation"],
+            registry=self.registry,
+            buckets=(0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5),
+        )
+        self.store_errors = Counter("gatekeeper_store_errors_total", "Database statements that failed",
+                                    ["reason"], registry=self.registry)
+        self.ready = Gauge("gatekeeper_ready", "1 when every readiness check passes", registry=self.registry)
+        build = Gauge("gatekeeper_build_info", "Build information", ["version", "python"], registry=self.registry)
+        build.labels(__version__, sys.version.split()[0]).set(1)
+
+    def observe_query(self, sql: str, seconds: float) -> None:
+        self.store_seconds.labels(sql.lstrip().split(None, 1)[0].lower()).observe(seconds)
+
+
+ROUTE_KEY = "gatekeeper.route"  # scope key an inner app sets to name the route (e.g. the rule id)
+
+
+def route_label(scope: Scope) -> str:
+    """A bounded label for the request's route: set by the inner app, or Starlette's route template."""
+    label = scope.get(ROUTE_KEY)
+    if label:
+        return str(label)
+    route = scope.get("route")
+    path = getattr(route, "path", None)
+    return path if isinstance(path, str) else "<unmatched>"
+
+
+class RequestObserver:
+    """Pure ASGI middleware: request id, one access-log line, request metrics. Never logs credentials."""
+
+    def __init__(self, app: ASGIApp, *, listener: str, metrics: Metrics,
+                 clock: Callable[[], float] = time.perf_counter) -> None:
+        self.app, self.listener, self.metrics, self.clock = app, listener, metrics, clock
+        self._requests = metrics.requests
+        self._seconds = metrics.request_seconds
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        start = self.clock()
+        request_id = _request_id(scope)
+        scope["request_id"] = request_id
+        status = 0
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", ()), (b"x-request-id", request_id.encode())]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            elapsed = self.clock() - start
+            route = route_label(scope)
+            method = scope.get("method", "WS")
+            status_text = str(status or (101 if scope["type"] == "websocket" else 500))
+            self._requests.labels(self.listener, route, method, status_text).inc()
+            self._seconds.labels(self.listener, route).observe(elapsed)
+            access_log.info(
+                "request", extra={"request_id": request_id, "listener": self.listener, "method": method,
+                                  "path": scope.get("path", ""), "route": route, "status": int(status_text),
+                                  "duration_ms": round(elapsed * 1000, 3)},
+            )
+
+
+def _request_id(scope: Scope) -> str:
+    for key, value in scope.get("headers", ()):
+        if key == b"x-request-id":
+            text = value.decode("latin-1")
+            if 0 < len(text) <= 128 and text.isprintable():
+                return text
+    return uuid.uuid4().hex
