@@ -201,8 +201,12 @@ def bind(host: str, port: int) -> socket.socket:
 
 
 async def serve(app: App, *, apply_migrations: bool, sockets: Mapping[str, socket.socket] | None = None,
-                on_ready: Callable[[dict[str, str]], None] | None = None) -> int:
-    """Run every listener until SIGTERM/SIGINT; drain in-flight requests; returns the exit code."""
+                on_ready: Callable[[dict[str, str]], None] | None = None,
+                stop: asyncio.Event | None = None) -> int:
+    """Run every listener until SIGTERM/SIGINT (or `stop` is set); drain in-flight requests.
+
+    Returns the process exit code: 0 after a clean stop, 1 when the store could not be used.
+    """
     cfg = app.config.serve
     socks = dict(sockets or {})
     for name in LISTENERS:
@@ -218,9 +222,11 @@ async def serve(app: App, *, apply_migrations: bool, sockets: Mapping[str, socke
         )
         servers.append(_Server(config))
     loop = asyncio.get_running_loop()
-    stop = asyncio.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
+    stop = stop or asyncio.Event()
+    handle_signals = sockets is None  # embedded (tests): the caller owns signals and sockets
+    if handle_signals:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
     tasks = [asyncio.create_task(s.serve(sockets=[socks[n]])) for s, n in zip(servers, LISTENERS, strict=True)]
     urls = {n: _url(socks[n]) for n in LISTENERS}
     exit_code = 0
@@ -246,8 +252,9 @@ async def serve(app: App, *, apply_migrations: bool, sockets: Mapping[str, socke
         for server in servers:
             server.should_exit = True
         await asyncio.gather(*tasks, return_exceptions=True)
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.remove_signal_handler(sig)
+        if handle_signals:
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.remove_signal_handler(sig)
         await app.close()
     return exit_code
 

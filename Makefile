@@ -1,0 +1,48 @@
+# The two commands a newcomer runs: `make run` and `make test`. Both install what they need.
+VENV    := .venv
+PY      := $(VENV)/bin/python
+STAMP   := $(VENV)/.installed
+CONFIG  ?= config/dev.yaml
+DEMO_PORT ?= 4500
+
+.PHONY: install run demo test lint system-deps bench clean
+
+$(STAMP): pyproject.toml
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## make run: gatekeeper on SQLite in front of the demo app (http://127.0.0.1:4455/)
+run: install
+	@mkdir -p var
+	@$(PY) -m uvicorn demo.app:app --host 127.0.0.1 --port $(DEMO_PORT) --log-level warning & \
+	  demo=$$!; trap 'kill $$demo 2>/dev/null' EXIT INT TERM; \
+	  $(VENV)/bin/gatekeeper serve --config $(CONFIG) --dev --migrate
+
+## system packages the tests drive for real: chromium (UI tests), nginx (decisions API), wrk (bench)
+system-deps:
+	@missing=""; \
+	  command -v chromium >/dev/null || missing="$$missing chromium"; \
+	  command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing="$$missing nginx"; \
+	  command -v wrk >/dev/null || missing="$$missing wrk"; \
+	  if [ -n "$$missing" ]; then \
+	    if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	      echo "installing:$$missing"; \
+	      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	    else echo "not installing$$missing (needs root and apt-get): the tests that need them say so"; fi; \
+	  fi
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+test: install system-deps lint
+	$(VENV)/bin/pytest
+
+bench: install system-deps
+	$(PY) -m bench
+
+clean:
+	rm -rf $(VENV) var tests/artifacts .pytest_cache
