@@ -10,14 +10,17 @@ from __future__ import annotations
 from gatekeeper.config.dsn import Dsn
 from gatekeeper.store import migrate
 from gatekeeper.store.db import Database
+from gatekeeper.store.flows import FlowPersister
+from gatekeeper.store.identities import IdentityPersister
 from gatekeeper.store.postgres import PostgresDatabase
+from gatekeeper.store.sessions import SessionPersister
 from gatekeeper.store.sqlite import SqliteDatabase
 from gatekeeper.store.throttle import ThrottlePersister
 
 __all__ = ["Database", "Store", "new_store", "open_store"]
 
 
-class Store(ThrottlePersister):
+class Store(ThrottlePersister, IdentityPersister, SessionPersister, FlowPersister):
     """Every persister over one database."""
 
     def __init__(self, db: SqliteDatabase | PostgresDatabase) -> None:
