@@ -1,20 +1,192 @@
-"""Kratos' sections: `selfservice`, `identity`, `session`, `hashers`, `courier`."""
+"""Kratos' sections: `selfservice`, `identity`, `session`, `hashers`, `courier`.
+
+Every `selfservice.flows.*` and `selfservice.methods.*` block is a typed frozen dataclass carrying
+Kratos' defaults, so environment overrides (`SELFSERVICE_FLOWS_LOGIN_LIFESPAN=10m`) resolve to a type.
+Empty `ui_url`s are filled at start-up with the built-in UI under the public base URL.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from gatekeeper.config.types import Duration
+
+HOUR = Duration(3600.0)
+
+
+@dataclass(frozen=True)
+class Hook:
+    """One entry of a `hooks` list (`session`, `web_hook`, `show_verification_ui`, ...)."""
+
+    hook: str
+    config: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class MethodAfter:
+    default_browser_return_url: str = ""
+    hooks: tuple[Hook, ...] = ()
+
+
+@dataclass(frozen=True)
+class After:
+    """`after`: global return URL and hooks, overridden per method (a non-empty method list replaces)."""
+
+    default_browser_return_url: str = ""
+    hooks: tuple[Hook, ...] = ()
+    password: MethodAfter = field(default_factory=MethodAfter)
+    profile: MethodAfter = field(default_factory=MethodAfter)
+    oidc: MethodAfter = field(default_factory=MethodAfter)
+    code: MethodAfter = field(default_factory=MethodAfter)
+    totp: MethodAfter = field(default_factory=MethodAfter)
+    lookup_secret: MethodAfter = field(default_factory=MethodAfter)
+    webauthn: MethodAfter = field(default_factory=MethodAfter)
+    passkey: MethodAfter = field(default_factory=MethodAfter)
+    saml: MethodAfter = field(default_factory=MethodAfter)
+
+    def for_method(self, method: str) -> MethodAfter:
+        """Return URL and hooks for `method`, falling back to the global ones."""
+        specific: MethodAfter = getattr(self, method, MethodAfter())
+        return MethodAfter(
+            default_browser_return_url=specific.default_browser_return_url or self.default_browser_return_url,
+            hooks=specific.hooks or self.hooks,
+        )
+
+
+@dataclass(frozen=True)
+class Before:
+    hooks: tuple[Hook, ...] = ()
+
+
+@dataclass(frozen=True)
+class Throttling:
+    """gatekeeper's login throttling: attempts per window, counted in the store (shared by replicas)."""
+
+    window: Duration = Duration(900.0)
+    per_identifier: int = 10
+    per_ip: int = 200
+
+
+@dataclass(frozen=True)
+class LoginFlow:
+    ui_url: str = ""
+    lifespan: Duration = HOUR
+    style: Literal["unified", "identifier_first"] = "unified"
+    before: Before = field(default_factory=Before)
+    after: After = field(default_factory=After)
+    throttling: Throttling = field(default_factory=Throttling)
+
+
+@dataclass(frozen=True)
+class RegistrationFlow:
+    enabled: bool = True
+    ui_url: str = ""
+    lifespan: Duration = HOUR
+    style: Literal["profile_first", "unified"] = "profile_first"
+    enable_legacy_one_step: bool = False
+    login_hints: bool = False
+    before: Before = field(default_factory=Before)
+    after: After = field(default_factory=After)
+
+    @property
+    def one_step(self) -> bool:
+        return self.enable_legacy_one_step or self.style == "unified"
+
+
+@dataclass(frozen=True)
+class SettingsFlow:
+    ui_url: str = ""
+    lifespan: Duration = HOUR
+    privileged_session_max_age: Duration = HOUR
+    required_aal: Literal["highest_available", "aal1"] = "highest_available"
+    before: Before = field(default_factory=Before)
+    after: After = field(default_factory=After)
+
+
+@dataclass(frozen=True)
+class AddressFlow:
+    """Recovery and verification share their shape."""
+
+    enabled: bool = False
+    ui_url: str = ""
+    lifespan: Duration = HOUR
+    use: Literal["code", "link"] = "code"
+    notify_unknown_recipients: bool = False
+    before: Before = field(default_factory=Before)
+    after: After = field(default_factory=After)
+
+
+@dataclass(frozen=True)
+class ErrorFlow:
+    ui_url: str = ""
+
+
+@dataclass(frozen=True)
+class LogoutFlow:
+    after: MethodAfter = field(default_factory=MethodAfter)
+
+
+@dataclass(frozen=True)
+class Flows:
+    login: LoginFlow = field(default_factory=LoginFlow)
+    registration: RegistrationFlow = field(default_factory=RegistrationFlow)
+    settings: SettingsFlow = field(default_factory=SettingsFlow)
+    recovery: AddressFlow = field(default_factory=AddressFlow)
+    verification: AddressFlow = field(default_factory=AddressFlow)
+    error: ErrorFlow = field(default_factory=ErrorFlow)
+    logout: LogoutFlow = field(default_factory=LogoutFlow)
+
+
+@dataclass(frozen=True)
+class PasswordConfig:
+    haveibeenpwned_enabled: bool = True
+    haveibeenpwned_host: str = "api.pwnedpasswords.com"
+    max_breaches: int = 0
+    ignore_network_errors: bool = True
+    min_password_length: int = 8
+    identifier_similarity_check_enabled: bool = True
+
+
+@dataclass(frozen=True)
+class PasswordMethod:
+    enabled: bool = True
+    config: PasswordConfig = field(default_factory=PasswordConfig)
+
+
+@dataclass(frozen=True)
+class Method:
+    """A method whose strategy comes with a later issue: its switch and raw config block."""
+
+    enabled: bool = False
+    config: Mapping[str, Any] = field(default_factory=dict)
+
+
+def _on() -> Method:
+    return Method(enabled=True)
+
+
+@dataclass(frozen=True)
+class Methods:
+    password: PasswordMethod = field(default_factory=PasswordMethod)
+    profile: Method = field(default_factory=_on)
+    code: Method = field(default_factory=_on)
+    totp: Method = field(default_factory=Method)
+    lookup_secret: Method = field(default_factory=Method)
+    link: Method = field(default_factory=Method)
+    oidc: Method = field(default_factory=Method)
+    webauthn: Method = field(default_factory=Method)
+    passkey: Method = field(default_factory=Method)
+    saml: Method = field(default_factory=Method)
 
 
 @dataclass(frozen=True)
 class Selfservice:
     default_browser_return_url: str = ""
     allowed_return_urls: tuple[str, ...] = ()
-    flows: Mapping[str, Any] = field(default_factory=dict)
-    methods: Mapping[str, Any] = field(default_factory=dict)
+    flows: Flows = field(default_factory=Flows)
+    methods: Methods = field(default_factory=Methods)
 
 
 @dataclass(frozen=True)
@@ -35,7 +207,13 @@ class SessionCookie:
     domain: str = ""
     path: str = "/"
     persistent: bool = True
-    same_site: str = "Lax"
+    same_site: Literal["Lax", "Strict", "None"] = "Lax"
+    secure: bool | None = None
+
+
+@dataclass(frozen=True)
+class Whoami:
+    required_aal: Literal["highest_available", "aal1"] = "highest_available"
 
 
 @dataclass(frozen=True)
@@ -43,15 +221,37 @@ class Session:
     lifespan: Duration = Duration(24 * 3600.0)
     earliest_possible_extend: Duration | None = None
     cookie: SessionCookie = field(default_factory=SessionCookie)
-    whoami: Mapping[str, Any] = field(default_factory=dict)
+    whoami: Whoami = field(default_factory=Whoami)
     cache_ttl: Duration = Duration(5.0)
 
 
 @dataclass(frozen=True)
+class Argon2:
+    """Kratos' argon2 defaults; `memory` is a byte size (`128MB`, `64KB`)."""
+
+    memory: str = "128MB"
+    iterations: int = 1
+    parallelism: int = 0  # 0: 2 x CPUs, as Kratos
+    salt_length: int = 16
+    key_length: int = 32
+    expected_duration: Duration = Duration(0.5)
+    expected_deviation: Duration = Duration(0.5)
+    dedicated_memory: str = "1GB"
+
+
+@dataclass(frozen=True)
+class Bcrypt:
+    cost: int = 12
+
+
+@dataclass(frozen=True)
 class Hashers:
-    algorithm: str = "argon2"
-    argon2: Mapping[str, Any] = field(default_factory=dict)
-    bcrypt: Mapping[str, Any] = field(default_factory=dict)
+    """`hashers.*`; `threads` (gatekeeper) bounds the hashing pool (0: CPUs - 1, at least 1)."""
+
+    algorithm: Literal["bcrypt", "argon2"] = "bcrypt"
+    argon2: Argon2 = field(default_factory=Argon2)
+    bcrypt: Bcrypt = field(default_factory=Bcrypt)
+    threads: int = 0
 
 
 @dataclass(frozen=True)
