@@ -30,6 +30,7 @@ __all__ = ["Config", "ConfigError", "ConfigProblem", "Duration", "Secret", "load
 log = logging.getLogger("gatekeeper.config")
 
 DEFAULT_DSN = "sqlite://./var/gatekeeper.db?_fk=true"
+LOG_LEVELS = ("trace", "debug", "info", "warn", "warning", "error", "fatal", "panic")
 
 
 @dataclass(frozen=True)
@@ -69,19 +70,23 @@ class Config:
 
 
 def load_config(path: str | os.PathLike[str] | None, *, env: Mapping[str, str] | None = None,
-                dev: bool = False) -> Config:
-    """Read `path` (or defaults only when None), apply environment overrides and validate."""
+                dev: bool = False, secrets_needed: bool = True) -> Config:
+    """Read `path` (or defaults only when None), apply environment overrides and validate.
+
+    `secrets_needed=False` (migrations) neither requires nor generates secrets.
+    """
     if path is None:
-        return parse_config("", name="<defaults>", env=env, dev=dev)
+        return parse_config("", name="<defaults>", env=env, dev=dev, secrets_needed=secrets_needed)
     file = Path(path)
     try:
         text = file.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError([ConfigProblem(str(file), None, "", f"cannot read: {exc.strerror}")]) from None
-    return parse_config(text, name=str(file), env=env, dev=dev)
+    return parse_config(text, name=str(file), env=env, dev=dev, secrets_needed=secrets_needed)
 
 
-def parse_config(text: str, *, name: str, env: Mapping[str, str] | None = None, dev: bool = False) -> Config:
+def parse_config(text: str, *, name: str, env: Mapping[str, str] | None = None, dev: bool = False,
+                 secrets_needed: bool = True) -> Config:
     """Validate a config document given as text (what `gatekeeper config check` runs)."""
     try:
         data, source = load(text, name)
@@ -96,11 +101,11 @@ def parse_config(text: str, *, name: str, env: Mapping[str, str] | None = None, 
     config = build(Config, data, at="", source=source, problems=problems)
     if dev and not config.dev:
         config = replace(config, dev=True)
-    if not problems:  # semantic checks need a structurally valid config
-        _check(config, name, source, problems)
+    _check(config, name, source, problems, secrets_needed=secrets_needed)
     if problems:
+        problems.sort(key=lambda p: (p.line is None, p.line or 0))
         raise ConfigError([_blame_env(p, env_paths) for p in problems])
-    return replace(_with_dev_secrets(config), source=source)
+    return replace(_with_dev_secrets(config) if secrets_needed else config, source=source)
 
 
 def _blame_env(problem: ConfigProblem, env_paths: Mapping[str, str]) -> ConfigProblem:
@@ -110,30 +115,42 @@ def _blame_env(problem: ConfigProblem, env_paths: Mapping[str, str]) -> ConfigPr
     return problem
 
 
-def _check(config: Config, name: str, source: Source, out: list[ConfigProblem]) -> None:
-    def add(path: str, message: str) -> None:
-        out.append(ConfigProblem(name, source.line(path), path, message))
+def _check(config: Config, name: str, source: Source, out: list[ConfigProblem], *, secrets_needed: bool) -> None:
+    """Checks across keys; a key that already failed its type check (now None) is not checked again."""
+    blamed = [p.path for p in out]
 
-    try:
-        Dsn.parse(config.dsn)
-    except ValueError as exc:
-        add("dsn", str(exc))
-    if not config.dev and not config.cookie_secrets:
+    def add(path: str, message: str) -> None:
+        if not any(path == b or path.startswith(b + ".") or b.startswith(path + ".") for b in blamed):
+            out.append(ConfigProblem(name, source.line(path), path, message))
+
+    if isinstance(config.dsn, str):
+        try:
+            Dsn.parse(config.dsn)
+        except ValueError as exc:
+            add("dsn", str(exc))
+    cookie = tuple(s for s in config.cookie_secrets if s is not None)
+    if secrets_needed and not config.dev and not cookie:
         add("secrets.cookie", "is required outside --dev (at least one secret of 16 or more characters)")
-    for i, secret in enumerate(config.cookie_secrets):
-        if len(secret.value) < 16:
-            add(f"secrets.cookie.{i}", "must be at least 16 characters long")
-    if config.log.format not in ("json", "text"):
+    for key in ("default", "cookie"):
+        for i, secret in enumerate(getattr(config.secrets, key)):
+            if secret is not None and len(secret.value) < 16:
+                add(f"secrets.{key}.{i}", "must be at least 16 characters long")
+    for i, secret in enumerate(config.secrets.cipher):
+        if secret is not None and len(secret.value) != 32:
+            add(f"secrets.cipher.{i}", f"must be exactly 32 characters long, got {len(secret.value)}")
+    if config.log.format is not None and config.log.format not in ("json", "text"):
         add("log.format", f"expected 'json' or 'text', got {config.log.format!r}")
-    if config.log.level.lower() not in ("trace", "debug", "info", "warn", "warning", "error", "fatal", "panic"):
+    if config.log.level is not None and config.log.level.lower() not in LOG_LEVELS:
         add("log.level", f"expected one of debug, info, warn, error, got {config.log.level!r}")
     prefix = config.serve.proxy.identity_prefix
-    if not prefix.startswith("/") or prefix.endswith("/") or len(prefix) < 2:
+    if prefix is not None and (not prefix.startswith("/") or prefix.endswith("/") or len(prefix) < 2):
         add("serve.proxy.identity_prefix", f"expected a path like /.auth, got {prefix!r}")
     for listener in ("proxy", "public", "admin", "api", "metrics"):
         port = getattr(config.serve, listener).port
-        if not 0 <= port <= 65535:
+        if port is not None and not 0 <= port <= 65535:
             add(f"serve.{listener}.port", f"expected a port between 0 and 65535, got {port}")
+    if config.serve.shutdown_timeout is not None and config.serve.shutdown_timeout < 0:
+        add("serve.shutdown_timeout", "must not be negative")
 
 
 def _with_dev_secrets(config: Config) -> Config:
