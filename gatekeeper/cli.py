@@ -96,7 +96,7 @@ def _migrate(args: argparse.Namespace) -> int:
             print(f"invalid --dsn: {exc}", file=sys.stderr)
             return EXIT_CONFIG
     else:
-        dsn = load_config(args.config, dev=True).database
+        dsn = load_config(args.config, secrets_needed=False).database
     return _run_async(_migrate_async(dsn, args.action))
 
 
