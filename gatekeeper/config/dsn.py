@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import urlsplit, urlunsplit
+
+_PASSWORD_PARAM = re.compile(r"((?:^|&)password=)[^&]*", re.IGNORECASE)
+_EXPECTED = "expected memory, sqlite://PATH or postgres://USER@HOST/DB"
 
 
 @dataclass(frozen=True)
@@ -17,24 +21,34 @@ class Dsn:
 
     @classmethod
     def parse(cls, dsn: str) -> Dsn:
-        if dsn == "memory" or dsn.startswith("sqlite://:memory:") or dsn == "sqlite://memory":
+        """Raises ValueError (whose text never contains the DSN, which may hold a password)."""
+        if dsn == "memory":
             return cls("sqlite", dsn, ":memory:")
-        if dsn.startswith("sqlite://") or dsn.startswith("sqlite3://"):
-            rest = dsn.split("://", 1)[1].split("?", 1)[0]
-            if not rest:
+        scheme, sep, rest = dsn.partition("://")
+        if not sep:
+            raise ValueError(_EXPECTED)
+        if scheme in ("sqlite", "sqlite3"):
+            path = rest.split("?", 1)[0]
+            if path in ("memory", ":memory:", "file::memory:"):
+                return cls("sqlite", dsn, ":memory:")
+            if not path:
                 raise ValueError("expected a file path after sqlite://, e.g. sqlite://./var/gatekeeper.db")
-            return cls("sqlite", dsn, rest)
-        if dsn.startswith(("postgres://", "postgresql://")):
+            return cls("sqlite", dsn, path)
+        if scheme in ("postgres", "postgresql"):
             parts = urlsplit(dsn)
             if not parts.hostname and "host=" not in parts.query:
                 raise ValueError("expected a host in the PostgreSQL DSN, e.g. postgres://user@host:5432/db")
             return cls("postgres", dsn)
-        raise ValueError("expected memory, sqlite://PATH or postgres://USER@HOST/DB")
+        shown = scheme if scheme.isascii() and scheme.replace("+", "").isalnum() else "?"
+        raise ValueError(f"unsupported database {shown}://: {_EXPECTED}")
 
     def masked(self) -> str:
         """The DSN with any password replaced, safe for logs and error messages."""
-        parts = urlsplit(self.url)
-        if parts.password is None:
+        if self.dialect == "sqlite":
             return self.url
-        netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-        return urlunsplit(parts._replace(netloc=netloc))
+        parts = urlsplit(self.url)
+        netloc = parts.netloc
+        if parts.password is not None:
+            netloc = netloc.replace(f":{parts.password}@", ":***@", 1)
+        query = _PASSWORD_PARAM.sub(r"\1***", parts.query)
+        return urlunsplit(parts._replace(netloc=netloc, query=query))

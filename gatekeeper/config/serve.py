@@ -72,3 +72,4 @@ class Secrets:
     default: tuple[Secret, ...] = ()
     cookie: tuple[Secret, ...] = ()
     cipher: tuple[Secret, ...] = ()
+    pagination: tuple[Secret, ...] = ()

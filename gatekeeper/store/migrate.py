@@ -1,7 +1,7 @@
 """Numbered SQL migrations per dialect (`migrations/<dialect>/NNNN_name.sql`), applied once each.
 
 On PostgreSQL the whole run holds an advisory lock, so replicas starting together migrate exactly
-once; on SQLite `BEGIN IMMEDIATE` serialises writers.
+once; on SQLite the whole run is one `BEGIN IMMEDIATE` transaction, which excludes other writers.
 """
 
 from __future__ import annotations
@@ -61,41 +61,39 @@ async def pending(db: Database) -> list[Migration]:
 
 
 async def up(db: Database) -> list[Migration]:
-    """Apply every pending migration; returns those this call applied."""
+    """Apply every pending migration; returns those this call applied (none when another process did)."""
     if db.dialect == "postgres":
         async with db.locked(_LOCK_KEY) as conn:  # type: ignore[attr-defined]
             return await _apply_pending(conn, each_in_transaction=True)
-    return await _apply_pending(db, each_in_transaction=False)
+    async with db.transaction() as tx:  # SQLite: BEGIN IMMEDIATE excludes every other writer, in any process
+        return await _apply_pending(tx, each_in_transaction=False)
 
 
 async def _apply_pending(db: Database, *, each_in_transaction: bool) -> list[Migration]:
     await db.execute(_TABLE.format(timestamp="TIMESTAMPTZ" if db.dialect == "postgres" else "TIMESTAMP"))
+    record = "INSERT INTO gatekeeper_migrations (version, name, applied_at) VALUES ($1, $2, $3)"
     done = []
     for migration in await pending(db):
-        record = "INSERT INTO gatekeeper_migrations (version, name, applied_at) VALUES ($1, $2, $3)"
-        now = datetime.now(UTC)
-        if each_in_transaction:  # PostgreSQL: DDL is transactional
+        if each_in_transaction:  # PostgreSQL: DDL is transactional; one transaction per migration
             await db.execute("BEGIN")
             try:
                 await db.execute(migration.sql)
-                await db.execute(record, migration.version, migration.name, now)
+                await db.execute(record, migration.version, migration.name, datetime.now(UTC))
             except BaseException:
                 await db.execute("ROLLBACK")
                 raise
             await db.execute("COMMIT")
-        else:
-            stamp = now.isoformat()
-            await db.run_script(
-                f"{migration.sql}\nINSERT INTO gatekeeper_migrations (version, name, applied_at) "
-                f"VALUES ({migration.version}, '{migration.name}', '{stamp}');"  # noqa: S608 - our own constants
-            )
+        else:  # already inside the caller's transaction
+            await db.run_script(migration.sql)
+            await db.execute(record, migration.version, migration.name, datetime.now(UTC))
         done.append(migration)
     return done
 
 
 async def _applied(db: Database) -> dict[int, datetime]:
     exists = await db.fetch_val(
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'gatekeeper_migrations'"
+        "SELECT count(*) FROM pg_catalog.pg_tables WHERE tablename = 'gatekeeper_migrations' "
+        "AND schemaname = current_schema()"
         if db.dialect == "postgres"
         else "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'gatekeeper_migrations'"
     )

@@ -9,7 +9,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import asyncpg
 
-from gatekeeper.errors import StoreUnavailable, UniqueViolation
+from gatekeeper.errors import StoreError, StoreUnavailable, UniqueViolation
 from gatekeeper.store.db import Database, NotConnected, QueryObserver, Row, timed
 
 # Kratos/pop DSN options that size the pool rather than the connection.
@@ -26,12 +26,12 @@ def split_dsn(dsn: str) -> tuple[str, dict[str, str]]:
     return urlunsplit(parts._replace(scheme="postgresql", query=urlencode(query))), pool
 
 
-def _translate(exc: Exception) -> Exception:
+def _translate(exc: BaseException) -> Exception:
     if isinstance(exc, asyncpg.UniqueViolationError):
         return UniqueViolation(reason=str(exc))
     if isinstance(exc, _UNAVAILABLE):
-        return StoreUnavailable(reason=f"{type(exc).__name__}: {exc}")
-    return exc
+        return StoreUnavailable(reason=f"{type(exc).__name__}: {exc or 'no answer in time'}")
+    return StoreError(reason=f"{type(exc).__name__}: {exc}")
 
 
 class _Connection:
@@ -73,10 +73,11 @@ class _Connection:
                 raise _translate(exc) from exc
 
     async def fetch_val(self, sql: str, *args: Any) -> Any:
-        try:
-            return await self._conn.fetchval(sql, *args)
-        except (asyncpg.PostgresError, *_UNAVAILABLE) as exc:
-            raise _translate(exc) from exc
+        with timed(self.on_query, sql):
+            try:
+                return await self._conn.fetchval(sql, *args)
+            except (asyncpg.PostgresError, *_UNAVAILABLE) as exc:
+                raise _translate(exc) from exc
 
 
 class _Transaction(_Connection):
@@ -123,6 +124,8 @@ class PostgresDatabase(_Connection):
         try:
             async with conn.transaction():
                 yield _Transaction(conn, self.on_query)  # type: ignore[misc]
+        except (asyncpg.PostgresError, *_UNAVAILABLE) as exc:  # BEGIN/COMMIT themselves failed
+            raise _translate(exc) from exc
         finally:
             await self._pool.release(conn)
 
@@ -131,13 +134,17 @@ class PostgresDatabase(_Connection):
         """Hold a session-level advisory lock on one connection (migrations across replicas)."""
         if self._pool is None:
             raise StoreUnavailable(reason="the database has not been reached yet")
-        conn = await self._pool.acquire()
         try:
-            await conn.execute("SELECT pg_advisory_lock($1)", key)
+            conn = await self._pool.acquire()
+        except (asyncpg.PostgresError, *_UNAVAILABLE) as exc:
+            raise _translate(exc) from exc
+        try:
+            locked = _Transaction(conn, self.on_query)  # type: ignore[misc]
+            await locked.execute("SELECT pg_advisory_lock($1)", key)
             try:
-                yield _Transaction(conn, self.on_query)  # type: ignore[misc]
+                yield locked
             finally:
-                await conn.execute("SELECT pg_advisory_unlock($1)", key)
+                await locked.execute("SELECT pg_advisory_unlock($1)", key)
         finally:
             await self._pool.release(conn)
 

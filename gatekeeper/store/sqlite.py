@@ -7,12 +7,13 @@ import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
 import aiosqlite
 
-from gatekeeper.errors import StoreUnavailable, UniqueViolation
+from gatekeeper.errors import StoreError, StoreUnavailable, UniqueViolation
 from gatekeeper.store.db import Database, NotConnected, QueryObserver, Row, timed, to_qmark
 
 sqlite3.register_adapter(datetime, lambda value: value.isoformat())
@@ -20,17 +21,45 @@ sqlite3.register_converter("TIMESTAMP", lambda raw: datetime.fromisoformat(raw.d
 sqlite3.register_converter("BOOLEAN", lambda raw: raw not in (b"0", b""))
 
 
+# OperationalErrors that mean "cannot use the database now" rather than "this statement is wrong".
+_UNAVAILABLE = ("unable to open", "locked", "busy", "disk i/o", "disk is full", "readonly", "not a database")
+
+
 def _translate(exc: Exception) -> Exception:
-    if isinstance(exc, sqlite3.IntegrityError) and "UNIQUE" in str(exc):
-        return UniqueViolation(reason=str(exc))
-    if isinstance(exc, sqlite3.OperationalError) and "locked" not in str(exc):
-        return StoreUnavailable(reason=str(exc))
-    return exc
+    text = str(exc)
+    if isinstance(exc, sqlite3.IntegrityError) and "UNIQUE" in text:
+        return UniqueViolation(reason=text)
+    if isinstance(exc, sqlite3.OperationalError) and any(hint in text.lower() for hint in _UNAVAILABLE):
+        return StoreUnavailable(reason=text)
+    return StoreError(reason=f"{type(exc).__name__}: {text}")
+
+
+def split_script(script: str) -> list[str]:
+    """The complete statements of a SQL script (triggers' inner `;` included), in order."""
+    statements, current = [], ""
+    for line in script.splitlines(keepends=True):
+        current += line
+        if sqlite3.complete_statement(current):
+            statements.append(current.strip())
+            current = ""
+    if current.strip() and not all(ln.strip().startswith("--") or not ln.strip() for ln in current.splitlines()):
+        statements.append(current.strip())
+    return statements
 
 
 async def _run(conn: aiosqlite.Connection, sql: str) -> None:
-    async with conn.execute(sql):
-        pass
+    try:
+        async with conn.execute(sql):
+            pass
+    except sqlite3.Error as exc:
+        if sql != "ROLLBACK" or "no transaction" not in str(exc):
+            raise _translate(exc) from exc
+
+
+@lru_cache(maxsize=1024)
+def _is_read(sql: str) -> bool:
+    """Statements the reader connection may run; anything else (writes, RETURNING, CTEs) uses the writer."""
+    return sql.lstrip().split(None, 1)[0].lower() in ("select", "pragma", "explain", "values")
 
 
 class _Connection:
@@ -84,7 +113,9 @@ class _Transaction(_Connection):
         raise RuntimeError("nested transactions are not supported")
 
     async def run_script(self, script: str) -> None:
-        raise RuntimeError("scripts cannot run inside a transaction")
+        """Run the script's statements one by one, inside this transaction."""
+        for statement in split_script(script):
+            await self.execute(statement)
 
 
 class SqliteDatabase(_Connection):
@@ -98,9 +129,9 @@ class SqliteDatabase(_Connection):
         self._conn = NotConnected()  # type: ignore[assignment]
 
     async def connect(self) -> None:
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         try:
+            if self.path != ":memory:":
+                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
             self._writer = await self._open()
             await self._writer.executescript("PRAGMA journal_mode=WAL;")
             self._reader = await self._open() if self.path != ":memory:" else self._writer
@@ -129,29 +160,39 @@ class SqliteDatabase(_Connection):
         async with self.transaction() as tx:
             await tx.execute_many(sql, rows)
 
+    async def fetch_all(self, sql: str, *args: Any) -> list[Row]:
+        if _is_read(sql):
+            return await super().fetch_all(sql, *args)
+        async with self.transaction() as tx:  # INSERT ... RETURNING: writes go through the one writer
+            return await tx.fetch_all(sql, *args)
+
+    async def fetch_one(self, sql: str, *args: Any) -> Row | None:
+        if _is_read(sql):
+            return await super().fetch_one(sql, *args)
+        async with self.transaction() as tx:
+            return await tx.fetch_one(sql, *args)
+
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Database]:
-        if self._writer is None:
+        writer = self._writer
+        if writer is None:
             raise StoreUnavailable(reason="the database has not been reached yet")
         async with self._write_lock:
-            await _run(self._writer, "BEGIN IMMEDIATE")
+            await _run(writer, "BEGIN IMMEDIATE")
             try:
-                yield _Transaction(self._writer, self.on_query)  # type: ignore[misc]
+                yield _Transaction(writer, self.on_query)  # type: ignore[misc]
             except BaseException:
-                await _run(self._writer, "ROLLBACK")
+                await _run(writer, "ROLLBACK")
                 raise
-            await _run(self._writer, "COMMIT")
+            try:
+                await _run(writer, "COMMIT")
+            except StoreError:
+                await _run(writer, "ROLLBACK")
+                raise
 
     async def run_script(self, script: str) -> None:
-        if self._writer is None:
-            raise StoreUnavailable(reason="the database has not been reached yet")
-        async with self._write_lock:
-            try:
-                await self._writer.executescript(f"BEGIN IMMEDIATE;\n{script}\nCOMMIT;")
-            except sqlite3.Error as exc:
-                if self._writer.in_transaction:
-                    await _run(self._writer, "ROLLBACK")
-                raise _translate(exc) from exc
+        async with self.transaction() as tx:
+            await tx.run_script(script)
 
     async def ping(self) -> None:
         await self.fetch_val("SELECT 1")

@@ -1,0 +1,148 @@
+"""The `gatekeeper` command as an operator runs it: real subprocesses, exit codes, what they print."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from gatekeeper import __version__
+from gatekeeper.store import migrate
+
+ROOT = Path(__file__).parent.parent
+GATEKEEPER = [sys.executable, "-m", "gatekeeper.cli"]
+SECRET = "cli-test-cookie-secret-0123456789"
+
+
+def run(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DSN", "SERVE_", "SECRETS_", "LOG_"))}
+    return subprocess.run([*GATEKEEPER, *args], capture_output=True, text=True, timeout=60,
+                          env={**clean, **(env or {})}, cwd=cwd or ROOT)
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_version_prints_the_version() -> None:
+    result = run("version")
+    assert (result.returncode, result.stdout.strip()) == (0, f"gatekeeper {__version__}")
+
+
+def test_no_command_prints_help_and_exits_2() -> None:
+    result = run()
+    assert result.returncode == 2 and "serve" in result.stdout and "migrate" in result.stdout
+
+
+def test_config_check_prints_ok_for_a_valid_file(tmp_path: Path) -> None:
+    file = tmp_path / "gk.yaml"
+    file.write_text(f"dsn: memory\nsecrets:\n  cookie: [{SECRET}]\n")
+    result = run("config", "check", str(file))
+    assert (result.returncode, result.stdout) == (0, "ok\n")
+
+
+def test_config_check_prints_every_problem_and_exits_2_without_a_traceback(tmp_path: Path) -> None:
+    file = tmp_path / "gk.yaml"
+    file.write_text("dsn: memory\nserve:\n  publik:\n    port: 1\n  admin:\n    port: [1]\nlog:\n  format: xml\n")
+    result = run("config", "check", str(file))
+    assert result.returncode == 2
+    assert result.stdout.splitlines() == [
+        f"{file}:1: secrets.cookie: is required outside --dev (at least one secret of 16 or more characters)",
+        f"{file}:3: serve.publik: unknown key (did you mean 'public'?)",
+        f"{file}:6: serve.admin.port: expected an integer, got a list",
+        f"{file}:8: log.format: expected 'json' or 'text', got 'xml'",
+    ]
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_config_check_reports_yaml_syntax_errors_with_the_line(tmp_path: Path) -> None:
+    file = tmp_path / "gk.yaml"
+    file.write_text("dsn: memory\nserve: {public: [\n")
+    result = run("config", "check", str(file))
+    assert result.returncode == 2 and result.stdout.startswith(f"{file}:3: ")
+    assert "Traceback" not in result.stderr
+
+
+def test_config_check_blames_environment_variables(tmp_path: Path) -> None:
+    file = tmp_path / "gk.yaml"
+    file.write_text(f"dsn: memory\nsecrets:\n  cookie: [{SECRET}]\n")
+    result = run("config", "check", str(file), env={"SERVE_PUBLIC_PORT": "http"})
+    assert result.returncode == 2
+    assert result.stdout == "environment variable SERVE_PUBLIC_PORT: serve.public.port: expected int, got 'http'\n"
+
+
+def test_config_check_of_a_missing_file_exits_2(tmp_path: Path) -> None:
+    result = run("config", "check", str(tmp_path / "nope.yaml"))
+    assert result.returncode == 2 and "cannot read" in result.stdout and "Traceback" not in result.stderr
+
+
+def test_make_runs_dev_config_passes_config_check_dev() -> None:
+    result = run("config", "check", "--dev", "config/dev.yaml")
+    assert (result.returncode, result.stdout) == (0, "ok\n")
+    assert "generated" in result.stderr  # --dev says it generated the missing secrets
+
+
+def test_serve_with_a_bad_config_exits_2(tmp_path: Path) -> None:
+    file = tmp_path / "gk.yaml"
+    file.write_text("dsn: memory\nserve:\n  public:\n    port: x\n")
+    result = run("serve", "--config", str(file))
+    assert result.returncode == 2
+    assert f"{file}:4: serve.public.port: expected int, got 'x'" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_migrate_up_then_status_on_sqlite(tmp_path: Path) -> None:
+    dsn = f"sqlite://{tmp_path}/var/gk.db?_fk=true"
+    before = run("migrate", "status", "--dsn", dsn)
+    assert before.returncode == 0
+    names = [f"{m.version:04d}_{m.name}" for m in migrate.available("sqlite")]
+    assert [line.split()[0] for line in before.stdout.splitlines()] == names
+    assert all(line.split()[1] == "pending" for line in before.stdout.splitlines())
+
+    up = run("migrate", "up", "--dsn", dsn)
+    assert up.returncode == 0
+    assert [line.removeprefix("applied ") for line in up.stdout.splitlines()[:-1]] == names
+    again = run("migrate", "up", "--dsn", dsn)
+    assert (again.returncode, again.stdout) == (0, "0 migration(s) applied; database is up to date\n")
+
+    after = run("migrate", "status", "--dsn", dsn)
+    assert all(line.split()[1] != "pending" for line in after.stdout.splitlines())
+
+
+def test_migrate_reads_the_dsn_from_the_config_and_needs_no_secrets(tmp_path: Path) -> None:
+    file = tmp_path / "gk.yaml"
+    file.write_text(f"dsn: sqlite://{tmp_path}/gk.db\n")
+    result = run("migrate", "up", "--config", str(file))
+    assert result.returncode == 0 and "database is up to date" in result.stdout
+    assert "secret" not in result.stderr
+
+
+def test_migrate_on_an_unreachable_database_exits_1_with_the_masked_dsn_and_the_reason() -> None:
+    port = closed_port()
+    result = run("migrate", "up", "--dsn", f"postgres://u:secret@127.0.0.1:{port}/x")
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        f"cannot reach the database postgres://u:***@127.0.0.1:{port}/x: "
+        "ConnectionRefusedError: [Errno 111] Connection refused")
+    assert "secret" not in result.stdout + result.stderr
+
+
+def test_migrate_on_an_unusable_sqlite_path_exits_1(tmp_path: Path) -> None:
+    (tmp_path / "afile").write_text("not a directory")
+    result = run("migrate", "up", "--dsn", f"sqlite://{tmp_path}/afile/gk.db")
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"cannot reach the database sqlite://{tmp_path}/afile/gk.db: ")
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("dsn", ["garbage", "mysql://u:secret@h/db"])
+def test_migrate_with_an_invalid_dsn_exits_2(dsn: str) -> None:
+    result = run("migrate", "up", "--dsn", dsn)
+    assert result.returncode == 2 and result.stderr.startswith("invalid --dsn: ")
+    assert "secret" not in result.stderr

@@ -1,0 +1,248 @@
+"""Configuration: file:line:key problems (all at once), env overrides Kratos' way, DSN forms, secrets."""
+
+from __future__ import annotations
+
+import logging
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gatekeeper.config import Config, ConfigError, load_config, parse_config
+from gatekeeper.config.dsn import Dsn
+
+SECRET = "s3cret-cookie-value-0123456789"
+
+
+def check(text: str, env: dict[str, str] | None = None, **kw: Any) -> Config:
+    return parse_config(textwrap.dedent(text), name="gk.yaml", env=env or {}, **kw)
+
+
+def problems(text: str, env: dict[str, str] | None = None, **kw: Any) -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        check(text, env, **kw)
+    return [str(p) for p in caught.value.problems]
+
+
+def at(obj: Any, *keys: str) -> Any:
+    """Read a nested config value whether the section is typed or still a free-form mapping."""
+    for key in keys:
+        obj = obj[key] if isinstance(obj, dict) else getattr(obj, key)
+    return obj
+
+
+VALID = f"""\
+dsn: memory
+secrets:
+  cookie:
+    - {SECRET}
+"""
+
+
+def test_a_minimal_config_is_valid_and_frozen() -> None:
+    config = check(VALID)
+    assert config.database.dialect == "sqlite"
+    assert config.serve.public.port == 4433 and config.serve.proxy.port == 4455
+    assert config.serve.shutdown_timeout == 10.0
+    with pytest.raises(AttributeError):
+        config.dsn = "other"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    pytest.param("serve:\n  public:\n    port: abc\n", "gk.yaml:3: serve.public.port: expected int, got 'abc'",
+                 id="wrong scalar type names file, line, key and what was expected"),
+    pytest.param("serve:\n  public: 4433\n", "gk.yaml:2: serve.public: expected a mapping, got int 4433",
+                 id="scalar where a section is expected"),
+    pytest.param("serve:\n  admn:\n    port: 1\n", "gk.yaml:2: serve.admn: unknown key (did you mean 'admin'?)",
+                 id="unknown key with a near miss -> did you mean"),
+    pytest.param("frobnicate: 1\n", "gk.yaml:1: frobnicate: unknown key",
+                 id="unknown key without a near miss"),
+    pytest.param("serve:\n  shutdown_timeout: soon\n",
+                 "gk.yaml:2: serve.shutdown_timeout: expected a duration such as 10s, 15m or 1h, got 'soon'",
+                 id="bad duration"),
+    pytest.param("log:\n  format: xml\n", "gk.yaml:2: log.format: expected 'json' or 'text', got 'xml'",
+                 id="bad log format"),
+    pytest.param("serve:\n  metrics:\n    port: 70000\n",
+                 "gk.yaml:3: serve.metrics.port: expected a port between 0 and 65535, got 70000", id="port range"),
+    pytest.param("secrets:\n  cipher: [tooshort]\n",
+                 "gk.yaml:2: secrets.cipher.0: must be exactly 32 characters long, got 8", id="cipher secret length"),
+    pytest.param("dsn: mysql://u:pw@db/x\n",
+                 "gk.yaml:1: dsn: unsupported database mysql://: expected memory, sqlite://PATH or postgres://USER@HOST/DB",
+                 id="unsupported dsn, password not echoed"),
+    pytest.param("- a\n- b\n", "gk.yaml:1: <root>: expected a mapping of config keys at the top level",
+                 id="top level is not a mapping"),
+])
+def test_a_bad_key_is_reported_with_file_line_and_key(text: str, expected: str) -> None:
+    found = problems(VALID + text if not text.startswith("-") else text, dev=True)
+    # VALID has 4 lines, so problems in appended text are 4 lines further down.
+    shifted = expected if text.startswith("-") else _shift(expected, 4)
+    assert shifted in found
+
+
+def _shift(message: str, lines: int) -> str:
+    name, line, rest = message.split(":", 2)
+    return f"{name}:{int(line) + lines}:{rest}"
+
+
+def test_every_problem_is_reported_at_once_in_line_order() -> None:
+    found = problems("""\
+        dsn: memory
+        serve:
+          public:
+            port: notaport
+          admn: {}
+        log:
+          levle: debug
+          format: xml
+        secrets:
+          cookie:
+            - short
+        """)
+    assert found == [
+        "gk.yaml:4: serve.public.port: expected int, got 'notaport'",
+        "gk.yaml:5: serve.admn: unknown key (did you mean 'admin'?)",
+        "gk.yaml:7: log.levle: unknown key (did you mean 'level'?)",
+        "gk.yaml:8: log.format: expected 'json' or 'text', got 'xml'",
+        "gk.yaml:11: secrets.cookie.0: must be at least 16 characters long",
+    ]
+
+
+def test_a_yaml_syntax_error_names_the_line() -> None:
+    found = problems("dsn: memory\nserve:\n  public: [1, 2\n  admin: {}\n")
+    assert len(found) == 1 and found[0].startswith("gk.yaml:4: <root>: ")
+
+
+def test_an_unreadable_file_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"missing.yaml: <root>: cannot read: No such file or directory"):
+        load_config(tmp_path / "missing.yaml")
+
+
+def test_an_empty_file_means_defaults_but_secrets_are_still_required() -> None:
+    assert problems("") == [
+        "gk.yaml:1: secrets.cookie: is required outside --dev (at least one secret of 16 or more characters)"]
+
+
+def test_secrets_default_stands_in_for_cookie_secrets_as_in_kratos() -> None:
+    config = check(f"secrets:\n  default: [{SECRET}]\n")
+    assert [s.value for s in config.cookie_secrets] == [SECRET]
+
+
+def test_dev_generates_missing_secrets_and_logs_that_it_did_without_the_value(
+        caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, logger="gatekeeper.config"):
+        config = check("dsn: memory\n", dev=True)
+    assert config.dev
+    generated = config.cookie_secrets[0].value
+    assert len(generated) >= 16 and len(config.cipher_secrets[0].value) == 32
+    assert "generated" in caplog.text
+    assert generated not in caplog.text and config.cipher_secrets[0].value not in caplog.text
+    assert generated not in repr(config) and generated not in str(config.secrets)
+
+
+def test_configured_secrets_are_kept_in_dev_and_never_printed() -> None:
+    config = check(VALID, dev=True)
+    assert config.cookie_secrets[0].value == SECRET
+    assert SECRET not in repr(config)
+
+
+def test_migrations_need_no_secrets(caplog: pytest.LogCaptureFixture) -> None:
+    config = check("dsn: memory\n", secrets_needed=False)
+    assert config.cookie_secrets == () and "generated" not in caplog.text
+
+
+# --- environment overrides ---------------------------------------------------------------------------
+
+
+def test_env_overrides_keys_the_kratos_way() -> None:
+    config = check(VALID, env={
+        "DSN": "postgres://gk:pw@db.internal:5432/gatekeeper",
+        "SERVE_PUBLIC_PORT": "14433",
+        "SERVE_PROXY_IDENTITY_PREFIX": "/auth",
+        "SERVE_SHUTDOWN_TIMEOUT": "3s",
+        "LOG_LEVEL": "debug",
+        "ACCESS_RULES_REPOSITORIES": '["file://./a.yaml", "file://./b.yaml"]',
+        "UNRELATED_VARIABLE": "x", "PATH": "/usr/bin",
+    })
+    assert config.database.dialect == "postgres"
+    assert config.serve.public.port == 14433
+    assert config.serve.proxy.identity_prefix == "/auth"
+    assert config.serve.shutdown_timeout == 3.0
+    assert config.log.level == "debug"
+    assert config.access_rules.repositories == ("file://./a.yaml", "file://./b.yaml")
+
+
+def test_env_sets_a_list_item_by_index() -> None:
+    config = check(VALID, env={"SECRETS_COOKIE_0": "rotated-secret-0123456789", "SECRETS_COOKIE_1": SECRET})
+    assert [s.value for s in config.cookie_secrets] == ["rotated-secret-0123456789", SECRET]
+
+
+def test_env_provides_secrets_missing_from_the_file() -> None:
+    config = check("dsn: memory\n", env={"SECRETS_COOKIE_0": SECRET})
+    assert [s.value for s in config.cookie_secrets] == [SECRET]
+
+
+def test_env_overrides_a_selfservice_flow_url() -> None:
+    text = VALID + "selfservice:\n  flows:\n    login:\n      ui_url: http://127.0.0.1:4455/.auth/ui/login\n"
+    config = check(text, env={"SELFSERVICE_FLOWS_LOGIN_UI_URL": "https://example.com/login"})
+    assert at(config.selfservice.flows, "login", "ui_url") == "https://example.com/login"
+
+
+@pytest.mark.parametrize(("env", "expected"), [
+    pytest.param({"SERVE_PUBLIC_PORT": "abc"},
+                 "environment variable SERVE_PUBLIC_PORT: serve.public.port: expected int, got 'abc'", id="port"),
+    pytest.param({"DSN": "garbage"},
+                 "environment variable DSN: dsn: expected memory, sqlite://PATH or postgres://USER@HOST/DB", id="dsn"),
+    pytest.param({"SECRETS_COOKIE_0": "short"},
+                 "environment variable SECRETS_COOKIE_0: secrets.cookie.0: must be at least 16 characters long",
+                 id="list item"),
+])
+def test_env_problems_are_blamed_on_the_variable(env: dict[str, str], expected: str) -> None:
+    assert problems(VALID, env) == [expected]
+
+
+def test_load_config_reads_os_environ_by_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    file = tmp_path / "gk.yaml"
+    file.write_text(VALID)
+    monkeypatch.setenv("SERVE_ADMIN_PORT", "14434")
+    assert load_config(file).serve.admin.port == 14434
+
+
+# --- DSN forms ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("dsn", "dialect", "path"), [
+    pytest.param("memory", "sqlite", ":memory:", id="memory"),
+    pytest.param("sqlite://./var/x.db?_fk=true", "sqlite", "./var/x.db", id="relative sqlite with options"),
+    pytest.param("sqlite:///abs/dir/x.db", "sqlite", "/abs/dir/x.db", id="absolute sqlite"),
+    pytest.param("sqlite3://x.db", "sqlite", "x.db", id="sqlite3 scheme"),
+    pytest.param("sqlite://file::memory:?_fk=true", "sqlite", ":memory:", id="kratos in-memory form"),
+    pytest.param("postgres://u:p@db:5432/gk?sslmode=disable", "postgres", "", id="postgres"),
+    pytest.param("postgresql://u@db/gk?max_conns=20", "postgres", "", id="postgresql"),
+])
+def test_accepted_dsn_forms(dsn: str, dialect: str, path: str) -> None:
+    parsed = check(VALID, env={"DSN": dsn}).database
+    assert (parsed.dialect, parsed.path) == (dialect, path)
+
+
+@pytest.mark.parametrize("dsn", ["garbage", "sqlite://", "postgres:///nohost", "mysql://u:hunter2@h/db", ""])
+def test_rejected_dsn_forms_never_echo_a_password(dsn: str) -> None:
+    with pytest.raises(ValueError) as caught:
+        Dsn.parse(dsn)
+    assert "hunter2" not in str(caught.value)
+
+
+@pytest.mark.parametrize(("dsn", "masked"), [
+    ("postgres://gk:hunter2@db:5432/x", "postgres://gk:***@db:5432/x"),
+    ("postgres://gk@db/x?sslmode=disable&password=hunter2", "postgres://gk@db/x?sslmode=disable&password=***"),
+    ("postgres://gk@db/x", "postgres://gk@db/x"),
+    ("sqlite://./var/x.db?_fk=true", "sqlite://./var/x.db?_fk=true"),
+    ("sqlite:///abs/x.db", "sqlite:///abs/x.db"),
+])
+def test_masked_dsn_hides_the_password(dsn: str, masked: str) -> None:
+    assert Dsn.parse(dsn).masked() == masked
+
+
+def test_the_dev_config_used_by_make_run_is_valid() -> None:
+    config = load_config(Path(__file__).parent.parent / "config" / "dev.yaml", env={}, dev=True)
+    assert config.database.dialect == "sqlite" and config.serve.proxy.port == 4455
