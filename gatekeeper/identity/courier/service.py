@@ -1,0 +1,89 @@
+"""The courier service: render a template into the outbox now, deliver it later (worker.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Mapping
+from email.utils import parseaddr
+from typing import TYPE_CHECKING, Any
+
+from jinja2 import TemplateError
+from prometheus_client import CollectorRegistry, Counter
+
+from gatekeeper.config.courier import parse_smtp_uri
+from gatekeeper.errors import BadRequest, GatekeeperError
+from gatekeeper.identity.courier.smtp import SmtpTransport
+from gatekeeper.identity.courier.templates import REQUIRED, Templates, TemplateType
+from gatekeeper.identity.courier.worker import CourierWorker
+from gatekeeper.store.courier import CourierMessage
+
+if TYPE_CHECKING:
+    from gatekeeper.config import Config
+    from gatekeeper.store import Store
+
+log = logging.getLogger("gatekeeper.courier")
+
+_LOCAL_PART = re.compile(r"^[^\s@<>()\[\],;:\"\\]+@[^\s@<>()\[\],;:\"\\]+\.[^\s@<>()\[\],;:\"\\]+$")
+
+
+class CourierMetrics:
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.messages = Counter("gatekeeper_courier_messages_total",
+                                "Courier outbox events: queued, sent, failed (will retry), abandoned",
+                                ["event", "template_type"], registry=registry)
+
+
+class Courier:
+    """Queues e-mails (`enqueue_email`) and owns the worker that delivers them."""
+
+    def __init__(self, config: Config, store: Store, *, registry: CollectorRegistry | None = None,
+                 ready: asyncio.Event | None = None) -> None:
+        self.config = config.courier
+        self.dev = config.dev
+        self.store = store
+        self.templates = Templates(self.config.template_override_path, config_file=config.source.name)
+        uri = self.config.smtp.connection_uri
+        self.transport = SmtpTransport(self.config.smtp, parse_smtp_uri(uri.value)) if uri and uri.value else None
+        self.metrics = CourierMetrics(registry or CollectorRegistry())
+        self.worker = CourierWorker(self, ready=ready)
+
+    async def enqueue_email(self, recipient: str, template_type: str | TemplateType,
+                            template_data: Mapping[str, Any]) -> CourierMessage:
+        """Render `template_type` with `template_data` (Kratos' template_data keys) and queue it for `recipient`.
+
+        Raises BadRequest for an address that is not a single plain e-mail address.
+        """
+        if not is_email_address(recipient):
+            raise BadRequest("The e-mail recipient is not a valid e-mail address",
+                             reason="courier: email recipient is not a valid email address")
+        kind = TemplateType(template_type)
+        missing = [key for key in REQUIRED.get(kind, ()) if not template_data.get(key)]
+        if missing:
+            raise ValueError(f"template {kind.value} needs template_data {', '.join(missing)}")
+        data = {"to": recipient, **template_data}
+        try:
+            rendered = self.templates.render(kind, data)
+        except TemplateError as exc:
+            log.error("courier template failed", extra={"template_type": kind.value, "error": str(exc)})
+            raise GatekeeperError(reason=f"the {kind.value} e-mail template failed to render") from None
+        message = await self.store.add_courier_message(
+            recipient=recipient, subject=rendered.subject, body=rendered.body, body_html=rendered.body_html,
+            template_type=kind.value, template_data=data)
+        self.metrics.messages.labels("queued", kind.value).inc()
+        log.info("courier message queued", extra={"message_id": message.id, "template_type": kind.value})
+        self.worker.wake()
+        return message
+
+    async def message(self, message_id: str) -> CourierMessage | None:
+        """One outbox message with its dispatches."""
+        return await self.store.courier_message(message_id)
+
+
+def is_email_address(value: str) -> bool:
+    """A single bare address (`a@b.example`): no display name, no header injection, at most 254 characters."""
+    if not isinstance(value, str) or len(value) > 254:
+        return False
+    name, address = parseaddr(value)
+    return not name and address == value and bool(_LOCAL_PART.match(value))

@@ -1,0 +1,188 @@
+"""The delivery worker: claims due messages, sends them, records every attempt, backs off on failure.
+
+Runs inside `gatekeeper serve` (an App service) and in `gatekeeper courier watch`. It polls every
+`courier.worker.pull_wait` and is woken at once by `enqueue_email` in the same process. Each attempt
+counts in `send_count`; a failure sends the message back to the queue after an exponential backoff
+(`retry_backoff` doubled per attempt, at most `retry_backoff_max`) until `message_retries` retries
+have failed, then it is abandoned. A 5xx answer about the message itself abandons it at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+from gatekeeper.errors import GatekeeperError
+from gatekeeper.identity.courier.smtp import DeliveryError
+from gatekeeper.store.courier import CourierMessage
+
+if TYPE_CHECKING:
+    from gatekeeper.identity.courier.service import Courier
+
+log = logging.getLogger("gatekeeper.courier")
+
+STOP_TIMEOUT = 15.0  # seconds a stopping worker may spend finishing the message it is sending
+
+
+class CourierWorker:
+    """An App service (start/stop) that delivers the outbox."""
+
+    def __init__(self, courier: Courier, *, ready: asyncio.Event | None = None) -> None:
+        self.courier = courier
+        self.config = courier.config
+        self._ready = ready
+        self._wake = asyncio.Event()
+        self._stop = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def can_deliver(self) -> bool:
+        return self.courier.transport is not None or self.courier.dev
+
+    async def start(self) -> None:
+        transport = self.courier.transport
+        if transport is not None:
+            ep = transport.endpoint
+            log.info("courier delivers e-mail over SMTP", extra={
+                "smtp_server": ep.address, "tls": "implicit" if ep.implicit_tls else
+                "starttls" if ep.starttls else "none", "auth": bool(ep.username)})
+        elif self.courier.dev:
+            log.warning("courier.smtp.connection_uri is not set: --dev logs e-mails instead of sending them")
+        else:
+            log.warning("courier.smtp.connection_uri is not set: e-mails stay queued until it is")
+            return
+        self._stop.clear()
+        self._task = asyncio.create_task(self._run(), name="courier-worker")
+
+    async def stop(self) -> None:
+        """Finish the message being sent (up to STOP_TIMEOUT), put the rest of the batch back, stop."""
+        self._stop.set()
+        if self._task is None:
+            return
+        try:
+            await asyncio.wait_for(asyncio.shield(self._task), STOP_TIMEOUT)
+        except TimeoutError:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        self._task = None
+
+    def wake(self) -> None:
+        """Look at the queue now (a message was just queued)."""
+        self._wake.set()
+
+    async def _run(self) -> None:
+        if self._ready is not None:
+            await self._pause(None, self._ready)
+        store_errors = 0
+        while not self._stop.is_set():
+            self._wake.clear()
+            try:
+                claimed = await self.dispatch_batch()
+                store_errors = 0
+            except GatekeeperError as exc:  # the store is unreachable: keep trying, never crash
+                store_errors += 1
+                log.warning("courier cannot use the store", extra={"reason": exc.reason or exc.message})
+                await self._pause(min(2.0 ** store_errors, 30.0))
+                continue
+            if claimed < self.config.worker.pull_count:
+                await self._pause(float(self.config.worker.pull_wait), self._wake)
+
+    async def _pause(self, timeout: float | None, *events: asyncio.Event) -> None:
+        """Wait until one of `events` is set, `timeout` passes or the worker is stopped."""
+        waiters = [asyncio.create_task(e.wait()) for e in (*events, self._stop)]
+        try:
+            await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+
+    async def dispatch_batch(self) -> int:
+        """Claim and attempt one batch; returns how many messages were claimed."""
+        if not self.can_deliver:
+            return 0
+        store = self.courier.store
+        token = uuid.uuid4().hex
+        lease = float(self.config.worker.claim_lease)
+        messages = await store.claim_courier_messages(limit=self.config.worker.pull_count, lease=lease, token=token)
+        if not messages:
+            return 0
+        try:
+            await self._deliver(messages, token)
+        finally:  # whatever was claimed but not attempted (stopping, store error) goes back to the queue
+            with contextlib.suppress(GatekeeperError):
+                await store.release_courier_claim(token)
+        return len(messages)
+
+    async def _deliver(self, messages: list[CourierMessage], token: str) -> None:
+        limit = self.config.message_retries + 1  # attempts: the first one plus the retries
+        pending = []
+        for message in messages:
+            if message.send_count > limit:  # claimed again and again by workers that died
+                await self._failed(message, token, DeliveryError(
+                    f"abandoned after {message.send_count - 1} claims without a result", permanent=True))
+            else:
+                pending.append(message)
+        transport = self.courier.transport
+        if transport is None:
+            for message in pending:
+                self._log_instead(message)
+                await self._sent(message, token)
+            return
+        try:
+            async with transport.session() as smtp:
+                while pending and not self._stop.is_set():
+                    message = pending.pop(0)
+                    try:
+                        await smtp.send(message)
+                    except DeliveryError as exc:
+                        await self._failed(message, token, exc)
+                        if exc.connection:
+                            raise
+                        continue
+                    await self._sent(message, token)
+                    await self.courier.store.renew_courier_claim(token, float(self.config.worker.claim_lease))
+        except DeliveryError as exc:  # the server is unreachable or the session broke: the rest fail with it
+            if exc.connection:
+                for message in pending:
+                    await self._failed(message, token, exc)
+
+    async def _sent(self, message: CourierMessage, token: str) -> None:
+        held = await self.courier.store.finish_courier_attempt(message.id, token, status="sent", dispatch="success")
+        self.courier.metrics.messages.labels("sent", message.template_type).inc()
+        log.info("courier message sent", extra={
+            "message_id": message.id, "template_type": message.template_type, "attempt": message.send_count,
+            **({} if held else {"note": "the claim had expired; another worker may send it again"})})
+
+    async def _failed(self, message: CourierMessage, token: str, exc: DeliveryError) -> None:
+        attempts_left = self.config.message_retries + 1 - message.send_count
+        abandon = exc.permanent or attempts_left <= 0
+        retry_in = None if abandon else self._backoff(message.send_count)
+        next_at = None if retry_in is None else datetime.now(UTC) + timedelta(seconds=retry_in)
+        await self.courier.store.finish_courier_attempt(
+            message.id, token, status="abandoned" if abandon else "queued", dispatch="failed",
+            error=exc.as_json(), next_attempt_at=next_at)
+        event = "abandoned" if abandon else "failed"
+        self.courier.metrics.messages.labels(event, message.template_type).inc()
+        extra = {"message_id": message.id, "template_type": message.template_type, "attempt": message.send_count,
+                 "error": exc.detail}
+        if abandon:
+            log.error("courier abandoned a message", extra=extra)
+        else:
+            log.warning("courier could not deliver a message, will retry",
+                        extra={**extra, "retry_in_s": round(retry_in or 0, 3)})
+
+    def _backoff(self, attempt: int) -> float:
+        worker = self.config.worker
+        delay = min(float(worker.retry_backoff) * 2 ** (attempt - 1), float(worker.retry_backoff_max))
+        return delay * (0.75 + random.random() / 4)  # jitter keeps replicas from retrying in lockstep
+
+    def _log_instead(self, message: CourierMessage) -> None:
+        log.info("courier (--dev, no SMTP configured): e-mail logged instead of sent", extra={
+            "message_id": message.id, "template_type": message.template_type, "recipient": message.recipient,
+            "subject": message.subject, "body": message.body})
