@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from gatekeeper.config.dsn import Dsn
 from gatekeeper.store import migrate
+from gatekeeper.store.courier import CourierPersister
 from gatekeeper.store.db import Database
 from gatekeeper.store.flows import FlowPersister
 from gatekeeper.store.identities import IdentityPersister
@@ -20,7 +21,7 @@ from gatekeeper.store.throttle import ThrottlePersister
 __all__ = ["Database", "Store", "new_store", "open_store"]
 
 
-class Store(ThrottlePersister, IdentityPersister, SessionPersister, FlowPersister):
+class Store(ThrottlePersister, IdentityPersister, SessionPersister, FlowPersister, CourierPersister):
     """Every persister over one database."""
 
     def __init__(self, db: SqliteDatabase | PostgresDatabase) -> None:
