@@ -17,9 +17,10 @@ from typing import Any
 
 from gatekeeper.config.access import AccessRules, Errors, HandlerSection
 from gatekeeper.config.convert import build
+from gatekeeper.config.courier import Courier, check_courier
 from gatekeeper.config.dsn import Dsn
 from gatekeeper.config.env import apply_env
-from gatekeeper.config.identity import Courier, Hashers, Identity, Selfservice, Session
+from gatekeeper.config.identity import Hashers, Identity, Selfservice, Session
 from gatekeeper.config.problems import ConfigError, ConfigProblem
 from gatekeeper.config.serve import Log, Secrets, Serve
 from gatekeeper.config.types import Duration, Secret
@@ -151,6 +152,7 @@ def _check(config: Config, name: str, source: Source, out: list[ConfigProblem], 
             add(f"serve.{listener}.port", f"expected a port between 0 and 65535, got {port}")
     if config.serve.shutdown_timeout is not None and config.serve.shutdown_timeout < 0:
         add("serve.shutdown_timeout", "must not be negative")
+    check_courier(config.courier, add)
 
 
 def _with_dev_secrets(config: Config) -> Config:
