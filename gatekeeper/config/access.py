@@ -10,11 +10,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from gatekeeper.config.types import Duration
+
 
 @dataclass(frozen=True)
 class AccessRules:
+    """Oathkeeper's `access_rules`, plus how often gatekeeper polls its sources for changes."""
+
     repositories: tuple[str, ...] = ()
     matching_strategy: Literal["glob", "regexp"] = "regexp"
+    watch_interval: Duration = Duration(1.0)
+    remote_refresh_interval: Duration = Duration(30.0)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,114 @@
+"""The session check shared by `cookie_session` and `bearer_token`.
+
+Local mode (no `check_session_url`): ask gatekeeper's own session source (token -> session JSON or
+None; StoreUnavailable -> deny). Remote mode: call a Kratos-compatible `/sessions/whoami` the way
+Oathkeeper does (path and query replaced by the request's unless preserved, only listed headers
+forwarded). Either way: subject from `subject_from`, extra from `extra_from`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+
+from gatekeeper.access.authn.tokens import gjson
+from gatekeeper.access.handlers import AuthSession, Deps
+from gatekeeper.errors import Forbidden, GatekeeperError, StoreUnavailable, TooManyRequests, Unauthorized
+
+log = logging.getLogger("gatekeeper.access.authn")
+
+_RATE_HEADERS = ("retry-after", "x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset", "x-ratelimit-type")
+
+
+@dataclass(frozen=True)
+class SessionCheck:
+    """The keys cookie_session and bearer_token share."""
+
+    check_session_url: str = ""
+    preserve_path: bool = False
+    preserve_query: bool = True
+    preserve_host: bool = False
+    forward_http_headers: tuple[str, ...] = ()
+    additional_headers: Mapping[str, str] = field(default_factory=dict)
+    force_method: str = ""
+    subject_from: str = "identity.id"
+    extra_from: str = "@this"
+
+
+def url_problem(url: str) -> str | None:
+    if not url:
+        return None
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return f"check_session_url must be an http(s) URL, got {url!r}"
+    return None
+
+
+async def check(session: AuthSession, cfg: SessionCheck, deps: Deps, token: str,
+                forward: Mapping[str, str]) -> None:
+    """Resolve `token` to a session and fill subject/extra; raises 401/403/429/503 on failure."""
+    if cfg.check_session_url:
+        doc = await _remote(session, cfg, deps, forward)
+    else:
+        if deps.session_source is None:
+            raise Unauthorized("Access credentials are invalid", reason="no session store is configured")
+        try:
+            doc = await deps.session_source.session_for_token(token)
+        except StoreUnavailable:
+            log.warning("session store unavailable: denying", extra={"authenticator": session.authenticator})
+            raise
+        if doc is None or doc.get("active") is False:
+            raise Unauthorized("Access credentials are invalid", reason="the session is missing, expired or revoked")
+    subject = gjson(doc, cfg.subject_from)
+    extra = gjson(doc, cfg.extra_from)
+    if subject is not None and not isinstance(subject, str):
+        raise Forbidden(reason=f"subject_from {cfg.subject_from!r} is not a string")
+    if extra is not None and not isinstance(extra, Mapping):
+        raise Forbidden(reason=f"extra_from {cfg.extra_from!r} is not an object")
+    session.subject = subject or ""
+    session.extra = dict(extra or {})
+
+
+async def _remote(session: AuthSession, cfg: SessionCheck, deps: Deps, forward: Mapping[str, str]) -> dict[str, Any]:
+    view = session.view
+    parts = urlsplit(cfg.check_session_url)
+    path = parts.path if cfg.preserve_path else view.path
+    query = parts.query if cfg.preserve_query else view.query
+    url = urlunsplit((parts.scheme, parts.netloc, path, query, ""))
+    headers = {name: value for name in cfg.forward_http_headers if (value := view.headers.get(name))}
+    headers.update(forward)
+    headers.update(cfg.additional_headers)
+    if cfg.preserve_host:
+        headers["X-Forwarded-Host"] = view.host
+    try:
+        response = await deps.http.request(cfg.force_method or view.method, url, headers=headers)
+    except httpx.HTTPError as exc:
+        log.warning("session check unreachable: denying", extra={"url": cfg.check_session_url,
+                                                                   "error": type(exc).__name__})
+        raise Forbidden(reason="the session check endpoint could not be reached") from None
+    if response.status_code == 429:
+        error = TooManyRequests(retry_after=_int(response.headers.get("retry-after")))
+        error.details = {"headers": {k: v for k, v in response.headers.items() if k.lower() in _RATE_HEADERS}}
+        raise error
+    if response.status_code != 200:
+        raise Unauthorized("Access credentials are invalid",
+                           reason=f"the session check answered {response.status_code}")
+    try:
+        doc = response.json()
+    except ValueError:
+        raise GatekeeperError(reason="the session check answered with invalid JSON") from None
+    if not isinstance(doc, dict):
+        raise Forbidden(reason="the session check answered with a non-object")
+    return doc
+
+
+def _int(value: str | None) -> int:
+    try:
+        return max(int(value or 1), 0)
+    except ValueError:
+        return 1

@@ -1,0 +1,149 @@
+"""The handler contract shared by authenticators, authorizers, mutators and error handlers.
+
+Each handler module registers itself by name with its frozen config dataclass (C1). The rule
+compiler merges the global `<kind>.<name>.config` with the rule's `config`, builds the dataclass
+(problems name file, line, rule and key) and instantiates the handler once per rule (C3).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+
+import httpx
+
+from gatekeeper.access.request_view import RequestView
+from gatekeeper.access.template import HeaderMap, URLView
+
+if TYPE_CHECKING:
+    from gatekeeper.access.jwks import JwksCache
+    from gatekeeper.app import SessionSource
+
+KINDS = ("authenticators", "authorizers", "mutators", "errors")
+
+
+class NotResponsible(Exception):
+    """"Not mine, ask the next one": authenticators and error handlers (C2)."""
+
+
+@dataclass(slots=True)
+class AuthSession:
+    """Oathkeeper's AuthenticationSession: what templates and later handlers see."""
+
+    view: RequestView
+    captures: tuple[str, ...] = ()
+    subject: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+    header: dict[str, str] = field(default_factory=dict)
+    authenticator: str = ""
+
+    def template_data(self) -> dict[str, Any]:
+        view = self.view
+        header = self.header
+        return {
+            "Subject": self.subject,
+            "Extra": self.extra,
+            "Header": HeaderMap(lambda n: next((v for k, v in header.items() if k.lower() == n.lower()), "")),
+            "MatchContext": {
+                "RegexpCaptureGroups": list(self.captures),
+                "URL": URLView(view.scheme, view.host, view.path, view.query),
+                "Method": view.method,
+                "Header": HeaderMap(view.headers.get),
+            },
+        }
+
+    def as_json(self) -> dict[str, Any]:
+        """The session as remote handlers (hydrator, remote_json payloads) receive it."""
+        view = self.view
+        return {
+            "subject": self.subject, "extra": self.extra,
+            "header": {k: [v] for k, v in self.header.items()},
+            "match_context": {"regexp_capture_groups": list(self.captures), "url": view.full_url,
+                              "method": view.method,
+                              "header": {k: [v] for k, v in view.headers.items()}},
+        }
+
+
+@dataclass
+class Deps:
+    """What handlers may use (C7): the control-plane HTTP client, the session source, key caches."""
+
+    http: httpx.AsyncClient
+    session_source: SessionSource | None
+    jwks: JwksCache
+    body: Callable[[RequestView], Any] | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+class Authenticator(Protocol):
+    async def authenticate(self, session: AuthSession) -> None: ...
+
+
+class Authorizer(Protocol):
+    async def authorize(self, session: AuthSession) -> None: ...
+
+
+class Mutator(Protocol):
+    #: header names this mutator may set (their client copies are stripped before mutators run)
+    sets_headers: tuple[str, ...]
+
+    async def mutate(self, session: AuthSession) -> None: ...
+
+
+@dataclass(frozen=True)
+class NoConfig:
+    """For handlers without settings."""
+
+
+@dataclass(frozen=True)
+class Registration:
+    kind: str
+    name: str
+    config: type
+    factory: Callable[[Any, Deps], Any]
+
+
+REGISTRY: dict[str, dict[str, Registration]] = {kind: {} for kind in KINDS}
+
+
+def register(kind: str, name: str, config: type = NoConfig) -> Callable[[Any], Any]:
+    """Class decorator: `@register("authenticators", "jwt", JwtConfig)`."""
+    def wrap(cls: Any) -> Any:
+        REGISTRY[kind][name] = Registration(kind, name, config, cls)
+        cls.handler_id = name
+        return cls
+
+    return wrap
+
+
+class Handler:
+    """Optional base: keeps the id for logs and metrics."""
+
+    handler_id: ClassVar[str] = ""
+
+
+def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """koanf-style merge: nested maps merge key by key, the override wins; lists and scalars replace."""
+    out = dict(base)
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def canonical(name: str) -> str:
+    """Go's canonical header name: `x-user-id` -> `X-User-Id`."""
+    return "-".join(p[:1].upper() + p[1:].lower() for p in name.split("-"))
+
+
+def header_key(name: str) -> str:
+    """The spelling-insensitive key of a header name (case, `_` vs `-`)."""
+    return name.lower().replace("_", "-")
+
+
+def load_handlers() -> None:
+    """Import every handler module (a written list, not a filesystem scan)."""
+    from gatekeeper.access import authn, authz, errors, mutate  # noqa: F401

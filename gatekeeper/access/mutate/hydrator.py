@@ -1,0 +1,106 @@
+"""`hydrator`: POST the session to an API that returns an enriched session (same subject, else 500)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass, field
+
+import httpx
+from cachetools import TTLCache
+
+from gatekeeper.access.handlers import AuthSession, Deps, canonical, register
+from gatekeeper.config.types import Duration
+from gatekeeper.errors import GatekeeperError
+
+log = logging.getLogger("gatekeeper.access.mutate")
+
+
+@dataclass(frozen=True)
+class BasicAuth:
+    username: str = ""
+    password: str = ""
+
+
+@dataclass(frozen=True)
+class ApiAuth:
+    basic: BasicAuth | None = None
+
+
+@dataclass(frozen=True)
+class HydratorRetry:
+    max_delay: Duration = Duration(0.1)
+    give_up_after: Duration = Duration(1.0)
+
+
+@dataclass(frozen=True)
+class HydratorApi:
+    url: str
+    auth: ApiAuth = field(default_factory=ApiAuth)
+    retry: HydratorRetry = field(default_factory=HydratorRetry)
+
+
+@dataclass(frozen=True)
+class HydratorCache:
+    enabled: bool = False
+    ttl: Duration = Duration(60.0)
+
+
+@dataclass(frozen=True)
+class HydratorConfig:
+    api: HydratorApi
+    cache: HydratorCache = field(default_factory=HydratorCache)
+
+
+@register("mutators", "hydrator", HydratorConfig)
+class Hydrator:
+    sets_headers: tuple[str, ...] = ()
+
+    def __init__(self, cfg: HydratorConfig, deps: Deps) -> None:
+        self.cfg, self.deps = cfg, deps
+        basic = cfg.api.auth.basic
+        self.auth = (basic.username, basic.password) if basic and basic.username else None
+        self.cache: TTLCache[str, dict] = TTLCache(maxsize=10_000, ttl=float(cfg.cache.ttl) or 60.0)
+
+    @staticmethod
+    def problems(cfg: HydratorConfig) -> list[tuple[str, str]]:
+        if not cfg.api.url.startswith(("http://", "https://")):
+            return [("api.url", "must be an http(s) URL")]
+        return []
+
+    async def mutate(self, session: AuthSession) -> None:
+        body = json.dumps(session.as_json(), separators=(",", ":"), sort_keys=True)
+        key = hashlib.sha256(body.encode()).hexdigest()
+        doc = self.cache.get(key) if self.cfg.cache.enabled else None
+        if doc is None:
+            doc = await self._call(session, body)
+            if self.cfg.cache.enabled:
+                self.cache[key] = doc
+        if doc.get("subject", "") != session.subject:
+            raise GatekeeperError(reason="the hydrator changed the subject")
+        session.extra = dict(doc.get("extra") or {})
+        for name, values in (doc.get("header") or {}).items():
+            if isinstance(values, list) and values:
+                session.header[canonical(name)] = str(values[0])
+            elif isinstance(values, str):
+                session.header[canonical(name)] = values
+
+    async def _call(self, session: AuthSession, body: str) -> dict:
+        try:
+            response = await self.deps.http.post(
+                self.cfg.api.url, content=body, auth=self.auth, params=session.view.query or None,
+                headers={"Content-Type": "application/json", "Accept": "application/json"},
+                timeout=float(self.cfg.api.retry.give_up_after) or 1.0)
+        except httpx.HTTPError as exc:
+            log.warning("hydrator unreachable: denying", extra={"error": type(exc).__name__})
+            raise GatekeeperError(reason="the hydrator could not be reached") from None
+        if response.status_code != 200:
+            raise GatekeeperError(reason=f"the hydrator answered {response.status_code}")
+        try:
+            doc = response.json()
+        except ValueError:
+            raise GatekeeperError(reason="the hydrator answered with invalid JSON") from None
+        if not isinstance(doc, dict):
+            raise GatekeeperError(reason="the hydrator answered with a non-object")
+        return doc

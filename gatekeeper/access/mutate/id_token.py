@@ -1,0 +1,107 @@
+"""`id_token`: a signed JWT for the upstream (`Authorization: Bearer ...`), keys from a private JWKS
+(`jwks_url`: file, http(s) or base64), claims from a template, cached per subject + claims until 10%
+of its ttl is left. The public half of the keys is served at `:4456/.well-known/jwks.json`."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import jwt as pyjwt
+from cachetools import TTLCache
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+
+from gatekeeper.access.handlers import AuthSession, Deps, register
+from gatekeeper.access.jwks import JwksError
+from gatekeeper.access.template import TemplateError, compile_template
+from gatekeeper.config.types import Duration
+from gatekeeper.errors import GatekeeperError
+
+_PRIVATE = (rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey, ed25519.Ed25519PrivateKey)
+
+
+@dataclass(frozen=True)
+class IdTokenConfig:
+    issuer_url: str
+    jwks_url: str
+    ttl: Duration = Duration(900.0)
+    claims: str = ""
+
+
+async def signing_key(deps: Deps, url: str) -> tuple[Any, str, str]:
+    """(private key, kid, alg) of the first signing-capable key of the set at `url`."""
+    entry = await deps.jwks.entry(url)
+    for kid, jwk in entry.keys.items():
+        if isinstance(jwk.key, _PRIVATE):
+            alg = jwk.algorithm_name or ("RS256" if isinstance(jwk.key, rsa.RSAPrivateKey) else "ES256")
+            return jwk.key, kid, alg
+    raise JwksError(f"{url} holds no private signing key")
+
+
+@register("mutators", "id_token", IdTokenConfig)
+class IdToken:
+    sets_headers = ("Authorization",)
+
+    def __init__(self, cfg: IdTokenConfig, deps: Deps) -> None:
+        self.cfg, self.deps = cfg, deps
+        self.claims = compile_template(cfg.claims) if cfg.claims else None
+        self.ttl = float(cfg.ttl) or 900.0
+        self.cache: TTLCache[tuple[str, str], tuple[str, float]] = TTLCache(maxsize=10_000, ttl=self.ttl)
+
+    @staticmethod
+    def problems(cfg: IdTokenConfig) -> list[tuple[str, str]]:
+        out = []
+        if not cfg.issuer_url:
+            out.append(("issuer_url", "is required"))
+        if not cfg.jwks_url:
+            out.append(("jwks_url", "is required"))
+        if cfg.claims:
+            try:
+                compile_template(cfg.claims)
+            except TemplateError as exc:
+                out.append(("claims", str(exc)))
+        return out
+
+    async def mutate(self, session: AuthSession) -> None:
+        extra_claims = self._claims(session)
+        key = (session.subject, json.dumps(extra_claims, sort_keys=True))
+        now = time.time()
+        cached = self.cache.get(key)
+        if cached and cached[1] - now > self.ttl * 0.1:
+            session.header["Authorization"] = f"Bearer {cached[0]}"
+            return
+        try:
+            private, kid, alg = await signing_key(self.deps, self.cfg.jwks_url)
+        except JwksError as exc:
+            raise GatekeeperError(reason=f"id_token signing keys: {exc}") from None
+        exp = now + self.ttl
+        claims = {**extra_claims, "exp": int(exp), "iat": int(now), "nbf": int(now), "jti": str(uuid.uuid4()),
+                  "iss": self.cfg.issuer_url, "sub": session.subject}
+        token = pyjwt.encode(claims, private, algorithm=alg, headers={"kid": kid})
+        self.cache[key] = (token, exp)
+        session.header["Authorization"] = f"Bearer {token}"
+
+    def _claims(self, session: AuthSession) -> dict[str, Any]:
+        if self.claims is None:
+            return {}
+        try:
+            value = json.loads(self.claims.render(session.template_data()))
+        except (TemplateError, ValueError) as exc:
+            raise GatekeeperError(reason=f"id_token claims are not a JSON object: {exc}") from None
+        if not isinstance(value, dict):
+            raise GatekeeperError(reason="id_token claims are not a JSON object")
+        return value
+
+
+def public_jwks(raw_keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The public members of a private JWKS (never `d`, `p`, `q`, `dp`, `dq`, `qi`, `k`)."""
+    private_members = {"d", "p", "q", "dp", "dq", "qi", "oth", "k"}
+    out = []
+    for key in raw_keys:
+        if key.get("kty") == "oct":
+            continue
+        out.append({k: v for k, v in key.items() if k not in private_members})
+    return out

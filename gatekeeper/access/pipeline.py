@@ -1,0 +1,140 @@
+"""Runs one request through the rule set: match -> authenticators -> authorizer -> mutators, and maps
+any failure to the rule's error handlers (or `errors.fallback`). Shared by the proxy and decisions API.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from gatekeeper.access.compiler import CompiledRule, RuleSet
+from gatekeeper.access.errors.base import ErrorResponse
+from gatekeeper.access.errors.json import render_json
+from gatekeeper.access.handlers import AuthSession, NotResponsible, header_key
+from gatekeeper.access.matcher import captures
+from gatekeeper.access.metrics import AccessMetrics
+from gatekeeper.access.request_view import Headers, RequestView
+from gatekeeper.errors import GatekeeperError, NotFound, StoreUnavailable, Unauthorized
+
+log = logging.getLogger("gatekeeper.access.decision")
+_errlog = logging.getLogger("gatekeeper.access")
+
+
+class NoRuleSet(GatekeeperError):
+    status = 503
+    id = "rules_not_loaded"
+    default_message = "No access rules are loaded yet"
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What the pipeline decided: an allowed session (with the headers to inject) or an error response."""
+
+    rule: CompiledRule | None
+    session: AuthSession | None
+    error: ErrorResponse | None
+    reason: str = ""
+
+
+def strip_headers(headers: Headers, managed: frozenset[str]) -> Headers:
+    """Drop every client copy of a managed header, whatever its spelling (case, `_` vs `-`)."""
+    if not managed:
+        return headers
+    kept = [(k, v) for k, v in headers.raw if header_key(k.decode("latin-1")) not in managed]
+    return headers if len(kept) == len(headers.raw) else Headers(kept)
+
+
+class Pipeline:
+    def __init__(self, current: Callable[[], RuleSet | None], metrics: AccessMetrics, mode: str) -> None:
+        self.current, self.metrics, self.mode = current, metrics, mode
+
+    async def run(self, view: RequestView, scope: dict) -> Outcome:
+        rules = self.current()
+        rule: CompiledRule | None = None
+        session: AuthSession | None = None
+        try:
+            if rules is None:
+                raise NoRuleSet(reason="the rule repository has not loaded yet")
+            view.headers = strip_headers(view.headers, rules.managed_headers)
+            found = rules.find(view.method, view.url, view.headers.get)
+            if not found:
+                raise NotFound("Requested url does not match any rules", error_id="not_found")
+            if len(found) > 1:
+                ids = ", ".join(repr(r.id) for r, _ in found)
+                raise GatekeeperError("Expected exactly one rule but found multiple rules",
+                                      reason=f"rules {ids} all match", error_id="internal_server_error")
+            rule, m = found[0]
+            scope["gatekeeper.route"] = rule.id or "<rule>"
+            session = AuthSession(view, captures(m))
+            await self._authenticate(rule, session)
+            await rule.authorizer[1].authorize(session)
+            if rule.managed_headers:
+                view.headers = strip_headers(view.headers, rule.managed_headers)
+            for _, mutator in rule.mutators:
+                await mutator.mutate(session)
+        except GatekeeperError as exc:
+            return self._fail(rules, rule, session, view, exc)
+        except Exception as exc:  # noqa: BLE001 - a handler bug is a 500 and a log line, never an allow
+            _errlog.error("access pipeline failed", exc_info=exc, extra={"rule": rule.id if rule else None})
+            return self._fail(rules, rule, session, view, GatekeeperError(reason="internal error"))
+        self.metrics.decision(self.mode, rule.id, "allow", 200)
+        log.info("allow", extra={"mode": self.mode, "rule": rule.id, "subject": session.subject,
+                                 "handlers": rule.handler_names, "authenticator": session.authenticator,
+                                 "decision": "allow", "status": 200, "method": view.method, "path": view.path,
+                                 "request_id": scope.get("request_id")})
+        return Outcome(rule, session, None)
+
+    async def _authenticate(self, rule: CompiledRule, session: AuthSession) -> None:
+        for name, authenticator in rule.authenticators:
+            session.authenticator = name
+            try:
+                await authenticator.authenticate(session)
+                return
+            except NotResponsible:
+                continue
+            except StoreUnavailable:
+                self.metrics.handler_failure(name, "store_unavailable")
+                raise
+            except GatekeeperError as exc:
+                self.metrics.handler_failure(name, str(exc.status))
+                raise
+        session.authenticator = ""
+        raise Unauthorized("Access credentials are invalid", reason="no authenticator was responsible")
+
+    def _fail(self, rules: RuleSet | None, rule: CompiledRule | None, session: AuthSession | None,
+              view: RequestView, error: GatekeeperError) -> Outcome:
+        response = self._render(rules, rule, view, error)
+        rule_id = rule.id if rule else "<none>"
+        self.metrics.decision(self.mode, rule_id, "deny", response.status)
+        log.info("deny", extra={"mode": self.mode, "rule": rule.id if rule else None,
+                                "subject": session.subject if session else "",
+                                "handlers": rule.handler_names if rule else "",
+                                "authenticator": session.authenticator if session else "",
+                                "decision": "deny", "status": response.status, "error_status": error.status,
+                                "reason": error.reason or error.message, "method": view.method, "path": view.path})
+        return Outcome(rule, session, response, error.reason or error.message)
+
+    def _render(self, rules: RuleSet | None, rule: CompiledRule | None, view: RequestView,
+                error: GatekeeperError) -> ErrorResponse:
+        if rule is not None and rule.errors:
+            responsible = [h for _, h in rule.errors if h.responsible(error, view)]
+            if len(responsible) > 1:
+                return render_json(GatekeeperError(reason="more than one error handler is responsible"),
+                                   verbose=False)
+            if responsible:
+                return responsible[0].render(error, view)
+        for _, handler in (rules.fallback if rules else ()):
+            if handler.responsible(error, view):
+                return handler.render(error, view)
+        if rules is None:
+            return render_json(error, verbose=False)
+        return render_json(GatekeeperError(reason="no error handler is responsible"), verbose=False)
+
+
+def render_bad_request(error: GatekeeperError, rules: RuleSet | None) -> ErrorResponse:
+    """Requests refused before matching (400: ambiguous path or host) still go through `errors.fallback`."""
+    for _, handler in (rules.fallback if rules else ()):
+        if handler.responsible(error, None):
+            return handler.render(error, None)
+    return render_json(error, verbose=True)

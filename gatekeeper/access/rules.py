@@ -1,0 +1,154 @@
+"""The access-rule file format, exactly as Oathkeeper: a JSON or YAML array of rule objects.
+
+`parse_rules(text, name)` returns the rules with the position of every key, or raises `RuleError`
+listing every problem as `file:line: <index>.<key> (rule <id>): message`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from gatekeeper.config.convert import build
+from gatekeeper.config.problems import ConfigProblem
+from gatekeeper.yamlpos import Source, YamlError, load
+
+_SEMVER = re.compile(r"^v?\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$")
+_TOP_KEYS = ("id", "version", "description", "match", "authenticators", "authorizer", "mutators", "errors",
+             "upstream")
+
+
+class RuleError(ValueError):
+    """Rules that cannot be loaded; every problem at once, each with file, line, rule and key."""
+
+    def __init__(self, problems: list[ConfigProblem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+@dataclass(frozen=True)
+class HandlerRef:
+    handler: str = ""
+    config: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Match:
+    url: str = ""
+    methods: tuple[str, ...] = ()
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Upstream:
+    url: str = ""
+    preserve_host: bool = False
+    strip_path: str = ""
+
+
+@dataclass(frozen=True)
+class RuleSpec:
+    id: str = ""
+    version: str = ""
+    description: str = ""
+    match: Match | None = None
+    authenticators: tuple[HandlerRef, ...] = ()
+    authorizer: HandlerRef | None = None
+    mutators: tuple[HandlerRef, ...] = ()
+    errors: tuple[HandlerRef, ...] = ()
+    upstream: Upstream = field(default_factory=Upstream)
+
+
+@dataclass(frozen=True)
+class LoadedRule:
+    """One parsed rule and where it came from."""
+
+    spec: RuleSpec
+    source: Source
+    at: str  # key path of the rule in its document ("0", "1", ...)
+
+    def problem(self, key: str, message: str) -> ConfigProblem:
+        path = f"{self.at}.{key}" if key else self.at
+        rule = f" (rule {self.spec.id!r})" if self.spec.id else ""
+        return ConfigProblem(self.source.name, self.source.line(path), f"{path}{rule}", message)
+
+    def as_json(self) -> dict[str, Any]:
+        """The rule as Oathkeeper's `/rules` API shows it."""
+        s = self.spec
+        ref = lambda h: {"handler": h.handler, "config": dict(h.config) or None}  # noqa: E731
+        return {
+            "id": s.id, "version": s.version, "description": s.description,
+            "match": {"url": s.match.url if s.match else "", "methods": list(s.match.methods) if s.match else []},
+            "authenticators": [ref(h) for h in s.authenticators],
+            "authorizer": ref(s.authorizer) if s.authorizer else {"handler": "", "config": None},
+            "mutators": [ref(h) for h in s.mutators],
+            "errors": [ref(h) for h in s.errors],
+            "upstream": {"url": s.upstream.url, "preserve_host": s.upstream.preserve_host,
+                         "strip_path": s.upstream.strip_path},
+        }
+
+
+def parse_rules(text: str, name: str) -> list[LoadedRule]:
+    """Parse a repository document (JSON when it is valid JSON, else YAML, as Oathkeeper sniffs)."""
+    try:
+        data, source = load(text, name)
+    except YamlError as exc:
+        raise RuleError([ConfigProblem(exc.name, exc.line, "", f"not valid JSON or YAML: {exc.message}")]) from None
+    if data is None:
+        return []
+    if not isinstance(data, list):
+        raise RuleError([ConfigProblem(name, 1, "", "a rule file must be a list of rules")])
+    problems: list[ConfigProblem] = []
+    rules = []
+    for i, raw in enumerate(data):
+        at = str(i)
+        if not isinstance(raw, Mapping):
+            problems.append(ConfigProblem(name, source.line(at), at, "a rule must be a mapping"))
+            continue
+        known = {k: v for k, v in raw.items() if k in _TOP_KEYS}
+        rule_problems: list[ConfigProblem] = []
+        spec = build(RuleSpec, known, at=at, source=source, problems=rule_problems)
+        rule = LoadedRule(spec, source, at)
+        rule_problems = [_with_rule(p, spec.id) for p in rule_problems]
+        rule_problems += _validate(rule, raw)
+        problems += rule_problems
+        rules.append(rule)
+    if problems:
+        raise RuleError(problems)
+    return rules
+
+
+def _with_rule(p: ConfigProblem, rule_id: str) -> ConfigProblem:
+    if not rule_id:
+        return p
+    head, _, tail = p.path.partition(".")
+    return ConfigProblem(p.file, p.line, f"{head} (rule {rule_id!r}){'.' + tail if tail else ''}", p.message)
+
+
+def _validate(rule: LoadedRule, raw: Mapping[str, Any]) -> list[ConfigProblem]:
+    s, out = rule.spec, []
+    if s.version and not _SEMVER.match(s.version):
+        out.append(rule.problem("version", f"expected a semantic version such as v26.2.0, got {s.version!r}"))
+    match_raw = raw.get("match")
+    if isinstance(match_raw, Mapping) and "full_method" in match_raw:
+        out.append(rule.problem("match", "gRPC rules (match.full_method) are not supported"))
+    elif s.match is None or not s.match.url:
+        out.append(rule.problem("match.url", "is required"))
+    elif not s.match.methods:
+        out.append(rule.problem("match.methods", "is empty: the rule could never match"))
+    if "?" in (s.match.url if s.match else ""):
+        out.append(rule.problem("match.url", "contains '?': the query string is never matched"))
+    if s.upstream.url:
+        parts = urlsplit(s.upstream.url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            out.append(rule.problem("upstream.url", f"expected an http(s) URL, got {s.upstream.url!r}"))
+    if not s.authenticators:
+        out.append(rule.problem("authenticators", "needs at least one authenticator"))
+    if s.authorizer is None or not s.authorizer.handler:
+        out.append(rule.problem("authorizer.handler", "is required"))
+    if not s.mutators:
+        out.append(rule.problem("mutators", "needs at least one mutator"))
+    return out

@@ -1,0 +1,132 @@
+"""The `:4455` listener: identity under the prefix, everything else through the access rules to the upstream.
+
+Pure ASGI (C9): tables are built in `__init__`; `__call__` does only per-request work.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from gatekeeper.access.errors.base import ErrorResponse
+from gatekeeper.access.errors.json import render_json
+from gatekeeper.access.pipeline import Pipeline, render_bad_request
+from gatekeeper.access.repository import RuleRepository
+from gatekeeper.access.request_view import parse_networks, proxy_view
+from gatekeeper.errors import GatekeeperError
+from gatekeeper.proxy.forward import Forwarder
+from gatekeeper.proxy.upstream_request import upstream_headers, upstream_url
+from gatekeeper.proxy.websocket import tunnel_websocket
+
+log = logging.getLogger("gatekeeper.proxy")
+
+MAX_BUFFERED_BODY = 8 * 1024 * 1024
+
+
+async def send_error(send: Send, response: ErrorResponse) -> None:
+    headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in response.headers]
+    headers.append((b"content-length", str(len(response.body)).encode()))
+    await send({"type": "http.response.start", "status": response.status, "headers": headers})
+    await send({"type": "http.response.body", "body": response.body})
+
+
+class _BodyBuffer:
+    """Reads the request body once when a handler needs it (remote authorizer); the upstream gets it replayed."""
+
+    __slots__ = ("receive", "data")
+
+    def __init__(self, receive: Receive) -> None:
+        self.receive, self.data = receive, None
+
+    async def __call__(self) -> bytes:
+        if self.data is None:
+            chunks, size = [], 0
+            while True:
+                message = await self.receive()
+                chunk = message.get("body", b"")
+                size += len(chunk)
+                if size > MAX_BUFFERED_BODY:
+                    raise GatekeeperError(reason="the request body is too large to be authorized", error_id=None)
+                chunks.append(chunk)
+                if not message.get("more_body", False):
+                    break
+            self.data = b"".join(chunks)
+        return self.data
+
+
+class ProxyApp:
+    def __init__(self, identity: ASGIApp, repository: RuleRepository, pipeline: Pipeline, forwarder: Forwarder,
+                 *, prefix: str, trusted_proxies: tuple[str, ...]) -> None:
+        self.identity, self.repository, self.pipeline, self.forwarder = identity, repository, pipeline, forwarder
+        self.prefix, self.prefix_slash = prefix, prefix + "/"
+        self.trusted = parse_networks(trusted_proxies)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            return
+        path = scope["path"]
+        if path == self.prefix or path.startswith(self.prefix_slash):
+            scope = {**scope, "root_path": scope.get("root_path", "") + self.prefix,
+                     "path": path[len(self.prefix):] or "/"}
+            if "raw_path" in scope and scope["raw_path"]:
+                scope["raw_path"] = scope["raw_path"][len(self.prefix):] or b"/"
+            await self.identity(scope, receive, send)
+            return
+        try:
+            view, trusted = proxy_view(scope, self.trusted)
+        except GatekeeperError as exc:
+            if scope["type"] == "websocket":
+                await send({"type": "websocket.close", "code": 1008})
+                return
+            await send_error(send, render_bad_request(exc, self.repository.current))
+            return
+        buffer = _BodyBuffer(receive)
+        view.body = buffer
+        outcome = await self.pipeline.run(view, scope)
+        if outcome.error is not None:
+            if scope["type"] == "websocket":
+                await send({"type": "websocket.close", "code": 1008})
+            else:
+                await send_error(send, outcome.error)
+            return
+        rule, session = outcome.rule, outcome.session
+        assert rule is not None and session is not None
+        if not rule.upstream_url:
+            await send_error(send, render_json(GatekeeperError(reason=f"rule {rule.id!r} has no upstream.url"),
+                                               verbose=False))
+            return
+        peer = (scope.get("client") or ("", 0))[0]
+        headers = upstream_headers(rule, view, session, trusted_forwarding=trusted, peer=peer,
+                                   websocket=scope["type"] == "websocket")
+        url = upstream_url(rule, view)
+        if scope["type"] == "websocket":
+            await tunnel_websocket(self.forwarder, scope, receive, send, url, headers)
+            return
+        try:
+            await self.forwarder.forward(view.method, url, headers, receive, send,
+                                         has_body=_has_body(scope), body=buffer.data)
+        except GatekeeperError as exc:
+            self.pipeline.metrics.upstream_errors.labels(rule.id, str(exc.status)).inc()
+            log.warning("upstream failed", extra={"rule": rule.id, "status": exc.status, "reason": exc.reason})
+            await send_error(send, render_json(exc, verbose=True))
+
+
+def _has_body(scope: Scope) -> bool:
+    for k, v in scope["headers"]:
+        if k == b"content-length":
+            return v.strip() not in (b"0", b"")
+        if k == b"transfer-encoding":
+            return True
+    return False
+
+
+def proxy_factory(repository: RuleRepository, pipeline: Pipeline, forwarder: Forwarder) -> Any:
+    """`app.proxy_factory`: builds the proxy around the identity app the container hands over."""
+    def build(app: Any, identity: ASGIApp) -> ASGIApp:
+        proxy = app.config.serve.proxy
+        return ProxyApp(identity, repository, pipeline, forwarder, prefix=proxy.identity_prefix,
+                        trusted_proxies=proxy.trusted_proxies)
+
+    return build

@@ -1,0 +1,37 @@
+"""Oathkeeper's decisions API on `:4456`: `/decisions/<path>` plus `X-Forwarded-Method/Proto/Host/Uri`
+describe the request; 200 with the mutated headers (never the client's own), or the error handler's answer.
+Works behind nginx `auth_request`, Traefik `forwardAuth` and Envoy `ext_authz` (HTTP)."""
+
+from __future__ import annotations
+
+from starlette.types import Receive, Scope, Send
+
+from gatekeeper.access.pipeline import Pipeline, render_bad_request
+from gatekeeper.access.repository import RuleRepository
+from gatekeeper.access.request_view import decisions_view
+from gatekeeper.errors import GatekeeperError
+from gatekeeper.proxy.app import send_error
+
+PREFIX = b"/decisions"
+
+
+class Decisions:
+    def __init__(self, repository: RuleRepository, pipeline: Pipeline) -> None:
+        self.repository, self.pipeline = repository, pipeline
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            view = decisions_view(scope, len(PREFIX))
+        except GatekeeperError as exc:
+            await send_error(send, render_bad_request(exc, self.repository.current))
+            return
+        outcome = await self.pipeline.run(view, scope)
+        if outcome.error is not None:
+            await send_error(send, outcome.error)
+            return
+        assert outcome.session is not None
+        headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in outcome.session.header.items()
+                   if k.lower() != "content-length"]
+        headers.append((b"content-length", b"0"))
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": b""})
