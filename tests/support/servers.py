@@ -74,9 +74,13 @@ class Instance:
 
 
 @contextlib.asynccontextmanager
-async def running_gatekeeper(config: Config, *, migrate: bool = True) -> AsyncIterator[Instance]:
-    """Start every listener of a gatekeeper built from `config` on free ports; stop it afterwards."""
-    sockets = {name: free_socket() for name in LISTENERS}
+async def running_gatekeeper(config: Config, *, migrate: bool = True,
+                             sockets: dict[str, socket.socket] | None = None) -> AsyncIterator[Instance]:
+    """Start every listener of a gatekeeper built from `config` on free ports; stop it afterwards.
+
+    Pass `sockets` (from `free_socket()`) when the config must name the listeners' URLs (base_url).
+    """
+    sockets = {name: (sockets or {}).get(name) or free_socket() for name in LISTENERS}
     app = await App.create(config)
     stop = asyncio.Event()
     task = asyncio.create_task(serve(app, apply_migrations=migrate, sockets=sockets, stop=stop))
