@@ -1,12 +1,65 @@
-"""The Kratos half: identities, self-service flows, sessions, courier."""
+"""The Kratos half: identities, self-service flows, sessions (courier, settings, MFA come later)."""
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from gatekeeper.app import App
+    from gatekeeper.identity.service import IdentityContext
+
+log = logging.getLogger("gatekeeper.identity")
+
+_SUPPORTED_HOOKS = {"session", "revoke_active_sessions"}
+
+
+async def build_context(app: App) -> IdentityContext:
+    """Every identity service over the app's store, config and HTTP client."""
+    from gatekeeper.identity.identities import Identities
+    from gatekeeper.identity.passwords import BreachedPasswords, Hasher, PasswordPolicy
+    from gatekeeper.identity.returnto import ReturnToPolicy
+    from gatekeeper.identity.schemas import SchemaRegistry
+    from gatekeeper.identity.service import IdentityContext, public_base_url
+    from gatekeeper.identity.sessions import Sessions
+
+    config = app.config
+    base = public_base_url(config)
+    schemas = await SchemaRegistry.load(config.identity, app.http)
+    identities = Identities(app.store, schemas, base)
+    hasher = Hasher(config.hashers, dev=config.dev)
+    pw = config.selfservice.methods.password.config
+    policy = PasswordPolicy(pw, hasher, BreachedPasswords(pw, app.http))
+    ss = config.selfservice
+    default_return = ss.default_browser_return_url or f"{base}/ui/welcome"
+    allowed = [*ss.allowed_return_urls, default_return, f"{base}/"]
+    ctx = IdentityContext(config=config, store=app.store, schemas=schemas, identities=identities,
+                          sessions=Sessions(config, app.store, identities), hasher=hasher, policy=policy,
+                          return_to=ReturnToPolicy(allowed, default_return), public_base_url=base)
+    _warn_unsupported_hooks(ctx)
+    return ctx
+
+
+def _warn_unsupported_hooks(ctx: IdentityContext) -> None:
+    flows = ctx.config.selfservice.flows
+    for name, after in (("login", flows.login.after), ("registration", flows.registration.after)):
+        for method in ("password", "profile"):
+            for hook in after.for_method(method).hooks:
+                if hook.hook not in _SUPPORTED_HOOKS:
+                    log.warning("hook not supported yet, ignored",
+                                extra={"flow": name, "method": method, "hook": hook.hook})
 
 
 async def setup(app: App) -> None:
-    """Register the identity services, routes (public and admin listeners) and session source on `app`."""
+    """Register the public API + built-in UI routes and the cached session source on `app`."""
+    from gatekeeper.api.public import PublicApi
+    from gatekeeper.identity.flows.login import LoginFlows
+    from gatekeeper.identity.flows.registration import RegistrationFlows
+    from gatekeeper.web.routes import WebUi
+
+    ctx = await build_context(app)
+    flows = {"login": LoginFlows(ctx), "registration": RegistrationFlows(ctx)}
+    app.extensions["identity"] = ctx
+    app.session_source = ctx.sessions
+    app.routes["public"].extend(PublicApi(ctx, flows).routes())
+    app.routes["public"].extend(WebUi(ctx, flows).routes())

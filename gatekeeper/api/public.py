@@ -1,0 +1,309 @@
+"""The public identity API (Kratos' public port): routes translate HTTP to identity service calls.
+
+Served at the root of the public listener and, on the proxy listener, under `serve.proxy.identity_prefix`
+(the same routes; every URL we hand out comes from `serve.public.base_url`).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from gatekeeper.api.errors import error_body
+from gatekeeper.api.public_http import (
+    NO_CACHE,
+    endpoint,
+    gatekeeper_error_response,
+    json_response,
+    read_body,
+    redirect,
+    session_credential,
+    wants_json,
+    with_query,
+)
+from gatekeeper.api.public_http import client_info as _client_info
+from gatekeeper.errors import BadRequest, GatekeeperError, NotFound, Unauthorized
+from gatekeeper.identity.client import ClientInfo
+from gatekeeper.identity.errors import (
+    CannotRevokeCurrentSession,
+    NoActiveSession,
+    SessionAlreadyAvailable,
+    SessionInactive,
+)
+from gatekeeper.identity.flows.base import Flow, FlowType, Outcome
+from gatekeeper.identity.flows.handler import Current, FlowHandler
+from gatekeeper.identity.identities import rfc3339
+from gatekeeper.identity.service import IdentityContext
+
+
+class PublicApi:
+    """Route handlers over the identity context and the flow handlers."""
+
+    def __init__(self, ctx: IdentityContext, flows: dict[str, FlowHandler]) -> None:
+        self.ctx, self.flows = ctx, flows
+        cfg = ctx.config
+        self.cookie = cfg.session.cookie
+        self.secure = self.cookie.secure if self.cookie.secure is not None else not cfg.dev
+
+    # -- shared pieces ---------------------------------------------------------------------------------
+
+    def client(self, request: Request) -> ClientInfo:
+        return _client_info(request, self.ctx.public_base_url)
+
+    async def current(self, request: Request) -> Current:
+        return await self.ctx.sessions.current(session_credential(request, self.cookie.name))
+
+    def set_session_cookie(self, resp: Response, token: str, expires_at: datetime) -> None:
+        max_age = int((expires_at - datetime.now(UTC)).total_seconds()) if self.cookie.persistent else None
+        resp.set_cookie(self.cookie.name, self.ctx.sessions.cookie_value(token), max_age=max_age,
+                        path=self.cookie.path or "/", domain=self.cookie.domain or None, secure=self.secure,
+                        httponly=True, samesite=self.cookie.same_site.lower())  # type: ignore[arg-type]
+
+    def clear_session_cookie(self, resp: Response) -> None:
+        resp.delete_cookie(self.cookie.name, path=self.cookie.path or "/", domain=self.cookie.domain or None,
+                           secure=self.secure, httponly=True,
+                           samesite=self.cookie.same_site.lower())  # type: ignore[arg-type]
+
+    def set_csrf_cookie(self, resp: Response, token: str) -> None:
+        resp.set_cookie(self.ctx.csrf_cookie, token, max_age=365 * 24 * 3600, path="/",
+                        domain=self.cookie.domain or None, secure=self.secure, httponly=True,
+                        samesite=self.cookie.same_site.lower())  # type: ignore[arg-type]
+
+    async def browser_error(self, request: Request, exc: GatekeeperError) -> Response:
+        """Browser (HTML) requests never see raw JSON errors: already signed in -> return; else the error UI."""
+        if isinstance(exc, SessionAlreadyAvailable):
+            raw = request.query_params.get("return_to")
+            try:
+                target = self.ctx.return_to.check(raw) or self.ctx.default_return_url
+            except GatekeeperError:
+                target = self.ctx.default_return_url
+            return redirect(target)
+        error_id = str(uuid.uuid4())
+        body = error_body(exc.status, exc.message, error_id=exc.error_id, reason=exc.reason, details=exc.details)
+        await self.ctx.store.insert_flow_error(error_id, body["error"], datetime.now(UTC))
+        return redirect(with_query(self.ctx.ui_url("error"), id=error_id))
+
+    # -- flows -----------------------------------------------------------------------------------------
+
+    def flow_routes(self, kind: str) -> list[BaseRoute]:
+        handler = self.flows[kind]
+        browser_errors = self.browser_error
+
+        @endpoint(f"/self-service/{kind}/browser", browser_errors=browser_errors)
+        async def init_browser(request: Request) -> Response:
+            params = dict(request.query_params)
+            outcome = await handler.init(FlowType.BROWSER, self.client(request), params, await self.current(request))
+            assert outcome.flow is not None and outcome.csrf_cookie is not None
+            resp = (json_response(outcome.flow.to_json()) if wants_json(request)
+                    else redirect(handler.flows.ui_redirect(outcome.flow.id)))
+            self.set_csrf_cookie(resp, outcome.csrf_cookie)
+            return resp
+
+        @endpoint(f"/self-service/{kind}/api")
+        async def init_api(request: Request) -> Response:
+            outcome = await handler.init(FlowType.API, self.client(request), dict(request.query_params),
+                                         await self.current(request))
+            assert outcome.flow is not None
+            return json_response(outcome.flow.to_json())
+
+        @endpoint(f"/self-service/{kind}/flows")
+        async def get_flow(request: Request) -> Response:
+            flow = await handler.fetch(request.query_params.get("id"), self.client(request))
+            return json_response(flow.to_json())
+
+        @endpoint(f"/self-service/{kind}", browser_errors=browser_errors)
+        async def submit(request: Request) -> Response:
+            body = await read_body(request)
+            client = self.client(request)
+            outcome = await handler.submit(request.query_params.get("flow"), body, client,
+                                           await self.current(request),
+                                           csrf_header=request.headers.get("x-csrf-token"))
+            return self.submit_response(handler, outcome, client)
+
+        return [
+            Route(f"/self-service/{kind}/browser", init_browser, methods=["GET"]),
+            Route(f"/self-service/{kind}/api", init_api, methods=["GET"]),
+            Route(f"/self-service/{kind}/flows", get_flow, methods=["GET"]),
+            Route(f"/self-service/{kind}", submit, methods=["POST"]),
+        ]
+
+    def submit_response(self, handler: FlowHandler, outcome: Outcome, client: ClientInfo) -> Response:
+        """Kratos' response matrix (spec §1.5) for a submit's outcome."""
+        flow = outcome.flow
+        assert flow is not None
+        html = flow.is_browser and not client.wants_json
+        if outcome.restarted or outcome.status == 400:
+            resp = (redirect(handler.flows.ui_redirect(flow.id)) if html
+                    else json_response(flow.to_json(), status=400))
+        elif html:
+            resp = redirect(outcome.return_to or self.ctx.default_return_url)
+        else:
+            resp = json_response(self.success_body(flow, outcome))
+        if outcome.csrf_cookie:
+            self.set_csrf_cookie(resp, outcome.csrf_cookie)
+        if flow.is_browser and outcome.session is not None and outcome.token is not None:
+            self.set_session_cookie(resp, outcome.token, outcome.session.expires_at)
+            from gatekeeper.identity import csrf
+
+            self.set_csrf_cookie(resp, csrf.new_token())  # a new principal: rotate the CSRF token
+        return resp
+
+    def success_body(self, flow: Flow, outcome: Outcome) -> dict[str, Any]:
+        body: dict[str, Any] = {}
+        continue_with: list[dict[str, Any]] = []
+        if flow.kind == "registration":
+            assert outcome.identity is not None
+            body["identity"] = self.ctx.identities.to_json(outcome.identity)
+        if outcome.session is not None and outcome.identity is not None:
+            body["session"] = self.ctx.sessions.to_json(outcome.session, outcome.identity)
+            if flow.type == FlowType.API and outcome.token:
+                body["session_token"] = outcome.token
+                if flow.kind == "registration":
+                    continue_with.append({"action": "set_ory_session_token", "ory_session_token": outcome.token})
+        if flow.is_browser:
+            continue_with.append({"action": "redirect_browser_to",
+                                  "redirect_browser_to": outcome.return_to or self.ctx.default_return_url})
+        body["continue_with"] = continue_with or None
+        return body
+
+    # -- sessions --------------------------------------------------------------------------------------
+
+    async def whoami(self, request: Request) -> Response:
+        request.scope["gatekeeper.route"] = "/sessions/whoami"
+        credential = session_credential(request, self.cookie.name)
+        try:
+            session = await self.ctx.sessions.session_for_token(credential) if credential else None
+        except GatekeeperError as exc:
+            return gatekeeper_error_response(exc)
+        if session is None:
+            return gatekeeper_error_response(NoActiveSession())
+        return json_response(session, headers={"X-Kratos-Authenticated-Identity-Id": session["identity"]["id"]})
+
+    async def require_session(self, request: Request) -> tuple[Any, Any]:
+        current = await self.current(request)
+        if current is None:
+            raise NoActiveSession()
+        return current
+
+    async def list_sessions(self, request: Request) -> Response:
+        rec, ident = await self.require_session(request)
+        others = await self.ctx.sessions.others(ident.id, rec.id)
+        out = []
+        for s in others:
+            data = self.ctx.sessions.to_json(s, ident)
+            data.pop("identity", None)
+            out.append(data)
+        return json_response(out)
+
+    async def revoke_others(self, request: Request) -> Response:
+        rec, ident = await self.require_session(request)
+        return json_response({"count": await self.ctx.sessions.revoke_others(ident.id, rec.id)})
+
+    async def revoke_one(self, request: Request) -> Response:
+        rec, ident = await self.require_session(request)
+        session_id = request.path_params["id"]
+        if session_id == rec.id:
+            raise CannotRevokeCurrentSession()
+        if not await self.ctx.sessions.revoke(session_id, identity_id=ident.id):
+            raise NotFound(reason="No session with this id belongs to you.")
+        return Response(status_code=204, headers={"Cache-Control": NO_CACHE})
+
+    # -- logout ----------------------------------------------------------------------------------------
+
+    async def logout_browser(self, request: Request) -> Response:
+        current = await self.ctx.sessions.current(request.cookies.get(self.cookie.name))
+        if current is None:
+            raise SessionInactive(reason="There is no active session to log out of.")
+        return_to = self.ctx.return_to.check(request.query_params.get("return_to"))
+        token = await self.ctx.sessions.new_logout_token(current[0])
+        url = with_query(f"{self.ctx.public_base_url}/self-service/logout", token=token, return_to=return_to)
+        if not wants_json(request):
+            from gatekeeper.web import render_logout
+
+            return render_logout(self.ctx, url)
+        return json_response({"logout_url": url, "logout_token": token})
+
+    async def logout(self, request: Request) -> Response:
+        token = request.query_params.get("token", "")
+        return_to = self.ctx.return_to.check(request.query_params.get("return_to"))
+        rec = await self.ctx.sessions.by_logout_token(token)
+        if rec is None:
+            raise Unauthorized(reason="The logout token is invalid or was already used.")
+        await self.ctx.sessions.revoke(rec.id)
+        if wants_json(request):
+            resp: Response = Response(status_code=204, headers={"Cache-Control": NO_CACHE})
+        else:
+            after = self.ctx.config.selfservice.flows.logout.after.default_browser_return_url
+            resp = redirect(return_to or after or self.ctx.ui_url("login"))
+        self.clear_session_cookie(resp)
+        return resp
+
+    async def logout_api(self, request: Request) -> Response:
+        body = await read_body(request)
+        token = body.get("session_token")
+        if not isinstance(token, str) or not token:
+            raise BadRequest(reason="The request body must carry the session_token to revoke.")
+        found = await self.ctx.sessions.current(token)
+        if found is None:
+            raise BadRequest(error_id="session_inactive", reason="The session token is invalid or inactive.")
+        await self.ctx.sessions.revoke(found[0].id)
+        return Response(status_code=204, headers={"Cache-Control": NO_CACHE})
+
+    # -- schemas and errors ------------------------------------------------------------------------------
+
+    async def list_schemas(self, request: Request) -> Response:
+        return json_response([{"id": s.id, "schema": s.raw} for s in self.ctx.schemas.all()])
+
+    async def get_schema(self, request: Request) -> Response:
+        wanted = request.path_params["id"]
+        schema = self.ctx.schemas.get(wanted) if wanted else None
+        if schema is None:
+            try:
+                decoded = base64.urlsafe_b64decode(wanted + "=" * (-len(wanted) % 4)).decode()
+                schema = self.ctx.schemas.get(decoded)
+            except (binascii.Error, UnicodeDecodeError, ValueError):
+                schema = None
+        if schema is None:
+            raise NotFound(reason="The requested identity schema does not exist.")
+        return Response(json.dumps(schema.raw), media_type="application/json", headers={"Cache-Control": NO_CACHE})
+
+    async def get_error(self, request: Request) -> Response:
+        error_id = request.query_params.get("id", "")
+        now = rfc3339(datetime.now(UTC))
+        if error_id == "stub:500":
+            error = error_body(500, "This is a stub error.", reason="This is a stub error.")["error"]
+            return json_response({"id": error_id, "error": error, "created_at": now, "updated_at": now})
+        found = await self.ctx.store.flow_error(error_id) if 0 < len(error_id) <= 64 else None
+        if found is None:
+            raise NotFound(reason="The error could not be found.")
+        error, created = found
+        return json_response({"id": error_id, "error": error, "created_at": rfc3339(created),
+                              "updated_at": rfc3339(created)})
+
+    def routes(self) -> list[BaseRoute]:
+        return [
+            *self.flow_routes("login"),
+            *self.flow_routes("registration"),
+            _route("/self-service/logout/browser", self.logout_browser, "GET"),
+            _route("/self-service/logout", self.logout, "GET", browser_errors=self.browser_error),
+            _route("/self-service/logout/api", self.logout_api, "DELETE"),
+            _route("/self-service/errors", self.get_error, "GET"),
+            Route("/sessions/whoami", self.whoami, methods=["GET"]),
+            _route("/sessions", self.list_sessions, "GET"),
+            _route("/sessions", self.revoke_others, "DELETE"),
+            _route("/sessions/{id}", self.revoke_one, "DELETE"),
+            _route("/schemas", self.list_schemas, "GET"),
+            _route("/schemas/{id}", self.get_schema, "GET"),
+        ]
+
+
+def _route(path: str, fn: Any, method: str, **kw: Any) -> Route:
+    return Route(path, endpoint(path, **kw)(fn), methods=[method])

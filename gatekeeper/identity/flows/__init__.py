@@ -1,0 +1,1 @@
+"""Self-service flows on a shared base: one module per flow type (login, registration, logout)."""

@@ -1,0 +1,90 @@
+"""The login flow: Kratos' unified style with the password method; refresh re-authentication."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gatekeeper.errors import BadRequest
+from gatekeeper.identity import text
+from gatekeeper.identity.client import ClientInfo
+from gatekeeper.identity.errors import SessionAlreadyAvailable
+from gatekeeper.identity.flows.base import Flow, FlowKind, Outcome
+from gatekeeper.identity.flows.handler import Current, FlowHandler
+from gatekeeper.identity.identities import rfc3339
+from gatekeeper.identity.service import IdentityContext
+from gatekeeper.identity.strategies import PasswordStrategy
+from gatekeeper.identity.ui import sort_login
+from gatekeeper.store.identities import IdentityRecord
+
+
+class AalNotAvailable(BadRequest):
+    def __init__(self) -> None:
+        super().__init__(reason="aal2 login needs a second factor, which this server does not offer yet.")
+
+
+class Aal1Required(BadRequest):
+    status = 401
+    id = "session_aal1_required"
+    default_message = "You can not requested a higher AAL (AAL2/AAL3) without an active session."
+
+
+def _truthy(value: Any) -> bool:
+    return value is True or (isinstance(value, str) and value.lower() in ("true", "1"))
+
+
+class LoginFlows(FlowHandler):
+    kind = FlowKind.LOGIN
+
+    def __init__(self, ctx: IdentityContext) -> None:
+        cfg = ctx.config.selfservice.flows.login
+        super().__init__(ctx, float(cfg.lifespan))
+        self.after = cfg.after
+        self.password = PasswordStrategy(ctx)
+        self.strategies = [self.password] if ctx.config.selfservice.methods.password.enabled else []
+
+    def check_init(self, current: Current, params: dict[str, Any]) -> None:
+        aal = params.get("aal") or "aal1"
+        if aal not in ("aal1", "aal2"):
+            raise BadRequest(reason="Unknown authenticator assurance level: use aal1 or aal2.")
+        if aal == "aal2":
+            raise Aal1Required() if current is None else AalNotAvailable()
+        if current is not None and not _truthy(params.get("refresh")):
+            raise SessionAlreadyAvailable()
+
+    def extra_fields(self, params: dict[str, Any], current: Current) -> dict[str, Any]:
+        refresh = _truthy(params.get("refresh")) and current is not None
+        return {"created_at": None, "updated_at": None, "refresh": refresh, "requested_aal": "aal1"}
+
+    def populate(self, flow: Flow, current: Current, params: dict[str, Any]) -> None:
+        flow.body["created_at"] = flow.body["issued_at"]
+        flow.body["updated_at"] = flow.body["issued_at"]
+        schema = self.ctx.schemas.default
+        identifier = None
+        if flow.body["refresh"] and current is not None:
+            ident = current[1]
+            cred = ident.credentials.get("password")
+            identifier = cred.identifiers[0] if cred and cred.identifiers else None
+            flow.add_message(text.reauthenticate())
+        for strategy in self.strategies:
+            strategy.populate_login(flow, schema, identifier=identifier)
+
+    def sort(self, flow: Flow) -> None:
+        flow.nodes = sort_login(flow.nodes)
+
+    async def run_strategy(self, flow: Flow, body: dict[str, Any], client: ClientInfo,
+                           current: Current) -> Outcome | None:
+        found, ident = await self.ask(self.strategies, lambda s: s.login(flow, body, client))
+        if not found:
+            flow.add_message(text.no_strategy("login"))
+            return None
+        return await self.succeed(flow, ident, str(body.get("method")), client)
+
+    async def succeed(self, flow: Flow, ident: IdentityRecord, method: str, client: ClientInfo) -> Outcome:
+        session, token = await self.ctx.sessions.issue(ident, method, client)
+        after = self.after.for_method(method)
+        if any(h.hook == "revoke_active_sessions" for h in after.hooks):
+            await self.ctx.sessions.revoke_others(ident.id, session.id)
+        flow.body["active"] = method
+        flow.body["updated_at"] = rfc3339(session.issued_at)
+        return_to = flow.return_to or after.default_browser_return_url or self.ctx.default_return_url
+        return Outcome(flow=flow, session=session, token=token, identity=ident, return_to=return_to)

@@ -1,0 +1,193 @@
+"""Sessions: issue, encode (token and cookie), look up, revoke; the cached SessionSource the proxy uses.
+
+Tokens (`ory_st_` + 32 alphanumerics) are stored only as their SHA-256. The cookie carries the token
+plus an HMAC with the first cookie secret (all secrets verify), so a forged cookie costs no database
+round trip. Lookups are cached per process by token hash for `session.cache_ttl` with single-flight on
+misses; a revocation on this process drops the entry at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import re
+import secrets
+import string
+import time
+import uuid
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from gatekeeper.config import Config
+from gatekeeper.identity.client import ClientInfo
+from gatekeeper.identity.identities import Identities, rfc3339
+from gatekeeper.store import Store
+from gatekeeper.store.identities import IdentityRecord
+from gatekeeper.store.sessions import SessionRecord
+
+_ALPHABET = string.ascii_letters + string.digits
+_TOKEN = re.compile(r"^ory_st_[A-Za-z0-9]{32}$")
+_MAX_CACHE = 100_000
+
+
+def new_token(prefix: str) -> str:
+    return prefix + "".join(secrets.choice(_ALPHABET) for _ in range(32))
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class Sessions:
+    """The session service and the proxy's SessionSource."""
+
+    def __init__(self, config: Config, store: Store, identities: Identities) -> None:
+        self.store, self.identities = store, identities
+        self.lifespan = float(config.session.lifespan)
+        self.ttl = float(config.session.cache_ttl)
+        self._keys = [s.value.encode() for s in config.cookie_secrets]
+        self._cache: dict[str, tuple[float, Mapping[str, Any] | None]] = {}
+        self._inflight: dict[str, asyncio.Future[Mapping[str, Any] | None]] = {}
+
+    # -- tokens and cookies --------------------------------------------------------------------------
+
+    def cookie_value(self, token: str) -> str:
+        mac = hmac.new(self._keys[0], token.encode(), hashlib.sha256).digest()
+        return f"{token}.{base64.urlsafe_b64encode(mac).decode().rstrip('=')}"
+
+    def token_from(self, credential: str | None) -> str | None:
+        """The session token inside a cookie value or given as is; None when it cannot be one."""
+        if not credential:
+            return None
+        if "." in credential:
+            token, _, mac = credential.partition(".")
+            for key in self._keys:
+                expected = base64.urlsafe_b64encode(hmac.new(key, token.encode(), hashlib.sha256).digest())
+                if hmac.compare_digest(expected.decode().rstrip("="), mac):
+                    return token if _TOKEN.match(token) else None
+            return None
+        return credential if _TOKEN.match(credential) else None
+
+    # -- issue and look up ---------------------------------------------------------------------------
+
+    async def issue(self, ident: IdentityRecord, method: str, client: ClientInfo) -> tuple[SessionRecord, str]:
+        """A new aal1 session for `ident`; returns it and its token (shown once, stored hashed)."""
+        now = datetime.now(UTC)
+        token = new_token("ory_st_")
+        rec = SessionRecord(
+            id=str(uuid.uuid4()), identity_id=ident.id, token_hash=token_hash(token),
+            logout_token_hash=token_hash(new_token("ory_lo_")), active=True, aal="aal1", issued_at=now,
+            authenticated_at=now, expires_at=now + timedelta(seconds=self.lifespan), updated_at=now,
+            authentication_methods=[{"method": method, "aal": "aal1", "completed_at": rfc3339(now)}],
+            devices=[{"id": str(uuid.uuid4()), "ip_address": client.ip, "user_agent": client.user_agent[:512],
+                      "location": ""}])
+        await self.store.insert_session(rec)
+        return rec, token
+
+    async def current(self, credential: str | None) -> tuple[SessionRecord, IdentityRecord] | None:
+        """The active session (and its identity) for a cookie value or token, from the store."""
+        token = self.token_from(credential)
+        if token is None:
+            return None
+        rec = await self.store.session_by_token_hash(token_hash(token))
+        if rec is None or not rec.active or rec.expires_at <= datetime.now(UTC):
+            return None
+        ident = await self.store.identity(rec.identity_id)
+        if ident is None or ident.state != "active":
+            return None
+        return rec, ident
+
+    async def new_logout_token(self, rec: SessionRecord) -> str:
+        """A fresh logout token for the session (the previous one stops working)."""
+        token = new_token("ory_lo_")
+        await self.store.set_logout_token_hash(rec.id, token_hash(token))
+        return token
+
+    async def by_logout_token(self, token: str) -> SessionRecord | None:
+        if not token.startswith("ory_lo_") or len(token) > 64:
+            return None
+        rec = await self.store.session_by_logout_token_hash(token_hash(token))
+        return rec if rec is not None and rec.active else None
+
+    def to_json(self, rec: SessionRecord, ident: IdentityRecord) -> dict[str, Any]:
+        active = rec.active and rec.expires_at > datetime.now(UTC) and ident.state == "active"
+        return {
+            "id": rec.id, "active": active, "expires_at": rfc3339(rec.expires_at),
+            "authenticated_at": rfc3339(rec.authenticated_at), "authenticator_assurance_level": rec.aal,
+            "authentication_methods": rec.authentication_methods, "issued_at": rfc3339(rec.issued_at),
+            "identity": self.identities.to_json(ident), "devices": rec.devices,
+        }
+
+    # -- the cached SessionSource --------------------------------------------------------------------
+
+    async def session_for_token(self, token: str) -> Mapping[str, Any] | None:
+        """Kratos session JSON for an active session (cookie value or token), else None. Cached."""
+        raw = self.token_from(token)
+        if raw is None:
+            return None
+        key = token_hash(raw)
+        now = time.monotonic()
+        hit = self._cache.get(key)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        pending = self._inflight.get(key)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        future: asyncio.Future[Mapping[str, Any] | None] = asyncio.get_running_loop().create_future()
+        self._inflight[key] = future
+        try:
+            value = await self._load(raw)
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: waiters re-raise it, nobody logs "never retrieved"
+            raise
+        finally:
+            self._inflight.pop(key, None)
+        future.set_result(value)
+        if len(self._cache) >= _MAX_CACHE:
+            self._evict(now)
+        self._cache[key] = (now + self.ttl, value)
+        return value
+
+    async def _load(self, raw: str) -> Mapping[str, Any] | None:
+        found = await self.current(raw)
+        if found is None:
+            return None
+        rec, ident = found
+        remaining = (rec.expires_at - datetime.now(UTC)).total_seconds()
+        if remaining < self.ttl:  # never serve a session from cache past its end
+            return None if remaining <= 0 else self.to_json(rec, ident)
+        return self.to_json(rec, ident)
+
+    def _evict(self, now: float) -> None:
+        for k in [k for k, (until, _) in self._cache.items() if until <= now]:
+            del self._cache[k]
+        if len(self._cache) >= _MAX_CACHE:
+            self._cache.clear()
+
+    def forget(self, *hashes: str) -> None:
+        """Drop cached lookups (after a logout or revocation on this process)."""
+        for h in hashes:
+            self._cache.pop(h, None)
+
+    # -- revoke ----------------------------------------------------------------------------------------
+
+    async def revoke(self, session_id: str, *, identity_id: str | None = None) -> bool:
+        digest = await self.store.revoke_session(session_id, datetime.now(UTC), identity_id=identity_id)
+        if digest is None:
+            return False
+        self.forget(digest)
+        return True
+
+    async def revoke_others(self, identity_id: str, keep_id: str) -> int:
+        hashes = await self.store.revoke_other_sessions(identity_id, keep_id, datetime.now(UTC))
+        self.forget(*hashes)
+        return len(hashes)
+
+    async def others(self, identity_id: str, current_id: str) -> list[SessionRecord]:
+        now = datetime.now(UTC)
+        return [s for s in await self.store.sessions_of_identity(identity_id)
+                if s.id != current_id and s.active and s.expires_at > now]

@@ -1,0 +1,13 @@
+"""Credential strategies, one module per method; each adds its nodes to a flow and checks submissions.
+
+The contract (Kratos' strategy interface, C11): `populate_*` adds nodes; `login`/`register` return the
+identity, raise `NotResponsible` for another method's submission, or `ValidationFailed` after writing
+messages into the flow. Registered explicitly below, in the order they are asked.
+"""
+
+from __future__ import annotations
+
+from gatekeeper.identity.strategies.password import PasswordStrategy
+from gatekeeper.identity.strategies.profile import ProfileStrategy
+
+__all__ = ["PasswordStrategy", "ProfileStrategy"]

@@ -1,0 +1,40 @@
+"""Helpers strategies share: attaching messages, reading submitted traits."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gatekeeper.identity.flows.base import Flow
+from gatekeeper.identity.schemas import IdentitySchema
+from gatekeeper.identity.ui import add_message, set_value
+
+MAX_FIELD = 4096
+
+
+def attach(flow: Flow, name: str, message: dict[str, Any]) -> None:
+    """On the node named `name`, or on the flow when the form has no such node."""
+    if not add_message(flow.nodes, name, message):
+        flow.add_message(message)
+
+
+def refill_traits(flow: Flow, schema: IdentitySchema, traits: dict[str, Any]) -> None:
+    for f in schema.fields:
+        node: Any = traits
+        for key in f.path:
+            node = node.get(key) if isinstance(node, dict) else None
+        set_value(flow.nodes, f.name, node)
+
+
+def submitted_traits(body: dict[str, Any], fallback: Any = None) -> dict[str, Any]:
+    traits = body.get("traits")
+    if isinstance(traits, dict):
+        return traits
+    return fallback if isinstance(fallback, dict) else {}
+
+
+def text_field(body: dict[str, Any], *names: str) -> str | None:
+    for name in names:
+        value = body.get(name)
+        if isinstance(value, str):
+            return value
+    return None

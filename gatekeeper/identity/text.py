@@ -1,0 +1,166 @@
+"""UI message ids and texts, as Kratos' `text/` package (ids in numbered blocks per flow)."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+from typing import Any
+
+
+class Msg(IntEnum):
+    INFO_LOGIN_ROOT = 1010000
+    INFO_LOGIN_REAUTH = 1010003
+    INFO_LOGIN_PASSWORD = 1010022
+    INFO_REGISTRATION = 1040001
+    INFO_REGISTRATION_BACK = 1040008
+    LABEL_PASSWORD = 1070001
+    LABEL_GENERATED = 1070002
+    LABEL_ID = 1070004
+    ERR_VALIDATION_GENERIC = 4000001
+    ERR_VALIDATION_REQUIRED = 4000002
+    ERR_VALIDATION_MIN_LENGTH = 4000003
+    ERR_VALIDATION_PATTERN = 4000004
+    ERR_VALIDATION_PASSWORD_POLICY = 4000005
+    ERR_INVALID_CREDENTIALS = 4000006
+    ERR_DUPLICATE_CREDENTIALS = 4000007
+    ERR_VALIDATION_MAX_LENGTH = 4000017
+    ERR_VALIDATION_MINIMUM = 4000018
+    ERR_VALIDATION_EXCLUSIVE_MINIMUM = 4000019
+    ERR_VALIDATION_MAXIMUM = 4000020
+    ERR_VALIDATION_EXCLUSIVE_MAXIMUM = 4000021
+    ERR_VALIDATION_MULTIPLE_OF = 4000022
+    ERR_VALIDATION_MAX_ITEMS = 4000023
+    ERR_VALIDATION_MIN_ITEMS = 4000024
+    ERR_VALIDATION_UNIQUE_ITEMS = 4000025
+    ERR_VALIDATION_TYPE = 4000026
+    ERR_VALIDATION_CONST = 4000029
+    ERR_PASSWORD_SIMILAR = 4000031
+    ERR_PASSWORD_TOO_SHORT = 4000032
+    ERR_PASSWORD_TOO_LONG = 4000033
+    ERR_PASSWORD_BREACHED = 4000034
+    ERR_LOGIN_FLOW_EXPIRED = 4010001
+    ERR_LOGIN_NO_STRATEGY = 4010002
+    ERR_REGISTRATION_NO_STRATEGY = 4010003
+    ERR_LOGIN_COMPLETED = 4010007
+    ERR_REGISTRATION_FLOW_EXPIRED = 4040001
+    ERR_REGISTRATION_COMPLETED = 4040002
+    ERR_SYSTEM = 5000001
+
+
+def text(msg: Msg, message: str, kind: str = "info", **context: Any) -> dict[str, Any]:
+    """A uiText: `{id, text, type, context?}` (context omitted when empty, as Kratos)."""
+    out: dict[str, Any] = {"id": int(msg), "text": message, "type": kind}
+    if context:
+        out["context"] = context
+    return out
+
+
+def error(msg: Msg, message: str, **context: Any) -> dict[str, Any]:
+    return text(msg, message, "error", **context)
+
+
+# -- labels and buttons --------------------------------------------------------------------------
+
+def login_password_button() -> dict[str, Any]:
+    return text(Msg.INFO_LOGIN_PASSWORD, "Sign in with password")
+
+
+def registration_button() -> dict[str, Any]:
+    return text(Msg.INFO_REGISTRATION, "Sign up")
+
+
+def back_button() -> dict[str, Any]:
+    return text(Msg.INFO_REGISTRATION_BACK, "Back")
+
+
+def password_label() -> dict[str, Any]:
+    return text(Msg.LABEL_PASSWORD, "Password")
+
+
+def id_label() -> dict[str, Any]:
+    return text(Msg.LABEL_ID, "ID")
+
+
+def generated_label(title: str, name: str) -> dict[str, Any]:
+    return text(Msg.LABEL_GENERATED, title, title=title, name=name)
+
+
+def reauthenticate() -> dict[str, Any]:
+    return text(Msg.INFO_LOGIN_REAUTH, "Please confirm this action by verifying that it is you.")
+
+
+# -- errors ---------------------------------------------------------------------------------------
+
+def invalid_credentials() -> dict[str, Any]:
+    return error(Msg.ERR_INVALID_CREDENTIALS, "The provided credentials are invalid, check for spelling mistakes "
+                 "in your password or username, email address, or phone number.")
+
+
+def duplicate_credentials() -> dict[str, Any]:
+    return error(Msg.ERR_DUPLICATE_CREDENTIALS,
+                 "An account with the same identifier (email, phone, username, ...) exists already.")
+
+
+def required(prop: str) -> dict[str, Any]:
+    return error(Msg.ERR_VALIDATION_REQUIRED, f"Property {prop} is missing.", property=prop)
+
+
+def generic(reason: str) -> dict[str, Any]:
+    return error(Msg.ERR_VALIDATION_GENERIC, reason, reason=reason)
+
+
+def password_too_short(min_length: int, actual: int) -> dict[str, Any]:
+    return error(Msg.ERR_PASSWORD_TOO_SHORT,
+                 f"The password must be at least {min_length} characters long, but got {actual}.",
+                 min_length=min_length, actual_length=actual)
+
+
+def password_too_long(max_length: int, actual: int) -> dict[str, Any]:
+    return error(Msg.ERR_PASSWORD_TOO_LONG,
+                 f"The password must be at most {max_length} characters long, but got {actual}.",
+                 max_length=max_length, actual_length=actual)
+
+
+def password_similar() -> dict[str, Any]:
+    return error(Msg.ERR_PASSWORD_SIMILAR, "The password can not be used because it is too similar to the "
+                 "identifier.")
+
+
+def password_breached(breaches: int) -> dict[str, Any]:
+    return error(Msg.ERR_PASSWORD_BREACHED, "The password has been found in data breaches and must no longer be "
+                 "used.", breaches=breaches)
+
+
+def password_policy(reason: str) -> dict[str, Any]:
+    return error(Msg.ERR_VALIDATION_PASSWORD_POLICY,
+                 f"The password can not be used because {reason}.", reason=reason)
+
+
+def flow_expired(kind: str, expired_at: str, expired_unix: int, ago_minutes: float) -> dict[str, Any]:
+    msg = Msg.ERR_LOGIN_FLOW_EXPIRED if kind == "login" else Msg.ERR_REGISTRATION_FLOW_EXPIRED
+    what = "login" if kind == "login" else "registration"
+    return error(msg, f"The {what} flow expired {ago_minutes:.2f} minutes ago, please try again.",
+                 expired_at=expired_at, expired_at_unix=expired_unix)
+
+
+def no_strategy(kind: str) -> dict[str, Any]:
+    if kind == "login":
+        return error(Msg.ERR_LOGIN_NO_STRATEGY, "Could not find a strategy to log you in with. Did you fill out the "
+                     "form correctly?")
+    return error(Msg.ERR_REGISTRATION_NO_STRATEGY, "Could not find a strategy to sign you up with. Did you fill "
+                 "out the form correctly?")
+
+
+def csrf_restart() -> dict[str, Any]:
+    reason = ("Your form could not be verified (it may have been open too long, or sent from another site). "
+              "Please try again.")
+    return generic(reason)
+
+
+def too_many_attempts(retry_after: int) -> dict[str, Any]:
+    reason = f"Too many sign-in attempts. Please wait {retry_after} seconds and try again."
+    return generic(reason)
+
+
+def already_completed(kind: str) -> dict[str, Any]:
+    msg = Msg.ERR_LOGIN_COMPLETED if kind == "login" else Msg.ERR_REGISTRATION_COMPLETED
+    return error(msg, "The request was already completed successfully and can not be retried.")
