@@ -205,6 +205,8 @@ class RuleRepository:
             for p in problems:
                 log.error("rules not loaded: %s", p, extra={"file": p.file, "line": p.line, "key": p.path,
                                                             "problem": p.message})
+        if ruleset is not None and self.current is None and not candidate and self.never_loaded:
+            ruleset = None  # nothing could be loaded at all: stay unready and deny (503) rather than 404
         if ruleset is None:
             if self.current is not None:
                 log.warning("keeping the last good rule set", extra={"rules": len(self.current.rules)})

@@ -114,7 +114,7 @@ def clean_path(raw: bytes) -> str:
     if _BAD_PERCENT.search(raw):
         raise InvalidRequestPath(reason="the request path contains a malformed percent-encoding")
     decoded = unquote_to_bytes(raw)
-    if b"%" in decoded and _FORBIDDEN_ENCODED.search(unquote_to_bytes(decoded)):
+    if b"%" in decoded and _FORBIDDEN_ENCODED.search(decoded):
         raise InvalidRequestPath(reason="the request path is encoded twice")
     if any(b < 0x20 or b == 0x7F for b in decoded) or b"\\" in decoded:
         raise InvalidRequestPath(reason="the request path contains control characters or a backslash")

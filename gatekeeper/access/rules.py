@@ -124,8 +124,7 @@ def parse_rules(text: str, name: str) -> list[LoadedRule]:
 def _with_rule(p: ConfigProblem, rule_id: str) -> ConfigProblem:
     if not rule_id:
         return p
-    head, _, tail = p.path.partition(".")
-    return ConfigProblem(p.file, p.line, f"{head} (rule {rule_id!r}){'.' + tail if tail else ''}", p.message)
+    return ConfigProblem(p.file, p.line, f"{p.path} (rule {rule_id!r})", p.message)
 
 
 def _validate(rule: LoadedRule, raw: Mapping[str, Any]) -> list[ConfigProblem]:
