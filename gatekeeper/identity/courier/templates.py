@@ -18,7 +18,15 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from jinja2 import BaseLoader, ChoiceLoader, DictLoader, Environment, FileSystemLoader, TemplateError
+from jinja2 import (
+    BaseLoader,
+    ChoiceLoader,
+    DictLoader,
+    Environment,
+    FileSystemLoader,
+    TemplateError,
+    TemplateSyntaxError,
+)
 from jinja2 import Template as Jinja
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
@@ -59,6 +67,7 @@ REQUIRED: dict[TemplateType, tuple[str, ...]] = {
 SUBJECT, HTML, PLAINTEXT = "email.subject.gotmpl", "email.body.gotmpl", "email.body.plaintext.gotmpl"
 _ACRONYMS = {"url": "URL", "id": "ID"}
 _GO_FIELD = re.compile(r"\{\{(-?)\s*\.([A-Za-z_][A-Za-z0-9_.]*)\s*(-?)\}\}")
+_GO_ACTION = re.compile(r"\{\{-?\s*(if|else|end|range|with|define|template|block)\b")
 
 
 @dataclass(frozen=True)
@@ -78,6 +87,11 @@ class _GoFieldLoader(FileSystemLoader):
 
     def get_source(self, environment: Environment, template: str) -> tuple[str, str, Callable[[], bool]]:
         source, filename, uptodate = super().get_source(environment, template)
+        for lineno, line in enumerate(source.splitlines(), start=1):
+            if action := _GO_ACTION.search(line):
+                raise TemplateSyntaxError(
+                    f"the Go template action {{{{ {action.group(1)} }}}} is not supported: write it in jinja2 "
+                    f"({{% {action.group(1)} %}})", lineno, template, filename)
         return _GO_FIELD.sub(r"{{\1 \2 \3}}", source), filename, uptodate
 
 
