@@ -78,6 +78,10 @@ class RegistrationFlows(FlowHandler):
         schema = self.schema_for(flow)
         if body.get("screen") == "previous" and not self.cfg.one_step:
             body = {**body, "method": "profile"}
+        if body.get("method") == "password" and find(flow.nodes, "password") is None:
+            # a native client may skip the profile step: answer on the credential screen
+            self._show_screen(flow, schema, schema.coerce(body.get("traits") if isinstance(body.get("traits"), dict)
+                                                          else {}), back=False)
         found, ident = await self.ask(self.strategies, lambda s: s.register(flow, body, client, schema))
         if not found:
             flow.add_message(text.no_strategy("registration"))
