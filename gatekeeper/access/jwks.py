@@ -90,7 +90,7 @@ class JwksCache:
                 if entry and not refresh:  # keep serving the stale set for a short outage? no: fail closed
                     self._entries.pop(url, None)
                 raise
-            fresh.last_refresh = time.monotonic()
+            fresh.last_refresh = time.monotonic() if refresh else 0.0
             self._entries[url] = fresh
             return fresh
 
