@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from gatekeeper.access.matcher import PatternError, split_blocks
 from gatekeeper.config.convert import build
 from gatekeeper.config.problems import ConfigProblem
 from gatekeeper.yamlpos import Source, YamlError, load
@@ -127,6 +128,13 @@ def _with_rule(p: ConfigProblem, rule_id: str) -> ConfigProblem:
     return ConfigProblem(p.file, p.line, f"{p.path} (rule {rule_id!r})", p.message)
 
 
+def _parts(url: str) -> list[tuple[bool, str]]:
+    try:
+        return split_blocks(url)
+    except PatternError:
+        return []  # reported when the pattern is compiled
+
+
 def _validate(rule: LoadedRule, raw: Mapping[str, Any]) -> list[ConfigProblem]:
     s, out = rule.spec, []
     if s.version and not _SEMVER.match(s.version):
@@ -138,7 +146,7 @@ def _validate(rule: LoadedRule, raw: Mapping[str, Any]) -> list[ConfigProblem]:
         out.append(rule.problem("match.url", "is required"))
     elif not s.match.methods:
         out.append(rule.problem("match.methods", "is empty: the rule could never match"))
-    if "?" in (s.match.url if s.match else ""):
+    if s.match and any("?" in text for is_block, text in _parts(s.match.url) if not is_block):
         out.append(rule.problem("match.url", "contains '?': the query string is never matched"))
     if s.upstream.url:
         parts = urlsplit(s.upstream.url)

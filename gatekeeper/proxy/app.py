@@ -32,7 +32,7 @@ async def send_error(send: Send, response: ErrorResponse) -> None:
     await send({"type": "http.response.body", "body": response.body})
 
 
-class _BodyBuffer:
+class BodyBuffer:
     """Reads the request body once when a handler needs it (remote authorizer); the upstream gets it replayed."""
 
     __slots__ = ("receive", "data")
@@ -82,7 +82,7 @@ class ProxyApp:
                 return
             await send_error(send, render_bad_request(exc, self.repository.current))
             return
-        buffer = _BodyBuffer(receive)
+        buffer = BodyBuffer(receive)
         view.body = buffer
         outcome = await self.pipeline.run(view, scope)
         if outcome.error is not None:

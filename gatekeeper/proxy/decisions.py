@@ -10,7 +10,7 @@ from gatekeeper.access.pipeline import Pipeline, render_bad_request
 from gatekeeper.access.repository import RuleRepository
 from gatekeeper.access.request_view import decisions_view
 from gatekeeper.errors import GatekeeperError
-from gatekeeper.proxy.app import send_error
+from gatekeeper.proxy.app import BodyBuffer, send_error
 
 PREFIX = b"/decisions"
 
@@ -25,6 +25,7 @@ class Decisions:
         except GatekeeperError as exc:
             await send_error(send, render_bad_request(exc, self.repository.current))
             return
+        view.body = BodyBuffer(receive)
         outcome = await self.pipeline.run(view, scope)
         if outcome.error is not None:
             await send_error(send, outcome.error)
