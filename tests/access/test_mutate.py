@@ -26,8 +26,10 @@ async def decide(api: str, path: str, **kw: Any) -> httpx.Response:
 
 async def test_header_and_cookie_mutators(tmp_path: Path) -> None:
     rules = [rule("r", "http://<.*>/<(a|b)>", authenticators=("cookie_session",), mutators=(
-        ("header", {"headers": {"x-user-id": "{{ print .Subject }}", "X-Part": "{{ index .MatchContext.RegexpCaptureGroups 1 }}",
-                                "X-Tenant": '{{ .MatchContext.Header.Get "x-org" }}', "X-Empty": "{{ print .Extra.nope }}"}}),
+        ("header", {"headers": {"x-user-id": "{{ print .Subject }}",
+                                "X-Part": "{{ index .MatchContext.RegexpCaptureGroups 1 }}",
+                                "X-Tenant": '{{ .MatchContext.Header.Get "x-org" }}',
+                                "X-Empty": "{{ print .Extra.nope }}"}}),
         ("cookie", {"cookies": {"user": "{{ print .Subject }}", "ory_kratos_session": "hidden"}}),
     ))]
     async with access_instance(access_config(tmp_path, rules)) as gk:
@@ -36,7 +38,8 @@ async def test_header_and_cookie_mutators(tmp_path: Path) -> None:
         assert ok.status_code == 200
         assert ok.headers["x-user-id"] == "user-alice" and ok.headers["x-part"] == "b"
         assert ok.headers["x-tenant"] == "acme" and ok.headers["x-empty"] == ""
-        assert sorted(ok.headers["cookie"].split("; ")) == ["ory_kratos_session=hidden", "theme=dark", "user=user-alice"]
+        cookies = sorted(ok.headers["cookie"].split("; "))
+        assert cookies == ["ory_kratos_session=hidden", "theme=dark", "user=user-alice"]
 
 
 def _private_jwks(path: Path) -> rsa.RSAPrivateKey:
