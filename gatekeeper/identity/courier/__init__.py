@@ -20,7 +20,12 @@ __all__ = ["Courier", "CourierWorker", "TemplateType", "is_email_address", "mess
 
 
 async def setup_courier(app: App) -> Courier:
-    """Build the courier, publish it as `app.extensions["courier"]` and run its worker as an App service."""
+    """Build the courier, publish it as `app.extensions["courier"]` and run its worker as an App service.
+
+    Idempotent: a second call returns the courier already set up.
+    """
+    if isinstance(existing := app.extensions.get("courier"), Courier):
+        return existing
     courier = Courier(app.config, app.store, registry=app.metrics.registry, ready=app.store_connected)
     app.extensions["courier"] = courier
     app.services.append(courier.worker)

@@ -1,0 +1,43 @@
+"""The courier inside `gatekeeper serve`: set up on the App, worker started with it, metrics on /metrics."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import httpx
+import pytest
+
+from gatekeeper import identity
+from gatekeeper.app import App
+from gatekeeper.config import Config
+from gatekeeper.identity.courier import Courier, setup_courier
+from tests.courier.conftest import settled
+from tests.courier.sink import SmtpSink
+from tests.support.servers import running_gatekeeper
+
+
+@pytest.fixture
+def with_courier(monkeypatch: pytest.MonkeyPatch) -> None:
+    """identity.setup followed by setup_courier (a no-op once identity.setup calls it itself)."""
+    original = identity.setup
+
+    async def setup(app: App) -> None:
+        await original(app)
+        await setup_courier(app)
+
+    monkeypatch.setattr(identity, "setup", setup)
+
+
+async def test_a_running_gatekeeper_delivers_and_counts_messages(
+        with_courier: None, sink: SmtpSink, courier_config: Callable[..., Config]) -> None:
+    async with running_gatekeeper(courier_config(sink.uri(query="disable_starttls=true"))) as gk:
+        courier = gk.app.extensions["courier"]
+        assert isinstance(courier, Courier) and courier.worker in gk.app.services
+        assert await setup_courier(gk.app) is courier
+        queued = await courier.enqueue_email("ada@example.com", "recovery_code_valid", {"recovery_code": "654321"})
+        (mail,) = await sink.wait_for(1)
+        await settled(gk.app.store, queued.id, "sent")
+        async with httpx.AsyncClient() as client:
+            metrics = (await client.get(f"{gk.metrics}/metrics")).text
+    assert "654321" in mail.part("text/plain")
+    assert 'gatekeeper_courier_messages_total{event="sent",template_type="recovery_code_valid"} 1.0' in metrics

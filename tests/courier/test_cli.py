@@ -1,0 +1,56 @@
+"""`gatekeeper courier watch` as a dedicated deployment runs it: a separate process on the same database."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import yaml
+
+from gatekeeper.config import Config
+from gatekeeper.identity.courier import Courier
+from gatekeeper.store import Store
+from tests.courier.conftest import FAST, settled
+from tests.courier.sink import SmtpSink
+
+
+def write_config(path: Path, dsn: str, uri: str) -> Path:
+    path.write_text(yaml.safe_dump({
+        "dsn": dsn, "log": {"level": "info", "format": "json"},
+        "courier": {"smtp": {"connection_uri": uri}, "worker": FAST},
+    }))
+    return path
+
+
+async def watch(config: Path) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "gatekeeper.cli", "courier", "watch", "--config", str(config),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+
+
+async def test_courier_watch_delivers_the_queue_and_stops_on_sigterm(
+        store: Store, dsn: str, sink: SmtpSink, tmp_path: Path, courier_config: Callable[..., Config]) -> None:
+    uri = sink.uri(query="disable_starttls=true")
+    queued = await Courier(courier_config(None), store).enqueue_email(  # queued by a replica with no SMTP
+        "ada@example.com", "verification_code_valid", {"verification_code": "135790"})
+    process = await watch(write_config(tmp_path / "courier.yaml", dsn, uri))
+    try:
+        (mail,) = await sink.wait_for(1, timeout=30)
+        await settled(store, queued.id, "sent")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, stderr = await asyncio.wait_for(process.communicate(), 30)
+    assert process.returncode == 0, stderr.decode()
+    assert "135790" in mail.part("text/plain")
+    assert b"courier message sent" in stderr
+
+
+async def test_courier_watch_refuses_an_unmigrated_database(tmp_path: Path, sink: SmtpSink) -> None:
+    config = write_config(tmp_path / "courier.yaml", f"sqlite://{tmp_path}/empty.db", sink.uri())
+    process = await watch(config)
+    _, stderr = await asyncio.wait_for(process.communicate(), 30)
+    assert process.returncode == 1
+    assert b"pending migrations" in stderr and b"gatekeeper migrate up" in stderr
