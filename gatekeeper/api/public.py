@@ -264,11 +264,11 @@ class PublicApi:
 
     async def get_schema(self, request: Request) -> Response:
         wanted = request.path_params["id"]
-        schema = self.ctx.schemas.get(wanted) if wanted else None
+        schema = self.ctx.schemas.get(wanted)
         if schema is None:
             try:
-                decoded = base64.urlsafe_b64decode(wanted + "=" * (-len(wanted) % 4)).decode()
-                schema = self.ctx.schemas.get(decoded)
+                decoded = base64.b64decode(wanted + "=" * (-len(wanted) % 4), altchars=b"-_", validate=True)
+                schema = self.ctx.schemas.get(decoded.decode())
             except (binascii.Error, UnicodeDecodeError, ValueError):
                 schema = None
         if schema is None:

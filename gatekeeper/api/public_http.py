@@ -162,7 +162,8 @@ def gatekeeper_error_response(exc: GatekeeperError) -> Response:
         body = error_body(exc.status, exc.message, error_id=exc.error_id, reason=exc.reason,
                           details=exc.details)
         body.update(extra)
-        resp = JSONResponse(body, status_code=exc.status, headers=dict(resp.headers))
+        headers = {k: v for k, v in resp.headers.items() if k not in ("content-length", "content-type")}
+        resp = JSONResponse(body, status_code=exc.status, headers=headers)
     resp.headers["Cache-Control"] = NO_CACHE
     return resp
 

@@ -296,7 +296,8 @@ class SchemaRegistry:
         return cls(schemas, config.default_schema_id)
 
     def get(self, schema_id: str | None = None) -> IdentitySchema | None:
-        return self._schemas.get(schema_id or self.default_id)
+        """The schema with this id (the default one when no id is given)."""
+        return self._schemas.get(self.default_id if schema_id is None else schema_id)
 
     @property
     def default(self) -> IdentitySchema:

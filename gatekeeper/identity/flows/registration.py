@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from gatekeeper.errors import BadRequest
 from gatekeeper.identity import text
 from gatekeeper.identity.client import ClientInfo
 from gatekeeper.identity.errors import FlowDisabled, SessionAlreadyAvailable
@@ -39,7 +40,9 @@ class RegistrationFlows(FlowHandler):
         return self.ctx.schemas.get(flow.internal.get("schema_id")) or self.ctx.schemas.default
 
     def populate(self, flow: Flow, current: Current, params: dict[str, Any]) -> None:
-        schema = self.ctx.schemas.get(params.get("identity_schema")) or self.ctx.schemas.default
+        schema = self.ctx.schemas.get(params.get("identity_schema") or None)
+        if schema is None:
+            raise BadRequest(reason="The requested identity schema does not exist.")
         flow.internal["schema_id"] = schema.id
         if params.get("identity_schema"):
             flow.body["identity_schema"] = schema.id
