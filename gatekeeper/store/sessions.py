@@ -55,6 +55,9 @@ class SessionPersister:
         row = await self.db.fetch_one("SELECT * FROM sessions WHERE logout_token_hash = $1", digest)
         return None if row is None else _record(row)
 
+    async def set_logout_token_hash(self, session_id: str, digest: str) -> None:
+        await self.db.execute("UPDATE sessions SET logout_token_hash = $1 WHERE id = $2", digest, session_id)
+
     async def sessions_of_identity(self, identity_id: str) -> list[SessionRecord]:
         rows = await self.db.fetch_all(
             "SELECT * FROM sessions WHERE identity_id = $1 ORDER BY issued_at DESC, id", identity_id)
