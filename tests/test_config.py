@@ -188,6 +188,11 @@ def test_env_overrides_a_selfservice_flow_url() -> None:
     assert at(config.selfservice.flows, "login", "ui_url") == "https://example.com/login"
 
 
+def test_env_sets_a_selfservice_flow_url_absent_from_the_file() -> None:
+    config = check(VALID, env={"SELFSERVICE_FLOWS_LOGIN_UI_URL": "https://example.com/login"})
+    assert at(config.selfservice.flows, "login", "ui_url") == "https://example.com/login"
+
+
 @pytest.mark.parametrize(("env", "expected"), [
     pytest.param({"SERVE_PUBLIC_PORT": "abc"},
                  "environment variable SERVE_PUBLIC_PORT: serve.public.port: expected int, got 'abc'", id="port"),

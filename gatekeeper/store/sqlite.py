@@ -56,6 +56,18 @@ async def _run(conn: aiosqlite.Connection, sql: str) -> None:
             raise _translate(exc) from exc
 
 
+async def _enable_wal(conn: aiosqlite.Connection) -> None:
+    """Switch a new database to WAL; processes opening it at the same moment may briefly see it locked."""
+    for attempt in range(50):
+        try:
+            async with conn.execute("PRAGMA journal_mode=WAL"):
+                return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == 49:
+                raise
+            await asyncio.sleep(0.1)
+
+
 @lru_cache(maxsize=1024)
 def _is_read(sql: str) -> bool:
     """Statements the reader connection may run; anything else (writes, RETURNING, CTEs) uses the writer."""
@@ -133,7 +145,7 @@ class SqliteDatabase(_Connection):
             if self.path != ":memory:":
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)
             self._writer = await self._open()
-            await self._writer.executescript("PRAGMA journal_mode=WAL;")
+            await _enable_wal(self._writer)
             self._reader = await self._open() if self.path != ":memory:" else self._writer
         except (sqlite3.Error, OSError) as exc:
             await self.close()
