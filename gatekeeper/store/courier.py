@@ -91,7 +91,7 @@ class CourierPersister:
                 VALUES ($1, $2, $3, 'queued', $4, $5, $6, $7, $8, $9, 0, $10, $10, $10)
                 RETURNING {_COLUMNS}""",  # noqa: S608 - fixed fragments
             str(uuid.uuid4()), type, channel, recipient, subject, body, body_html, template_type,
-            json.dumps(template_data), now)
+            json.dumps(template_data, default=str), now)
         return _message(row)
 
     async def claim_courier_messages(self, *, limit: int, lease: float, token: str) -> list[CourierMessage]:

@@ -88,3 +88,27 @@ async def test_a_stopping_worker_puts_unattempted_messages_back(
     assert await store.release_courier_claim("stopping") == 1
     back = await store.courier_message(queued.id)
     assert back.status == "queued" and back.send_count == 0
+
+
+async def test_a_message_that_keeps_killing_its_worker_is_abandoned(
+        store: Store, sink: SmtpSink, courier_config: Callable[..., Config]) -> None:
+    config = courier_config(sink.uri(query="disable_starttls=true"), message_retries=0)
+    courier = Courier(config, store)
+    queued = await courier.enqueue_email("ada@example.com", "login_code_valid", {"login_code": "1"})
+    await store.claim_courier_messages(limit=10, lease=0, token="died-sending-it")  # the only attempt allowed
+    assert await courier.worker.dispatch_batch() == 1
+    abandoned = await store.courier_message(queued.id)
+    assert abandoned.status == "abandoned" and sink.received == []
+    assert "claims without a result" in abandoned.dispatches[0].error["message"]
+
+
+async def test_the_worker_survives_a_database_outage(
+        store: Store, sink: SmtpSink, courier_config: Callable[..., Config]) -> None:
+    courier = Courier(courier_config(sink.uri(query="disable_starttls=true")), store)
+    async with running(courier):
+        await store.close()  # every statement now fails with StoreUnavailable
+        await asyncio.sleep(0.2)
+        await store.connect()
+        await courier.enqueue_email("ada@example.com", "login_code_valid", {"login_code": "1"})
+        (mail,) = await sink.wait_for(1)
+    assert mail.rcpt_tos == ["ada@example.com"]

@@ -110,7 +110,10 @@ class SmtpSession:
 
     async def send(self, message: CourierMessage) -> None:
         """Deliver one message; raises DeliveryError classified for retry."""
-        mail = self._transport.build(message)
+        try:
+            mail = self._transport.build(message)
+        except (ValueError, TypeError) as exc:  # a header the e-mail format cannot carry
+            raise DeliveryError(f"cannot build the e-mail: {exc}", permanent=True) from None
         try:
             await self._client.send_message(mail)
         except aiosmtplib.SMTPRecipientsRefused as exc:
@@ -119,8 +122,12 @@ class SmtpSession:
                                 code=max(codes, default=None)) from None
         except (aiosmtplib.SMTPSenderRefused, aiosmtplib.SMTPDataError) as exc:
             raise DeliveryError(_describe(exc), permanent=exc.code >= 500, code=exc.code) from None
-        except (aiosmtplib.SMTPException, OSError) as exc:
+        except aiosmtplib.SMTPNotSupported as exc:  # e.g. an internationalised address without SMTPUTF8
+            raise DeliveryError(_describe(exc), permanent=True) from None
+        except (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError, OSError) as exc:
             raise DeliveryError(_describe(exc), connection=True, code=_code(exc)) from None
+        except aiosmtplib.SMTPException as exc:
+            raise DeliveryError(_describe(exc), code=_code(exc)) from None
 
 
 def _tls_context(cfg: CourierSmtp, endpoint: SmtpEndpoint) -> ssl.SSLContext:

@@ -85,10 +85,10 @@ class CourierWorker:
             try:
                 claimed = await self.dispatch_batch()
                 store_errors = 0
-            except GatekeeperError as exc:  # the store is unreachable: keep trying, never crash
+            except Exception as exc:  # the store is unreachable (or a bug): keep the worker alive, back off
                 store_errors += 1
-                log.warning("courier cannot use the store", extra={"reason": exc.reason or exc.message})
-                await self._pause(min(2.0 ** store_errors, 30.0))
+                log.warning("courier batch failed, retrying", extra={"reason": _reason(exc)})
+                await self._pause(min(float(self.config.worker.pull_wait) * 2 ** store_errors, 30.0))
                 continue
             if claimed < self.config.worker.pull_count:
                 await self._pause(float(self.config.worker.pull_wait), self._wake)
@@ -186,3 +186,9 @@ class CourierWorker:
         log.info("courier (--dev, no SMTP configured): e-mail logged instead of sent", extra={
             "message_id": message.id, "template_type": message.template_type, "recipient": message.recipient,
             "subject": message.subject, "body": message.body})
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, GatekeeperError):
+        return exc.reason or exc.message
+    return f"{type(exc).__name__}: {exc}"[:300]
