@@ -122,6 +122,8 @@ def clean_path(raw: bytes) -> str:
         text = decoded.decode("utf-8")
     except UnicodeDecodeError:
         raise InvalidRequestPath(reason="the request path is not valid UTF-8") from None
+    if ";" in text and any(seg.split(";", 1)[0] in (".", "..") for seg in text.split("/") if ";" in seg):
+        raise InvalidRequestPath(reason="the request path hides a dot-segment behind ';' parameters")
     return _clean(text)
 
 

@@ -36,6 +36,8 @@ REJECTED = [
     b"/a%zz",
     b"/a%252F",
     b"relative",
+    b"/public/..;/admin",
+    b"/public/.;x/admin",
 ]
 
 
