@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import httpx
 import yaml
 
 from gatekeeper.config import Config
@@ -15,6 +16,14 @@ from gatekeeper.identity.courier import Courier
 from gatekeeper.store import Store
 from tests.courier.conftest import FAST, settled
 from tests.courier.sink import SmtpSink
+from tests.support.servers import free_socket
+
+
+def free_port() -> int:
+    sock = free_socket()
+    port = sock.getsockname()[1]
+    sock.close()
+    return int(port)
 
 
 def write_config(path: Path, dsn: str, uri: str) -> Path:
@@ -25,9 +34,9 @@ def write_config(path: Path, dsn: str, uri: str) -> Path:
     return path
 
 
-async def watch(config: Path) -> asyncio.subprocess.Process:
+async def watch(config: Path, *options: str) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "gatekeeper.cli", "courier", "watch", "--config", str(config),
+        sys.executable, "-m", "gatekeeper.cli", "courier", "watch", "--config", str(config), *options,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
 
 
@@ -36,16 +45,22 @@ async def test_courier_watch_delivers_the_queue_and_stops_on_sigterm(
     uri = sink.uri(query="disable_starttls=true")
     queued = await Courier(courier_config(None), store).enqueue_email(  # queued by a replica with no SMTP
         "ada@example.com", "verification_code_valid", {"verification_code": "135790"})
-    process = await watch(write_config(tmp_path / "courier.yaml", dsn, uri))
+    port = free_port()
+    process = await watch(write_config(tmp_path / "courier.yaml", dsn, uri), "--expose-metrics-port", str(port))
     try:
         (mail,) = await sink.wait_for(1, timeout=30)
         await settled(store, queued.id, "sent")
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+            ready = (await client.get("/health/ready")).json()
+            metrics = (await client.get("/metrics")).text
     finally:
         process.send_signal(signal.SIGTERM)
         _, stderr = await asyncio.wait_for(process.communicate(), 30)
     assert process.returncode == 0, stderr.decode()
     assert "135790" in mail.part("text/plain")
     assert b"courier message sent" in stderr
+    assert ready == {"status": "ok"}
+    assert 'gatekeeper_courier_messages_total{event="sent",template_type="verification_code_valid"} 1.0' in metrics
 
 
 async def test_courier_watch_refuses_an_unmigrated_database(tmp_path: Path, sink: SmtpSink) -> None:

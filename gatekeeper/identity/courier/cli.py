@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import os
 import signal
 import sys
+from collections.abc import Iterator
 
+import uvicorn
+
+from gatekeeper.app import App, bind, build_listener
 from gatekeeper.config import Config, load_config
 from gatekeeper.errors import StoreUnavailable
-from gatekeeper.identity.courier.service import Courier
+from gatekeeper.identity.courier import setup_courier
 from gatekeeper.observe import configure_logging
 from gatekeeper.store import Store, new_store
 
@@ -25,6 +30,8 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     watch = actions.add_parser("watch", help="deliver queued e-mails until stopped (SIGTERM/SIGINT)")
     watch.add_argument("--config", "-c", default=os.environ.get("GATEKEEPER_CONFIG"), help="YAML config file")
     watch.add_argument("--dev", action="store_true", help="development mode: log e-mails when no SMTP is set")
+    watch.add_argument("--expose-metrics-port", type=int, metavar="PORT",
+                       help="serve /metrics, /health/alive and /health/ready on this port (all interfaces)")
     watch.set_defaults(run=_watch)
 
 
@@ -33,32 +40,62 @@ def _watch(args: argparse.Namespace) -> int:
 
     config = load_config(args.config, dev=args.dev, secrets_needed=False)
     configure_logging(config.log)
-    return _run_async(watch(config))
+    return _run_async(watch(config, metrics_port=args.expose_metrics_port))
 
 
-async def watch(config: Config) -> int:
+async def watch(config: Config, *, metrics_port: int | None = None) -> int:
     """Deliver until SIGTERM/SIGINT; returns the exit code (1 when the database needs migrations)."""
-    store = new_store(config.database)
-    courier = Courier(config, store)
+    app = App(config=config, store=new_store(config.database))
+    app.store.db.on_query = app.metrics.observe_query
+    app.readiness_checks["database"] = app._store_ready
+    await setup_courier(app)
     loop = asyncio.get_running_loop()
     stopping = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stopping.set)
+    server = None
     try:
-        if not await _connect(store, stopping):
+        if metrics_port is not None:
+            try:
+                server = _metrics_server(app, metrics_port)
+            except OSError as exc:
+                print(f"cannot listen on port {metrics_port}: {exc.strerror}", file=sys.stderr)
+                return 1
+        if not await _connect(app.store, stopping):
             return 0
-        if pending := await store.pending_migrations():
+        if pending := await app.store.pending_migrations():
             names = ", ".join(f"{m.version:04d}_{m.name}" for m in pending)
             print(f"the database has pending migrations ({names}): run `gatekeeper migrate up`", file=sys.stderr)
             return 1
-        await courier.worker.start()
+        app.store_connected.set()
+        await app.start_services()
         await stopping.wait()
-        await courier.worker.stop()
         return 0
     finally:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)
-        await store.close()
+        if server is not None:
+            server.should_exit = True
+            await server.task
+        await app.close()
+
+
+class _MetricsServer(uvicorn.Server):
+    """The metrics listener; signals stay with `watch`."""
+
+    task: asyncio.Task[None]
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def _metrics_server(app: App, port: int) -> _MetricsServer:
+    config = uvicorn.Config(build_listener(app, "metrics"), loop="none", lifespan="off", log_config=None,
+                            access_log=False, server_header=False)
+    server = _MetricsServer(config)
+    server.task = asyncio.create_task(server.serve(sockets=[bind("0.0.0.0", port)]))  # noqa: S104 - probes
+    return server
 
 
 async def _connect(store: Store, stopping: asyncio.Event) -> bool:
