@@ -1,0 +1,150 @@
+"""Sessions: the cached SessionSource the proxy uses, credentials from header/cookie/Bearer, cookie attributes,
+the API mounted under the proxy prefix, and the whole flow on PostgreSQL as well as SQLite."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+
+from gatekeeper.identity.sessions import Sessions
+from tests.identity.conftest import PASSWORD, started
+from tests.support.servers import Instance
+
+
+async def register(base: str, email: str = "ada@example.com") -> dict[str, Any]:
+    async with httpx.AsyncClient(base_url=base) as c:
+        flow = (await c.get("/self-service/registration/api")).json()
+        resp = await c.post(f"/self-service/registration?flow={flow['id']}", json={
+            "method": "password", "password": PASSWORD, "traits": {"email": email}})
+        assert resp.status_code == 200, resp.text
+        return resp.json()
+
+
+class CountingLookups:
+    """Counts store round trips of the session lookup (a spy around the real store method)."""
+
+    def __init__(self, sessions: Sessions) -> None:
+        self.calls = 0
+        store = sessions.store
+        real = store.session_by_token_hash
+
+        async def counted(digest: str) -> Any:
+            self.calls += 1
+            await asyncio.sleep(0.01)
+            return await real(digest)
+
+        store.session_by_token_hash = counted  # type: ignore[method-assign]
+
+
+async def test_warm_cache_needs_no_store_and_misses_are_single_flight(gk: Instance) -> None:
+    token = (await register(gk.public))["session_token"]
+    source = gk.app.session_source
+    assert isinstance(source, Sessions)
+    spy = CountingLookups(source)
+    results = await asyncio.gather(*(source.session_for_token(token) for _ in range(20)))
+    assert spy.calls == 1 and all(r is not None and r["active"] for r in results)
+    for _ in range(10):
+        assert (await source.session_for_token(token)) is not None
+    assert spy.calls == 1
+    cookie = source.cookie_value(token)
+    assert (await source.session_for_token(cookie))["id"] == results[0]["id"]  # type: ignore[index]
+    assert spy.calls == 1  # cookie and token share one cache entry
+
+
+async def test_forged_or_malformed_credentials_cost_no_store_round_trip(gk: Instance) -> None:
+    source = gk.app.session_source
+    assert isinstance(source, Sessions)
+    spy = CountingLookups(source)
+    token = (await register(gk.public))["session_token"]
+    for bad in ("", "garbage", "ory_st_short", f"{token}.forged-mac", "x" * 10_000):
+        assert await source.session_for_token(bad) is None
+    assert spy.calls == 0
+
+
+async def test_logout_on_this_process_drops_the_cached_session_at_once(gk: Instance) -> None:
+    token = (await register(gk.public))["session_token"]
+    source = gk.app.session_source
+    assert source is not None and await source.session_for_token(token) is not None
+    async with httpx.AsyncClient(base_url=gk.public) as c:
+        resp = await c.request("DELETE", "/self-service/logout/api", json={"session_token": token})
+        assert resp.status_code == 204
+    assert await source.session_for_token(token) is None
+
+
+@pytest.mark.parametrize("how", ["x-session-token", "bearer", "cookie"])
+async def test_whoami_accepts_every_credential_source(gk: Instance, how: str) -> None:
+    token = (await register(gk.public))["session_token"]
+    source = gk.app.session_source
+    assert isinstance(source, Sessions)
+    headers = {"x-session-token": {"X-Session-Token": token}, "bearer": {"Authorization": f"Bearer {token}"},
+               "cookie": {"Cookie": f"ory_kratos_session={source.cookie_value(token)}"}}[how]
+    async with httpx.AsyncClient(base_url=gk.public) as c:
+        resp = await c.get("/sessions/whoami", headers=headers)
+        assert resp.status_code == 200 and resp.json()["identity"]["traits"]["email"] == "ada@example.com"
+        raw_cookie = await c.get("/sessions/whoami", headers={"Cookie": f"ory_kratos_session={token}.AAAA"})
+        assert raw_cookie.status_code == 401
+
+
+async def test_cookies_are_secure_outside_dev_and_configurable(start: Callable[..., Any]) -> None:
+    cookie = {"name": "my_session", "path": "/", "same_site": "Strict", "persistent": False}
+    async with start({"dev": False, "session": {"cookie": cookie}}) as gk:
+        async with httpx.AsyncClient(base_url=gk.public) as c:
+            init = await c.get("/self-service/login/browser", headers={"Accept": "application/json"})
+            assert "Secure" in init.headers["set-cookie"]
+            flow = init.json()
+            csrf = next(n["attributes"]["value"] for n in flow["ui"]["nodes"]
+                        if n["attributes"]["name"] == "csrf_token")
+            await register(gk.public)
+            name, value = init.headers["set-cookie"].split(";")[0].split("=", 1)
+            headers = {"Cookie": f"{name}={value}", "Accept": "application/json"}
+            resp = await c.post(flow["ui"]["action"], headers=headers,
+                                json={"method": "password", "identifier": "ada@example.com", "password": PASSWORD,
+                                      "csrf_token": csrf})
+            assert resp.status_code == 200
+            session_cookie = next(h for h in resp.headers.get_list("set-cookie") if h.startswith("my_session="))
+            assert "Secure" in session_cookie and "SameSite=strict" in session_cookie
+            assert "Max-Age" not in session_cookie  # persistent: false -> a browser-session cookie
+
+
+async def test_the_api_works_under_the_proxy_prefix_with_urls_from_the_base_url(sqlite_dsn: str) -> None:
+    async with started(sqlite_dsn, base="proxy") as gk:
+        base = f"{gk.proxy}/.auth"
+        async with httpx.AsyncClient() as c:
+            init = await c.get(f"{base}/self-service/registration/browser")
+            assert init.status_code == 303 and init.headers["location"].startswith(f"{base}/ui/registration?flow=")
+            page = await c.get(init.headers["location"])
+            assert page.status_code == 200 and f'action="{base}/self-service/registration?flow=' in page.text
+            assert f'href="{base}/ui/static/style.css"' in page.text
+            css = await c.get(f"{base}/ui/static/style.css")
+            assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
+        done = await register(base)
+        assert done["identity"]["schema_url"] == f"{base}/schemas/ZGVmYXVsdA"
+        async with httpx.AsyncClient() as c:
+            me = await c.get(f"{base}/sessions/whoami", headers={"X-Session-Token": done["session_token"]})
+            assert me.status_code == 200
+
+
+@pytest.mark.postgres
+async def test_registration_login_and_sessions_on_both_databases(dsn: str) -> None:
+    async with started(dsn) as gk:
+        first = await register(gk.public)
+        async with httpx.AsyncClient(base_url=gk.public) as c:
+            flow = (await c.get("/self-service/login/api")).json()
+            login = await c.post(f"/self-service/login?flow={flow['id']}", json={
+                "method": "password", "identifier": "ADA@example.com", "password": PASSWORD})
+            assert login.status_code == 200
+            token = login.json()["session_token"]
+            others = await c.get("/sessions", headers={"X-Session-Token": token})
+            assert [s["id"] for s in others.json()] == [first["session"]["id"]]
+            revoked = await c.delete(f"/sessions/{first['session']['id']}", headers={"X-Session-Token": token})
+            assert revoked.status_code == 204
+            gone = await c.get("/sessions/whoami", headers={"X-Session-Token": first["session_token"]})
+            assert gone.status_code == 401
+            dup = await c.get("/self-service/registration/api")
+            again = await c.post(f"/self-service/registration?flow={dup.json()['id']}", json={
+                "method": "password", "password": PASSWORD, "traits": {"email": " Ada@Example.COM"}})
+            assert again.status_code == 400 and again.json()["ui"]["messages"][0]["id"] == 4000007
