@@ -1,0 +1,316 @@
+"""`gatekeeper serve` as a real process: listeners, health, readiness while the database is away, refusing pending
+migrations, SIGTERM drain, and the 404 envelope on every listener."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import signal
+import socket
+import sys
+import textwrap
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support.databases import create_postgres_database, drop_postgres_database
+from tests.support.process import ServeProcess, gatekeeper_command, serve_process
+
+SECRET = "app-test-cookie-secret-0123456789"
+LISTENER_NAMES = ("proxy", "public", "admin", "api", "metrics")
+
+
+def write_config(path: Path, dsn: str, *, shutdown_timeout: str = "10s", ports: dict[str, int] | None = None) -> Path:
+    listeners = "".join(f"  {name}:\n    host: 127.0.0.1\n    port: {(ports or {}).get(name, 0)}\n"
+                        for name in LISTENER_NAMES)
+    path.write_text(f"dsn: {dsn}\nsecrets:\n  cookie: [{SECRET}]\nlog:\n  format: json\n"
+                    f"serve:\n  shutdown_timeout: {shutdown_timeout}\n{listeners}")
+    return path
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def log_entries(running: ServeProcess) -> list[dict[str, object]]:
+    return [json.loads(line) for line in running.log().splitlines() if line.startswith("{")]
+
+
+def wait_until(predicate: object, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():  # type: ignore[operator]
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached")
+        time.sleep(0.05)
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServeProcess]:
+    """One `gatekeeper serve --migrate` on a fresh SQLite file, shared by the read-only tests below."""
+    tmp = tmp_path_factory.mktemp("served")
+    config = write_config(tmp / "gk.yaml", f"sqlite://{tmp}/var/gk.db?_fk=true")
+    with serve_process(gatekeeper_command("serve", "--config", str(config), "--migrate"), tmp / "log") as running:
+        wait_until(lambda: httpx.get(f"{running.urls['public']}/health/ready").status_code == 200)
+        yield running
+        assert running.terminate() == 0
+
+
+def test_every_listener_answers_health_in_kratos_shapes(served: ServeProcess) -> None:
+    assert set(served.urls) == set(LISTENER_NAMES)
+    for url in served.urls.values():
+        alive = httpx.get(f"{url}/health/alive")
+        ready = httpx.get(f"{url}/health/ready")
+        assert (alive.status_code, alive.json()) == (200, {"status": "ok"})
+        assert (ready.status_code, ready.json()) == (200, {"status": "ok"})
+        assert alive.headers["content-type"] == "application/json"
+
+
+@pytest.mark.parametrize("listener", LISTENER_NAMES)
+def test_unknown_routes_get_the_kratos_404_envelope(served: ServeProcess, listener: str) -> None:
+    response = httpx.get(f"{served.urls[listener]}/no/such/route")
+    assert response.status_code == 404
+    assert response.headers["content-type"].startswith("application/json")
+    error = response.json()["error"]
+    assert (error["code"], error["status"]) == (404, "Not Found")
+    assert isinstance(error["message"], str) and error["message"]
+
+
+def test_a_wrong_method_on_a_known_route_is_a_405_envelope(served: ServeProcess) -> None:
+    response = httpx.post(f"{served.urls['admin']}/health/alive")
+    assert response.status_code == 405
+    assert response.json()["error"]["code"] == 405
+
+
+def test_the_listening_announcement_names_the_proxy_and_sign_in_urls(served: ServeProcess) -> None:
+    proxy = served.urls["proxy"]
+    line = next((line for line in served.stdout if line.startswith("  open ")), None)
+    assert (line or served.wait_for_line("^  open ")) == f"  open {proxy}/ (app) and {proxy}/.auth/ui/login (sign in)"
+
+
+def test_env_overrides_choose_the_ports(tmp_path: Path) -> None:
+    config = write_config(tmp_path / "gk.yaml", "memory")
+    ports = {name: free_port() for name in LISTENER_NAMES}
+    env = {f"SERVE_{name.upper()}_PORT": str(port) for name, port in ports.items()}
+    with serve_process(gatekeeper_command("serve", "--config", str(config), "--migrate"), tmp_path / "log",
+                       env=env) as running:
+        assert running.urls == {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
+        assert httpx.get(f"{running.urls['admin']}/health/alive").status_code == 200
+        assert running.terminate() == 0
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_serve_refuses_a_database_with_pending_migrations(tmp_path: Path, dialect: str,
+                                                          request: pytest.FixtureRequest) -> None:
+    if dialect == "sqlite":
+        dsn, drop = f"sqlite://{tmp_path}/gk.db", None
+    else:
+        request.getfixturevalue("postgres_dsn")
+        dsn, why = create_postgres_database()
+        assert dsn is not None, why
+        drop = dsn
+    try:
+        config = write_config(tmp_path / "gk.yaml", dsn)
+        with serve_process(gatekeeper_command("serve", "--config", str(config)), tmp_path / "log",
+                           wait_listening=False) as running:
+            assert running.proc.wait(30) == 1
+            failure = [e for e in log_entries(running) if e["level"] == "error"]
+        assert len(failure) == 1 and failure[0]["msg"] == "cannot start"
+        assert "pending migrations (0001_init" in str(failure[0]["reason"])
+        assert "--migrate" in str(failure[0]["reason"])
+        assert "Traceback" not in running.log()
+    finally:
+        if drop:
+            drop_postgres_database(drop)
+
+
+def test_sigterm_exits_0_after_saying_it_drains(served: ServeProcess, tmp_path: Path) -> None:
+    config = write_config(tmp_path / "gk.yaml", "memory")
+    with serve_process(gatekeeper_command("serve", "--config", str(config), "--migrate"), tmp_path / "log") as running:
+        assert running.terminate() == 0
+        messages = [e["msg"] for e in log_entries(running)]
+    assert "shutting down: draining in-flight requests" in messages
+
+
+# --- drain: a process running gatekeeper.app.serve with one slow route on the admin listener ---------------
+
+SLOW_SERVER = textwrap.dedent("""
+    import asyncio, sys
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
+    from gatekeeper.app import App, serve
+    from gatekeeper.config import load_config
+    from gatekeeper.observe import configure_logging
+
+    async def main():
+        config = load_config(sys.argv[1])
+        configure_logging(config.log)
+        app = await App.create(config)
+
+        async def slow(request):
+            print("slow request started", flush=True)
+            await asyncio.sleep(float(request.query_params["seconds"]))
+            return PlainTextResponse("finished")
+
+        app.routes["admin"].append(Route("/slow", slow))
+
+        def announce(urls):
+            print("gatekeeper is listening:\\n" + "\\n".join(f"  {n} {u}" for n, u in urls.items()), flush=True)
+
+        return await serve(app, apply_migrations=True, on_ready=announce)
+
+    sys.exit(asyncio.run(main()))
+""")
+
+
+async def test_sigterm_drains_an_in_flight_request_and_refuses_new_connections(tmp_path: Path) -> None:
+    config = write_config(tmp_path / "gk.yaml", "memory", shutdown_timeout="10s")
+    with serve_process([sys.executable, "-c", SLOW_SERVER, str(config)], tmp_path / "log") as running:
+        admin = running.urls["admin"]
+        async with httpx.AsyncClient(timeout=30) as client:
+            in_flight = asyncio.create_task(client.get(f"{admin}/slow", params={"seconds": "1.5"}))
+            await asyncio.to_thread(running.wait_for_line, "slow request started")
+            running.proc.send_signal(signal.SIGTERM)
+            await asyncio.to_thread(_wait_refused, admin)  # stopped accepting while the request still runs
+            assert not in_flight.done()
+            response = await in_flight
+        assert (response.status_code, response.text) == (200, "finished")
+        assert await asyncio.to_thread(running.proc.wait, 20) == 0
+
+
+async def test_drain_gives_up_after_the_shutdown_timeout_and_still_exits_0(tmp_path: Path) -> None:
+    config = write_config(tmp_path / "gk.yaml", "memory", shutdown_timeout="500ms")
+    with serve_process([sys.executable, "-c", SLOW_SERVER, str(config)], tmp_path / "log") as running:
+        async with httpx.AsyncClient(timeout=30) as client:
+            stuck = asyncio.create_task(client.get(f"{running.urls['admin']}/slow", params={"seconds": "60"}))
+            await asyncio.to_thread(running.wait_for_line, "slow request started")
+            running.proc.send_signal(signal.SIGTERM)
+            assert await asyncio.to_thread(running.proc.wait, 20) == 0
+            with contextlib.suppress(httpx.HTTPError):
+                await stuck
+        assert stuck.done()
+
+
+def _wait_refused(url: str) -> None:
+    host, port = url.removeprefix("http://").split(":")
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection((host, int(port)), timeout=1).close()
+        except ConnectionRefusedError:
+            return
+        time.sleep(0.02)
+    raise AssertionError("the listener still accepts connections after SIGTERM")
+
+
+# --- readiness while PostgreSQL is unreachable, through a TCP proxy the test controls -----------------------
+
+
+class TcpProxy:
+    """Forwards 127.0.0.1:<port> to PostgreSQL while `up`; `down()` closes the port and every connection."""
+
+    def __init__(self, port: int, target: tuple[str, int]) -> None:
+        self.port, self.target = port, target
+        self._server: asyncio.Server | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
+
+    async def up(self) -> None:
+        self._server = await asyncio.start_server(self._handle, "127.0.0.1", self.port)
+
+    async def down(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            for writer in list(self._writers):
+                writer.close()
+            await self._server.wait_closed()
+            self._server = None
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            up_reader, up_writer = await asyncio.open_connection(*self.target)
+        except OSError:
+            writer.close()
+            return
+        self._writers |= {writer, up_writer}
+        await asyncio.gather(self._pipe(reader, up_writer), self._pipe(up_reader, writer))
+
+    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while data := await reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+        except (ConnectionError, OSError):
+            pass
+        finally:
+            self._writers.discard(writer)
+            writer.close()
+
+
+@pytest.fixture
+async def unreachable_postgres(postgres_dsn: str) -> AsyncIterator[tuple[TcpProxy, str]]:
+    """A fresh database reachable only through a proxy that starts down; yields the proxy and the DSN through it."""
+    dsn, why = create_postgres_database()
+    assert dsn is not None, why
+    host_port, _, database = dsn.removeprefix("postgres://").partition("/")
+    user, _, host = host_port.partition("@")
+    target_host, _, target_port = host.partition(":")
+    proxy = TcpProxy(free_port(), (target_host, int(target_port or 5432)))
+    # trust auth ignores the password: it is here to prove it never reaches a log line
+    yield proxy, f"postgres://{user}:hunter2@127.0.0.1:{proxy.port}/{database}"
+    await proxy.down()
+    drop_postgres_database(dsn)
+
+
+@pytest.mark.postgres
+async def test_ready_is_503_while_the_database_is_unreachable_and_recovers(
+        tmp_path: Path, unreachable_postgres: tuple[TcpProxy, str]) -> None:
+    proxy, dsn = unreachable_postgres
+    config = write_config(tmp_path / "gk.yaml", dsn)
+    with serve_process(gatekeeper_command("serve", "--config", str(config), "--migrate"), tmp_path / "log") as running:
+        async with httpx.AsyncClient(timeout=10) as client:
+            for url in running.urls.values():
+                ready = await client.get(f"{url}/health/ready")
+                assert (ready.status_code, ready.json()) == (
+                    503, {"errors": {"database": "the database has not been reached yet"}})
+                assert (await client.get(f"{url}/health/alive")).json() == {"status": "ok"}
+
+            retries = await _wait_for_log(running, "database unreachable, retrying", count=2)
+            assert [r["retry_in_s"] for r in retries[:2]] == [0.5, 1.0]  # backing off
+            assert retries[0]["dsn"] == dsn.replace("hunter2", "***")
+            assert "ConnectionRefusedError" in str(retries[0]["reason"])
+
+            await proxy.up()  # the database comes back: gatekeeper connects, migrates and turns ready
+            await _wait_ready(client, running.urls["public"], 200)
+            assert any(e["msg"] == "applied migration" for e in log_entries(running))
+
+            await proxy.down()  # lost again: not ready, with the reason
+            body = await _wait_ready(client, running.urls["admin"], 503)
+            assert body == {"errors": {"database": "the database does not answer"}}
+
+            await proxy.up()  # and back: ready without a restart
+            await _wait_ready(client, running.urls["api"], 200)
+        assert await asyncio.to_thread(running.terminate) == 0
+    assert "hunter2" not in running.log() + "\n".join(running.stdout)
+
+
+async def _wait_for_log(running: ServeProcess, msg: str, count: int) -> list[dict[str, object]]:
+    for _ in range(400):
+        found = [e for e in log_entries(running) if e["msg"] == msg]
+        if len(found) >= count:
+            return found
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"fewer than {count} log lines {msg!r}: {running.log()[-2000:]}")
+
+
+async def _wait_ready(client: httpx.AsyncClient, url: str, status: int) -> object:
+    for _ in range(400):
+        response = await client.get(f"{url}/health/ready")
+        if response.status_code == status:
+            return response.json()
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"/health/ready never answered {status}")
