@@ -17,6 +17,8 @@ from pathlib import Path
 
 _LISTENING = re.compile(r"^\s+(proxy|public|admin|api|metrics)\s+(http://\S+)$")
 ROOT = Path(__file__).parent.parent.parent
+SECRET = "serve-test-cookie-secret-0123456789"
+LISTENER_NAMES = ("proxy", "public", "admin", "api", "metrics")
 
 
 @dataclass
@@ -100,3 +102,31 @@ def serve_process(command: Sequence[str], log_file: Path, *, env: dict[str, str]
         if proc.poll() is None:
             proc.kill()
             proc.wait(10)
+
+
+def write_config(path: Path, dsn: str, *, shutdown_timeout: str = "10s", ports: dict[str, int] | None = None) -> Path:
+    listeners = "".join(f"  {name}:\n    host: 127.0.0.1\n    port: {(ports or {}).get(name, 0)}\n"
+                        for name in LISTENER_NAMES)
+    path.write_text(f"dsn: {dsn}\nsecrets:\n  cookie: [{SECRET}]\nlog:\n  format: json\n"
+                    f"serve:\n  shutdown_timeout: {shutdown_timeout}\n{listeners}")
+    return path
+
+
+def wait_until(predicate: object, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():  # type: ignore[operator]
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached")
+        time.sleep(0.05)
+
+
+@contextmanager
+def ready_gatekeeper(tmp: Path) -> Iterator[ServeProcess]:
+    """`gatekeeper serve --migrate` on a fresh SQLite file in `tmp`, once ready; must exit 0 on SIGTERM."""
+    import httpx
+
+    config = write_config(tmp / "gk.yaml", f"sqlite://{tmp}/var/gk.db?_fk=true")
+    with serve_process(gatekeeper_command("serve", "--config", str(config), "--migrate"), tmp / "log") as running:
+        wait_until(lambda: httpx.get(f"{running.urls['public']}/health/ready").status_code == 200)
+        yield running
+        assert running.terminate() == 0
