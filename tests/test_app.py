@@ -18,18 +18,14 @@ import httpx
 import pytest
 
 from tests.support.databases import create_postgres_database, drop_postgres_database
-from tests.support.process import ServeProcess, gatekeeper_command, serve_process
-
-SECRET = "app-test-cookie-secret-0123456789"
-LISTENER_NAMES = ("proxy", "public", "admin", "api", "metrics")
-
-
-def write_config(path: Path, dsn: str, *, shutdown_timeout: str = "10s", ports: dict[str, int] | None = None) -> Path:
-    listeners = "".join(f"  {name}:\n    host: 127.0.0.1\n    port: {(ports or {}).get(name, 0)}\n"
-                        for name in LISTENER_NAMES)
-    path.write_text(f"dsn: {dsn}\nsecrets:\n  cookie: [{SECRET}]\nlog:\n  format: json\n"
-                    f"serve:\n  shutdown_timeout: {shutdown_timeout}\n{listeners}")
-    return path
+from tests.support.process import (
+    LISTENER_NAMES,
+    ServeProcess,
+    gatekeeper_command,
+    ready_gatekeeper,
+    serve_process,
+    write_config,
+)
 
 
 def free_port() -> int:
@@ -42,23 +38,11 @@ def log_entries(running: ServeProcess) -> list[dict[str, object]]:
     return [json.loads(line) for line in running.log().splitlines() if line.startswith("{")]
 
 
-def wait_until(predicate: object, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():  # type: ignore[operator]
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached")
-        time.sleep(0.05)
-
-
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServeProcess]:
     """One `gatekeeper serve --migrate` on a fresh SQLite file, shared by the read-only tests below."""
-    tmp = tmp_path_factory.mktemp("served")
-    config = write_config(tmp / "gk.yaml", f"sqlite://{tmp}/var/gk.db?_fk=true")
-    with serve_process(gatekeeper_command("serve", "--config", str(config), "--migrate"), tmp / "log") as running:
-        wait_until(lambda: httpx.get(f"{running.urls['public']}/health/ready").status_code == 200)
+    with ready_gatekeeper(tmp_path_factory.mktemp("served")) as running:
         yield running
-        assert running.terminate() == 0
 
 
 def test_every_listener_answers_health_in_kratos_shapes(served: ServeProcess) -> None:

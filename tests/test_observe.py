@@ -1,0 +1,139 @@
+"""Observability as an operator sees it: one JSON log line per request, request ids, no credentials in logs,
+Prometheus metrics per listener and route, store latency and build info."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from gatekeeper import __version__
+from tests.support.process import (
+    LISTENER_NAMES,
+    SECRET,
+    ServeProcess,
+    gatekeeper_command,
+    ready_gatekeeper,
+    serve_process,
+    wait_until,
+    write_config,
+)
+
+COOKIE_VALUE = "MTcwMDAwMDAwMHxzZWNyZXQtc2Vzc2lvbi1jb29raWU"
+TOKEN = "ory_st_tokenvalue0123456789"
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServeProcess]:
+    with ready_gatekeeper(tmp_path_factory.mktemp("observe")) as running:
+        yield running
+
+
+def request_lines(running: ServeProcess) -> list[dict[str, object]]:
+    entries = [json.loads(line) for line in running.log().splitlines() if line.startswith("{")]
+    return [e for e in entries if e["msg"] == "request"]
+
+
+def wait_logged(running: ServeProcess, request_id: str) -> dict[str, object]:
+    found: list[dict[str, object]] = []
+    wait_until(lambda: found.extend(e for e in request_lines(running) if e["request_id"] == request_id) or found)
+    return found[0]
+
+
+@pytest.mark.parametrize("listener", LISTENER_NAMES)
+def test_one_json_log_line_per_request_with_the_callers_request_id(served: ServeProcess, listener: str) -> None:
+    request_id = f"req-{listener}-42"
+    response = httpx.get(f"{served.urls[listener]}/health/alive", headers={"X-Request-Id": request_id})
+    assert response.headers["x-request-id"] == request_id
+    entry = wait_logged(served, request_id)
+    assert {k: entry[k] for k in ("level", "logger", "listener", "method", "path", "route", "status")} == {
+        "level": "info", "logger": "gatekeeper.access_log", "listener": listener, "method": "GET",
+        "path": "/health/alive", "route": "/health/alive", "status": 200}
+    assert isinstance(entry["duration_ms"], float) and entry["duration_ms"] >= 0
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", str(entry["time"]))
+
+
+def test_a_request_without_an_id_gets_one_in_the_response_and_the_log(served: ServeProcess) -> None:
+    response = httpx.get(f"{served.urls['admin']}/no/such/thing")
+    request_id = response.headers["x-request-id"]
+    assert re.fullmatch(r"[0-9a-f]{32}", request_id)
+    entry = wait_logged(served, request_id)
+    assert (entry["status"], entry["path"], entry["route"]) == (404, "/no/such/thing", "<unmatched>")
+
+
+@pytest.mark.parametrize("bad_id", ["x" * 200, "tab\tinside"])
+def test_an_unusable_request_id_is_replaced(served: ServeProcess, bad_id: str) -> None:
+    response = httpx.get(f"{served.urls['admin']}/health/alive", headers={"X-Request-Id": bad_id})
+    assert re.fullmatch(r"[0-9a-f]{32}", response.headers["x-request-id"])
+
+
+def test_cookies_tokens_and_secrets_never_reach_the_log(served: ServeProcess) -> None:
+    secret_headers = {"Cookie": f"ory_kratos_session={COOKIE_VALUE}; csrf_token=csrfvalue123456",
+                      "Authorization": f"Bearer {TOKEN}", "X-Session-Token": TOKEN, "X-Request-Id": "leak-check"}
+    for listener in LISTENER_NAMES:
+        httpx.get(f"{served.urls[listener]}/health/ready", headers=secret_headers)
+        httpx.get(f"{served.urls[listener]}/whatever", headers=secret_headers)
+    wait_until(lambda: len([e for e in request_lines(served) if e["request_id"] == "leak-check"]) == 10)
+    log = served.log()
+    for value in (COOKIE_VALUE, "csrfvalue123456", TOKEN, SECRET):
+        assert value not in log
+
+
+def metrics_of(served: ServeProcess) -> dict[str, list[tuple[dict[str, str], float]]]:
+    response = httpx.get(f"{served.urls['metrics']}/metrics")
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/plain")
+    samples: dict[str, list[tuple[dict[str, str], float]]] = {}
+    for family in text_string_to_metric_families(response.text):
+        for sample in family.samples:
+            samples.setdefault(sample.name, []).append((sample.labels, sample.value))
+    return samples
+
+
+def value(samples: dict[str, list[tuple[dict[str, str], float]]], name: str, **labels: str) -> float:
+    return sum(v for found, v in samples.get(name, []) if labels.items() <= found.items())
+
+
+def test_metrics_count_requests_and_latency_per_listener_and_route(served: ServeProcess) -> None:
+    before = metrics_of(served)
+    for _ in range(3):
+        httpx.get(f"{served.urls['public']}/health/ready")
+    httpx.get(f"{served.urls['api']}/random-path-8f3a")
+    after = metrics_of(served)
+
+    ready = {"listener": "public", "route": "/health/ready"}
+    assert value(after, "gatekeeper_http_requests_total", **ready, method="GET", status="200") - value(
+        before, "gatekeeper_http_requests_total", **ready, method="GET", status="200") == 3
+    assert value(after, "gatekeeper_http_request_duration_seconds_count", **ready) - value(
+        before, "gatekeeper_http_request_duration_seconds_count", **ready) == 3
+    buckets = [labels["le"] for labels, _ in after["gatekeeper_http_request_duration_seconds_bucket"]
+               if labels["listener"] == "public" and labels["route"] == "/health/ready"]
+    assert "+Inf" in buckets and len(buckets) > 5
+    # unknown paths share one label, so a scan cannot blow up the series count
+    assert value(after, "gatekeeper_http_requests_total", listener="api", route="<unmatched>", status="404") >= 1
+    assert "random-path-8f3a" not in httpx.get(f"{served.urls['metrics']}/metrics").text
+
+
+def test_metrics_expose_store_latency_readiness_and_build_info(served: ServeProcess) -> None:
+    httpx.get(f"{served.urls['admin']}/health/ready")  # runs store queries
+    samples = metrics_of(served)
+    assert value(samples, "gatekeeper_store_query_duration_seconds_count", operation="select") > 0
+    assert value(samples, "gatekeeper_ready") == 1
+    ((labels, build),) = samples["gatekeeper_build_info"]
+    assert build == 1 and labels["version"] == __version__ and labels["python"]
+
+
+def test_text_log_format_writes_readable_request_lines(tmp_path: Path) -> None:
+    config = write_config(tmp_path / "gk.yaml", "memory")
+    config.write_text(config.read_text().replace("format: json", "format: text"))
+    with serve_process(gatekeeper_command("serve", "--config", str(config), "--migrate"), tmp_path / "log") as running:
+        httpx.get(f"{running.urls['admin']}/health/alive", headers={"X-Request-Id": "text-1"})
+        wait_until(lambda: "request_id=text-1" in running.log())
+        assert running.terminate() == 0
+    (line,) = [line for line in running.log().splitlines() if "request_id=text-1" in line]
+    assert "INFO" in line and "listener=admin" in line and "method=GET" in line and "status=200" in line
+    assert not line.startswith("{")
