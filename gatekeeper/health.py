@@ -1,4 +1,4 @@
-"""`/health/alive` and `/health/ready` on every listener, in Kratos' shapes."""
+"""`/health/alive`, `/health/ready` and `/version` on every listener, in Kratos' shapes (the proxy: health only)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
+
+from gatekeeper import __version__
 
 if TYPE_CHECKING:
     from gatekeeper.app import App
@@ -39,5 +41,9 @@ def health_routes(app: App) -> list[Route]:
             return JSONResponse({"errors": reasons}, status_code=503)
         return JSONResponse({"status": "ok"})
 
+    async def version(request: Request) -> JSONResponse:
+        return JSONResponse({"version": __version__})
+
     return [Route("/health/alive", alive, methods=["GET", "HEAD"]),
-            Route("/health/ready", ready, methods=["GET", "HEAD"])]
+            Route("/health/ready", ready, methods=["GET", "HEAD"]),
+            Route("/version", version, methods=["GET", "HEAD"])]

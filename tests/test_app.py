@@ -17,6 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from gatekeeper import __version__
 from tests.support.databases import create_postgres_database, drop_postgres_database
 from tests.support.process import (
     LISTENER_NAMES,
@@ -53,6 +54,12 @@ def test_every_listener_answers_health_in_kratos_shapes(served: ServeProcess) ->
         assert (alive.status_code, alive.json()) == (200, {"status": "ok"})
         assert (ready.status_code, ready.json()) == (200, {"status": "ok"})
         assert alive.headers["content-type"] == "application/json"
+
+
+@pytest.mark.parametrize("listener", ["public", "admin", "api", "metrics"])
+def test_version_is_served_as_in_kratos(served: ServeProcess, listener: str) -> None:
+    response = httpx.get(f"{served.urls[listener]}/version")
+    assert (response.status_code, response.json()) == (200, {"version": __version__})
 
 
 @pytest.mark.parametrize("listener", LISTENER_NAMES)
