@@ -27,6 +27,7 @@ from tests.support.process import (
     serve_process,
     write_config,
 )
+from tests.support.servers import serving
 
 
 def free_port() -> int:
@@ -185,6 +186,39 @@ async def test_drain_gives_up_after_the_shutdown_timeout_and_still_exits_0(tmp_p
             with contextlib.suppress(httpx.HTTPError):
                 await stuck
         assert stuck.done()
+
+
+async def test_sigterm_drains_a_request_in_flight_through_the_proxy(tmp_path: Path) -> None:
+    """The real CLI in front of a slow upstream: the proxied request started before SIGTERM completes."""
+    started = asyncio.Event()
+
+    async def slow_upstream(scope: dict, receive: object, send: object) -> None:  # type: ignore[type-arg]
+        started.set()
+        await asyncio.sleep(1.5)
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
+        await send({"type": "http.response.body", "body": b"slow upstream finished"})
+
+    async with serving(slow_upstream) as upstream:
+        (tmp_path / "rules.yaml").write_text(
+            "- id: slow\n  match:\n    url: http://127.0.0.1:<[0-9]+>/slow<.*>\n    methods: [GET]\n"
+            f"  upstream:\n    url: {upstream}\n  authenticators: [{{handler: anonymous}}]\n"
+            "  authorizer: {handler: allow}\n  mutators: [{handler: noop}]\n")
+        config = write_config(tmp_path / "gk.yaml", "memory")
+        config.write_text(config.read_text() + f"access_rules:\n  repositories: [file://{tmp_path}/rules.yaml]\n"
+                          "authenticators: {anonymous: {enabled: true}}\nauthorizers: {allow: {enabled: true}}\n"
+                          "mutators: {noop: {enabled: true}}\n")
+        with serve_process(gatekeeper_command("serve", "--config", str(config), "--migrate"),
+                           tmp_path / "log") as running:
+            proxy = running.urls["proxy"]
+            async with httpx.AsyncClient(timeout=30) as client:
+                await _wait_ready(client, proxy, 200)
+                in_flight = asyncio.create_task(client.get(f"{proxy}/slow/report"))
+                await asyncio.wait_for(started.wait(), 10)
+                running.proc.send_signal(signal.SIGTERM)
+                await asyncio.to_thread(_wait_refused, proxy)
+                response = await in_flight
+            assert (response.status_code, response.text) == (200, "slow upstream finished")
+            assert await asyncio.to_thread(running.proc.wait, 20) == 0
 
 
 def _wait_refused(url: str) -> None:
