@@ -91,6 +91,7 @@ class Metrics:
 
 
 ROUTE_KEY = "gatekeeper.route"  # scope key an inner app sets to name the route (e.g. the rule id)
+LOG_KEY = "gatekeeper.log"  # scope key an inner app sets to add fields to the request's log line
 
 
 def route_label(scope: Scope) -> str:
@@ -137,11 +138,13 @@ class RequestObserver:
             status_text = str(status or (101 if scope["type"] == "websocket" else 500))
             self._requests.labels(self.listener, route, method, status_text).inc()
             self._seconds.labels(self.listener, route).observe(elapsed)
-            access_log.info(
-                "request", extra={"request_id": request_id, "listener": self.listener, "method": method,
-                                  "path": scope.get("path", ""), "route": route, "status": int(status_text),
-                                  "duration_ms": round(elapsed * 1000, 3)},
-            )
+            extra = {"request_id": request_id, "listener": self.listener, "method": method,
+                     "path": scope.get("path", ""), "route": route, "status": int(status_text),
+                     "duration_ms": round(elapsed * 1000, 3)}
+            details = scope.get(LOG_KEY)
+            if details:  # e.g. the access decision (rule, subject, handlers, reason): one line per request
+                extra.update(details)
+            access_log.info("request", extra=extra)
 
 
 def _request_id(scope: Scope) -> str:
