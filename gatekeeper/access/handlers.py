@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 import httpx
@@ -139,9 +140,18 @@ def canonical(name: str) -> str:
     return "-".join(p[:1].upper() + p[1:].lower() for p in name.split("-"))
 
 
+@lru_cache(maxsize=4096)
 def header_key(name: str) -> str:
     """The spelling-insensitive key of a header name (case, `_` vs `-`)."""
     return name.lower().replace("_", "-")
+
+
+_CONTROL = {c: None for c in range(32) if c != 9} | {127: None}
+
+
+def header_value(value: str) -> str:
+    """A rendered header value without CR, LF or other control characters (no header injection via traits)."""
+    return value.translate(_CONTROL) if not value.isprintable() else value
 
 
 def load_handlers() -> None:

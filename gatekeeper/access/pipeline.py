@@ -16,6 +16,7 @@ from gatekeeper.access.matcher import captures
 from gatekeeper.access.metrics import AccessMetrics
 from gatekeeper.access.request_view import Headers, RequestView
 from gatekeeper.errors import GatekeeperError, NotFound, StoreUnavailable, Unauthorized
+from gatekeeper.observe import LOG_KEY
 
 log = logging.getLogger("gatekeeper.access.decision")
 _errlog = logging.getLogger("gatekeeper.access")
@@ -74,15 +75,14 @@ class Pipeline:
             for _, mutator in rule.mutators:
                 await mutator.mutate(session)
         except GatekeeperError as exc:
-            return self._fail(rules, rule, session, view, exc)
+            return self._fail(rules, rule, session, view, exc, scope)
         except Exception as exc:  # noqa: BLE001 - a handler bug is a 500 and a log line, never an allow
             _errlog.error("access pipeline failed", exc_info=exc, extra={"rule": rule.id if rule else None})
-            return self._fail(rules, rule, session, view, GatekeeperError(reason="internal error"))
+            return self._fail(rules, rule, session, view, GatekeeperError(reason="internal error"), scope)
         self.metrics.decision(self.mode, rule.id, "allow", 200)
-        log.info("allow", extra={"mode": self.mode, "rule": rule.id, "subject": session.subject,
-                                 "handlers": rule.handler_names, "authenticator": session.authenticator,
-                                 "decision": "allow", "status": 200, "method": view.method, "path": view.path,
-                                 "request_id": scope.get("request_id")})
+        _decision_log(scope, {"mode": self.mode, "rule": rule.id, "subject": session.subject,
+                              "handlers": rule.handler_names, "authenticator": session.authenticator,
+                              "decision": "allow"}, view)
         return Outcome(rule, session, None)
 
     async def _authenticate(self, rule: CompiledRule, session: AuthSession) -> None:
@@ -103,16 +103,16 @@ class Pipeline:
         raise Unauthorized("Access credentials are invalid", reason="no authenticator was responsible")
 
     def _fail(self, rules: RuleSet | None, rule: CompiledRule | None, session: AuthSession | None,
-              view: RequestView, error: GatekeeperError) -> Outcome:
+              view: RequestView, error: GatekeeperError, scope: dict) -> Outcome:
         response = self._render(rules, rule, view, error)
         rule_id = rule.id if rule else "<none>"
         self.metrics.decision(self.mode, rule_id, "deny", response.status)
-        log.info("deny", extra={"mode": self.mode, "rule": rule.id if rule else None,
-                                "subject": session.subject if session else "",
-                                "handlers": rule.handler_names if rule else "",
-                                "authenticator": session.authenticator if session else "",
-                                "decision": "deny", "status": response.status, "error_status": error.status,
-                                "reason": error.reason or error.message, "method": view.method, "path": view.path})
+        _decision_log(scope, {"mode": self.mode, "rule": rule.id if rule else None,
+                              "subject": session.subject if session else "",
+                              "handlers": rule.handler_names if rule else "",
+                              "authenticator": session.authenticator if session else "",
+                              "decision": "deny", "error_status": error.status,
+                              "reason": error.reason or error.message}, view)
         return Outcome(rule, session, response, error.reason or error.message)
 
     def _render(self, rules: RuleSet | None, rule: CompiledRule | None, view: RequestView,
@@ -130,6 +130,15 @@ class Pipeline:
         if rules is None:
             return render_json(error, verbose=False)
         return render_json(GatekeeperError(reason="no error handler is responsible"), verbose=False)
+
+
+def _decision_log(scope: dict, fields: dict, view: RequestView) -> None:
+    """One line per request: inside a listener the request's access-log line carries the decision
+    (RequestObserver merges `scope["gatekeeper.log"]`); elsewhere (rule tooling) it is logged here."""
+    if "request_id" in scope:
+        scope[LOG_KEY] = fields
+    elif log.isEnabledFor(logging.INFO):
+        log.info(fields["decision"], extra={**fields, "method": view.method, "path": view.path})
 
 
 def render_bad_request(error: GatekeeperError, rules: RuleSet | None) -> ErrorResponse:

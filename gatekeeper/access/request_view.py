@@ -105,8 +105,14 @@ def parse_cookies(header: str) -> dict[str, str]:
     return out
 
 
+_PLAIN = re.compile(rb"^(?:/[A-Za-z0-9_~!$&'()*+,=:@-][A-Za-z0-9._~!$&'()*+,=:@-]*)*/?$")
+
+
 def clean_path(raw: bytes) -> str:
     """Decode and clean a raw request path; raises InvalidRequestPath for anything ambiguous."""
+    if raw and _PLAIN.match(raw):  # nothing to decode, no dot-segment, no empty segment: already clean
+        text = raw.decode("ascii")
+        return text[:-1] if len(text) > 1 and text.endswith("/") else text
     if not raw.startswith(b"/"):
         raise InvalidRequestPath(reason="the request path must start with /")
     if _FORBIDDEN_ENCODED.search(raw):
@@ -215,15 +221,30 @@ def proxy_view(scope: dict, trusted: Sequence[Network]) -> tuple[RequestView, bo
     return view, honour
 
 
+_DECISION_HEADERS = frozenset({b"x-forwarded-method", b"x-forwarded-proto", b"x-forwarded-host", b"x-forwarded-uri",
+                               b"host"})
+
+
 def decisions_view(scope: dict, prefix_len: int) -> RequestView:
     """The view described by a decisions call (nginx auth_request, Traefik forwardAuth, Envoy ext_authz)."""
     raw = scope["headers"]
-    method = single_header(raw, b"x-forwarded-method") or scope["method"]
-    scheme = single_header(raw, b"x-forwarded-proto") or scope.get("scheme", "http")
+    wanted: list[tuple[bytes, bytes]] = []
+    kept: list[tuple[bytes, bytes]] = []
+    forwarded_for = ""
+    for k, v in raw:
+        if k in _DECISION_HEADERS:
+            wanted.append((k, v))
+        if k.startswith(_FORWARDED_PREFIXES):
+            if k == b"x-forwarded-for":
+                forwarded_for = v.decode("latin-1")
+        else:
+            kept.append((k, v))
+    method = single_header(wanted, b"x-forwarded-method") or scope["method"]
+    scheme = single_header(wanted, b"x-forwarded-proto") or scope.get("scheme", "http")
     if scheme not in ("http", "https"):
         raise BadRequest("The request is ambiguous", reason="X-Forwarded-Proto must be http or https")
-    host = check_host(single_header(raw, b"x-forwarded-host") or single_header(raw, b"host") or "")
-    uri = single_header(raw, b"x-forwarded-uri")
+    host = check_host(single_header(wanted, b"x-forwarded-host") or single_header(wanted, b"host") or "")
+    uri = single_header(wanted, b"x-forwarded-uri")
     if uri is not None:
         raw_path, _, query = uri.partition("?")
         path = clean_path(raw_path.encode("latin-1"))
@@ -232,6 +253,5 @@ def decisions_view(scope: dict, prefix_len: int) -> RequestView:
         path = clean_path(full[prefix_len:] or b"/")
         query = scope.get("query_string", b"").decode("latin-1")
     peer = (scope.get("client") or ("", 0))[0]
-    client = _forwarded_client(raw, peer, ())
-    forwarded_stripped = [(k, v) for k, v in raw if not k.startswith(_FORWARDED_PREFIXES)]
-    return RequestView(method.upper(), scheme, host, path, query, Headers(forwarded_stripped), client)
+    client = forwarded_for.rsplit(",", 1)[-1].strip() or peer if forwarded_for else peer
+    return RequestView(method.upper(), scheme, host, path, query, Headers(kept), client)

@@ -211,7 +211,7 @@ _ACTION = re.compile(r"\{\{(-\s)?(.*?)(\s-)?\}\}", re.DOTALL)
 
 
 def _attr(value: Any, name: str) -> Any:
-    if isinstance(value, Mapping):
+    if type(value) is dict or isinstance(value, Mapping):
         return value.get(name, NO_VALUE)
     if value is None or isinstance(value, NoValue):
         return NO_VALUE
@@ -349,20 +349,36 @@ def _check_root_fields(text: str) -> None:
 Node = Callable[[Any, list[str]], None]
 
 
-class Template:
-    """A compiled template: `render(data)` never parses."""
+_SIMPLE = re.compile(r"^\{\{-?\s*(print\s+)?((?:\.[A-Za-z_]\w*)+)\s*-?\}\}$")
 
-    __slots__ = ("source", "_nodes")
+
+class Template:
+    """A compiled template: `render(data)` never parses. `{{ print .A.b }}` / `{{ .A.b }}` take a fast path."""
+
+    __slots__ = ("source", "_nodes", "render")
 
     def __init__(self, source: str) -> None:
         self.source = source
         self._nodes = _compile(source)
+        simple = _SIMPLE.match(source.strip()) if source.strip() == source else None
+        if simple:
+            path = tuple(p for p in simple.group(2).split(".") if p)
+            fmt = _print if simple.group(1) else go_str
+            self.render = lambda data: fmt(_walk(data, path))  # type: ignore[method-assign]
+        else:
+            self.render = self._render  # type: ignore[method-assign]
 
-    def render(self, data: Any) -> str:
+    def _render(self, data: Any) -> str:
         out: list[str] = []
         for node in self._nodes:
             node(data, out)
         return "".join(out)
+
+
+def _walk(value: Any, path: tuple[str, ...]) -> Any:
+    for name in path:
+        value = value.get(name, NO_VALUE) if type(value) is dict else _attr(value, name)
+    return value
 
 
 def _compile(source: str) -> list[Node]:

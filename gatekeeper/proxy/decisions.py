@@ -31,7 +31,7 @@ class Decisions:
             await send_error(send, outcome.error)
             return
         assert outcome.session is not None
-        headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in outcome.session.header.items()
+        headers = [(k.encode("latin-1"), v.encode("utf-8")) for k, v in outcome.session.header.items()
                    if k.lower() != "content-length"]
         headers.append((b"content-length", b"0"))
         await send({"type": "http.response.start", "status": 200, "headers": headers})

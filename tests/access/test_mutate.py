@@ -100,3 +100,23 @@ async def test_noop_never_echoes_client_headers_in_decisions(tmp_path: Path) -> 
         answer = await decide(gk.api, "/p", headers={"X-User-Id": "forged", "Cookie": "a=b"})
         assert answer.status_code == 200
         assert "x-user-id" not in answer.headers and "cookie" not in answer.headers
+
+
+async def test_header_values_cannot_inject_headers(tmp_path: Path, upstream: str) -> None:
+    from tests.access.support import ALICE, FakeSessions, received_headers
+
+    evil = {**ALICE, "identity": {**ALICE["identity"], "id": "user-evil",
+                                  "traits": {"email": "a@b.c\r\nX-Admin: yes", "name": "李雷"}}}
+    rules = [rule("r", "http://<[^/]+>/p", upstream=upstream, authenticators=("cookie_session",), mutators=(
+        ("header", {"headers": {"X-User-Email": "{{ print .Extra.identity.traits.email }}",
+                                "X-User-Name": "{{ print .Extra.identity.traits.name }}"}}),))]
+    async with access_instance(access_config(tmp_path, rules), FakeSessions({"evil": evil})) as gk:
+        cookie = {"Cookie": "ory_kratos_session=evil"}
+        decided = await decide(gk.api, "/p", headers=cookie)
+        assert decided.status_code == 200 and "x-admin" not in decided.headers
+        assert decided.headers["x-user-email"] == "a@b.cX-Admin: yes"
+        async with httpx.AsyncClient() as client:
+            proxied = await client.get(f"{gk.proxy}/p", headers=cookie)
+        got = received_headers(proxied.json())
+        assert "x-admin" not in got and got["x-user-email"] == ["a@b.cX-Admin: yes"]
+        assert got["x-user-name"][0].encode("latin-1").decode("utf-8") == "李雷"

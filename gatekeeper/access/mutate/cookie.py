@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from gatekeeper.access.handlers import AuthSession, Deps, register
+from gatekeeper.access.handlers import AuthSession, Deps, header_value, register
 from gatekeeper.access.mutate.header import template_problems
 from gatekeeper.access.template import TemplateError, compile_template
 from gatekeeper.errors import GatekeeperError
@@ -32,7 +32,7 @@ class Cookie:
         ours = {}
         for name, template in self.templates:
             try:
-                ours[name] = template.render(data)
+                ours[name] = header_value(template.render(data)).replace(";", "")
             except TemplateError as exc:
                 raise GatekeeperError(reason=f"cookie {name}: {exc}") from None
         kept = [f"{k}={v}" for k, v in session.view.cookies.items() if k not in ours]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from gatekeeper.access.handlers import AuthSession, Deps, canonical, register
+from gatekeeper.access.handlers import AuthSession, Deps, canonical, header_value, register
 from gatekeeper.access.template import TemplateError, compile_template
 from gatekeeper.errors import GatekeeperError
 
@@ -39,6 +39,6 @@ class Header:
         data = session.template_data()
         for name, template in self.templates:
             try:
-                session.header[name] = template.render(data)
+                session.header[name] = header_value(template.render(data))
             except TemplateError as exc:
                 raise GatekeeperError(reason=f"header {name}: {exc}") from None
