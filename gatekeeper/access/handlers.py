@@ -16,6 +16,8 @@ import httpx
 
 from gatekeeper.access.request_view import RequestView
 from gatekeeper.access.template import HeaderMap, URLView
+from gatekeeper.config.types import Duration
+from gatekeeper.errors import GatekeeperError
 
 if TYPE_CHECKING:
     from gatekeeper.access.jwks import JwksCache
@@ -122,6 +124,29 @@ class Handler:
     """Optional base: keeps the id for logs and metrics."""
 
     handler_id: ClassVar[str] = ""
+
+
+@dataclass(frozen=True)
+class Retry:
+    """Oathkeeper's `retry` block of remote handlers; each handler gives its own defaults."""
+
+    max_delay: Duration = Duration(0.5)
+    give_up_after: Duration = Duration(1.0)
+
+
+def retry_default(max_delay: float, give_up_after: float) -> Any:
+    return field(default_factory=lambda: Retry(Duration(max_delay), Duration(give_up_after)))
+
+
+def json_object(response: httpx.Response, what: str) -> dict[str, Any]:
+    """The JSON object a back-end answered; anything else is a 500 naming `what`."""
+    try:
+        doc = response.json()
+    except ValueError:
+        raise GatekeeperError(reason=f"{what} answered with invalid JSON") from None
+    if not isinstance(doc, dict):
+        raise GatekeeperError(reason=f"{what} answered with a non-object")
+    return doc
 
 
 def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from gatekeeper.access.authn import session_check
 from gatekeeper.access.authn.session_check import SessionCheck
-from gatekeeper.access.authn.tokens import TokenFrom, find_token, token_source_problem
+from gatekeeper.access.authn.tokens import TokenFrom, find_token, token_source_problems
 from gatekeeper.access.handlers import AuthSession, Deps, NotResponsible, register
 
 
@@ -28,9 +28,7 @@ class BearerToken:
         out = []
         if problem := session_check.url_problem(cfg.check_session_url):
             out.append(("check_session_url", problem))
-        if problem := token_source_problem(cfg.token_from):
-            out.append(("token_from", problem))
-        return out
+        return out + token_source_problems(cfg.token_from)
 
     async def authenticate(self, session: AuthSession) -> None:
         token = find_token(session.view, self.cfg.token_from, fallback_headers=self.fallback)

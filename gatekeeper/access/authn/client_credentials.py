@@ -12,8 +12,7 @@ from urllib.parse import unquote
 import httpx
 from cachetools import TTLCache
 
-from gatekeeper.access.authn.introspection import Retry
-from gatekeeper.access.handlers import AuthSession, Deps, NotResponsible, register
+from gatekeeper.access.handlers import AuthSession, Deps, NotResponsible, Retry, register, retry_default
 from gatekeeper.config.types import Duration
 from gatekeeper.errors import GatekeeperError, TooManyRequests, Unauthorized
 
@@ -31,7 +30,7 @@ class TokenCache:
 class ClientCredentialsConfig:
     token_url: str
     required_scope: tuple[str, ...] = ()
-    retry: Retry = field(default_factory=lambda: Retry(Duration(1.0), Duration(2.0)))
+    retry: Retry = retry_default(1.0, 2.0)
     cache: TokenCache = field(default_factory=TokenCache)
 
 

@@ -13,8 +13,8 @@ import httpx
 from cachetools import TTLCache
 
 from gatekeeper.access.authn import scopes
-from gatekeeper.access.authn.tokens import TokenFrom, find_token, token_source_problem
-from gatekeeper.access.handlers import AuthSession, Deps, NotResponsible, register
+from gatekeeper.access.authn.tokens import TokenFrom, find_token, token_source_problems
+from gatekeeper.access.handlers import AuthSession, Deps, NotResponsible, Retry, json_object, register, retry_default
 from gatekeeper.config.types import Duration
 from gatekeeper.errors import Forbidden, GatekeeperError, TooManyRequests, Unauthorized
 
@@ -39,12 +39,6 @@ class IntrospectionCache:
 
 
 @dataclass(frozen=True)
-class Retry:
-    max_delay: Duration = Duration(0.5)
-    give_up_after: Duration = Duration(1.0)
-
-
-@dataclass(frozen=True)
 class IntrospectionConfig:
     introspection_url: str
     required_scope: tuple[str, ...] = ()
@@ -56,7 +50,7 @@ class IntrospectionConfig:
     introspection_request_headers: dict[str, str] = field(default_factory=dict)
     token_from: TokenFrom | None = None
     pre_authorization: PreAuthorization = field(default_factory=PreAuthorization)
-    retry: Retry = field(default_factory=Retry)
+    retry: Retry = retry_default(0.5, 1.0)
     cache: IntrospectionCache = field(default_factory=IntrospectionCache)
 
 
@@ -72,11 +66,7 @@ class Introspection:
         out = []
         if not cfg.introspection_url.startswith(("http://", "https://")):
             out.append(("introspection_url", "must be an http(s) URL"))
-        if cfg.scope_strategy not in scopes.STRATEGIES:
-            out.append(("scope_strategy", "expected hierarchic, exact, wildcard or none"))
-        if problem := token_source_problem(cfg.token_from):
-            out.append(("token_from", problem))
-        return out
+        return out + scopes.config_problems(cfg.scope_strategy) + token_source_problems(cfg.token_from)
 
     async def authenticate(self, session: AuthSession) -> None:
         cfg = self.cfg
@@ -121,13 +111,7 @@ class Introspection:
             raise TooManyRequests()
         if response.status_code != 200:
             raise GatekeeperError(reason=f"the introspection endpoint answered {response.status_code}")
-        try:
-            doc = response.json()
-        except ValueError:
-            raise GatekeeperError(reason="the introspection endpoint answered with invalid JSON") from None
-        if not isinstance(doc, dict):
-            raise GatekeeperError(reason="the introspection endpoint answered with a non-object")
-        return doc
+        return json_object(response, "the introspection endpoint")
 
     def _check(self, doc: dict[str, Any]) -> None:
         cfg = self.cfg

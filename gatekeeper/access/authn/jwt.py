@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import jwt as pyjwt
 
 from gatekeeper.access.authn import scopes
-from gatekeeper.access.authn.tokens import TokenFrom, find_token, token_source_problem
+from gatekeeper.access.authn.tokens import TokenFrom, find_token, token_source_problems
 from gatekeeper.access.handlers import AuthSession, Deps, NotResponsible, register
 from gatekeeper.access.jwks import JwksError
 from gatekeeper.config.types import Duration
@@ -49,11 +49,7 @@ class Jwt:
             out.append(("jwks_urls", "needs at least one URL"))
         if bad := [a for a in cfg.allowed_algorithms if a not in SUPPORTED]:
             out.append(("allowed_algorithms", f"unsupported algorithm(s) {', '.join(bad)} (never 'none')"))
-        if cfg.scope_strategy not in scopes.STRATEGIES:
-            out.append(("scope_strategy", "expected hierarchic, exact, wildcard or none"))
-        if problem := token_source_problem(cfg.token_from):
-            out.append(("token_from", problem))
-        return out
+        return out + scopes.config_problems(cfg.scope_strategy) + token_source_problems(cfg.token_from)
 
     async def authenticate(self, session: AuthSession) -> None:
         token = find_token(session.view, self.cfg.token_from)

@@ -32,6 +32,12 @@ STRATEGIES: dict[str, Strategy | None] = {"exact": _exact, "hierarchic": _hierar
                                           "none": None, "": None}
 
 
+def config_problems(strategy: str) -> list[tuple[str, str]]:
+    if strategy in STRATEGIES:
+        return []
+    return [("scope_strategy", "expected hierarchic, exact, wildcard or none")]
+
+
 def scopes_of(claims: dict[str, Any]) -> list[str]:
     """Normalise `scp` / `scope` / `scopes` (list or space-separated string) into `scp`."""
     for key in ("scp", "scope", "scopes"):

@@ -17,8 +17,8 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 
 from gatekeeper.access.authn.tokens import gjson
-from gatekeeper.access.handlers import AuthSession, Deps
-from gatekeeper.errors import Forbidden, GatekeeperError, StoreUnavailable, TooManyRequests, Unauthorized
+from gatekeeper.access.handlers import AuthSession, Deps, json_object
+from gatekeeper.errors import Forbidden, StoreUnavailable, TooManyRequests, Unauthorized
 
 log = logging.getLogger("gatekeeper.access.authn")
 
@@ -98,13 +98,7 @@ async def _remote(session: AuthSession, cfg: SessionCheck, deps: Deps, forward: 
     if response.status_code != 200:
         raise Unauthorized("Access credentials are invalid",
                            reason=f"the session check answered {response.status_code}")
-    try:
-        doc = response.json()
-    except ValueError:
-        raise GatekeeperError(reason="the session check answered with invalid JSON") from None
-    if not isinstance(doc, dict):
-        raise Forbidden(reason="the session check answered with a non-object")
-    return doc
+    return json_object(response, "the session check")
 
 
 def _int(value: str | None) -> int:

@@ -36,13 +36,13 @@ def find_token(view: RequestView, source: TokenFrom | None, *, fallback_headers:
     return ""
 
 
-def token_source_problem(source: TokenFrom | None) -> str | None:
+def token_source_problems(source: TokenFrom | None) -> list[tuple[str, str]]:
     if source is None:
-        return None
+        return []
     given = [x for x in (source.header, source.query_parameter, source.cookie) if x]
     if len(given) != 1:
-        return "token_from needs exactly one of header, query_parameter or cookie"
-    return None
+        return [("token_from", "needs exactly one of header, query_parameter or cookie")]
+    return []
 
 
 _MISSING = object()

@@ -9,18 +9,11 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from gatekeeper.access.handlers import AuthSession, Deps, canonical
+from gatekeeper.access.handlers import AuthSession, Deps, Retry, canonical, retry_default
 from gatekeeper.access.template import Template, TemplateError, compile_template
-from gatekeeper.config.types import Duration
 from gatekeeper.errors import Forbidden, GatekeeperError, TooManyRequests
 
 log = logging.getLogger("gatekeeper.access.authz")
-
-
-@dataclass(frozen=True)
-class RemoteRetry:
-    max_delay: Duration = Duration(0.1)
-    give_up_after: Duration = Duration(2.0)
 
 
 @dataclass(frozen=True)
@@ -28,7 +21,7 @@ class RemoteBase:
     remote: str
     headers: Mapping[str, str] = field(default_factory=dict)
     forward_response_headers_to_upstream: tuple[str, ...] = ()
-    retry: RemoteRetry = field(default_factory=RemoteRetry)
+    retry: Retry = retry_default(0.1, 2.0)
 
 
 def compile_headers(headers: Mapping[str, str]) -> tuple[tuple[str, Template], ...]:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import httpx
 from cachetools import TTLCache
 
-from gatekeeper.access.handlers import AuthSession, Deps, canonical, register
+from gatekeeper.access.handlers import AuthSession, Deps, Retry, canonical, json_object, register, retry_default
 from gatekeeper.config.types import Duration
 from gatekeeper.errors import GatekeeperError
 
@@ -29,16 +29,10 @@ class ApiAuth:
 
 
 @dataclass(frozen=True)
-class HydratorRetry:
-    max_delay: Duration = Duration(0.1)
-    give_up_after: Duration = Duration(1.0)
-
-
-@dataclass(frozen=True)
 class HydratorApi:
     url: str
     auth: ApiAuth = field(default_factory=ApiAuth)
-    retry: HydratorRetry = field(default_factory=HydratorRetry)
+    retry: Retry = retry_default(0.1, 1.0)
 
 
 @dataclass(frozen=True)
@@ -97,10 +91,4 @@ class Hydrator:
             raise GatekeeperError(reason="the hydrator could not be reached") from None
         if response.status_code != 200:
             raise GatekeeperError(reason=f"the hydrator answered {response.status_code}")
-        try:
-            doc = response.json()
-        except ValueError:
-            raise GatekeeperError(reason="the hydrator answered with invalid JSON") from None
-        if not isinstance(doc, dict):
-            raise GatekeeperError(reason="the hydrator answered with a non-object")
-        return doc
+        return json_object(response, "the hydrator")
