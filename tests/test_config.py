@@ -85,6 +85,15 @@ def _shift(message: str, lines: int) -> str:
     return f"{name}:{int(line) + lines}:{rest}"
 
 
+def test_a_partly_written_section_keeps_the_defaults_of_the_rest() -> None:
+    config = check(VALID + "serve:\n  public:\n    host: 127.0.0.1\n  admin: {}\n"
+                   "selfservice:\n  methods:\n    code:\n      config: {}\n")
+    assert (config.serve.public.host, config.serve.public.port) == ("127.0.0.1", 4433)
+    assert config.serve.admin.port == 4434
+    assert config.selfservice.methods.code.enabled  # Kratos' default for code stays on
+    assert check(VALID, env={"SERVE_METRICS_HOST": "127.0.0.1"}).serve.metrics.port == 9000
+
+
 def test_every_problem_is_reported_at_once_in_line_order() -> None:
     found = problems("""\
         dsn: memory

@@ -39,7 +39,7 @@ def build(cls: type[T], data: Any, *, at: str, source: Source, problems: list[Co
     On a problem the field keeps its default, so callers always get an object back and can keep
     validating; they must raise when `problems` is not empty.
     """
-    return _dataclass(cls, data, at, _Collector(source, problems))
+    return _dataclass(cls, data, at, _Collector(source, problems), None)
 
 
 @cache
@@ -47,7 +47,17 @@ def _hints(cls: type) -> dict[str, Any]:
     return typing.get_type_hints(cls)
 
 
-def _dataclass(cls: type[T], data: Any, path: str, out: _Collector) -> T:
+def _default(f: dataclasses.Field[Any]) -> Any:
+    if f.default is not _MISSING:
+        return f.default
+    if f.default_factory is not _MISSING:
+        return f.default_factory()
+    return _MISSING
+
+
+def _dataclass(cls: type[T], data: Any, path: str, out: _Collector, base: Any) -> T:
+    """Keys missing from `data` keep their value in `base`: the default the enclosing field gave this section
+    (`serve.public` defaults to port 4433 even though a bare `Listener` has port 0)."""
     if data is None:
         data = {}
     if not isinstance(data, Mapping):
@@ -63,11 +73,14 @@ def _dataclass(cls: type[T], data: Any, path: str, out: _Collector) -> T:
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             out.add(join(path, key), f"unknown key{hint}")
             continue
-        values[key] = _value(hints[key], raw, join(path, key), out)
+        nested_base = getattr(base, key) if base is not None else _default(fields[key])
+        values[key] = _value(hints[key], raw, join(path, key), out, nested_base)
     for name, f in fields.items():
         if name in values:
             continue
-        if f.default is _MISSING and f.default_factory is _MISSING:
+        if base is not None:
+            values[name] = getattr(base, name)
+        elif f.default is _MISSING and f.default_factory is _MISSING:
             out.add(join(path, name), "is required")
             values[name] = None
     try:
@@ -77,13 +90,13 @@ def _dataclass(cls: type[T], data: Any, path: str, out: _Collector) -> T:
         return cls(**{k: v for k, v in values.items() if v is not None})
 
 
-def _value(tp: Any, raw: Any, path: str, out: _Collector) -> Any:
+def _value(tp: Any, raw: Any, path: str, out: _Collector, base: Any = None) -> Any:
     origin, args = get_origin(tp), get_args(tp)
     if origin in (typing.Union, types.UnionType):
         if raw is None and type(None) in args:
             return None
         inner = [a for a in args if a is not type(None)]
-        return _value(inner[0], raw, path, out) if len(inner) == 1 else raw
+        return _value(inner[0], raw, path, out, base) if len(inner) == 1 else raw
     if origin is Literal:
         if raw not in args:
             out.add(path, f"expected one of {', '.join(repr(a) for a in args)}, got {raw!r}")
@@ -110,7 +123,7 @@ def _value(tp: Any, raw: Any, path: str, out: _Collector) -> Any:
     if tp is Any:
         return raw
     if dataclasses.is_dataclass(tp) and tp is not Secret:
-        return _dataclass(tp, raw, path, out)
+        return _dataclass(tp, raw, path, out, base if dataclasses.is_dataclass(base) else None)
     return _scalar(tp, raw, path, out)
 
 
