@@ -16,6 +16,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
+from starlette.types import Receive, Scope, Send
 
 from gatekeeper.api.errors import error_body
 from gatekeeper.api.public_http import (
@@ -42,6 +43,7 @@ from gatekeeper.identity.flows.base import Flow, FlowType, Outcome
 from gatekeeper.identity.flows.handler import Current, FlowHandler
 from gatekeeper.identity.identities import rfc3339
 from gatekeeper.identity.service import IdentityContext
+from gatekeeper.observe import ROUTE_KEY
 
 
 class PublicApi:
@@ -176,17 +178,6 @@ class PublicApi:
 
     # -- sessions --------------------------------------------------------------------------------------
 
-    async def whoami(self, request: Request) -> Response:
-        request.scope["gatekeeper.route"] = "/sessions/whoami"
-        credential = session_credential(request, self.cookie.name)
-        try:
-            session = await self.ctx.sessions.session_for_token(credential) if credential else None
-        except GatekeeperError as exc:
-            return gatekeeper_error_response(exc)
-        if session is None:
-            return gatekeeper_error_response(NoActiveSession())
-        return json_response(session, headers={"X-Kratos-Authenticated-Identity-Id": session["identity"]["id"]})
-
     async def require_session(self, request: Request) -> tuple[Any, Any]:
         current = await self.current(request)
         if current is None:
@@ -290,13 +281,13 @@ class PublicApi:
 
     def routes(self) -> list[BaseRoute]:
         return [
+            Route("/sessions/whoami", Whoami(self.ctx, self.cookie.name), methods=["GET"]),  # hot path: first
             *self.flow_routes("login"),
             *self.flow_routes("registration"),
             _route("/self-service/logout/browser", self.logout_browser, "GET"),
             _route("/self-service/logout", self.logout, "GET", browser_errors=self.browser_error),
             _route("/self-service/logout/api", self.logout_api, "DELETE"),
             _route("/self-service/errors", self.get_error, "GET"),
-            Route("/sessions/whoami", self.whoami, methods=["GET"]),
             _route("/sessions", self.list_sessions, "GET"),
             _route("/sessions", self.revoke_others, "DELETE"),
             _route("/sessions/{id}", self.revoke_one, "DELETE"),
@@ -307,3 +298,44 @@ class PublicApi:
 
 def _route(path: str, fn: Any, method: str, **kw: Any) -> Route:
     return Route(path, endpoint(path, **kw)(fn), methods=[method])
+
+
+class Whoami:
+    """`GET /sessions/whoami` as a plain ASGI endpoint: the proxy-grade hot path (cached bytes, no Request)."""
+
+    _HEADERS = [(b"content-type", b"application/json"), (b"cache-control", NO_CACHE.encode())]
+
+    def __init__(self, ctx: IdentityContext, cookie_name: str) -> None:
+        self.sessions = ctx.sessions
+        self.cookie_prefix = cookie_name.encode() + b"="
+
+    def credential(self, scope: Scope) -> str | None:
+        """X-Session-Token, then the session cookie, then `Authorization: Bearer` (Kratos' order)."""
+        cookie = bearer = None
+        for key, value in scope["headers"]:
+            if key == b"x-session-token" and value:
+                return value.decode("latin-1")
+            if key == b"cookie" and cookie is None:
+                for part in value.split(b";"):
+                    part = part.strip()
+                    if part.startswith(self.cookie_prefix):
+                        cookie = part[len(self.cookie_prefix):].decode("latin-1").strip('"')
+                        break
+            elif key == b"authorization" and value[:7].lower() == b"bearer ":
+                bearer = value[7:].strip().decode("latin-1")
+        return cookie or bearer or None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        scope[ROUTE_KEY] = "/sessions/whoami"
+        try:
+            entry = await self.sessions.cached(self.credential(scope))
+        except GatekeeperError as exc:
+            await gatekeeper_error_response(exc)(scope, receive, send)
+            return
+        if entry is None or entry.session is None:
+            await gatekeeper_error_response(NoActiveSession())(scope, receive, send)
+            return
+        headers = [*self._HEADERS, (b"content-length", str(len(entry.body)).encode()),
+                   (b"x-kratos-authenticated-identity-id", entry.identity_id.encode())]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": entry.body})

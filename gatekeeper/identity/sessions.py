@@ -12,6 +12,7 @@ import asyncio
 import base64
 import hashlib
 import hmac
+import json
 import re
 import secrets
 import string
@@ -41,6 +42,24 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+class Cached:
+    """One cached lookup: the session JSON (None: no active session), its bytes and identity id for whoami."""
+
+    __slots__ = ("until", "session", "body", "identity_id")
+
+    def __init__(self, until: float, session: dict[str, Any] | None) -> None:
+        self.session = session
+        self.body = json.dumps(session, separators=(",", ":")).encode() if session is not None else b""
+        self.identity_id = session["identity"]["id"] if session is not None else ""
+        expires = _epoch(session["expires_at"]) if session is not None else None
+        # never serve a session from the cache past its end
+        self.until = until if expires is None else min(until, time.monotonic() + expires - time.time())
+
+
+def _epoch(rfc3339_text: str) -> float:
+    return datetime.fromisoformat(rfc3339_text.replace("Z", "+00:00")).timestamp()
+
+
 class Sessions:
     """The session service and the proxy's SessionSource."""
 
@@ -49,8 +68,8 @@ class Sessions:
         self.lifespan = float(config.session.lifespan)
         self.ttl = float(config.session.cache_ttl)
         self._keys = [s.value.encode() for s in config.cookie_secrets]
-        self._cache: dict[str, tuple[float, Mapping[str, Any] | None]] = {}
-        self._inflight: dict[str, asyncio.Future[Mapping[str, Any] | None]] = {}
+        self._cache: dict[str, Cached] = {}
+        self._inflight: dict[str, asyncio.Future[Cached]] = {}
 
     # -- tokens and cookies --------------------------------------------------------------------------
 
@@ -125,45 +144,51 @@ class Sessions:
 
     async def session_for_token(self, token: str) -> Mapping[str, Any] | None:
         """Kratos session JSON for an active session (cookie value or token), else None. Cached."""
+        entry = await self.cached(token)
+        return None if entry is None else entry.session
+
+    async def cached(self, token: str | None) -> Cached | None:
+        """The cache entry (session JSON and its serialised body) for a credential; None when it cannot be one."""
         raw = self.token_from(token)
         if raw is None:
             return None
         key = token_hash(raw)
         now = time.monotonic()
         hit = self._cache.get(key)
-        if hit is not None and hit[0] > now:
-            return hit[1]
+        if hit is not None and hit.until > now:
+            return hit
         pending = self._inflight.get(key)
         if pending is not None:
             return await asyncio.shield(pending)
-        future: asyncio.Future[Mapping[str, Any] | None] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[Cached] = asyncio.get_running_loop().create_future()
         self._inflight[key] = future
         try:
-            value = await self._load(raw)
+            session = await self._load(raw)
         except BaseException as exc:
             future.set_exception(exc)
             future.exception()  # retrieved: waiters re-raise it, nobody logs "never retrieved"
             raise
         finally:
             self._inflight.pop(key, None)
-        future.set_result(value)
+        entry = Cached(now + self.ttl, session)
+        future.set_result(entry)
         if len(self._cache) >= _MAX_CACHE:
             self._evict(now)
-        self._cache[key] = (now + self.ttl, value)
-        return value
+        self._cache[key] = entry
+        return entry
 
-    async def _load(self, raw: str) -> Mapping[str, Any] | None:
+    async def _load(self, raw: str) -> dict[str, Any] | None:
         found = await self.current(raw)
         if found is None:
             return None
         rec, ident = found
         remaining = (rec.expires_at - datetime.now(UTC)).total_seconds()
-        if remaining < self.ttl:  # never serve a session from cache past its end
-            return None if remaining <= 0 else self.to_json(rec, ident)
+        if remaining <= 0:
+            return None
         return self.to_json(rec, ident)
 
     def _evict(self, now: float) -> None:
-        for k in [k for k, (until, _) in self._cache.items() if until <= now]:
+        for k in [k for k, entry in self._cache.items() if entry.until <= now]:
             del self._cache[k]
         if len(self._cache) >= _MAX_CACHE:
             self._cache.clear()
