@@ -15,6 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gatekeeper import __version__
 from gatekeeper.config.serve import Log
+from gatekeeper.errors import StoreError, StoreUnavailable, UniqueViolation
 
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "color_message"}
 _LEVELS = {"trace": "DEBUG", "debug": "DEBUG", "info": "INFO", "warn": "WARNING", "warning": "WARNING",
@@ -86,8 +87,13 @@ class Metrics:
         build = Gauge("gatekeeper_build_info", "Build information", ["version", "python"], registry=self.registry)
         build.labels(__version__, sys.version.split()[0]).set(1)
 
-    def observe_query(self, sql: str, seconds: float) -> None:
+    def observe_query(self, sql: str, seconds: float, error: StoreError | None = None) -> None:
+        """Store latency per statement kind (select, insert...); failed statements counted by kind of failure."""
         self.store_seconds.labels(sql.lstrip().split(None, 1)[0].lower()).observe(seconds)
+        if error is not None:
+            reason = ("unavailable" if isinstance(error, StoreUnavailable)
+                      else "unique_violation" if isinstance(error, UniqueViolation) else "error")
+            self.store_errors.labels(reason).inc()
 
 
 ROUTE_KEY = "gatekeeper.route"  # scope key an inner app sets to name the route (e.g. the rule id)

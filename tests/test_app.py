@@ -316,6 +316,9 @@ async def test_ready_is_503_while_the_database_is_unreachable_and_recovers(
             await proxy.down()  # lost again: not ready, with the reason
             body = await _wait_ready(client, running.urls["admin"], 503)
             assert body == {"errors": {"database": "the database does not answer"}}
+            metrics = (await client.get(f"{running.urls['metrics']}/metrics")).text
+            assert 'gatekeeper_store_errors_total{reason="unavailable"}' in metrics
+            assert "gatekeeper_ready 0.0" in metrics
 
             await proxy.up()  # and back: ready without a restart
             await _wait_ready(client, running.urls["api"], 200)

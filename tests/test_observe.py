@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -13,6 +14,9 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from gatekeeper import __version__
+from gatekeeper.errors import StoreError, UniqueViolation
+from gatekeeper.observe import Metrics
+from gatekeeper.store import Store
 from tests.support.process import (
     LISTENER_NAMES,
     SECRET,
@@ -137,3 +141,20 @@ def test_text_log_format_writes_readable_request_lines(tmp_path: Path) -> None:
     (line,) = [line for line in running.log().splitlines() if "request_id=text-1" in line]
     assert "INFO" in line and "listener=admin" in line and "method=GET" in line and "status=200" in line
     assert not line.startswith("{")
+
+
+async def test_failed_store_statements_are_counted_by_kind(store: Store) -> None:
+    metrics = Metrics()
+    store.db.on_query = metrics.observe_query
+    now = datetime.now(UTC)
+    insert = "INSERT INTO throttle_counters (key, window_start, hits) VALUES ($1, $2, 1)"
+    await store.db.execute(insert, "k", now)
+    with pytest.raises(UniqueViolation):
+        await store.db.execute(insert, "k", now)
+    with pytest.raises(StoreError):
+        await store.db.fetch_all("SELECT nothing FROM nowhere")
+    registry = metrics.registry
+    assert registry.get_sample_value("gatekeeper_store_errors_total", {"reason": "unique_violation"}) == 1
+    assert registry.get_sample_value("gatekeeper_store_errors_total", {"reason": "error"}) == 1
+    assert registry.get_sample_value("gatekeeper_store_query_duration_seconds_count", {"operation": "insert"}) == 2
+

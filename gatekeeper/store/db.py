@@ -14,10 +14,11 @@ from contextlib import AbstractAsyncContextManager, contextmanager
 from functools import lru_cache
 from typing import Any, Literal, Protocol
 
-from gatekeeper.errors import StoreUnavailable
+from gatekeeper.errors import StoreError, StoreUnavailable
 
 Row = Mapping[str, Any]
-QueryObserver = Callable[[str, float], None]
+QueryObserver = Callable[[str, float, "StoreError | None"], None]
+"""(sql, seconds, the StoreError it raised or None)."""
 
 
 class Database(Protocol):
@@ -55,15 +56,19 @@ def to_qmark(sql: str) -> str:
 
 @contextmanager
 def timed(observer: QueryObserver | None, sql: str) -> Iterator[None]:
-    """Report the statement's duration to the observer (store latency metrics)."""
+    """Report the statement's duration, and the store error it raised if any, to the observer (metrics)."""
     if observer is None:
         yield
         return
     start = time.perf_counter()
+    error: StoreError | None = None
     try:
         yield
+    except StoreError as exc:
+        error = exc
+        raise
     finally:
-        observer(sql, time.perf_counter() - start)
+        observer(sql, time.perf_counter() - start, error)
 
 
 class NotConnected:
