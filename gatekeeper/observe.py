@@ -100,6 +100,9 @@ ROUTE_KEY = "gatekeeper.route"  # scope key an inner app sets to name the route 
 LOG_KEY = "gatekeeper.log"  # scope key an inner app sets to add fields to the request's log line
 
 
+UNMATCHED = "<unmatched>"
+
+
 def route_label(scope: Scope) -> str:
     """A bounded label for the request's route: set by the inner app, or Starlette's route template."""
     label = scope.get(ROUTE_KEY)
@@ -107,7 +110,17 @@ def route_label(scope: Scope) -> str:
         return str(label)
     route = scope.get("route")
     path = getattr(route, "path", None)
-    return path if isinstance(path, str) else "<unmatched>"
+    return path if isinstance(path, str) else UNMATCHED
+
+
+def adopt_route(scope: Scope, child: Scope, prefix: str = "") -> None:
+    """Label `scope` with the route a mounted app matched in `child` (its copy with a shorter path).
+
+    Call it after the mounted app ran (in a `finally`), so requests under a prefix keep their route label.
+    """
+    label = route_label(child)
+    if label != UNMATCHED:
+        scope[ROUTE_KEY] = prefix + label
 
 
 class RequestObserver:

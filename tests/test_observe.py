@@ -5,15 +5,20 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
 
 from gatekeeper import __version__
+from gatekeeper.app import App, build_listener
+from gatekeeper.config import Config
 from gatekeeper.errors import StoreError, UniqueViolation
 from gatekeeper.observe import Metrics
 from gatekeeper.store import Store
@@ -27,6 +32,7 @@ from tests.support.process import (
     wait_until,
     write_config,
 )
+from tests.support.servers import serving
 
 COOKIE_VALUE = "MTcwMDAwMDAwMHxzZWNyZXQtc2Vzc2lvbi1jb29raWU"
 TOKEN = "ory_st_tokenvalue0123456789"
@@ -157,4 +163,24 @@ async def test_failed_store_statements_are_counted_by_kind(store: Store) -> None
     assert registry.get_sample_value("gatekeeper_store_errors_total", {"reason": "unique_violation"}) == 1
     assert registry.get_sample_value("gatekeeper_store_errors_total", {"reason": "error"}) == 1
     assert registry.get_sample_value("gatekeeper_store_query_duration_seconds_count", {"operation": "insert"}) == 2
+
+
+async def test_requests_under_a_mounted_prefix_keep_their_route_label(make_config: Callable[..., Config]) -> None:
+    app = await App.create(make_config())
+    try:
+        app.proxy_factory = None  # the bare identity mount the proxy listener falls back to
+
+        async def item(request: Request) -> PlainTextResponse:
+            return PlainTextResponse(request.path_params["id"])
+
+        app.routes["public"].append(Route("/items/{id}", item))
+        async with serving(build_listener(app, "proxy")) as url, httpx.AsyncClient() as client:
+            assert (await client.get(f"{url}/.auth/items/42")).text == "42"
+            await client.get(f"{url}/.auth/nothing-here")
+        count = app.metrics.registry.get_sample_value
+        labels = {"listener": "proxy", "method": "GET", "status": "200"}
+        assert count("gatekeeper_http_requests_total", {**labels, "route": "/.auth/items/{id}"}) == 1
+        assert count("gatekeeper_http_requests_total", {**labels, "status": "404", "route": "<unmatched>"}) == 1
+    finally:
+        await app.close()
 
