@@ -29,7 +29,7 @@ from gatekeeper.api.errors import EXCEPTION_HANDLERS
 from gatekeeper.config import Config
 from gatekeeper.errors import GatekeeperError, StoreUnavailable
 from gatekeeper.health import ReadinessCheck, health_routes
-from gatekeeper.observe import Metrics, RequestObserver
+from gatekeeper.observe import Metrics, RequestObserver, adopt_route
 from gatekeeper.store import Store, migrate, new_store
 
 log = logging.getLogger("gatekeeper")
@@ -174,8 +174,11 @@ def _no_proxy(app: App, identity: ASGIApp) -> ASGIApp:
     async def proxy(scope: Any, receive: Any, send: Any) -> None:
         path = scope.get("path", "")
         if path == prefix or path.startswith(prefix + "/"):
-            scope = {**scope, "root_path": scope.get("root_path", "") + prefix, "path": path[len(prefix):] or "/"}
-            await identity(scope, receive, send)
+            child = {**scope, "root_path": scope.get("root_path", "") + prefix, "path": path[len(prefix):] or "/"}
+            try:
+                await identity(child, receive, send)
+            finally:
+                adopt_route(scope, child, prefix)
         else:
             await not_found(scope, receive, send)
 
