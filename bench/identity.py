@@ -17,7 +17,6 @@ import contextlib
 import os
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -28,27 +27,19 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import uvicorn
 import yaml
 from starlette.applications import Starlette
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from gatekeeper.app import LISTENERS, App, serve
+from gatekeeper.app import LISTENERS
 from gatekeeper.config import parse_config
+from tests.support.servers import free_socket, running_gatekeeper, serving, url_of
 
 PASSWORD = "bench-password-correct-horse"  # noqa: S105
 UPSTREAM = "from starlette.applications import Starlette\nfrom starlette.responses import PlainTextResponse\n" \
            "from starlette.routing import Route\nasync def ok(r): return PlainTextResponse('upstream ok')\n" \
            "app = Starlette(routes=[Route('/{p:path}', ok)])\n"
-
-
-def free_socket() -> socket.socket:
-    return socket.create_server(("127.0.0.1", 0), backlog=2048)
-
-
-def url_of(sock: socket.socket) -> str:
-    return f"http://127.0.0.1:{sock.getsockname()[1]}"
 
 
 async def wrk(url: str, seconds: int, connections: int, headers: dict[str, str] | None = None,
@@ -71,23 +62,11 @@ async def wrk(url: str, seconds: int, connections: int, headers: dict[str, str] 
     return -rps if non2xx and not script else rps  # negative flags an unexpected error answer
 
 
-@contextlib.asynccontextmanager
-async def serving_hello() -> AsyncIterator[str]:
-    async def hello(request: Any) -> PlainTextResponse:
-        return PlainTextResponse("hello")
+async def hello(request: Any) -> PlainTextResponse:
+    return PlainTextResponse("hello")
 
-    sock = free_socket()
-    server = uvicorn.Server(uvicorn.Config(Starlette(routes=[Route("/", hello)]), loop="none", http="httptools",
-                                           lifespan="off", log_level="warning", access_log=False))
-    server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign]
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    while not server.started:
-        await asyncio.sleep(0.01)
-    try:
-        yield url_of(sock)
-    finally:
-        server.should_exit = True
-        await task
+
+HELLO = Starlette(routes=[Route("/", hello)])
 
 
 @contextlib.asynccontextmanager
@@ -134,20 +113,15 @@ async def gatekeeper(workdir: Path, upstream: str) -> AsyncIterator[dict[str, st
         "authenticators": {"bearer_token": {"enabled": True}}, "authorizers": {"allow": {"enabled": True}},
         "mutators": {"header": {"enabled": True}},
     }
-    app = await App.create(parse_config(yaml.safe_dump(config), name="bench.yaml", env={}))
-    stop = asyncio.Event()
-    task = asyncio.create_task(serve(app, apply_migrations=True, sockets=sockets, stop=stop))
-    async with httpx.AsyncClient() as c:
-        for _ in range(300):
-            with contextlib.suppress(httpx.HTTPError):
-                if (await c.get(f"{urls['proxy']}/health/ready")).status_code == 200:
-                    break
-            await asyncio.sleep(0.05)
-    try:
+    async with running_gatekeeper(parse_config(yaml.safe_dump(config), name="bench.yaml", env={}),
+                                  sockets=sockets):
+        async with httpx.AsyncClient() as c:
+            for _ in range(300):  # rules load in the background
+                with contextlib.suppress(httpx.HTTPError):
+                    if (await c.get(f"{urls['proxy']}/health/ready")).status_code == 200:
+                        break
+                await asyncio.sleep(0.05)
         yield urls
-    finally:
-        stop.set()
-        await task
 
 
 async def register(public: str) -> str:
@@ -195,7 +169,8 @@ async def main(seconds: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         async with upstream_process(workdir) as upstream, gatekeeper(workdir, upstream) as urls, \
-                serving_hello() as hello:
+                serving(HELLO, http="httptools", access_log=False, proxy_headers=False, server_header=False,
+                        date_header=False) as hello:  # uvicorn options as gatekeeper's listeners
             token = await register(urls["public"])
             auth = {"X-Session-Token": token}
             await wrk(f"{urls['public']}/sessions/whoami", 2, 50, auth)  # warm up

@@ -53,6 +53,7 @@ def _warn_unsupported_hooks(ctx: IdentityContext) -> None:
 async def setup(app: App) -> None:
     """Register the public API + built-in UI routes and the cached session source on `app`."""
     from gatekeeper.api.public import PublicApi
+    from gatekeeper.identity.cleanup import FlowCleanup
     from gatekeeper.identity.flows.login import LoginFlows
     from gatekeeper.identity.flows.registration import RegistrationFlows
     from gatekeeper.web.routes import WebUi
@@ -61,5 +62,6 @@ async def setup(app: App) -> None:
     flows = {"login": LoginFlows(ctx), "registration": RegistrationFlows(ctx)}
     app.extensions["identity"] = ctx
     app.session_source = ctx.sessions
+    app.services.append(FlowCleanup(app.store))
     app.routes["public"].extend(PublicApi(ctx, flows).routes())
     app.routes["public"].extend(WebUi(ctx, flows).routes())
