@@ -63,8 +63,8 @@ def access_routes(repository: RuleRepository, decisions: Decisions, deps: Deps,
         return JSONResponse({"keys": keys})
 
     return [
+        Route("/decisions{rest:path}", decisions),  # first: the hot path
         Route("/rules", list_rules, methods=["GET"]),
         Route("/rules/{id:path}", get_rule, methods=["GET"]),
         Route("/.well-known/jwks.json", jwks, methods=["GET"]),
-        Route("/decisions{rest:path}", decisions),
     ]

@@ -22,6 +22,7 @@ _FORBIDDEN_ENCODED = re.compile(rb"%(2f|5c|00)", re.IGNORECASE)
 _BAD_PERCENT = re.compile(rb"%(?![0-9a-fA-F]{2})")
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _HOST = re.compile(rf"^(?:{_LABEL}(?:\.{_LABEL})*|\[[0-9A-Fa-f:.]+\])(?::[0-9]{{1,5}})?$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _FORWARDED_PREFIXES = (b"x-forwarded-", b"forwarded")
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -177,7 +178,7 @@ def single_header(raw: Sequence[tuple[bytes, bytes]], name: bytes) -> str | None
     if found is None:
         return None
     text = found.decode("latin-1")
-    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in text):
+    if _CONTROL.search(text):
         raise BadRequest("The request is ambiguous", reason=f"control characters in {name.decode()}")
     return text
 

@@ -17,7 +17,7 @@ from gatekeeper.access.repository import RuleRepository
 from gatekeeper.access.request_view import parse_networks, proxy_view
 from gatekeeper.errors import GatekeeperError
 from gatekeeper.proxy.forward import Forwarder
-from gatekeeper.proxy.upstream_request import upstream_headers, upstream_url
+from gatekeeper.proxy.upstream_request import upstream_headers, upstream_target
 from gatekeeper.proxy.websocket import tunnel_websocket
 
 log = logging.getLogger("gatekeeper.proxy")
@@ -100,12 +100,12 @@ class ProxyApp:
         peer = (scope.get("client") or ("", 0))[0]
         headers = upstream_headers(rule, view, session, trusted_forwarding=trusted, peer=peer,
                                    websocket=scope["type"] == "websocket")
-        url = upstream_url(rule, view)
+        target = upstream_target(rule, view)
         if scope["type"] == "websocket":
-            await tunnel_websocket(self.forwarder, scope, receive, send, url, headers)
+            await tunnel_websocket(self.forwarder, scope, receive, send, rule.upstream_url + target, headers)
             return
         try:
-            await self.forwarder.forward(view.method, url, headers, receive, send,
+            await self.forwarder.forward(view.method, rule.upstream_url, target, headers, receive, send,
                                          has_body=_has_body(scope), body=buffer.data)
         except GatekeeperError as exc:
             self.pipeline.metrics.upstream_errors.labels(rule.id, str(exc.status)).inc()

@@ -26,31 +26,35 @@ def upstream_path(rule: CompiledRule, view: RequestView) -> str:
     return quote(path, safe=_SAFE)
 
 
-def upstream_url(rule: CompiledRule, view: RequestView) -> str:
-    url = rule.upstream_url + upstream_path(rule, view)
-    return f"{url}?{view.query}" if view.query else url
+def upstream_target(rule: CompiledRule, view: RequestView) -> str:
+    """The request target sent upstream: the matched path, re-encoded, and the query as received."""
+    path = upstream_path(rule, view)
+    return f"{path}?{view.query}" if view.query else path
 
 
 def upstream_headers(rule: CompiledRule, view: RequestView, session: AuthSession, *,
-                     trusted_forwarding: bool, peer: str, websocket: bool = False) -> list[tuple[str, str]]:
+                     trusted_forwarding: bool, peer: str, websocket: bool = False) -> list[tuple[bytes, bytes]]:
+    """Client headers (bytes as received) minus hop-by-hop, forwarding and injected ones; then the mutators'
+    headers (UTF-8), `X-Forwarded-For/-Proto/-Host` and `Host`."""
     raw = view.headers.raw
     drop = hop_by_hop(raw)
     injected = {header_key(k) for k in session.header}
-    out: list[tuple[str, str]] = []
-    forwarded_for = ""
+    out: list[tuple[bytes, bytes]] = []
+    forwarded_for = b""
     for k, v in raw:
-        if k in drop:
+        if k in drop or k == b"expect":
             continue
-        name = k.decode("latin-1")
-        key = header_key(name)
+        key = header_key(k.decode("latin-1"))
         if key in injected or key in _FORWARDED or (websocket and key.startswith("sec-websocket-")):
             if key == "x-forwarded-for" and trusted_forwarding:
-                forwarded_for = f"{forwarded_for}, {v.decode('latin-1')}" if forwarded_for else v.decode("latin-1")
+                forwarded_for = forwarded_for + b", " + v if forwarded_for else v
             continue
-        out.append((name, v.decode("latin-1")))
-    out.extend(session.header.items())
-    out.append(("X-Forwarded-For", f"{forwarded_for}, {peer}" if forwarded_for else peer))
-    out.append(("X-Forwarded-Proto", view.scheme))
-    out.append(("X-Forwarded-Host", view.host))
-    out.append(("Host", view.host if rule.preserve_host else rule.upstream_url.split("://", 1)[1]))
+        out.append((k, v))
+    out.extend((k.encode("latin-1"), v.encode("utf-8")) for k, v in session.header.items())
+    client = peer.encode("ascii")
+    out.append((b"x-forwarded-for", forwarded_for + b", " + client if forwarded_for else client))
+    out.append((b"x-forwarded-proto", view.scheme.encode("ascii")))
+    out.append((b"x-forwarded-host", view.host.encode("ascii")))
+    host = view.host if rule.preserve_host else rule.upstream_url.split("://", 1)[1]
+    out.append((b"host", host.encode("ascii")))
     return out

@@ -15,11 +15,12 @@ log = logging.getLogger("gatekeeper.proxy")
 
 
 async def tunnel_websocket(forwarder: Forwarder, scope: Scope, receive: Receive, send: Send, url: str,
-                           headers: list[tuple[str, str]]) -> None:
+                           raw_headers: list[tuple[bytes, bytes]]) -> None:
     message = await receive()
     if message["type"] != "websocket.connect":
         return
     ws_url = "ws" + url[4:] if url.startswith("http") else url
+    headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in raw_headers]
     protocols = tuple(p.strip() for p in scope.get("subprotocols", ()))
     try:
         upstream = await forwarder.session().ws_connect(ws_url, headers=headers, protocols=protocols,
