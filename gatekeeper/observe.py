@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import sys
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -62,6 +63,36 @@ def configure_logging(cfg: Log) -> None:
         logging.getLogger(name).propagate = True
     logging.getLogger("uvicorn.error").setLevel(logging.WARNING)  # five listeners: one start line is ours
     logging.getLogger("uvicorn.access").disabled = True
+
+
+class _Hold(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@contextlib.contextmanager
+def held_logs() -> Iterator[None]:
+    """Hold the log records emitted before logging is configured (loading the config), then replay them.
+
+    Call `configure_logging` inside the block: the held records then come out in the configured format.
+    """
+    root = logging.getLogger()
+    saved_handlers, saved_level = root.handlers[:], root.level
+    hold = _Hold()
+    root.handlers[:] = [hold]
+    root.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        if root.handlers == [hold]:  # not configured meanwhile (the config was invalid)
+            root.handlers[:] = saved_handlers
+            root.setLevel(saved_level)
+        for record in hold.records:
+            logging.getLogger(record.name).handle(record)
 
 
 class Metrics:
