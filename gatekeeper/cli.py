@@ -13,7 +13,7 @@ from gatekeeper import __version__
 from gatekeeper.config import Config, ConfigError, load_config
 from gatekeeper.config.dsn import Dsn
 from gatekeeper.errors import StoreUnavailable
-from gatekeeper.observe import configure_logging
+from gatekeeper.observe import configure_logging, held_logs
 from gatekeeper.store import new_store
 
 EXIT_CONFIG = 2
@@ -71,8 +71,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    config = load_config(args.config, dev=args.dev)
-    configure_logging(config.log)
+    with held_logs():  # what loading the config logs (generated --dev secrets) comes out in the configured format
+        config = load_config(args.config, dev=args.dev)
+        configure_logging(config.log)
     return _run_async(_serve_async(config, apply_migrations=args.migrate))
 
 
