@@ -96,6 +96,30 @@ def test_env_overrides_choose_the_ports(tmp_path: Path) -> None:
         assert running.terminate() == 0
 
 
+def test_dev_generates_missing_secrets_and_logs_it_in_the_configured_format(tmp_path: Path) -> None:
+    config = write_config(tmp_path / "gk.yaml", "memory")
+    config.write_text("\n".join(line for line in config.read_text().splitlines() if "secrets" not in line
+                                and "cookie" not in line))
+    with serve_process(gatekeeper_command("serve", "--config", str(config), "--migrate", "--dev"),
+                       tmp_path / "log") as running:
+        assert httpx.get(f"{running.urls['public']}/health/alive").status_code == 200
+        assert running.terminate() == 0
+    (generated,) = [e for e in log_entries(running) if e["logger"] == "gatekeeper.config"]
+    assert generated["level"] == "warning" and "generated" in str(generated["msg"])
+    assert set(generated) == {"time", "level", "logger", "msg"}  # says so, without the value
+
+
+def test_without_dev_missing_secrets_stop_start_up(tmp_path: Path) -> None:
+    config = write_config(tmp_path / "gk.yaml", "memory")
+    config.write_text(config.read_text().replace("secrets:\n", "secretz:\n"))
+    with serve_process(gatekeeper_command("serve", "--config", str(config)), tmp_path / "log",
+                       wait_listening=False) as running:
+        assert running.proc.wait(30) == 2
+    log = running.log()
+    assert "secrets.cookie: is required outside --dev" in log and "secretz: unknown key" in log
+    assert "Traceback" not in log
+
+
 @pytest.mark.parametrize("dialect", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def test_serve_refuses_a_database_with_pending_migrations(tmp_path: Path, dialect: str,
                                                           request: pytest.FixtureRequest) -> None:
