@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 from importlib import resources
 
 from gatekeeper.store.db import Database
@@ -41,13 +42,18 @@ class MigrationState:
 
 def available(dialect: str) -> list[Migration]:
     """The migrations shipped for `dialect`, in order."""
+    return list(_shipped(dialect))
+
+
+@cache
+def _shipped(dialect: str) -> tuple[Migration, ...]:  # read once: readiness probes ask on every call
     folder = resources.files("gatekeeper.store") / "migrations" / dialect
     found = []
     for entry in folder.iterdir():
         match = _FILE.match(entry.name)
         if match:
             found.append(Migration(int(match.group(1)), match.group(2), entry.read_text(encoding="utf-8")))
-    return sorted(found, key=lambda m: m.version)
+    return tuple(sorted(found, key=lambda m: m.version))
 
 
 async def status(db: Database) -> list[MigrationState]:
