@@ -31,7 +31,7 @@ from gatekeeper.api.public_http import (
     with_query,
 )
 from gatekeeper.api.public_http import client_info as _client_info
-from gatekeeper.errors import BadRequest, GatekeeperError, NotFound, Unauthorized
+from gatekeeper.errors import BadRequest, Forbidden, GatekeeperError, NotFound
 from gatekeeper.identity.client import ClientInfo
 from gatekeeper.identity.errors import (
     CannotRevokeCurrentSession,
@@ -212,9 +212,9 @@ class PublicApi:
     async def logout_browser(self, request: Request) -> Response:
         current = await self.ctx.sessions.current(request.cookies.get(self.cookie.name))
         if current is None:
-            raise SessionInactive(reason="There is no active session to log out of.")
+            raise SessionInactive()
         return_to = self.ctx.return_to.check(request.query_params.get("return_to"))
-        token = await self.ctx.sessions.new_logout_token(current[0])
+        token = await self.ctx.sessions.logout_token_for(current[0])
         url = with_query(f"{self.ctx.public_base_url}/self-service/logout", token=token, return_to=return_to)
         if not wants_json(request):
             from gatekeeper.web import render_logout
@@ -223,18 +223,28 @@ class PublicApi:
         return json_response({"logout_url": url, "logout_token": token})
 
     async def logout(self, request: Request) -> Response:
+        """Kratos' updateLogoutFlow: the token must belong to the session of the cookie sent with it."""
         token = request.query_params.get("token", "")
+        if not token:
+            raise BadRequest(reason="Please include a token in the URL query.")
         return_to = self.ctx.return_to.check(request.query_params.get("return_to"))
+        current = await self.ctx.sessions.current(request.cookies.get(self.cookie.name))
+        if current is None:
+            raise SessionInactive()
         rec = await self.ctx.sessions.by_logout_token(token)
-        if rec is None:
-            raise Unauthorized(reason="The logout token is invalid or was already used.")
+        if rec is None or rec.id != current[0].id:
+            raise Forbidden(reason="Unable to log out because the logout token in the URL query does not match the "
+                                   "session cookie.")
         await self.ctx.sessions.revoke(rec.id)
         if wants_json(request):
             resp: Response = Response(status_code=204, headers={"Cache-Control": NO_CACHE})
         else:
             after = self.ctx.config.selfservice.flows.logout.after.default_browser_return_url
-            resp = redirect(return_to or after or self.ctx.ui_url("login"))
+            resp = redirect(return_to or after or self.ctx.default_return_url)
         self.clear_session_cookie(resp)
+        from gatekeeper.identity import csrf
+
+        self.set_csrf_cookie(resp, csrf.new_token())
         return resp
 
     async def logout_api(self, request: Request) -> Response:
@@ -244,7 +254,8 @@ class PublicApi:
             raise BadRequest(reason="The request body must carry the session_token to revoke.")
         found = await self.ctx.sessions.current(token)
         if found is None:
-            raise BadRequest(error_id="session_inactive", reason="The session token is invalid or inactive.")
+            raise Forbidden(reason="The provided Ory Session Token could not be found, is invalid, or otherwise "
+                                   "malformed.")
         await self.ctx.sessions.revoke(found[0].id)
         return Response(status_code=204, headers={"Cache-Control": NO_CACHE})
 

@@ -58,7 +58,9 @@ class NoActiveSession(Unauthorized):
 
 class SessionInactive(Unauthorized):
     id = "session_inactive"
-    default_message = "No active session was found in this request."
+
+    def __init__(self) -> None:
+        super().__init__(reason="No active session was found in this request.")
 
 
 class CsrfViolation(Forbidden):

@@ -98,11 +98,12 @@ class Sessions:
         token = new_token("ory_st_")
         rec = SessionRecord(
             id=str(uuid.uuid4()), identity_id=ident.id, token_hash=token_hash(token),
-            logout_token_hash=token_hash(new_token("ory_lo_")), active=True, aal="aal1", issued_at=now,
+            logout_token_hash="", active=True, aal="aal1", issued_at=now,
             authenticated_at=now, expires_at=now + timedelta(seconds=self.lifespan), updated_at=now,
             authentication_methods=[{"method": method, "aal": "aal1", "completed_at": rfc3339(now)}],
             devices=[{"id": str(uuid.uuid4()), "ip_address": client.ip, "user_agent": client.user_agent[:512],
                       "location": ""}])
+        rec.logout_token_hash = token_hash(self.logout_token(rec))
         await self.store.insert_session(rec)
         return rec, token
 
@@ -119,10 +120,22 @@ class Sessions:
             return None
         return rec, ident
 
-    async def new_logout_token(self, rec: SessionRecord) -> str:
-        """A fresh logout token for the session (the previous one stops working)."""
-        token = new_token("ory_lo_")
-        await self.store.set_logout_token_hash(rec.id, token_hash(token))
+    def logout_token(self, rec: SessionRecord) -> str:
+        """The session's logout token (`ory_lo_` + 32 alphanumerics), derived with the first cookie secret so
+        that only its hash is stored and every call returns the same URL, as Kratos does."""
+        mac = hmac.new(self._keys[0], f"logout:{rec.id}".encode(), hashlib.sha256).digest()
+        number = int.from_bytes(mac, "big")
+        chars = []
+        for _ in range(32):
+            number, index = divmod(number, len(_ALPHABET))
+            chars.append(_ALPHABET[index])
+        return "ory_lo_" + "".join(chars)
+
+    async def logout_token_for(self, rec: SessionRecord) -> str:
+        """The logout token, re-bound when the signing secret rotated since the session began."""
+        token = self.logout_token(rec)
+        if not hmac.compare_digest(token_hash(token), rec.logout_token_hash):
+            await self.store.set_logout_token_hash(rec.id, token_hash(token))
         return token
 
     async def by_logout_token(self, token: str) -> SessionRecord | None:

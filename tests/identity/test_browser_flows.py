@@ -130,12 +130,17 @@ async def test_browser_logout_clears_the_session(gk: Instance) -> None:
         confirm = await c.get("/self-service/logout/browser")  # a browser navigating here gets a page
         assert confirm.status_code == 200 and "confirm-logout" in confirm.text
         token = re.search(r"token=(ory_lo_\w+)", confirm.text).group(1)  # type: ignore[union-attr]
-        assert token != data["logout_token"]
+        assert token == data["logout_token"]  # stable per session, as Kratos
+        async with httpx.AsyncClient(base_url=gk.public) as other:
+            await register_html(other, "grace@example.com")
+            foreign = await other.get("/self-service/logout", params={"token": token}, headers=JSON)
+            assert foreign.status_code == 403  # a logout token only works with its own session cookie
+        assert (await c.get("/self-service/logout", headers=JSON)).status_code == 400  # no token
         done = await c.get("/self-service/logout", params={"token": token})
-        assert done.status_code == 303 and done.headers["location"] == f"{gk.public}/ui/login"
+        assert done.status_code == 303 and done.headers["location"] == "http://app.example.test/"
         assert (await c.get("/sessions/whoami")).status_code == 401
         reused = await c.get("/self-service/logout", params={"token": token}, headers=JSON)
-        assert reused.status_code == 401
+        assert reused.status_code == 401 and reused.json()["error"]["id"] == "session_inactive"
     async with httpx.AsyncClient(base_url=gk.public) as anonymous:
         resp = await anonymous.get("/self-service/logout/browser", headers=JSON)
         assert resp.status_code == 401 and resp.json()["error"]["id"] == "session_inactive"
