@@ -3,7 +3,8 @@
 Anchors and gatekeeper run pinned to CPU 1, wrk (1 thread, keep-alive, 50 connections) to CPU 0:
 
 - upstream: nginx answering a small static body (the app behind every proxy below)
-- anchor:   nginx `proxy_pass` to that upstream (= 1.0), and a bare Starlette hello (uvicorn, uvloop)
+- anchor:   nginx `proxy_pass` to that upstream (= 1.0), a bare Starlette hello (uvicorn, uvloop), and nginx
+            `auth_request` to that hello (the ceiling for any Python decision endpoint)
 - gatekeeper proxy (:4455) through a `cookie_session` + `header` rule, session cache warm (target >= 0.10)
 - nginx `auth_request` -> gatekeeper decisions (same rule) -> upstream (target >= 0.30)
 - added p50 latency of the gatekeeper proxy vs the upstream directly, 1 connection (target <= 0.25 ms)
@@ -36,10 +37,17 @@ app = Starlette(routes=[Route("/{p:path}", hello)])
 """
 
 
-def nginx_conf(upstream: int, anchor: int, auth: int, decisions: str) -> str:
+def nginx_conf(upstream: int, anchor: int, auth: int, decisions: str, auth_hello: int, hello: str) -> str:
     return f"""
 upstream app {{ server 127.0.0.1:{upstream}; keepalive 128; }}
 upstream decisions {{ server {decisions}; keepalive 128; }}
+upstream hello {{ server {hello}; keepalive 128; }}
+server {{ listen 127.0.0.1:{auth_hello};
+    location / {{ auth_request /_check; proxy_pass http://app; proxy_http_version 1.1;
+                 proxy_set_header Connection ""; }}
+    location = /_check {{ internal; proxy_pass http://hello/decisions; proxy_pass_request_body off;
+        proxy_set_header Content-Length ""; proxy_http_version 1.1; proxy_set_header Connection ""; }}
+}}
 server {{ listen 127.0.0.1:{upstream}; location / {{ return 200 "hello from the upstream\\n"; }} }}
 server {{ listen 127.0.0.1:{anchor};
     location / {{ proxy_pass http://app; proxy_http_version 1.1; proxy_set_header Connection ""; }} }}
@@ -110,11 +118,11 @@ def wait_ready(url: str) -> None:
     raise RuntimeError(f"{url} never became ready")
 
 
-def main(seconds: int) -> dict[str, float]:
+def main(seconds: int, server_cpu: int | None = 1) -> dict[str, float]:
     if NGINX is None or WRK is None:
         raise SystemExit("nginx and wrk are needed (make system-deps)")
     work = Path(tempfile.mkdtemp(prefix="gk-bench-"))
-    upstream, anchor, auth, hello = free_port(), free_port(), free_port(), free_port()
+    upstream, anchor, auth, hello, auth_hello = free_port(), free_port(), free_port(), free_port(), free_port()
     ports = {name: free_port() for name in ("proxy", "public", "admin", "api", "metrics")}
     (work / "hello.py").write_text(HELLO)
     gk_cmd = [sys.executable, "-m", "gatekeeper.cli", "serve", "--config",
@@ -122,9 +130,10 @@ def main(seconds: int) -> dict[str, float]:
     hello_cmd = [sys.executable, "-m", "uvicorn", "hello:app", "--port", str(hello), "--log-level", "error",
                  "--no-access-log", "--loop", "uvloop", "--http", "httptools", "--app-dir", str(work)]
     rows: list[tuple[str, WrkResult]] = []
-    with nginx(nginx_conf(upstream, anchor, auth, f"127.0.0.1:{ports['api']}"), ports=[upstream, anchor, auth],
-               cpu=1), process(hello_cmd, ports=[hello], cpu=1), \
-            process(gk_cmd, ports=[ports["proxy"], ports["api"]], cpu=1, log=work / "gatekeeper.log"):
+    conf = nginx_conf(upstream, anchor, auth, f"127.0.0.1:{ports['api']}", auth_hello, f"127.0.0.1:{hello}")
+    with nginx(conf, ports=[upstream, anchor, auth, auth_hello], cpu=server_cpu), \
+            process(hello_cmd, ports=[hello], cpu=server_cpu), \
+            process(gk_cmd, ports=[ports["proxy"], ports["api"]], cpu=server_cpu, log=work / "gatekeeper.log"):
         wait_ready(f"http://127.0.0.1:{ports['api']}")
         token = session_token(f"http://127.0.0.1:{ports['public']}")
         cookie = f"Cookie: ory_kratos_session={token}"
@@ -136,6 +145,8 @@ def main(seconds: int) -> dict[str, float]:
         wrk(f"http://127.0.0.1:{auth}/app", seconds=2, headers=[cookie])
         rows.append(("nginx proxy_pass (anchor)", wrk(f"http://127.0.0.1:{anchor}/app", seconds=seconds)))
         rows.append(("starlette hello (anchor)", wrk(f"http://127.0.0.1:{hello}/app", seconds=seconds)))
+        rows.append(("nginx auth_request -> starlette hello (anchor)",
+                     wrk(f"http://127.0.0.1:{auth_hello}/app", seconds=seconds)))
         rows.append(("gatekeeper proxy, cookie_session+header", wrk(proxy_url, seconds=seconds, headers=[cookie])))
         rows.append(("nginx auth_request -> gatekeeper decisions",
                      wrk(f"http://127.0.0.1:{auth}/app", seconds=seconds, headers=[cookie])))
@@ -144,9 +155,10 @@ def main(seconds: int) -> dict[str, float]:
     report(f"50 connections, {seconds}s each (wrk -t1, pinned)", rows, "nginx proxy_pass (anchor)")
     base = rows[0][1].rps
     results = {
-        "proxy_ratio": rows[2][1].rps / base,
-        "decisions_ratio": rows[3][1].rps / base,
+        "proxy_ratio": rows[3][1].rps / base,
+        "decisions_ratio": rows[4][1].rps / base,
         "hello_ratio": rows[1][1].rps / base,
+        "auth_request_hello_ratio": rows[2][1].rps / base,
         "added_p50_ms_1conn": proxy1.p50_ms - direct1.p50_ms,
     }
     print(f"\n1 connection: upstream direct p50 {direct1.p50_ms:.3f} ms, through gatekeeper {proxy1.p50_ms:.3f} ms "
@@ -160,4 +172,7 @@ def main(seconds: int) -> dict[str, float]:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=int, default=10)
-    main(parser.parse_args().seconds)
+    parser.add_argument("--unpinned-servers", action="store_true",
+                        help="let nginx, the hello app and gatekeeper use every CPU (wrk stays on CPU 0)")
+    args = parser.parse_args()
+    main(args.seconds, None if args.unpinned_servers else 1)
