@@ -208,14 +208,23 @@ async def serve(app: App, *, apply_migrations: bool, sockets: Mapping[str, socke
                 stop: asyncio.Event | None = None) -> int:
     """Run every listener until SIGTERM/SIGINT (or `stop` is set); drain in-flight requests.
 
-    Returns the process exit code: 0 after a clean stop, 1 when the store could not be used.
+    Returns the process exit code: 0 after a clean stop, 1 when a listener or the store could not be used.
     """
     cfg = app.config.serve
     socks = dict(sockets or {})
     for name in LISTENERS:
         if name not in socks:
             listener = getattr(cfg, name)
-            socks[name] = bind(listener.host, listener.port)
+            try:
+                socks[name] = bind(listener.host, listener.port)
+            except OSError as exc:
+                log.error("cannot start", extra={"reason": f"cannot listen on {listener.host}:{listener.port} "
+                                                           f"(serve.{name}): {exc.strerror or exc}"})
+                for sock in socks.values():
+                    if sockets is None or sock not in sockets.values():
+                        sock.close()
+                await app.close()
+                return 1
     servers = []
     for name in LISTENERS:
         config = uvicorn.Config(
