@@ -25,6 +25,7 @@ from tests.support.process import (
     gatekeeper_command,
     ready_gatekeeper,
     serve_process,
+    wait_until,
     write_config,
 )
 from tests.support.servers import serving
@@ -118,6 +119,33 @@ def test_without_dev_missing_secrets_stop_start_up(tmp_path: Path) -> None:
     log = running.log()
     assert "secrets.cookie: is required outside --dev" in log and "secretz: unknown key" in log
     assert "Traceback" not in log
+
+
+def test_a_port_in_use_stops_start_up_with_a_clear_message(tmp_path: Path) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as busy:
+        port = busy.getsockname()[1]
+        config = write_config(tmp_path / "gk.yaml", "memory", ports={"admin": port})
+        with serve_process(gatekeeper_command("serve", "--config", str(config), "--migrate"), tmp_path / "log",
+                           wait_listening=False) as running:
+            assert running.proc.wait(30) == 1
+    (failure,) = [e for e in log_entries(running) if e["level"] == "error"]
+    assert str(failure["reason"]).startswith(f"cannot listen on 127.0.0.1:{port} (serve.admin): Address already in use")
+    assert "Traceback" not in running.log()
+
+
+def test_serve_retries_until_an_unusable_sqlite_path_becomes_usable(tmp_path: Path) -> None:
+    blocker = tmp_path / "data"
+    blocker.write_text("a file where the database directory should be")
+    config = write_config(tmp_path / "gk.yaml", f"sqlite://{blocker}/gk.db")
+    with serve_process(gatekeeper_command("serve", "--config", str(config), "--migrate"), tmp_path / "log") as running:
+        ready = httpx.get(f"{running.urls['admin']}/health/ready")
+        assert ready.status_code == 503
+        assert ready.json() == {"errors": {"database": "the database has not been reached yet"}}
+        wait_until(lambda: "database unreachable, retrying" in running.log())
+        blocker.unlink()  # the operator fixes the volume: gatekeeper connects on its next attempt
+        wait_until(lambda: httpx.get(f"{running.urls['admin']}/health/ready").status_code == 200)
+        assert (blocker / "gk.db").exists()
+        assert running.terminate() == 0
 
 
 @pytest.mark.parametrize("dialect", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
