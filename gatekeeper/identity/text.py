@@ -12,6 +12,7 @@ class Msg(IntEnum):
     INFO_LOGIN_PASSWORD = 1010022
     INFO_REGISTRATION = 1040001
     INFO_REGISTRATION_BACK = 1040008
+    INFO_REGISTRATION_CHOOSE_CREDENTIALS = 1040009
     LABEL_PASSWORD = 1070001
     LABEL_GENERATED = 1070002
     LABEL_ID = 1070004
@@ -70,6 +71,10 @@ def registration_button() -> dict[str, Any]:
 
 def back_button() -> dict[str, Any]:
     return text(Msg.INFO_REGISTRATION_BACK, "Back")
+
+
+def choose_credentials() -> dict[str, Any]:
+    return text(Msg.INFO_REGISTRATION_CHOOSE_CREDENTIALS, "Please choose a credential to authenticate yourself with.")
 
 
 def password_label() -> dict[str, Any]:

@@ -91,6 +91,7 @@ async def test_native_registration_flow_shows_profile_step_then_credentials(fron
     assert (pw.type, pw.autocomplete, pw.required) == ("password", "new-password", True)
     assert node(screen, "traits.email").attributes.actual_instance.value == "grace@example.com"
     assert node(screen, "screen").meta.label.id == Msg.INFO_REGISTRATION_BACK
+    assert [m.id for m in screen.ui.messages] == [Msg.INFO_REGISTRATION_CHOOSE_CREDENTIALS]
     done = await call(frontend.update_registration_flow, flow.id,
                       reg_body(password=PASSWORD, traits={"email": "grace@example.com"}))
     assert done.identity.traits == {"email": "grace@example.com"}

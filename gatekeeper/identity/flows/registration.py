@@ -71,6 +71,9 @@ class RegistrationFlows(FlowHandler):
             nodes.append(submit_node("method", "password", Group.PASSWORD, text.registration_button()))
             nodes.append(submit_node("screen", "previous", Group.PROFILE, text.back_button()))
         flow.nodes = nodes
+        flow.reset_messages()
+        if not back:
+            flow.add_message(text.choose_credentials())
         self.sort(flow)
 
     def sort(self, flow: Flow) -> None:
@@ -85,6 +88,7 @@ class RegistrationFlows(FlowHandler):
             # a native client may skip the profile step: answer on the credential screen
             self._show_screen(flow, schema, schema.coerce(body.get("traits") if isinstance(body.get("traits"), dict)
                                                           else {}), back=False)
+            flow.reset_messages()
         found, ident = await self.ask(self.strategies, lambda s: s.register(flow, body, client, schema))
         if not found:
             flow.add_message(text.no_strategy("registration"))
