@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, Literal
@@ -140,7 +141,9 @@ class PostgresDatabase(_Connection):
             raise _translate(exc) from exc
         try:
             locked = _Transaction(conn, self.on_query)  # type: ignore[misc]
-            await locked.execute("SELECT pg_advisory_lock($1)", key)
+            # poll rather than block: a long migration elsewhere must not trip this connection's command_timeout
+            while not await locked.fetch_val("SELECT pg_try_advisory_lock($1)", key):
+                await asyncio.sleep(0.2)
             try:
                 yield locked
             finally:
