@@ -95,28 +95,31 @@ class App:
         return None
 
     async def connect_store(self, *, apply_migrations: bool, retry: bool = True) -> None:
-        """Connect (retrying with backoff while `retry`), then check or apply migrations."""
+        """Connect and check (or apply) migrations, retrying with backoff while the database is unavailable."""
         delay = 0.5
         while True:
             try:
                 await self.store.connect()
+                await self._migrations(apply_migrations)
                 break
             except StoreUnavailable as exc:
+                await self.store.close()
                 if not retry:
                     raise
                 log.warning("database unreachable, retrying", extra={
                     "dsn": self.config.database.masked(), "reason": exc.reason, "retry_in_s": delay})
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 10.0)
-        if apply_migrations:
-            applied = await self.store.migrate()
-            for m in applied:
+        self.store_connected.set()
+
+    async def _migrations(self, apply: bool) -> None:
+        if apply:
+            for m in await self.store.migrate():
                 log.info("applied migration", extra={"migration": f"{m.version:04d}_{m.name}"})
         elif pending := await self.store.pending_migrations():
             names = ", ".join(f"{m.version:04d}_{m.name}" for m in pending)
             raise PendingMigrations(f"the database has pending migrations ({names}): run "
                                     "`gatekeeper migrate up` or start with --migrate")
-        self.store_connected.set()
 
     async def start_services(self) -> None:
         for service in self.services:
