@@ -68,8 +68,8 @@ class RuleSet:
 def _section(config: Config, kind: str, name: str) -> HandlerSection | None:
     if kind == "errors":
         section = config.errors.handlers.get(name)
-        if section is None and name == "json":
-            return HandlerSection(enabled=True)
+        if name == "json" and "errors.handlers.json.enabled" not in config.source.lines:
+            return HandlerSection(enabled=True, config=section.config if section else {})  # on by default
         return section
     return getattr(config, SECTION[kind]).get(name)
 

@@ -87,7 +87,12 @@ class RuleRepository:
     async def start(self) -> None:
         if not self.locations:
             log.warning("access_rules.repositories is empty: the proxy answers 404 outside the identity prefix")
-            self.current = compile_ruleset([], self.config, self.deps)
+            try:
+                self.current = compile_ruleset([], self.config, self.deps)
+            except RuleError as exc:
+                self.last_problems = exc.problems
+                for p in exc.problems:
+                    log.error("access configuration problem: %s", p)
         await self.refresh(initial=True)
         self._task = asyncio.create_task(self._watch())
 

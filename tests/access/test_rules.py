@@ -124,3 +124,11 @@ async def test_match_outcomes_404_and_500_with_oathkeepers_error(tmp_path: Path)
         none = await client.get(f"{gk.proxy}/nothing/here")
         assert none.status_code == 404
         assert none.json()["error"]["message"] == "Requested url does not match any rules"
+
+
+def test_the_json_error_handler_is_on_unless_disabled(tmp_path: Path) -> None:
+    rules = yaml.safe_dump([rule("r", "https://h/", errors=("json",))])
+    on = compile_text(tmp_path, rules, {"errors": {"handlers": {"json": {"config": {"verbose": True}}}}})
+    assert on.rules[0].errors[0][1].verbose is True
+    problems = problems_of(tmp_path, rules, {"errors": {"handlers": {"json": {"enabled": False}}}})
+    assert any("'json' is not enabled" in p for p in problems)
