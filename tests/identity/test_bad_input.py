@@ -185,3 +185,43 @@ async def test_schema_not_found_and_error_ids(gk: Instance) -> None:
         assert is_error(await c.request("DELETE", "/self-service/logout/api", json={}), 400)
         assert is_error(await c.get("/self-service/login/api", params={"aal": "aal9"}), 400)
         assert is_error(await c.get("/self-service/login/api", params={"aal": "aal2"}), 401, "session_aal1_required")
+
+
+async def test_throttled_browser_logins_get_a_message_on_the_form(start: Callable[..., Any]) -> None:
+    throttle = {"per_identifier": 1, "per_ip": 100, "window": "10m"}
+    async with start({"selfservice": {"flows": {"login": {"throttling": throttle}}}}) as gk:
+        async with httpx.AsyncClient(base_url=gk.public) as c:
+            init = await c.get("/self-service/login/browser")
+            flow_id = init.headers["location"].rsplit("=", 1)[1]
+            flow = (await c.get("/self-service/login/flows", params={"id": flow_id})).json()
+            csrf = next(n["attributes"]["value"] for n in flow["ui"]["nodes"]
+                        if n["attributes"]["name"] == "csrf_token")
+            form = {"method": "password", "identifier": "ada@example.com", "password": "x" * 9, "csrf_token": csrf}
+            for expected in (Msg.ERR_INVALID_CREDENTIALS, Msg.ERR_VALIDATION_GENERIC):
+                resp = await c.post(flow["ui"]["action"], data=form)
+                assert resp.status_code == 303 and flow_id in resp.headers["location"]
+                shown = (await c.get("/self-service/login/flows", params={"id": flow_id})).json()
+                assert [m["id"] for m in shown["ui"]["messages"]] == [expected]
+            assert "Too many sign-in attempts" in shown["ui"]["messages"][0]["text"]
+
+
+async def test_unknown_identifiers_cost_a_hash_verification_like_wrong_passwords(gk: Instance) -> None:
+    ctx = gk.app.extensions["identity"]
+    calls: list[str] = []
+    original = ctx.hasher._verify
+
+    def spy(stored: str, password: str) -> bool:
+        calls.append(stored[:4])
+        return original(stored, password)
+
+    async with httpx.AsyncClient(base_url=gk.public) as c:
+        flow = (await c.get("/self-service/registration/api")).json()
+        await c.post(f"/self-service/registration?flow={flow['id']}", json={
+            "method": "password", "password": PASSWORD, "traits": {"email": "ada@example.com"}})
+        ctx.hasher._verify = spy
+        for identifier in ("ada@example.com", "nobody@example.com"):
+            login = (await c.get("/self-service/login/api")).json()
+            resp = await c.post(f"/self-service/login?flow={login['id']}", json={
+                "method": "password", "identifier": identifier, "password": "wrong-password-1"})
+            assert resp.json()["ui"]["messages"][0]["id"] == Msg.ERR_INVALID_CREDENTIALS
+    assert calls == ["$2b$", "$2b$"]  # one bcrypt verification each: a real hash, then the dummy
