@@ -8,6 +8,7 @@ import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import asyncpg
 import pytest
 
 from gatekeeper.config.dsn import Dsn
@@ -99,3 +100,24 @@ async def test_four_processes_starting_at_once_migrate_exactly_once(fresh_dsn: s
         assert await recorded(store) == [m.version for m in shipped]
     finally:
         await store.close()
+
+
+@pytest.mark.postgres
+async def test_postgres_migrations_wait_for_the_advisory_lock(postgres_dsn: str) -> None:
+    dsn, why = create_postgres_database()
+    assert dsn is not None, why
+    other = await asyncpg.connect(dsn)  # another replica, holding the lock mid-migration
+    store = await open_store(Dsn.parse(dsn))
+    try:
+        await other.execute("SELECT pg_advisory_lock($1)", migrate._LOCK_KEY)
+        waiting = asyncio.create_task(store.migrate())
+        await asyncio.sleep(0.6)
+        assert not waiting.done()
+        assert await store.pending_migrations()  # nothing applied behind the other replica's back
+        await other.execute("SELECT pg_advisory_unlock($1)", migrate._LOCK_KEY)
+        assert names(await asyncio.wait_for(waiting, 30)) == names(migrate.available("postgres"))
+    finally:
+        await other.close()
+        await store.close()
+        drop_postgres_database(dsn)
+
