@@ -72,10 +72,10 @@ class JwksCache:
                 log.warning("skipping unusable key in key set", extra={"url": url, "kid": item.get("kid")})
         return _Entry(keys, raw, time.monotonic())
 
-    async def entry(self, url: str, *, refresh: bool = False) -> _Entry:
+    async def entry(self, url: str, *, refresh: bool = False, ttl: float | None = None) -> _Entry:
         now = time.monotonic()
         entry = self._entries.get(url)
-        if entry and not refresh and now - entry.fetched < self.ttl:
+        if entry and not refresh and now - entry.fetched < (self.ttl if ttl is None else ttl):
             return entry
         if entry and refresh and now - entry.last_refresh < self.min_refresh:
             return entry
@@ -94,13 +94,13 @@ class JwksCache:
             self._entries[url] = fresh
             return fresh
 
-    async def key(self, urls: tuple[str, ...], kid: str) -> jwt.PyJWK | None:
+    async def key(self, urls: tuple[str, ...], kid: str, *, ttl: float | None = None) -> jwt.PyJWK | None:
         """The key with `kid` from any of `urls`, refreshing once when it is unknown."""
         errors = []
         for refresh in (False, True):
             for url in urls:
                 try:
-                    entry = await self.entry(url, refresh=refresh)
+                    entry = await self.entry(url, refresh=refresh, ttl=ttl)
                 except JwksError as exc:
                     errors.append(str(exc))
                     continue

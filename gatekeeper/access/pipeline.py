@@ -69,7 +69,11 @@ class Pipeline:
             scope["gatekeeper.route"] = rule.id or "<rule>"
             session = AuthSession(view, captures(m))
             await self._authenticate(rule, session)
-            await rule.authorizer[1].authorize(session)
+            try:
+                await rule.authorizer[1].authorize(session)
+            except GatekeeperError as exc:
+                self.metrics.handler_failure(rule.authorizer[0], str(exc.status))
+                raise
             if rule.managed_headers:
                 view.headers = strip_headers(view.headers, rule.managed_headers)
             for _, mutator in rule.mutators:

@@ -203,14 +203,24 @@ async def test_oauth2_introspection(tmp_path: Path) -> None:
     calls = []
 
     async def introspect(request: Request) -> Response:
+        if request.headers.get("authorization") != "Bearer pre-auth-token":
+            return Response(status_code=401)
         form = await request.form()
         calls.append(form["token"])
         if form["token"] == "boom":
             return Response(status_code=500)
         return JSONResponse(tokens.get(str(form["token"]), {"active": False}))
 
-    async with serving(Starlette(routes=[Route("/introspect", introspect, methods=["POST"])])) as url:
+    async def token(request: Request) -> Response:
+        form = await request.form()
+        assert form["grant_type"] == "client_credentials" and form["audience"] == "introspection"
+        return JSONResponse({"access_token": "pre-auth-token", "expires_in": 3600})
+
+    routes = [Route("/introspect", introspect, methods=["POST"]), Route("/token", token, methods=["POST"])]
+    async with serving(Starlette(routes=routes)) as url:
         rules = [rule("r", "http://<.*>/p", authenticators=(("oauth2_introspection", {
+            "pre_authorization": {"enabled": True, "client_id": "gk", "client_secret": "s", "token_url": f"{url}/token",
+                                  "audience": "introspection"},
             "introspection_url": f"{url}/introspect", "scope_strategy": "exact", "required_scope": ["read"],
             "target_audience": ["api"], "cache": {"enabled": True, "ttl": "1m"}}),),
             mutators=(("header", {"headers": {"X-Sub": "{{ print .Subject }}",

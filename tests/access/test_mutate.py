@@ -74,8 +74,13 @@ async def test_id_token_is_signed_cached_and_verifiable_with_the_published_jwks(
 
 
 async def test_hydrator_enriches_the_session(tmp_path: Path) -> None:
+    attempts: list[int] = []
+
     async def hydrate(request: Request) -> Response:
         doc = await request.json()
+        attempts.append(1)
+        if len(attempts) == 1:
+            return Response(status_code=503)  # a transient failure is retried
         if doc["subject"] == "user-bob":
             return JSONResponse({**doc, "subject": "someone-else"})
         doc["extra"]["plan"] = "gold"

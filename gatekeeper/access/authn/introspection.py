@@ -60,6 +60,7 @@ class Introspection:
         self.cfg, self.deps = cfg, deps
         self.use_cache = cfg.cache.enabled and not (cfg.required_scope and cfg.scope_strategy == "none")
         self.cache: TTLCache[str, dict[str, Any]] = TTLCache(maxsize=10_000, ttl=float(cfg.cache.ttl) or 60.0)
+        self._pre_token: tuple[str, float] = ("", 0.0)
 
     @staticmethod
     def problems(cfg: IntrospectionConfig) -> list[tuple[str, str]]:
@@ -97,12 +98,10 @@ class Introspection:
         headers = dict(cfg.introspection_request_headers)
         if cfg.preserve_host:
             headers["X-Forwarded-Host"] = session.view.host
-        auth = None
         if cfg.pre_authorization.enabled:
-            pre = cfg.pre_authorization
-            auth = (pre.client_id, pre.client_secret)
+            headers["Authorization"] = f"Bearer {await self._pre_authorization()}"
         try:
-            response = await self.deps.http.post(cfg.introspection_url, data=form, headers=headers, auth=auth,
+            response = await self.deps.http.post(cfg.introspection_url, data=form, headers=headers,
                                                  timeout=float(cfg.retry.give_up_after) or 1.0)
         except httpx.HTTPError as exc:
             log.warning("introspection unreachable: denying", extra={"error": type(exc).__name__})
@@ -112,6 +111,30 @@ class Introspection:
         if response.status_code != 200:
             raise GatekeeperError(reason=f"the introspection endpoint answered {response.status_code}")
         return json_object(response, "the introspection endpoint")
+
+    async def _pre_authorization(self) -> str:
+        """A client-credentials access token for the introspection endpoint, reused until shortly before expiry."""
+        token, expires = self._pre_token
+        if token and expires - time.monotonic() > 10:
+            return token
+        pre = self.cfg.pre_authorization
+        form = {"grant_type": "client_credentials"}
+        if pre.scope:
+            form["scope"] = " ".join(pre.scope)
+        if pre.audience:
+            form["audience"] = pre.audience
+        try:
+            response = await self.deps.http.post(pre.token_url, data=form, auth=(pre.client_id, pre.client_secret),
+                                                 timeout=float(self.cfg.retry.give_up_after) or 1.0)
+            doc = json_object(response, "the pre-authorization token endpoint") if response.status_code == 200 \
+                else {}
+        except httpx.HTTPError:
+            doc = {}
+        token = str(doc.get("access_token") or "")
+        if not token:
+            raise GatekeeperError(reason="no pre-authorization token for the introspection endpoint")
+        self._pre_token = (token, time.monotonic() + float(doc.get("expires_in") or 300))
+        return token
 
     def _check(self, doc: dict[str, Any]) -> None:
         cfg = self.cfg

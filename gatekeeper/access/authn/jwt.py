@@ -65,7 +65,7 @@ class Jwt:
         if not isinstance(kid, str) or not kid:
             raise _deny("the JWT has no kid header")
         try:
-            key = await self.deps.jwks.key(self.cfg.jwks_urls, kid)
+            key = await self.deps.jwks.key(self.cfg.jwks_urls, kid, ttl=float(self.cfg.jwks_ttl))
         except JwksError as exc:
             raise _deny(f"the signing keys could not be fetched: {exc}") from None
         if key is None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
+import time
 from dataclasses import dataclass, field
 
 import httpx
@@ -81,14 +83,27 @@ class Hydrator:
                 session.header[canonical(name)] = values
 
     async def _call(self, session: AuthSession, body: str) -> dict:
-        try:
-            response = await self.deps.http.post(
-                self.cfg.api.url, content=body, auth=self.auth, params=session.view.query or None,
-                headers={"Content-Type": "application/json", "Accept": "application/json"},
-                timeout=float(self.cfg.api.retry.give_up_after) or 1.0)
-        except httpx.HTTPError as exc:
-            log.warning("hydrator unreachable: denying", extra={"error": type(exc).__name__})
-            raise GatekeeperError(reason="the hydrator could not be reached") from None
+        """POST the session; transport errors and 5xx are retried (backoff up to max_delay) until give_up_after."""
+        retry = self.cfg.api.retry
+        deadline = time.monotonic() + (float(retry.give_up_after) or 1.0)
+        delay = 0.01
+        while True:
+            left = deadline - time.monotonic()
+            try:
+                response = await self.deps.http.post(
+                    self.cfg.api.url, content=body, auth=self.auth, params=session.view.query or None,
+                    headers={"Content-Type": "application/json", "Accept": "application/json"},
+                    timeout=max(left, 0.01))
+                failure = f"answered {response.status_code}" if response.status_code >= 500 else ""
+            except httpx.HTTPError as exc:
+                failure = f"could not be reached ({type(exc).__name__})"
+            if not failure:
+                break
+            if time.monotonic() + delay >= deadline:
+                log.warning("hydrator failed: denying", extra={"reason": failure})
+                raise GatekeeperError(reason=f"the hydrator {failure}")
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, float(retry.max_delay) or delay)
         if response.status_code != 200:
             raise GatekeeperError(reason=f"the hydrator answered {response.status_code}")
         return json_object(response, "the hydrator")
