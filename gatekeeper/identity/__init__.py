@@ -56,6 +56,7 @@ async def setup(app: App) -> None:
     from gatekeeper.identity.cleanup import FlowCleanup
     from gatekeeper.identity.flows.login import LoginFlows
     from gatekeeper.identity.flows.registration import RegistrationFlows
+    from gatekeeper.store.revocations import RevocationListener
     from gatekeeper.web.routes import WebUi
 
     ctx = await build_context(app)
@@ -63,5 +64,7 @@ async def setup(app: App) -> None:
     app.extensions["identity"] = ctx
     app.session_source = ctx.sessions
     app.services.append(FlowCleanup(app.store))
+    app.services.append(RevocationListener(app.store.db, lambda hashes: ctx.sessions.forget(*hashes),
+                                           ctx.sessions.forget_all))
     app.routes["public"].extend(PublicApi(ctx, flows).routes())
     app.routes["public"].extend(WebUi(ctx, flows).routes())

@@ -3,7 +3,8 @@
 Tokens (`ory_st_` + 32 alphanumerics) are stored only as their SHA-256. The cookie carries the token
 plus an HMAC with the first cookie secret (all secrets verify), so a forged cookie costs no database
 round trip. Lookups are cached per process by token hash for `session.cache_ttl` with single-flight on
-misses; a revocation on this process drops the entry at once.
+misses; a revocation on this process drops the entry at once, and on PostgreSQL every other replica
+drops it when the announcement arrives (LISTEN/NOTIFY, store/revocations.py).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from gatekeeper.identity.client import ClientInfo
 from gatekeeper.identity.identities import Identities, rfc3339
 from gatekeeper.store import Store
 from gatekeeper.store.identities import IdentityRecord
+from gatekeeper.store.revocations import announce_revoked
 from gatekeeper.store.sessions import SessionRecord
 
 _ALPHABET = string.ascii_letters + string.digits
@@ -207,9 +209,16 @@ class Sessions:
             self._cache.clear()
 
     def forget(self, *hashes: str) -> None:
-        """Drop cached lookups (after a logout or revocation on this process)."""
+        """Drop cached lookups (after a logout or revocation here, or announced by another replica)."""
         for h in hashes:
             self._cache.pop(h, None)
+
+    def forget_all(self) -> None:
+        self._cache.clear()
+
+    async def _revoked(self, *hashes: str) -> None:
+        self.forget(*hashes)
+        await announce_revoked(self.store.db, list(hashes))
 
     # -- revoke ----------------------------------------------------------------------------------------
 
@@ -217,12 +226,12 @@ class Sessions:
         digest = await self.store.revoke_session(session_id, datetime.now(UTC), identity_id=identity_id)
         if digest is None:
             return False
-        self.forget(digest)
+        await self._revoked(digest)
         return True
 
     async def revoke_others(self, identity_id: str, keep_id: str) -> int:
         hashes = await self.store.revoke_other_sessions(identity_id, keep_id, datetime.now(UTC))
-        self.forget(*hashes)
+        await self._revoked(*hashes)
         return len(hashes)
 
     async def others(self, identity_id: str, current_id: str) -> list[SessionRecord]:

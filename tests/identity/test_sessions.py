@@ -148,3 +148,25 @@ async def test_registration_login_and_sessions_on_both_databases(dsn: str) -> No
             again = await c.post(f"/self-service/registration?flow={dup.json()['id']}", json={
                 "method": "password", "password": PASSWORD, "traits": {"email": " Ada@Example.COM"}})
             assert again.status_code == 400 and again.json()["ui"]["messages"][0]["id"] == 4000007
+
+
+@pytest.mark.postgres
+async def test_a_logout_on_one_replica_reaches_the_cache_of_another(postgres_dsn: str) -> None:
+    from tests.support.databases import reset_postgres
+
+    await reset_postgres(postgres_dsn)
+    long_ttl = {"session": {"cache_ttl": "60s"}}  # so only the announcement can explain a drop
+    async with started(postgres_dsn, long_ttl) as one, started(postgres_dsn, long_ttl) as two:
+        token = (await register(one.public))["session_token"]
+        cache_two = two.app.session_source
+        assert cache_two is not None and await cache_two.session_for_token(token) is not None  # warm on two
+        listener = next(s for s in two.app.services if type(s).__name__ == "RevocationListener")
+        await asyncio.wait_for(listener.listening.wait(), 10)  # type: ignore[attr-defined]
+        async with httpx.AsyncClient(base_url=one.public) as c:
+            resp = await c.request("DELETE", "/self-service/logout/api", json={"session_token": token})
+            assert resp.status_code == 204
+        for _ in range(100):  # the announcement arrives asynchronously
+            if await cache_two.session_for_token(token) is None:
+                break
+            await asyncio.sleep(0.02)
+        assert await cache_two.session_for_token(token) is None
