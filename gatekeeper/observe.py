@@ -127,6 +127,7 @@ class Metrics:
             self.store_errors.labels(reason).inc()
 
 
+LOGGED = "gatekeeper_logged"  # attribute set on an exception once it has been logged with its traceback
 ROUTE_KEY = "gatekeeper.route"  # scope key an inner app sets to name the route (e.g. the rule id)
 LOG_KEY = "gatekeeper.log"  # scope key an inner app sets to add fields to the request's log line
 
@@ -181,6 +182,14 @@ class RequestObserver:
 
         try:
             await self.app(scope, receive, send_with_id)
+        except Exception as exc:
+            if not status:  # nothing answered yet: let the server send its 500
+                raise
+            # Starlette re-raises after its handler answered and logged the error: log once, never twice.
+            if not getattr(exc, LOGGED, False):
+                logging.getLogger("gatekeeper").error(
+                    "request failed after its response started", exc_info=exc,
+                    extra={"request_id": request_id, "listener": self.listener, "path": scope.get("path", "")})
         finally:
             elapsed = self.clock() - start
             route = route_label(scope)

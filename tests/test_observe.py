@@ -4,6 +4,7 @@ Prometheus metrics per listener and route, store latency and build info."""
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -183,4 +184,31 @@ async def test_requests_under_a_mounted_prefix_keep_their_route_label(make_confi
         assert count("gatekeeper_http_requests_total", {**labels, "status": "404", "route": "<unmatched>"}) == 1
     finally:
         await app.close()
+
+
+async def test_an_unexpected_error_is_a_500_envelope_logged_once_with_the_request_id(
+        make_config: Callable[..., Config], caplog: pytest.LogCaptureFixture) -> None:
+    app = await App.create(make_config())
+    try:
+        async def boom(request: Request) -> PlainTextResponse:
+            raise RuntimeError("internal detail /etc/secret-path")
+
+        app.routes["admin"].append(Route("/boom", boom))
+        server_log = logging.getLogger("uvicorn.error")  # where uvicorn reports exceptions that reach it
+        with caplog.at_level(logging.INFO):
+            async with serving(build_listener(app, "admin")) as url, httpx.AsyncClient() as client:
+                server_log.addHandler(caplog.handler)  # after uvicorn configured its loggers
+                response = await client.get(f"{url}/boom", headers={"X-Request-Id": "boom-1"})
+    finally:
+        server_log.removeHandler(caplog.handler)
+        await app.close()
+    assert response.status_code == 500
+    assert response.json() == {"error": {"code": 500, "status": "Internal Server Error", "message": (
+        "An internal server error occurred, please contact the system administrator")}}
+    assert "secret-path" not in response.text
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1 and errors[0].getMessage() == "unhandled error"
+    assert errors[0].request_id == "boom-1" and errors[0].exc_info is not None  # type: ignore[attr-defined]
+    (line,) = [r for r in caplog.records if r.name == "gatekeeper.access_log"]
+    assert line.status == 500  # type: ignore[attr-defined]
 

@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from gatekeeper.errors import GatekeeperError, StoreError, TooManyRequests
+from gatekeeper.observe import LOGGED
 
 log = logging.getLogger("gatekeeper.api")
 
@@ -61,7 +62,9 @@ async def handle_http_exception(request: Request, exc: Exception) -> Response:
 
 
 async def handle_unexpected(request: Request, exc: Exception) -> Response:
-    log.error("unhandled error", exc_info=exc, extra={"path": request.url.path})
+    log.error("unhandled error", exc_info=exc,
+              extra={"path": request.url.path, "request_id": request.scope.get("request_id", "")})
+    setattr(exc, LOGGED, True)  # Starlette re-raises it; the request observer must not log it again
     return JSONResponse(error_body(500, GatekeeperError.default_message), status_code=500)
 
 
