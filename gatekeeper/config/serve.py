@@ -49,11 +49,19 @@ def _listener(port: int, host: str = "0.0.0.0") -> Listener:  # noqa: S104
 
 
 @dataclass(frozen=True)
+class ApiListener(Listener):
+    """The access API (`:4456`). `decisions_allowed_callers`: CIDRs that may ask `/decisions` (empty: whoever
+    reaches the port; the decisions API trusts X-Forwarded-*, so keep it for the fronting proxy only)."""
+
+    decisions_allowed_callers: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Serve:
     proxy: ProxyListener = field(default_factory=ProxyListener)
     public: Listener = field(default_factory=lambda: _listener(4433))
     admin: Listener = field(default_factory=lambda: _listener(4434))
-    api: Listener = field(default_factory=lambda: _listener(4456))
+    api: ApiListener = field(default_factory=lambda: ApiListener(port=4456))
     metrics: Listener = field(default_factory=lambda: _listener(9000))
     shutdown_timeout: Duration = Duration(10.0)
 
