@@ -11,6 +11,7 @@ from gatekeeper.access.jwks import JwksCache
 from gatekeeper.access.metrics import AccessMetrics
 from gatekeeper.access.pipeline import Pipeline
 from gatekeeper.access.repository import RuleRepository
+from gatekeeper.config import ConfigError, ConfigProblem
 
 if TYPE_CHECKING:
     from gatekeeper.app import App
@@ -63,7 +64,13 @@ async def setup(app: App) -> None:
     app.proxy_factory = proxy_factory(repository, proxy_pipeline, forwarder)
     id_token = config.mutators.get("id_token")
     jwks_url = str(id_token.config.get("jwks_url", "")) if id_token and id_token.enabled else ""
-    app.routes["api"].extend(access_routes(repository, Decisions(repository, decision_pipeline), deps, jwks_url))
+    callers = config.serve.api.decisions_allowed_callers
+    try:
+        decisions = Decisions(repository, decision_pipeline, callers)
+    except ValueError as exc:
+        path = "serve.api.decisions_allowed_callers"
+        raise ConfigError([ConfigProblem(config.source.name, config.source.line(path), path, str(exc))]) from None
+    app.routes["api"].extend(access_routes(repository, decisions, deps, jwks_url))
     app.readiness_checks["rules"] = repository.ready
     app.services.append(repository)
     app.services.append(_ForwarderService(forwarder))

@@ -6,20 +6,26 @@ from __future__ import annotations
 
 from starlette.types import Receive, Scope, Send
 
+from gatekeeper.access.errors.json import render_json
 from gatekeeper.access.pipeline import Pipeline, render_bad_request
 from gatekeeper.access.repository import RuleRepository
-from gatekeeper.access.request_view import decisions_view
-from gatekeeper.errors import GatekeeperError
+from gatekeeper.access.request_view import decisions_view, in_networks, parse_networks
+from gatekeeper.errors import Forbidden, GatekeeperError
 from gatekeeper.proxy.app import BodyBuffer, send_error
 
 PREFIX = b"/decisions"
 
 
 class Decisions:
-    def __init__(self, repository: RuleRepository, pipeline: Pipeline) -> None:
+    def __init__(self, repository: RuleRepository, pipeline: Pipeline, allowed_callers: tuple[str, ...] = ()) -> None:
         self.repository, self.pipeline = repository, pipeline
+        self.allowed = parse_networks(allowed_callers)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.allowed and not in_networks((scope.get("client") or ("", 0))[0], self.allowed):
+            await send_error(send, render_json(Forbidden(reason="this address may not ask for decisions"),
+                                               verbose=True))
+            return
         try:
             view = decisions_view(scope, len(PREFIX))
         except GatekeeperError as exc:

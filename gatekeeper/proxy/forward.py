@@ -109,8 +109,8 @@ class Forwarder:
 async def _stream(receive: Receive) -> AsyncIterator[bytes]:
     while True:
         message = await receive()
-        if message["type"] == "http.disconnect":
-            return
+        if message["type"] == "http.disconnect":  # never send a truncated body upstream as if complete
+            raise ConnectionResetError("the client disconnected during the upload")
         chunk = message.get("body", b"")
         if chunk:
             yield chunk

@@ -181,3 +181,14 @@ async def test_the_identity_prefix_is_served_by_the_identity_app_not_the_rules(t
         assert (await c.get(f"{url}/.authx")).status_code == 404  # not the prefix: the (empty) rules answer
     await repository.stop()
     await client.aclose()
+
+
+async def test_decisions_can_be_limited_to_the_fronting_proxy(tmp_path: Path) -> None:
+    rules = [rule("open", "http://<[^/]+>/x", authenticators=("anonymous",))]
+    config = access_config(tmp_path, rules, {"serve": {"api": {"decisions_allowed_callers": ["10.0.0.0/8"]}}})
+    async with access_instance(config) as gk, httpx.AsyncClient() as c:
+        refused = await c.get(f"{gk.api}/decisions/x")
+        assert refused.status_code == 403 and refused.json()["error"]["code"] == 403
+    config = access_config(tmp_path, rules, {"serve": {"api": {"decisions_allowed_callers": ["127.0.0.1/32"]}}})
+    async with access_instance(config) as gk, httpx.AsyncClient() as c:
+        assert (await c.get(f"{gk.api}/decisions/x")).status_code == 200
