@@ -251,3 +251,21 @@ async def attempted(store: Store, message_id: str, attempts: int) -> CourierMess
 
     await eventually(check)
     return found[0]
+
+
+@pytest.mark.parametrize("scheme", ["smtp", "smtps"])
+async def test_server_name_is_the_name_presented_in_tls(
+        store: Store, certificate: tuple, courier_config: Callable[..., Config], scheme: str) -> None:
+    """`?server_name=` names the server in TLS (SNI) while the connection goes to the URI's host."""
+    tls, names = server_tls(certificate), []
+    tls.sni_callback = lambda sock, name, context: names.append(name)
+    server = await SmtpSink(tls=tls, implicit_tls=scheme == "smtps", require_starttls=scheme == "smtp").start()
+    try:
+        uri = server.uri(scheme, query="skip_ssl_verify=true&server_name=mail.example.test")
+        courier = Courier(courier_config(uri), store)
+        async with running(courier):
+            await courier.enqueue_email("ada@example.com", "login_code_valid", {"login_code": "1"})
+            (mail,) = await server.wait_for(1)
+    finally:
+        await server.stop()
+    assert mail.tls and names == ["mail.example.test"]
