@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("gatekeeper.courier")
 
-_LOCAL_PART = re.compile(r"^[^\s@<>()\[\],;:\"\\]+@[^\s@<>()\[\],;:\"\\]+\.[^\s@<>()\[\],;:\"\\]+$")
+_ADDRESS = re.compile(r"^[^\s@<>()\[\],;:\"\\]+@[^\s@<>()\[\],;:\"\\]+\.[^\s@<>()\[\],;:\"\\]+$")
 
 
 class CourierMetrics:
@@ -86,4 +86,4 @@ def is_email_address(value: str) -> bool:
     if not isinstance(value, str) or len(value) > 254:
         return False
     name, address = parseaddr(value)
-    return not name and address == value and bool(_LOCAL_PART.match(value))
+    return not name and address == value and bool(_ADDRESS.match(value))
