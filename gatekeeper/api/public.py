@@ -32,6 +32,7 @@ from gatekeeper.api.public_http import (
 )
 from gatekeeper.api.public_http import client_info as _client_info
 from gatekeeper.errors import BadRequest, Forbidden, GatekeeperError, NotFound
+from gatekeeper.identity import csrf
 from gatekeeper.identity.client import ClientInfo
 from gatekeeper.identity.errors import (
     CannotRevokeCurrentSession,
@@ -44,6 +45,7 @@ from gatekeeper.identity.flows.handler import Current, FlowHandler
 from gatekeeper.identity.identities import rfc3339
 from gatekeeper.identity.service import IdentityContext
 from gatekeeper.observe import ROUTE_KEY
+from gatekeeper.web import render_logout
 
 
 class PublicApi:
@@ -153,8 +155,6 @@ class PublicApi:
             self.set_csrf_cookie(resp, outcome.csrf_cookie)
         if flow.is_browser and outcome.session is not None and outcome.token is not None:
             self.set_session_cookie(resp, outcome.token, outcome.session.expires_at)
-            from gatekeeper.identity import csrf
-
             self.set_csrf_cookie(resp, csrf.new_token())  # a new principal: rotate the CSRF token
         return resp
 
@@ -217,8 +217,6 @@ class PublicApi:
         token = await self.ctx.sessions.logout_token_for(current[0])
         url = with_query(f"{self.ctx.public_base_url}/self-service/logout", token=token, return_to=return_to)
         if not wants_json(request):
-            from gatekeeper.web import render_logout
-
             return render_logout(self.ctx, url)
         return json_response({"logout_url": url, "logout_token": token})
 
@@ -242,8 +240,6 @@ class PublicApi:
             after = self.ctx.config.selfservice.flows.logout.after.default_browser_return_url
             resp = redirect(return_to or after or self.ctx.default_return_url)
         self.clear_session_cookie(resp)
-        from gatekeeper.identity import csrf
-
         self.set_csrf_cookie(resp, csrf.new_token())
         return resp
 

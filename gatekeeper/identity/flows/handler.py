@@ -22,6 +22,7 @@ from gatekeeper.identity.flows.base import (
     Outcome,
     ValidationFailed,
 )
+from gatekeeper.identity.ui import csrf_node
 from gatekeeper.store.identities import IdentityRecord
 from gatekeeper.store.sessions import SessionRecord
 
@@ -70,8 +71,6 @@ class FlowHandler:
                               extra=self.extra_fields(params, current))
         flow.internal["params"] = {k: v for k, v in params.items() if k in ("refresh", "aal") and v}
         self.populate(flow, current, params)
-        from gatekeeper.identity.ui import csrf_node
-
         flow.nodes.insert(0, csrf_node(self.flows.csrf_node_value(flow, token)))
         self.sort(flow)
         await self.flows.insert(flow)

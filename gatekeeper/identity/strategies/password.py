@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from gatekeeper.errors import UniqueViolation
@@ -77,8 +78,6 @@ class PasswordStrategy:
         return ident
 
     async def _rehash(self, ident: IdentityRecord, password: str) -> None:
-        from datetime import UTC, datetime
-
         config = dict(ident.credentials["password"].config)
         config["hashed_password"] = await self.ctx.hasher.hash(password)
         await self.ctx.store.update_credential_config(ident.id, "password", config, datetime.now(UTC))
