@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from email.utils import parseaddr
+from pathlib import Path
 from typing import Literal
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -121,6 +122,8 @@ def check_courier(courier: Courier, add: Callable[[str, str], None]) -> None:
     if bool(smtp.client_cert_path) != bool(smtp.client_key_path):
         add("courier.smtp.client_cert_path", "client_cert_path and client_key_path go together")
     _check_headers(smtp.headers or {}, add)
+    if courier.template_override_path and not Path(courier.template_override_path).is_dir():
+        add("courier.template_override_path", f"{courier.template_override_path} is not a directory")
     if courier.message_retries is not None and courier.message_retries < 0:
         add("courier.message_retries", f"must be 0 or more, got {courier.message_retries}")
     worker = courier.worker
