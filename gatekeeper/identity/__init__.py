@@ -1,4 +1,4 @@
-"""The Kratos half: identities, self-service flows, sessions (courier, settings, MFA come later)."""
+"""The Kratos half: identities, self-service flows, sessions, courier (settings, recovery, MFA come later)."""
 
 from __future__ import annotations
 
@@ -54,6 +54,7 @@ async def setup(app: App) -> None:
     """Register the public API + built-in UI routes and the cached session source on `app`."""
     from gatekeeper.api.public import PublicApi
     from gatekeeper.identity.cleanup import FlowCleanup
+    from gatekeeper.identity.courier import setup_courier
     from gatekeeper.identity.flows.login import LoginFlows
     from gatekeeper.identity.flows.registration import RegistrationFlows
     from gatekeeper.store.revocations import RevocationListener
@@ -68,3 +69,4 @@ async def setup(app: App) -> None:
                                            ctx.sessions.forget_all))
     app.routes["public"].extend(PublicApi(ctx, flows).routes())
     app.routes["public"].extend(WebUi(ctx, flows).routes())
+    await setup_courier(app)  # the outbox worker runs with the server (flows enqueue from later issues)
