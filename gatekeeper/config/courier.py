@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from email.utils import parseaddr
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from gatekeeper.config.types import Duration, Secret
@@ -46,12 +46,67 @@ class CourierWorker:
 
 
 @dataclass(frozen=True)
+class EmailTemplateBody:
+    plaintext: str = ""
+    html: str = ""
+
+
+@dataclass(frozen=True)
+class EmailTemplate:
+    """Kratos' inline template: each part a `file://` or `base64://` URI (empty: the file or built-in one)."""
+
+    subject: str = ""
+    body: EmailTemplateBody = field(default_factory=EmailTemplateBody)
+
+
+@dataclass(frozen=True)
+class TemplateVariant:
+    email: EmailTemplate = field(default_factory=EmailTemplate)
+    sms: Mapping[str, Any] = field(default_factory=dict)  # accepted as Kratos; gatekeeper sends no SMS
+
+
+@dataclass(frozen=True)
+class TemplatePair:
+    valid: TemplateVariant = field(default_factory=TemplateVariant)
+    invalid: TemplateVariant = field(default_factory=TemplateVariant)
+
+
+@dataclass(frozen=True)
+class CourierTemplates:
+    """`courier.templates.<name>.<valid|invalid>.email.{subject, body.html, body.plaintext}`."""
+
+    recovery: TemplatePair = field(default_factory=TemplatePair)
+    recovery_code: TemplatePair = field(default_factory=TemplatePair)
+    verification: TemplatePair = field(default_factory=TemplatePair)
+    verification_code: TemplatePair = field(default_factory=TemplatePair)
+    login_code: TemplatePair = field(default_factory=TemplatePair)
+    registration_code: TemplatePair = field(default_factory=TemplatePair)
+    verifiable_address_changed: Mapping[str, Any] = field(default_factory=dict)  # accepted, not sent
+
+    def uris(self) -> dict[str, str]:
+        """`{"<name>/<valid|invalid>/email.<part>.gotmpl": uri}` for every part given (Kratos' file names)."""
+        found = {}
+        for name in ("recovery", "recovery_code", "verification", "verification_code", "login_code",
+                     "registration_code"):
+            for validity in ("valid", "invalid"):
+                email = getattr(getattr(getattr(self, name), validity), "email", None)
+                if email is None:
+                    continue
+                for part, uri in (("subject", email.subject), ("body", email.body.html if email.body else ""),
+                                  ("body.plaintext", email.body.plaintext if email.body else "")):
+                    if uri:
+                        found[f"{name}/{validity}/email.{part}.gotmpl"] = uri
+        return found
+
+
+@dataclass(frozen=True)
 class Courier:
     """`courier`: e-mail delivery through an outbox in the store."""
 
     smtp: CourierSmtp = field(default_factory=CourierSmtp)
     message_retries: int = 5
     template_override_path: str = ""
+    templates: CourierTemplates = field(default_factory=CourierTemplates)
     delivery_strategy: Literal["smtp"] = "smtp"
     worker: CourierWorker = field(default_factory=CourierWorker)
 
@@ -124,6 +179,10 @@ def check_courier(courier: Courier, add: Callable[[str, str], None]) -> None:
     _check_headers(smtp.headers or {}, add)
     if courier.template_override_path and not Path(courier.template_override_path).is_dir():
         add("courier.template_override_path", f"{courier.template_override_path} is not a directory")
+    for key, uri in (courier.templates.uris().items() if courier.templates else ()):
+        if not uri.startswith(("file://", "base64://")):
+            add(f"courier.templates.{_template_path(key)}",
+                "expected a file:// or base64:// URI (gatekeeper does not fetch templates over http)")
     if courier.message_retries is not None and courier.message_retries < 0:
         add("courier.message_retries", f"must be 0 or more, got {courier.message_retries}")
     worker = courier.worker
@@ -156,3 +215,11 @@ def _is_address(value: str) -> bool:
 
 def _has_newline(value: str | None) -> bool:
     return value is not None and ("\r" in value or "\n" in value)
+
+
+def _template_path(key: str) -> str:
+    """`login_code/valid/email.body.gotmpl` -> `login_code.valid.email.body.html` (the config key)."""
+    name, validity, part = key.split("/")
+    config_part = {"email.subject.gotmpl": "subject", "email.body.gotmpl": "body.html",
+                   "email.body.plaintext.gotmpl": "body.plaintext"}[part]
+    return f"{name}.{validity}.email.{config_part}"

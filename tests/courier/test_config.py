@@ -53,13 +53,14 @@ def test_every_problem_is_reported_with_its_line() -> None:
     headers: {Subject: hijacked}
   message_retries: -1
   worker: {pull_count: 0, retry_backoff: 0s}
-  templates: {}
+  templates: {login_code: {valid: {email: {subject: "https://templates.example/subject.gotmpl"}}}}
   template_override_path: /nonexistent/templates
 """, name="t.yaml", env={})
     found = {(p.path, p.line) for p in caught.value.problems}
     assert found == {("courier.smtp.connection_uri", 4), ("courier.smtp.from_address", 5),
                      ("courier.smtp.headers.Subject", 6), ("courier.message_retries", 7),
-                     ("courier.worker.pull_count", 8), ("courier.worker.retry_backoff", 8), ("courier.templates", 9),
+                     ("courier.worker.pull_count", 8), ("courier.worker.retry_backoff", 8),
+                     ("courier.templates.login_code.valid.email.subject", 9),
                      ("courier.template_override_path", 10)}
     assert "top-secret" not in str(caught.value)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable
 from pathlib import Path
 
@@ -89,6 +90,26 @@ def test_a_broken_override_stops_start_up_naming_the_file_and_line(tmp_path: Pat
 def test_a_missing_override_directory_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="is not a directory"):
         Templates(str(tmp_path / "nope"))
+
+
+def test_inline_templates_as_kratos_win_over_the_override_directory(tmp_path: Path) -> None:
+    write(tmp_path, "dir/login_code/valid/email.subject.gotmpl", "from the directory {{ .LoginCode }}")
+    write(tmp_path, "dir/login_code/valid/email.body.gotmpl", "<p>directory {{ .LoginCode }}</p>")
+    write(tmp_path, "inline-body.gotmpl", "<p>inline file {{ .LoginCode }}</p>")
+    subject = base64.b64encode(b"inline {{ .LoginCode }} \xe2\x9c\x93").decode().rstrip("=")
+    templates = Templates(str(tmp_path / "dir"), {
+        "login_code/valid/email.subject.gotmpl": f"base64://{subject}",
+        "login_code/valid/email.body.gotmpl": f"file://{tmp_path}/inline-body.gotmpl",
+    })
+    rendered = templates.render(TemplateType.LOGIN_CODE_VALID, {"login_code": "42"})
+    assert rendered.subject == "inline 42 \u2713"
+    assert rendered.body_html == "<p>inline file 42</p>"
+    assert rendered.body.startswith("Login to your account")
+
+
+def test_an_unreadable_inline_template_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="courier.templates"):
+        Templates("", {"login_code/valid/email.subject.gotmpl": f"file://{tmp_path}/missing.gotmpl"})
 
 
 async def test_an_overridden_template_is_what_the_recipient_receives(

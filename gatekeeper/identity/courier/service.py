@@ -43,7 +43,8 @@ class Courier:
         self.config = config.courier
         self.dev = config.dev
         self.store = store
-        self.templates = Templates(self.config.template_override_path, config_file=config.source.name)
+        self.templates = Templates(self.config.template_override_path, self.config.templates.uris(),
+                                   config_file=config.source.name)
         uri = self.config.smtp.connection_uri
         self.transport = SmtpTransport(self.config.smtp, parse_smtp_uri(uri.value)) if uri and uri.value else None
         self.metrics = CourierMetrics(registry or CollectorRegistry())

@@ -11,6 +11,7 @@ Templates run in jinja2's sandbox.
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -82,11 +83,14 @@ def go_name(key: str) -> str:
     return "".join(_ACRONYMS.get(part, part.capitalize()) for part in key.split("_"))
 
 
-class _GoFieldLoader(FileSystemLoader):
-    """Reads override files, turning Go's `{{ .Field }}` into jinja2's `{{ Field }}`."""
+class _GoFields(BaseLoader):
+    """Reads operator templates through `inner`, turning Go's `{{ .Field }}` into jinja2's `{{ Field }}`."""
 
-    def get_source(self, environment: Environment, template: str) -> tuple[str, str, Callable[[], bool]]:
-        source, filename, uptodate = super().get_source(environment, template)
+    def __init__(self, inner: BaseLoader) -> None:
+        self.inner = inner
+
+    def get_source(self, environment: Environment, template: str) -> tuple[str, str | None, Callable[[], bool] | None]:
+        source, filename, uptodate = self.inner.get_source(environment, template)
         for lineno, line in enumerate(source.splitlines(), start=1):
             if action := _GO_ACTION.search(line):
                 raise TemplateSyntaxError(
@@ -96,15 +100,21 @@ class _GoFieldLoader(FileSystemLoader):
 
 
 class Templates:
-    """Every template type's subject, HTML and plain-text template, compiled and checked at start."""
+    """Every template type's subject, HTML and plain-text template, compiled and checked at start.
 
-    def __init__(self, override_path: str = "", *, config_file: str = "<config>") -> None:
+    Precedence as in Kratos: `courier.templates` URIs, then the override directory, then the built-in ones.
+    """
+
+    def __init__(self, override_path: str = "", inline: Mapping[str, str] | None = None, *,
+                 config_file: str = "<config>") -> None:
         loaders: list[BaseLoader] = [DictLoader(TEMPLATES)]
         if override_path:
             if not Path(override_path).is_dir():
                 raise ConfigError([ConfigProblem(config_file, None, "courier.template_override_path",
                                                  f"{override_path} is not a directory")])
-            loaders.insert(0, _GoFieldLoader(override_path))
+            loaders.insert(0, _GoFields(FileSystemLoader(override_path)))
+        if inline:
+            loaders.insert(0, _GoFields(DictLoader(_read_uris(inline, config_file))))
         loader = ChoiceLoader(loaders)
         text = ImmutableSandboxedEnvironment(loader=loader, autoescape=False, keep_trailing_newline=True)
         html = ImmutableSandboxedEnvironment(loader=loader, autoescape=True, keep_trailing_newline=True)
@@ -117,8 +127,8 @@ class Templates:
                     self._compiled[kind, part] = env.get_template(name)
                 except TemplateError as exc:
                     where = getattr(exc, "filename", None) or name
-                    problems.append(ConfigProblem(where, getattr(exc, "lineno", None),
-                                                  "courier.template_override_path", f"{name}: {exc.message}"))
+                    key = "courier.templates" if inline and name in inline else "courier.template_override_path"
+                    problems.append(ConfigProblem(where, getattr(exc, "lineno", None), key, f"{name}: {exc.message}"))
         if problems:
             raise ConfigError(problems)
 
@@ -131,3 +141,22 @@ class Templates:
             body=self._compiled[kind, PLAINTEXT].render(context),
             body_html=self._compiled[kind, HTML].render(context),
         )
+
+
+def _read_uris(uris: Mapping[str, str], config_file: str) -> dict[str, str]:
+    """The text behind each `file://` or `base64://` URI of `courier.templates`."""
+    found, problems = {}, []
+    for name, uri in uris.items():
+        try:
+            if uri.startswith("base64://"):
+                raw = uri[len("base64://"):].strip().replace("+", "-").replace("/", "_")  # either alphabet
+                found[name] = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode("utf-8")
+            elif uri.startswith("file://"):
+                found[name] = Path(uri[len("file://"):]).read_text(encoding="utf-8")
+            else:
+                raise ValueError("expected a file:// or base64:// URI")
+        except (OSError, ValueError) as exc:
+            problems.append(ConfigProblem(config_file, None, "courier.templates", f"{name}: {uri[:60]}: {exc}"))
+    if problems:
+        raise ConfigError(problems)
+    return found
