@@ -18,6 +18,7 @@ class Source:
 
     name: str
     lines: dict[str, int] = field(default_factory=dict)
+    duplicates: tuple[tuple[str, int, int], ...] = ()  # (key path, line, line of the first occurrence)
 
     def line(self, path: str) -> int | None:
         """The line of `path`, or of its nearest ancestor that has one."""
@@ -54,22 +55,29 @@ def load(text: str, name: str) -> tuple[Any, Source]:
     if node is None:
         return None, Source(name, {"": 1})
     lines: dict[str, int] = {"": node.start_mark.line + 1}
-    _index(node, "", lines)
+    duplicates: list[tuple[str, int, int]] = []
+    _index(node, "", lines, duplicates)
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:  # constructor errors (bad tags) surface only here
         raise YamlError(name, None, str(exc)) from None
-    return data, Source(name, lines)
+    return data, Source(name, lines, tuple(duplicates))
 
 
-def _index(node: yaml.Node, path: str, lines: dict[str, int]) -> None:
+def _index(node: yaml.Node, path: str, lines: dict[str, int], duplicates: list[tuple[str, int, int]]) -> None:
     if isinstance(node, yaml.MappingNode):
+        seen: dict[str, int] = {}
         for key_node, value_node in node.value:
-            child = join(path, str(key_node.value))
-            lines[child] = key_node.start_mark.line + 1
-            _index(value_node, child, lines)
+            key = str(key_node.value)
+            child = join(path, key)
+            line = key_node.start_mark.line + 1
+            if key in seen and key != "<<":  # YAML merge keys may repeat
+                duplicates.append((child, line, seen[key]))
+            seen.setdefault(key, line)
+            lines[child] = line
+            _index(value_node, child, lines, duplicates)
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
             child = join(path, i)
             lines[child] = item.start_mark.line + 1
-            _index(item, child, lines)
+            _index(item, child, lines, duplicates)
