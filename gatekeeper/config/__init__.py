@@ -102,6 +102,8 @@ def parse_config(text: str, *, name: str, env: Mapping[str, str] | None = None, 
     config = build(Config, data, at="", source=source, problems=problems)
     if dev and not config.dev:
         config = replace(config, dev=True)
+    for path, line, first in source.duplicates:
+        problems.append(ConfigProblem(name, line, path, f"duplicate key (first set on line {first})"))
     _check(config, name, source, problems, secrets_needed=secrets_needed)
     if problems:
         problems.sort(key=lambda p: (p.line is None, p.line or 0))
