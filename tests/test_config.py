@@ -117,6 +117,11 @@ def test_every_problem_is_reported_at_once_in_line_order() -> None:
     ]
 
 
+def test_a_duplicate_key_is_a_problem_naming_both_lines() -> None:
+    found = problems(VALID + "log:\n  level: info\n  format: text\n  level: debug\n")
+    assert found == ["gk.yaml:8: log.level: duplicate key (first set on line 6)"]
+
+
 def test_a_yaml_syntax_error_names_the_line() -> None:
     found = problems("dsn: memory\nserve:\n  public: [1, 2\n  admin: {}\n")
     assert len(found) == 1 and found[0].startswith("gk.yaml:4: <root>: ")
