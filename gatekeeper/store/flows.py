@@ -51,7 +51,10 @@ class FlowPersister:
                           internal=json.loads(row["internal"]))
 
     async def delete_expired_flows(self, before: datetime) -> int:
-        return await self.db.execute("DELETE FROM selfservice_flows WHERE expires_at < $1", before)
+        """Delete flows that expired before `before`, and flow errors created before it."""
+        deleted = await self.db.execute("DELETE FROM selfservice_flows WHERE expires_at < $1", before)
+        await self.db.execute("DELETE FROM selfservice_errors WHERE created_at < $1", before)
+        return deleted
 
     async def insert_flow_error(self, error_id: str, error: dict[str, Any], now: datetime) -> None:
         await self.db.execute("INSERT INTO selfservice_errors (id, error, created_at) VALUES ($1, $2, $3)",

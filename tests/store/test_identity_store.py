@@ -105,3 +105,7 @@ async def test_flows_and_flow_errors_round_trip(store: Store) -> None:
     await store.insert_flow_error("e1", {"code": 500}, now)
     assert (await store.flow_error("e1"))[0] == {"code": 500}  # type: ignore[index]
     assert await store.flow_error("nope") is None
+    await store.delete_expired_flows(now - timedelta(minutes=1))
+    assert await store.flow_error("e1") is not None  # younger than the cut-off: kept
+    await store.delete_expired_flows(now + timedelta(minutes=1))
+    assert await store.flow_error("e1") is None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -57,8 +58,10 @@ class PasswordStrategy:
         assert identifier is not None and password is not None
         canonical = normalise_identifier(identifier)[:MAX_FIELD]
         t = self.throttling
+        # counters are keyed by a digest: the throttle table holds no e-mail addresses
+        id_key = "login:id:" + hashlib.sha256(canonical.encode()).hexdigest()[:40]
         await self.ctx.throttle(f"login:ip:{client.ip}", t.per_ip, float(t.window))
-        await self.ctx.throttle(f"login:id:{canonical}", t.per_identifier, float(t.window))
+        await self.ctx.throttle(id_key, t.per_identifier, float(t.window))
         ident = await self.ctx.identities.by_identifier(canonical) if len(identifier) <= MAX_FIELD else None
         cred = ident.credentials.get("password") if ident else None
         stored = (cred.config or {}).get("hashed_password") if cred else None
@@ -72,7 +75,7 @@ class PasswordStrategy:
         if ident is None:
             flow.add_message(text.invalid_credentials())
             raise ValidationFailed()
-        await self.ctx.store.reset(f"login:id:{canonical}")
+        await self.ctx.store.reset(id_key)
         if self.ctx.hasher.needs_rehash(stored):  # type: ignore[arg-type]
             await self._rehash(ident, password)
         return ident
