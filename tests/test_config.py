@@ -74,15 +74,7 @@ def test_a_minimal_config_is_valid_and_frozen() -> None:
                  id="top level is not a mapping"),
 ])
 def test_a_bad_key_is_reported_with_file_line_and_key(text: str, expected: str) -> None:
-    found = problems(VALID + text if not text.startswith("-") else text, dev=True)
-    # VALID has 4 lines, so problems in appended text are 4 lines further down.
-    shifted = expected if text.startswith("-") else _shift(expected, 4)
-    assert shifted in found
-
-
-def _shift(message: str, lines: int) -> str:
-    name, line, rest = message.split(":", 2)
-    return f"{name}:{int(line) + lines}:{rest}"
+    assert problems(text, dev=True) == [expected]
 
 
 def test_a_partly_written_section_keeps_the_defaults_of_the_rest() -> None:
