@@ -1,14 +1,11 @@
-"""The courier inside `gatekeeper serve`: set up on the App, worker started with it, metrics on /metrics."""
+"""The courier inside `gatekeeper serve`: set up by identity.setup, worker started with it, metrics on /metrics."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 import httpx
-import pytest
 
-from gatekeeper import identity
-from gatekeeper.app import App
 from gatekeeper.config import Config
 from gatekeeper.identity.courier import Courier, setup_courier
 from tests.courier.conftest import settled
@@ -16,20 +13,8 @@ from tests.courier.sink import SmtpSink
 from tests.support.servers import running_gatekeeper
 
 
-@pytest.fixture
-def with_courier(monkeypatch: pytest.MonkeyPatch) -> None:
-    """identity.setup followed by setup_courier (a no-op once identity.setup calls it itself)."""
-    original = identity.setup
-
-    async def setup(app: App) -> None:
-        await original(app)
-        await setup_courier(app)
-
-    monkeypatch.setattr(identity, "setup", setup)
-
-
 async def test_a_running_gatekeeper_delivers_and_counts_messages(
-        with_courier: None, sink: SmtpSink, courier_config: Callable[..., Config]) -> None:
+        sink: SmtpSink, courier_config: Callable[..., Config]) -> None:
     async with running_gatekeeper(courier_config(sink.uri(query="disable_starttls=true"))) as gk:
         courier = gk.app.extensions["courier"]
         assert isinstance(courier, Courier) and courier.worker in gk.app.services
