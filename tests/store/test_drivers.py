@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -118,3 +121,16 @@ async def test_memory_database_works(tmp_path: Path) -> None:
         assert await store.attempts("k", 60) == 1
     finally:
         await store.close()
+
+
+@pytest.mark.parametrize(("ci", "outcome"), [("", "skipped"), ("true", "error")])
+def test_without_postgres_its_tests_skip_visibly_except_in_ci(ci: str, outcome: str) -> None:
+    env = {**os.environ, "CI": ci, "GATEKEEPER_TEST_POSTGRES": f"postgres://postgres@127.0.0.1:{closed_port()}/test"}
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "tests/store/test_throttle.py", "-k", "reset", "-p", "no:cacheprovider",
+         "-rs", "-q"], capture_output=True, text=True, env=env, cwd=Path(__file__).parent.parent.parent, timeout=120)
+    assert "1 passed" in result.stdout  # the SQLite run
+    assert f"1 {outcome}" in result.stdout
+    assert result.returncode == (1 if ci else 0)
+    assert "PostgreSQL at postgres://postgres@127.0.0.1:" in result.stdout and "is not usable" in result.stdout
+
