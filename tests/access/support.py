@@ -179,6 +179,30 @@ echo_app = Starlette(routes=[
 ])
 
 
+async def raw_get(base: str, raw_path: bytes, headers: Mapping[str, str] | None = None) -> tuple[int, bytes]:
+    """GET with the request target sent byte for byte (HTTP clients normalise dot-segments away)."""
+    host, _, port = base.split("://", 1)[1].partition(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    lines = [b"GET " + raw_path + b" HTTP/1.1", f"Host: {host}:{port}".encode(), b"Connection: close"]
+    lines += [f"{k}: {v}".encode("latin-1") for k, v in (headers or {}).items()]
+    writer.write(b"\r\n".join(lines) + b"\r\n\r\n")
+    await writer.drain()
+    response = await reader.read()
+    writer.close()
+    head, _, body = response.partition(b"\r\n\r\n")
+    status = int(head.split(b" ", 2)[1])
+    if b"transfer-encoding: chunked" in head.lower():
+        out, rest = b"", body
+        while rest:
+            size_line, _, rest = rest.partition(b"\r\n")
+            size = int(size_line, 16)
+            if not size:
+                break
+            out, rest = out + rest[:size], rest[size + 2:]
+        body = out
+    return status, body
+
+
 def received_headers(doc: dict[str, Any]) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     for k, v in doc["headers"]:

@@ -3,6 +3,7 @@ same answers on the same requests."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -10,7 +11,7 @@ import httpx
 import pytest
 
 from bench.common import NGINX, fill, free_port, nginx
-from tests.access.support import access_config, access_instance, received_headers, rule
+from tests.access.support import access_config, access_instance, raw_get, received_headers, rule
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.skipif(NGINX is None, reason="nginx is not installed (make system-deps)")
@@ -48,16 +49,12 @@ async def test_nginx_auth_request_and_the_proxy_agree(tmp_path: Path, upstream: 
         with nginx(conf, ports=[port]):
             async with httpx.AsyncClient() as client:
                 for path, headers, status, user in CASES:
-                    answers = []
-                    for base in (gk.proxy, f"http://127.0.0.1:{port}"):
-                        request = client.build_request("GET", base, headers=headers)
-                        request.url = request.url.copy_with(raw_path=path.encode())
-                        answers.append(await client.send(request))
-                    via_proxy, via_nginx = answers
-                    assert via_proxy.status_code == via_nginx.status_code == status, (path, headers)
+                    answers = [await raw_get(base, path.encode(), headers)
+                               for base in (gk.proxy, f"http://127.0.0.1:{port}")]
+                    assert answers[0][0] == answers[1][0] == status, (path, headers, answers)
                     if status == 200:
-                        for r in answers:
-                            got = received_headers(r.json())
+                        for _, body in answers:
+                            got = received_headers(json.loads(body))
                             assert got["x-user-id"] == [user] and "x_user_email" not in got, (path, got)
                 for base in (gk.proxy, f"http://127.0.0.1:{port}"):
                     login = await client.get(f"{base}/app/page?a=1&b=2", headers={"Accept": "text/html"})
