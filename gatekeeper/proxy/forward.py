@@ -77,7 +77,7 @@ class Forwarder:
             if not any(k == b"content-length" for k, _ in headers):
                 headers.append((b"transfer-encoding", b"chunked"))
                 chunked = True
-        head = b"".join([method.encode("ascii"), b" ", target.encode("ascii"), b" HTTP/1.1\r\n",
+        head = b"".join([method.encode("ascii"), b" ", target.encode("latin-1"), b" HTTP/1.1\r\n",
                          *(b"%s: %s\r\n" % (k, v) for k, v in headers), b"\r\n"])
         try:
             response = await self.pool.request(self._origin(origin), head, payload, chunked=chunked,

@@ -101,3 +101,14 @@ async def test_edge_cases_through_the_proxy(tmp_path: Path, raw_upstream: tuple[
         sized = await client.post(f"{gk.proxy}/sized", content=b"x" * 100)
         assert sized.text.endswith(":/sized:" + "x" * 100)
         assert (await client.get(f"{gk.proxy}/after-all")).status_code == 200
+
+
+async def test_query_strings_pass_byte_for_byte(tmp_path: Path, raw_upstream: tuple[str, RawUpstream]) -> None:
+    from tests.access.support import raw_get
+
+    url, upstream = raw_upstream
+    rules = [rule("raw", "http://<[^/]+>/<.*>", upstream=url, authenticators=("anonymous",))]
+    async with access_instance(access_config(tmp_path, rules)) as gk:
+        status, body = await raw_get(gk.proxy, b"/q?name=caf%C3%A9&x=%2F&y=a+b&z=%00")
+        assert status == 200, body
+        assert upstream.seen[-1][1] == "GET /q?name=caf%C3%A9&x=%2F&y=a+b&z=%00"
