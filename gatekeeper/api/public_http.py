@@ -181,8 +181,8 @@ def endpoint(name: str, *, browser_errors: BrowserError | None = None) -> Callab
             try:
                 return await fn(request)
             except GatekeeperError as exc:
-                if browser_errors is not None and not wants_json(request) and \
-                        content_type(request) != "application/json" and "x-session-token" not in request.headers:
+                if browser_errors is not None and not getattr(exc, "json_only", False) and not wants_json(request) \
+                        and "x-session-token" not in request.headers:
                     return await browser_errors(request, exc)
                 return gatekeeper_error_response(exc)
         return handle

@@ -225,3 +225,14 @@ async def test_unknown_identifiers_cost_a_hash_verification_like_wrong_passwords
                 "method": "password", "identifier": identifier, "password": "wrong-password-1"})
             assert resp.json()["ui"]["messages"][0]["id"] == Msg.ERR_INVALID_CREDENTIALS
     assert calls == ["$2b$", "$2b$"]  # one bcrypt verification each: a real hash, then the dummy
+
+
+async def test_api_flow_errors_stay_json_even_for_form_posts(start: Callable[..., Any]) -> None:
+    throttle = {"per_identifier": 0, "per_ip": 1, "window": "10m"}
+    async with start({"selfservice": {"flows": {"login": {"throttling": throttle}}}}) as gk:
+        async with httpx.AsyncClient(base_url=gk.public) as c:
+            flow = await api_flow(c)
+            form = {"method": "password", "identifier": "a@b.co", "password": "x" * 9}
+            assert (await c.post(f"/self-service/login?flow={flow['id']}", data=form)).status_code == 400
+            resp = await c.post(f"/self-service/login?flow={flow['id']}", data=form)
+            assert is_error(resp, 429)

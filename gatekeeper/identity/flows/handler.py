@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from gatekeeper.errors import TooManyRequests
+from gatekeeper.errors import GatekeeperError, TooManyRequests
 from gatekeeper.identity import csrf, text
 from gatekeeper.identity.client import ClientInfo
 from gatekeeper.identity.errors import ApiFlowBrowserRequest, CsrfViolation
@@ -97,6 +97,15 @@ class FlowHandler:
     async def submit(self, flow_id: str | None, body: dict[str, Any], client: ClientInfo, current: Current,
                      *, csrf_header: str | None = None) -> Outcome:
         flow = await self.flows.load(flow_id)
+        try:
+            return await self._submit(flow, body, client, current, csrf_header)
+        except GatekeeperError as exc:
+            if flow.type == FlowType.API:
+                exc.json_only = True  # type: ignore[attr-defined]  # API flows always answer JSON
+            raise
+
+    async def _submit(self, flow: Flow, body: dict[str, Any], client: ClientInfo, current: Current,
+                      csrf_header: str | None) -> Outcome:
         if flow.type == FlowType.API and client.has_browser_traits:
             raise ApiFlowBrowserRequest()
         html = flow.is_browser and not client.wants_json
