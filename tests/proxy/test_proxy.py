@@ -63,10 +63,12 @@ async def test_forged_headers_are_stripped_even_when_no_mutator_sets_them(tmp_pa
 
 async def test_strip_path_upstream_base_and_preserve_host(tmp_path: Path, upstream: str) -> None:
     async with access_instance(access_config(tmp_path, proxy_rules(upstream))) as gk, httpx.AsyncClient() as c:
-        r = await c.get(f"{gk.proxy}/svc/users/7", headers={"Host": "app.example:4455"})
+        r = await c.get(f"{gk.proxy}/svc/users/7", headers={"Host": "app.example:4455", "X-User-Id": "root"})
         doc = r.json()
         assert doc["path"] == "/base/users/7"
-        assert received_headers(doc)["host"] == ["app.example:4455"]
+        got = received_headers(doc)
+        assert got["host"] == ["app.example:4455"]
+        assert "x-user-id" not in got  # another rule's mutator sets it: stripped here too (this rule sets nothing)
 
 
 HOSTILE = [
