@@ -236,7 +236,8 @@ def test_accepted_dsn_forms(dsn: str, dialect: str, path: str) -> None:
     assert (parsed.dialect, parsed.path) == (dialect, path)
 
 
-@pytest.mark.parametrize("dsn", ["garbage", "sqlite://", "postgres:///nohost", "mysql://u:hunter2@h/db", ""])
+@pytest.mark.parametrize("dsn", ["garbage", "sqlite://", "postgres:///nohost", "mysql://u:hunter2@h/db", "",
+                                 "postgres://u:hunter2@h/db?max_conns=0", "postgres://u@h/db?max_conns=many"])
 def test_rejected_dsn_forms_never_echo_a_password(dsn: str) -> None:
     with pytest.raises(ValueError) as caught:
         Dsn.parse(dsn)

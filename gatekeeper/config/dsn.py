@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import Literal
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 _PASSWORD_PARAM = re.compile(r"((?:^|&)password=)[^&]*", re.IGNORECASE)
 _EXPECTED = "expected memory, sqlite://PATH or postgres://USER@HOST/DB"
@@ -38,6 +38,9 @@ class Dsn:
             parts = urlsplit(dsn)
             if not parts.hostname and "host=" not in parts.query:
                 raise ValueError("expected a host in the PostgreSQL DSN, e.g. postgres://user@host:5432/db")
+            max_conns = dict(parse_qsl(parts.query)).get("max_conns", "10")
+            if not max_conns.isdigit() or int(max_conns) < 1:
+                raise ValueError(f"expected max_conns to be a positive number, got {max_conns!r}")
             return cls("postgres", dsn)
         shown = scheme if scheme.isascii() and scheme.replace("+", "").isalnum() else "?"
         raise ValueError(f"unsupported database {shown}://: {_EXPECTED}")

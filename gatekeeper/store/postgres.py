@@ -10,6 +10,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import asyncpg
 
+from gatekeeper.config.dsn import Dsn
 from gatekeeper.errors import StoreError, StoreUnavailable, UniqueViolation
 from gatekeeper.store.db import Database, NotConnected, QueryObserver, Row, timed
 
@@ -94,6 +95,7 @@ class PostgresDatabase(_Connection):
 
     def __init__(self, dsn: str) -> None:
         self.dsn, self._pool_options = split_dsn(dsn)
+        self.masked_dsn = Dsn("postgres", dsn).masked()
         self._pool: asyncpg.Pool | None = None
         self._conn = NotConnected()
 
@@ -104,8 +106,9 @@ class PostgresDatabase(_Connection):
                 self.dsn, min_size=1, max_size=max_size, timeout=5, command_timeout=30,
                 max_inactive_connection_lifetime=300,
             )
-        except (asyncpg.PostgresError, *_UNAVAILABLE) as exc:
-            raise _translate(exc) from exc
+        except (asyncpg.PostgresError, *_UNAVAILABLE) as exc:  # refused, unknown host, bad password, no such db
+            raise StoreUnavailable(reason=f"{self.masked_dsn}: {type(exc).__name__}: {exc or 'no answer in time'}"
+                                   ) from exc
         self._conn = self._pool
 
     async def close(self) -> None:

@@ -149,7 +149,7 @@ class SqliteDatabase(_Connection):
             self._reader = await self._open() if self.path != ":memory:" else self._writer
         except (sqlite3.Error, OSError) as exc:
             await self.close()
-            raise StoreUnavailable(reason=f"cannot open SQLite database {self.path}: {exc}") from exc
+            raise StoreUnavailable(reason=f"sqlite://{self.path}: cannot open the database: {exc}") from exc
         self._conn = self._reader
 
     async def _open(self) -> aiosqlite.Connection:

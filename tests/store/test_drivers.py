@@ -101,9 +101,18 @@ async def test_an_unreachable_postgres_raises_store_unavailable_without_the_pass
     with pytest.raises(StoreUnavailable) as caught:
         await open_store(dsn)
     assert caught.value.status == 503
-    assert caught.value.reason.startswith("ConnectionRefusedError: ")
+    assert caught.value.reason.startswith(f"{dsn.masked()}: ConnectionRefusedError: ")
     assert "hunter2" not in caught.value.reason + str(caught.value)
     assert "hunter2" not in dsn.masked()
+
+
+@pytest.mark.postgres
+async def test_a_missing_postgres_database_is_unavailable_with_the_servers_reason(postgres_dsn: str) -> None:
+    base = postgres_dsn.rsplit("/", 1)[0].replace("postgres@", "postgres:hunter2@")  # trust auth ignores it
+    with pytest.raises(StoreUnavailable) as caught:
+        await open_store(Dsn.parse(f"{base}/gk_no_such_database"))
+    assert 'database "gk_no_such_database" does not exist' in caught.value.reason
+    assert "hunter2" not in caught.value.reason and ":***@" in caught.value.reason
 
 
 async def test_an_unusable_sqlite_path_raises_store_unavailable(tmp_path: Path) -> None:
