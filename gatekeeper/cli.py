@@ -120,7 +120,7 @@ async def _migrate_async(dsn: Dsn, action: str) -> int:
                 print(f"{state.migration.version:04d}_{state.migration.name:<30} {when}")
         return 0
     except StoreUnavailable as exc:
-        print(f"cannot reach the database {dsn.masked()}: {exc.reason}", file=sys.stderr)
+        print(f"cannot reach the database {exc.reason}", file=sys.stderr)  # the reason starts with the masked DSN
         return 1
     finally:
         await store.close()
