@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from gatekeeper import __version__
 from gatekeeper.config import Config, ConfigError, load_config
 from gatekeeper.config.dsn import Dsn
-from gatekeeper.errors import StoreUnavailable
+from gatekeeper.errors import StoreError, StoreUnavailable
 from gatekeeper.observe import configure_logging, held_logs
 from gatekeeper.store import new_store
 
@@ -121,6 +121,9 @@ async def _migrate_async(dsn: Dsn, action: str) -> int:
         return 0
     except StoreUnavailable as exc:
         print(f"cannot reach the database {exc.reason}", file=sys.stderr)  # the reason starts with the masked DSN
+        return 1
+    except StoreError as exc:  # a migration the database refused: it was rolled back
+        print(f"migrate {action} failed on {dsn.masked()}: {exc.reason}", file=sys.stderr)
         return 1
     finally:
         await store.close()
