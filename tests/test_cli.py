@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -139,6 +140,18 @@ def test_migrate_on_an_unusable_sqlite_path_exits_1(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert result.stderr.startswith(f"cannot reach the database sqlite://{tmp_path}/afile/gk.db: ")
     assert "Traceback" not in result.stderr
+
+
+def test_a_migration_the_database_refuses_exits_1_and_applies_nothing(tmp_path: Path) -> None:
+    db = tmp_path / "gk.db"
+    with sqlite3.connect(db) as conn:
+        conn.execute("CREATE TABLE throttle_counters (something_else TEXT)")  # in the way of 0001
+    result = run("migrate", "up", "--dsn", f"sqlite://{db}")
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"migrate up failed on sqlite://{db}: ")
+    assert "throttle_counters already exists" in result.stderr and "Traceback" not in result.stderr
+    status = run("migrate", "status", "--dsn", f"sqlite://{db}")
+    assert all(line.split()[1] == "pending" for line in status.stdout.splitlines())
 
 
 @pytest.mark.parametrize("dsn", ["garbage", "mysql://u:secret@h/db"])
