@@ -17,10 +17,16 @@ from gatekeeper.config.types import Duration
 class AccessRules:
     """Oathkeeper's `access_rules`, plus how often gatekeeper polls its sources for changes."""
 
-    repositories: tuple[str, ...] = ()
+    repositories: tuple[str, ...] | str = ()  # Oathkeeper also accepts a single URL
     matching_strategy: Literal["glob", "regexp"] = "regexp"
     watch_interval: Duration = Duration(1.0)
     remote_refresh_interval: Duration = Duration(30.0)
+
+    def __post_init__(self) -> None:
+        value = self.repositories
+        if isinstance(value, str):
+            value = tuple(v.strip() for v in value.split(",") if v.strip())  # also ACCESS_RULES_REPOSITORIES=a,b
+        object.__setattr__(self, "repositories", tuple(str(v) for v in value or ()))
 
 
 @dataclass(frozen=True)

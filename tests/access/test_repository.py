@@ -118,3 +118,12 @@ async def test_not_ready_until_every_source_has_loaded(tmp_path: Path) -> None:
         path.write_text(yaml.safe_dump([rule("late", "http://<.*>/late")]))
         await eventually(lambda: gk.app.extensions["access"].current is not None)
         assert (await client.get(f"{gk.api}/health/ready")).status_code == 200
+
+
+async def test_a_single_repository_url_as_oathkeeper_accepts_it(tmp_path: Path) -> None:
+    path = tmp_path / "one.yaml"
+    path.write_text(yaml.safe_dump([rule("one", "http://<.*>/one")]))
+    config = access_config(tmp_path, None, {"access_rules": {"repositories": f"file://{path}"}})
+    assert config.access_rules.repositories == (f"file://{path}",)
+    async with access_instance(config) as gk:
+        assert await decision_status(gk.api, "/one")() == 200
