@@ -26,7 +26,9 @@ access_log = logging.getLogger("gatekeeper.access_log")
 
 
 class JsonFormatter(logging.Formatter):
-    """One JSON object per line: time, level, logger, msg, plus every `extra` field."""
+    """One JSON object per line: time (UTC), level, logger, msg, plus every `extra` field."""
+
+    converter = time.gmtime  # the "Z" in the timestamp must be true whatever the host's time zone
 
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,7 +22,7 @@ from gatekeeper import __version__
 from gatekeeper.app import App, build_listener
 from gatekeeper.config import Config
 from gatekeeper.errors import StoreError, UniqueViolation
-from gatekeeper.observe import Metrics
+from gatekeeper.observe import JsonFormatter, Metrics
 from gatekeeper.store import Store
 from tests.support.process import (
     LISTENER_NAMES,
@@ -211,4 +212,17 @@ async def test_an_unexpected_error_is_a_500_envelope_logged_once_with_the_reques
     assert errors[0].request_id == "boom-1" and errors[0].exc_info is not None  # type: ignore[attr-defined]
     (line,) = [r for r in caplog.records if r.name == "gatekeeper.access_log"]
     assert line.status == 500  # type: ignore[attr-defined]
+
+
+def test_json_log_times_are_utc_whatever_the_host_time_zone(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    time.tzset()
+    try:
+        record = logging.makeLogRecord({"msg": "hello", "levelname": "INFO", "name": "t"})
+        entry = json.loads(JsonFormatter().format(record))
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    stamp = datetime.strptime(entry["time"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    assert abs((stamp - datetime.fromtimestamp(record.created, UTC)).total_seconds()) < 1
 
