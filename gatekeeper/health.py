@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
@@ -18,11 +19,17 @@ ReadinessCheck = Callable[[], Awaitable[str | None]]
 """Returns None when ready, or the reason it is not."""
 
 
+CHECK_TIMEOUT = 2.0
+"""Seconds a readiness check may take: a database that hangs must not hang the probe."""
+
+
 async def not_ready_reasons(app: App) -> dict[str, str]:
     reasons = {}
     for name, check in app.readiness_checks.items():
         try:
-            reason = await check()
+            reason = await asyncio.wait_for(check(), CHECK_TIMEOUT)
+        except TimeoutError:
+            reason = f"did not answer within {CHECK_TIMEOUT:g}s"
         except Exception as exc:  # noqa: BLE001 - a failing check means not ready, whatever it raised
             reason = f"{type(exc).__name__}"
         if reason:

@@ -11,13 +11,14 @@ import socket
 import sys
 import textwrap
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from gatekeeper import __version__
+from gatekeeper import __version__, health
+from gatekeeper.config import Config
 from tests.support.databases import create_postgres_database, drop_postgres_database
 from tests.support.process import (
     LISTENER_NAMES,
@@ -28,7 +29,7 @@ from tests.support.process import (
     wait_until,
     write_config,
 )
-from tests.support.servers import serving
+from tests.support.servers import running_gatekeeper, serving
 
 
 def free_port() -> int:
@@ -394,3 +395,20 @@ async def _wait_ready(client: httpx.AsyncClient, url: str, status: int) -> objec
             return response.json()
         await asyncio.sleep(0.05)
     raise AssertionError(f"/health/ready never answered {status}")
+
+
+async def test_a_hanging_readiness_check_answers_503_in_bounded_time(
+        make_config: Callable[..., Config], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(health, "CHECK_TIMEOUT", 0.2)
+    async with running_gatekeeper(make_config()) as instance:
+        async def hangs() -> str | None:
+            await asyncio.sleep(60)
+            return None
+
+        instance.app.readiness_checks["remote"] = hangs
+        async with httpx.AsyncClient(timeout=10) as client:
+            response = await client.get(f"{instance.admin}/health/ready")
+            alive = await client.get(f"{instance.admin}/health/alive")
+    assert (response.status_code, response.json()) == (503, {"errors": {"remote": "did not answer within 0.2s"}})
+    assert alive.json() == {"status": "ok"}
+
