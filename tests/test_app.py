@@ -149,6 +149,14 @@ def test_serve_retries_until_an_unusable_sqlite_path_becomes_usable(tmp_path: Pa
         assert running.terminate() == 0
 
 
+def test_sigterm_while_still_retrying_the_database_exits_0(tmp_path: Path) -> None:
+    (tmp_path / "data").write_text("")
+    config = write_config(tmp_path / "gk.yaml", f"sqlite://{tmp_path}/data/gk.db")
+    with serve_process(gatekeeper_command("serve", "--config", str(config), "--migrate"), tmp_path / "log") as running:
+        wait_until(lambda: "database unreachable, retrying" in running.log())
+        assert running.terminate() == 0
+
+
 @pytest.mark.parametrize("dialect", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def test_serve_refuses_a_database_with_pending_migrations(tmp_path: Path, dialect: str,
                                                           request: pytest.FixtureRequest) -> None:
