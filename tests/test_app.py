@@ -87,12 +87,11 @@ def test_the_listening_announcement_names_the_proxy_and_sign_in_urls(served: Ser
     assert (line or served.wait_for_line("^  open ")) == f"  open {proxy}/ (app) and {proxy}/.auth/ui/login (sign in)"
 
 
-def test_env_overrides_choose_the_ports(tmp_path: Path) -> None:
+def test_env_overrides_choose_the_ports_and_gatekeeper_config_the_file(tmp_path: Path) -> None:
     config = write_config(tmp_path / "gk.yaml", "memory")
     ports = {name: free_port() for name in LISTENER_NAMES}
-    env = {f"SERVE_{name.upper()}_PORT": str(port) for name, port in ports.items()}
-    with serve_process(gatekeeper_command("serve", "--config", str(config), "--migrate"), tmp_path / "log",
-                       env=env) as running:
+    env = {f"SERVE_{name.upper()}_PORT": str(port) for name, port in ports.items()} | {"GATEKEEPER_CONFIG": str(config)}
+    with serve_process(gatekeeper_command("serve", "--migrate"), tmp_path / "log", env=env) as running:
         assert running.urls == {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
         assert httpx.get(f"{running.urls['admin']}/health/alive").status_code == 200
         assert running.terminate() == 0
