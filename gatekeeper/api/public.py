@@ -321,7 +321,7 @@ class Whoami:
         cookie = bearer = None
         for key, value in scope["headers"]:
             if key == b"x-session-token" and value:
-                return value.decode("latin-1")
+                return str(value.decode("latin-1"))
             if key == b"cookie" and cookie is None:
                 for part in value.split(b";"):
                     part = part.strip()

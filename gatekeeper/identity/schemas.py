@@ -273,7 +273,8 @@ async def _fetch(url: str, http: httpx.AsyncClient) -> dict[str, Any]:
 
 def bundled_default() -> dict[str, Any]:
     data = resources.files("gatekeeper.identity").joinpath("schemas/default.schema.json").read_text("utf-8")
-    return json.loads(data)
+    raw: dict[str, Any] = json.loads(data)
+    return raw
 
 
 class SchemaRegistry:

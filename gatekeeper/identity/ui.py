@@ -52,7 +52,7 @@ def csrf_node(masked_token: str) -> Node:
 
 def node_id(node: Node) -> str:
     attrs = node["attributes"]
-    return attrs.get("name", "") if node["type"] == "input" else attrs.get("id", "")
+    return str(attrs.get("name", "") if node["type"] == "input" else attrs.get("id", ""))
 
 
 def find(nodes: list[Node], name: str) -> Node | None:

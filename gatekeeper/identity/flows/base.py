@@ -69,11 +69,13 @@ class Flow:
 
     @property
     def ui(self) -> dict[str, Any]:
-        return self.record.body["ui"]
+        ui: dict[str, Any] = self.record.body["ui"]
+        return ui
 
     @property
     def nodes(self) -> list[Node]:
-        return self.record.body["ui"]["nodes"]
+        nodes: list[Node] = self.record.body["ui"]["nodes"]
+        return nodes
 
     @nodes.setter
     def nodes(self, nodes: list[Node]) -> None:

@@ -86,8 +86,8 @@ class RegistrationFlows(FlowHandler):
             body = {**body, "method": "profile"}
         if body.get("method") == "password" and find(flow.nodes, "password") is None:
             # a native client may skip the profile step: answer on the credential screen
-            self._show_screen(flow, schema, schema.coerce(body.get("traits") if isinstance(body.get("traits"), dict)
-                                                          else {}), back=False)
+            traits = body.get("traits")
+            self._show_screen(flow, schema, schema.coerce(traits if isinstance(traits, dict) else {}), back=False)
             flow.reset_messages()
         found, ident = await self.ask(self.strategies, lambda s: s.register(flow, body, client, schema))
         if not found:
