@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx
 
@@ -75,8 +75,6 @@ class Deps:
     http: httpx.AsyncClient
     session_source: SessionSource | None
     jwks: JwksCache
-    body: Callable[[RequestView], Any] | None = None
-    extras: dict[str, Any] = field(default_factory=dict)
 
 
 class Authenticator(Protocol):
@@ -118,12 +116,6 @@ def register(kind: str, name: str, config: type = NoConfig) -> Callable[[Any], A
         return cls
 
     return wrap
-
-
-class Handler:
-    """Optional base: keeps the id for logs and metrics."""
-
-    handler_id: ClassVar[str] = ""
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,6 @@ import asyncio
 import base64
 import contextlib
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -72,8 +71,7 @@ def dir_files(path: Path) -> list[Path]:
 class RuleRepository:
     """The rule-set holder and its watcher (an App service)."""
 
-    def __init__(self, config: Config, deps: Deps, metrics: AccessMetrics, *,
-                 on_change: Callable[[RuleSet], None] | None = None) -> None:
+    def __init__(self, config: Config, deps: Deps, metrics: AccessMetrics) -> None:
         self.config, self.deps, self.metrics = config, deps, metrics
         self.locations = [locate(u) for u in config.access_rules.repositories]
         self.current: RuleSet | None = None
@@ -81,7 +79,6 @@ class RuleRepository:
         self.signatures: dict[str, object] = {}
         self.never_loaded: set[str] = set()
         self.last_problems: list[ConfigProblem] = []
-        self.on_change = on_change
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -225,6 +222,4 @@ class RuleRepository:
         self.metrics.rules_loaded.set(len(ruleset.rules))
         self.metrics.reloads.labels("ok").inc()
         log.info("access rules loaded", extra={"rules": len(ruleset.rules), "sources": len(candidate)})
-        if self.on_change:
-            self.on_change(ruleset)
         return True

@@ -3,12 +3,10 @@ rules that can never match, and explain a request against every rule."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -135,6 +133,3 @@ def explain(ruleset: RuleSet, view: RequestView) -> list[Verdict]:
         out.append(Verdict(rule, True, f"matches{groups}; handlers {rule.handler_names}"))
     return out
 
-
-def run(coro: Any) -> Any:
-    return asyncio.run(coro)
