@@ -225,7 +225,7 @@ async def test_sigterm_drains_an_in_flight_request_and_refuses_new_connections(t
     with serve_process([sys.executable, "-c", SLOW_SERVER, str(config)], tmp_path / "log") as running:
         admin = running.urls["admin"]
         async with httpx.AsyncClient(timeout=30) as client:
-            in_flight = asyncio.create_task(client.get(f"{admin}/slow", params={"seconds": "1.5"}))
+            in_flight = asyncio.create_task(client.get(f"{admin}/slow", params={"seconds": "3"}))
             await asyncio.to_thread(running.wait_for_line, "slow request started")
             running.proc.send_signal(signal.SIGTERM)
             await asyncio.to_thread(_wait_refused, admin)  # stopped accepting while the request still runs
