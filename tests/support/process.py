@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import queue
 import re
@@ -14,6 +15,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 _LISTENING = re.compile(r"^\s+(proxy|public|admin|api|metrics)\s+(http://\S+)$")
 ROOT = Path(__file__).parent.parent.parent
@@ -64,6 +66,11 @@ class ServeProcess:
 
     def log(self) -> str:
         return self.log_file.read_text(encoding="utf-8", errors="replace")
+
+    def log_entries(self) -> list[dict[str, Any]]:
+        """The JSON log lines written so far (a line still being written is left for the next call)."""
+        complete = self.log().rpartition("\n")[0]
+        return [json.loads(line) for line in complete.splitlines() if line.startswith("{")]
 
     def terminate(self, timeout: float = 20.0) -> int:
         """SIGTERM, then the exit code."""
