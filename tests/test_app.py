@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import signal
 import socket
 import sys
@@ -39,7 +38,7 @@ def free_port() -> int:
 
 
 def log_entries(running: ServeProcess) -> list[dict[str, object]]:
-    return [json.loads(line) for line in running.log().splitlines() if line.startswith("{")]
+    return running.log_entries()
 
 
 @pytest.fixture(scope="module")

@@ -47,8 +47,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServeProcess]:
 
 
 def request_lines(running: ServeProcess) -> list[dict[str, object]]:
-    entries = [json.loads(line) for line in running.log().splitlines() if line.startswith("{")]
-    return [e for e in entries if e["msg"] == "request"]
+    return [e for e in running.log_entries() if e["msg"] == "request"]
 
 
 def wait_logged(running: ServeProcess, request_id: str) -> dict[str, object]:
