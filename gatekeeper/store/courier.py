@@ -148,6 +148,14 @@ class CourierPersister:
                WHERE claim_token = $1 AND status = 'processing'""",
             token, datetime.now(UTC))
 
+    async def courier_backlog(self) -> dict[str, tuple[int, datetime | None]]:
+        """For `queued` and `processing`: how many messages, and when the oldest was created."""
+        rows = await self.db.fetch_all(
+            """SELECT status, count(*) AS n, min(created_at) AS oldest FROM courier_messages
+               WHERE status IN ('queued', 'processing') GROUP BY status""")
+        found = {row["status"]: (int(row["n"]), _time(row["oldest"])) for row in rows}
+        return {status: found.get(status, (0, None)) for status in ("queued", "processing")}
+
     async def courier_message(self, message_id: str) -> CourierMessage | None:
         """One message with its dispatches, newest first (Kratos' order)."""
         row = await self.db.fetch_one(f"SELECT {_COLUMNS} FROM courier_messages WHERE id = $1",  # noqa: S608

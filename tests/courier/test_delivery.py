@@ -8,6 +8,7 @@ from urllib.parse import quote
 
 import pytest
 from ory_kratos_client.models.message import Message
+from prometheus_client import CollectorRegistry
 
 from gatekeeper.config import Config
 from gatekeeper.errors import BadRequest
@@ -269,3 +270,19 @@ async def test_server_name_is_the_name_presented_in_tls(
     finally:
         await server.stop()
     assert mail.tls and names == ["mail.example.test"]
+
+
+async def test_the_backlog_is_reported_for_alerting_even_without_smtp(
+        store: Store, courier_config: Callable[..., Config]) -> None:
+    registry = CollectorRegistry()
+    courier = Courier(courier_config(None), store, registry=registry)
+    for i in range(2):
+        await courier.enqueue_email(f"u{i}@example.com", "login_code_valid", {"login_code": "1"})
+
+    async def reported() -> bool:
+        return registry.get_sample_value("gatekeeper_courier_backlog_messages", {"status": "queued"}) == 2
+
+    async with running(courier):
+        await eventually(reported)
+    assert registry.get_sample_value("gatekeeper_courier_backlog_messages", {"status": "processing"}) == 0
+    assert registry.get_sample_value("gatekeeper_courier_oldest_waiting_seconds") > 0

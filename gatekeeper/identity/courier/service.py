@@ -6,11 +6,12 @@ import asyncio
 import logging
 import re
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from email.utils import parseaddr
 from typing import TYPE_CHECKING, Any
 
 from jinja2 import TemplateError
-from prometheus_client import CollectorRegistry, Counter
+from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from gatekeeper.config.courier import parse_smtp_uri
 from gatekeeper.errors import BadRequest, GatekeeperError
@@ -33,6 +34,19 @@ class CourierMetrics:
         self.messages = Counter("gatekeeper_courier_messages_total",
                                 "Courier outbox events: queued, sent, failed (will retry), abandoned",
                                 ["event", "template_type"], registry=registry)
+        self.backlog = Gauge("gatekeeper_courier_backlog_messages",
+                             "Messages waiting in the outbox (all replicas), by status", ["status"], registry=registry)
+        self.oldest = Gauge("gatekeeper_courier_oldest_waiting_seconds",
+                            "Age of the oldest queued or processing message (0 when none): alert on it",
+                            registry=registry)
+
+    async def observe_backlog(self, store: Store) -> None:
+        backlog = await store.courier_backlog()
+        now = datetime.now(UTC)
+        for status, (count, _) in backlog.items():
+            self.backlog.labels(status).set(count)
+        oldest = [created for _, created in backlog.values() if created is not None]
+        self.oldest.set(max(0.0, (now - min(oldest)).total_seconds()) if oldest else 0.0)
 
 
 class Courier:

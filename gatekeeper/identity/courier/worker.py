@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -27,10 +28,11 @@ if TYPE_CHECKING:
 log = logging.getLogger("gatekeeper.courier")
 
 STOP_TIMEOUT = 15.0  # seconds a stopping worker may spend finishing the message it is sending
+BACKLOG_INTERVAL = 15.0  # seconds between two looks at the outbox's size for the backlog metrics
 
 
 class CourierWorker:
-    """An App service (start/stop) that delivers the outbox."""
+    """An App service (start/stop) that delivers the outbox and reports its backlog (also when it cannot send)."""
 
     def __init__(self, courier: Courier, *, ready: asyncio.Event | None = None) -> None:
         self.courier = courier
@@ -55,7 +57,6 @@ class CourierWorker:
             log.warning("courier.smtp.connection_uri is not set: --dev logs e-mails instead of sending them")
         else:
             log.warning("courier.smtp.connection_uri is not set: e-mails stay queued until it is")
-            return
         self._stop.clear()
         self._task = asyncio.create_task(self._run(), name="courier-worker")
 
@@ -79,10 +80,13 @@ class CourierWorker:
     async def _run(self) -> None:
         if self._ready is not None:
             await self._pause(None, self._ready)
-        store_errors = 0
+        store_errors, observed = 0, -BACKLOG_INTERVAL
         while not self._stop.is_set():
             self._wake.clear()
             try:
+                if time.monotonic() - observed >= BACKLOG_INTERVAL:
+                    await self.courier.metrics.observe_backlog(self.courier.store)
+                    observed = time.monotonic()
                 claimed = await self.dispatch_batch()
                 store_errors = 0
             except Exception as exc:  # the store is unreachable (or a bug): keep the worker alive, back off
