@@ -154,8 +154,10 @@ class PublicApi:
         if outcome.csrf_cookie:
             self.set_csrf_cookie(resp, outcome.csrf_cookie)
         if flow.is_browser and outcome.session is not None and outcome.token is not None:
+            # a new principal rotates the CSRF token; the session cookie comes last, as Kratos sends them
+            # (clients that keep one Set-Cookie header per response, like the Python SDK, keep the session)
+            self.set_csrf_cookie(resp, csrf.new_token())
             self.set_session_cookie(resp, outcome.token, outcome.session.expires_at)
-            self.set_csrf_cookie(resp, csrf.new_token())  # a new principal: rotate the CSRF token
         return resp
 
     def success_body(self, flow: Flow, outcome: Outcome) -> dict[str, Any]:
