@@ -122,6 +122,15 @@ async def test_an_unusable_sqlite_path_raises_store_unavailable(tmp_path: Path) 
     assert str(tmp_path / "file") in caught.value.reason
 
 
+async def test_sqlite_files_run_in_wal_mode(tmp_path: Path) -> None:
+    store = await open_store(Dsn.parse(f"sqlite://{tmp_path}/gk.db?_fk=true"))
+    try:
+        assert await store.db.fetch_val("PRAGMA journal_mode") == "wal"
+        assert await store.db.fetch_val("PRAGMA foreign_keys") == 1
+    finally:
+        await store.close()
+
+
 async def test_memory_database_works(tmp_path: Path) -> None:
     store = await open_store(Dsn.parse("memory"))
     try:
