@@ -42,19 +42,9 @@ class AuthSession:
     authenticator: str = ""
 
     def template_data(self) -> dict[str, Any]:
-        view = self.view
-        header = self.header
-        return {
-            "Subject": self.subject,
-            "Extra": self.extra,
-            "Header": HeaderMap(lambda n: next((v for k, v in header.items() if k.lower() == n.lower()), "")),
-            "MatchContext": {
-                "RegexpCaptureGroups": list(self.captures),
-                "URL": URLView(view.scheme, view.host, view.path, view.query),
-                "Method": view.method,
-                "Header": HeaderMap(view.headers.get),
-            },
-        }
+        """The template root; `.Header` and `.MatchContext` are built only when a template reads them."""
+        return {"Subject": self.subject, "Extra": self.extra, "Header": _SessionHeaders(self.header),
+                "MatchContext": _MatchContext(self)}
 
     def as_json(self) -> dict[str, Any]:
         """The session as remote handlers (hydrator, remote_json payloads) receive it."""
@@ -66,6 +56,45 @@ class AuthSession:
                               "method": view.method,
                               "header": {k: [v] for k, v in view.headers.items()}},
         }
+
+
+class _SessionHeaders:
+    """`.Header`: the headers earlier mutators set; `.Get` is case-insensitive."""
+
+    __slots__ = ("_header",)
+
+    def __init__(self, header: dict[str, str]) -> None:
+        self._header = header
+
+    def Get(self, name: str) -> str:  # noqa: N802 - Go's method name
+        wanted = name.lower()
+        return next((v for k, v in self._header.items() if k.lower() == wanted), "")
+
+
+class _MatchContext:
+    """`.MatchContext`: capture groups, URL, method and request headers of the matched request."""
+
+    __slots__ = ("_session",)
+
+    def __init__(self, session: AuthSession) -> None:
+        self._session = session
+
+    @property
+    def RegexpCaptureGroups(self) -> list[str]:  # noqa: N802
+        return list(self._session.captures)
+
+    @property
+    def URL(self) -> URLView:  # noqa: N802
+        view = self._session.view
+        return URLView(view.scheme, view.host, view.path, view.query)
+
+    @property
+    def Method(self) -> str:  # noqa: N802
+        return self._session.view.method
+
+    @property
+    def Header(self) -> HeaderMap:  # noqa: N802
+        return HeaderMap(self._session.view.headers.get)
 
 
 @dataclass
