@@ -52,6 +52,7 @@ def _warn_unsupported_hooks(ctx: IdentityContext) -> None:
 
 async def setup(app: App) -> None:
     """Register the public API + built-in UI routes and the cached session source on `app`."""
+    from gatekeeper.api import cors
     from gatekeeper.api.public import PublicApi
     from gatekeeper.identity.cleanup import FlowCleanup
     from gatekeeper.identity.courier import setup_courier
@@ -67,6 +68,6 @@ async def setup(app: App) -> None:
     app.services.append(FlowCleanup(app.store))
     app.services.append(RevocationListener(app.store.db, lambda hashes: ctx.sessions.forget(*hashes),
                                            ctx.sessions.forget_all))
-    app.routes["public"].extend(PublicApi(ctx, flows).routes())
-    app.routes["public"].extend(WebUi(ctx, flows).routes())
+    routes = [*PublicApi(ctx, flows).routes(), *WebUi(ctx, flows).routes()]
+    app.routes["public"].extend(cors.apply(routes, cors.parse(app.config.serve.public.cors, app.config.source)))
     await setup_courier(app)  # the outbox worker runs with the server (flows enqueue from later issues)
