@@ -109,7 +109,7 @@ def parse_rules(text: str, name: str) -> list[LoadedRule]:
         if not isinstance(raw, Mapping):
             problems.append(ConfigProblem(name, source.line(at), at, "a rule must be a mapping"))
             continue
-        known = {k: v for k, v in raw.items() if k in _TOP_KEYS}
+        known = migrate({k: v for k, v in raw.items() if k in _TOP_KEYS})
         rule_problems: list[ConfigProblem] = []
         spec = build(RuleSpec, known, at=at, source=source, problems=rule_problems)
         rule = LoadedRule(spec, source, at)
@@ -120,6 +120,35 @@ def parse_rules(text: str, name: str) -> list[LoadedRule]:
     if problems:
         raise RuleError(problems)
     return rules
+
+
+def _version(text: str) -> tuple[int, int, int, tuple[int, str]] | None:
+    m = _SEMVER.match(text)
+    if not m:
+        return None
+    core, _, pre = text.lstrip("v").split("+", 1)[0].partition("-")
+    major, minor, patch = (int(x) for x in core.split("."))
+    return major, minor, patch, (0, pre) if pre else (1, "")
+
+
+_HYDRATOR_RETRY_CHANGED = (0, 32, 0, (0, "beta.1"))
+
+
+def migrate(rule: dict[str, Any]) -> dict[str, Any]:
+    """Rewrite what old Oathkeeper versions wrote differently (`version` <= 0.32.0-beta.1: hydrator retry)."""
+    version = _version(str(rule.get("version") or ""))
+    if version is None or version > _HYDRATOR_RETRY_CHANGED:
+        return rule
+    mutators = []
+    for ref in rule.get("mutators") or []:
+        api = ((ref.get("config") or {}).get("api") or {}) if isinstance(ref, Mapping) else {}
+        retry = api.get("retry") if isinstance(api, Mapping) else None
+        if ref.get("handler") == "hydrator" and isinstance(retry, Mapping) and "number_of_retries" in retry:
+            retries, delay = int(retry.get("number_of_retries") or 0), int(retry.get("delay_in_milliseconds") or 0)
+            api = {**api, "retry": {"give_up_after": f"{retries * delay}ms", "max_delay": f"{delay}ms"}}
+            ref = {**ref, "config": {**ref["config"], "api": api}}
+        mutators.append(ref)
+    return {**rule, "mutators": mutators}
 
 
 def _with_rule(p: ConfigProblem, rule_id: str) -> ConfigProblem:

@@ -132,3 +132,14 @@ def test_the_json_error_handler_is_on_unless_disabled(tmp_path: Path) -> None:
     assert on.rules[0].errors[0][1].verbose is True
     problems = problems_of(tmp_path, rules, {"errors": {"handlers": {"json": {"enabled": False}}}})
     assert any("'json' is not enabled" in p for p in problems)
+
+
+def test_old_hydrator_retry_settings_are_migrated_by_rule_version(tmp_path: Path) -> None:
+    old = rule("h", "https://h/", mutators=(("hydrator", {"api": {"url": "http://127.0.0.1:9/h", "retry": {
+        "number_of_retries": 3, "delay_in_milliseconds": 200}}}),), version="v0.31.0")
+    ruleset = compile_text(tmp_path, yaml.safe_dump([old]), {"mutators": {"hydrator": {"enabled": True}}})
+    retry = ruleset.rules[0].mutators[0][1].cfg.api.retry
+    assert (float(retry.give_up_after), float(retry.max_delay)) == (0.6, 0.2)
+    current = {**old, "version": "v26.2.0"}
+    problems = problems_of(tmp_path, yaml.safe_dump([current]), {"mutators": {"hydrator": {"enabled": True}}})
+    assert any("number_of_retries" in p and "unknown key" in p for p in problems), problems
