@@ -193,9 +193,11 @@ async def main(seconds: int) -> dict[str, Any]:
             probe.start()  # the storm alone: what hashing does to the loop
             results["logins_per_s"] = await wrk(login_url, seconds, 16, script=str(script))
             results["loop_lag_during_storm"] = await probe.stop()
+            probe.start()
             storm = asyncio.create_task(wrk(login_url, seconds, 16, script=str(script)))
             results["proxy_rps_during_storm"] = await wrk(f"{urls['proxy']}/anything", seconds, 50, bearer)
             results["logins_per_s_with_proxy_load"] = await storm
+            results["loop_lag_storm_and_full_proxy_load"] = await probe.stop()
             results["proxy_kept_ratio"] = results["proxy_rps_during_storm"] / results["proxy_rps_idle"]
     return results
 
@@ -213,6 +215,9 @@ def report(results: dict[str, Any]) -> int:
     print(f"event-loop lag in storm     p50 {lag['p50_ms']:.2f} ms, p99 {lag['p99_ms']:.2f} ms "
           f"(target <= 5), max {lag['max_ms']:.2f} ms over {lag['samples']} samples")
     ok = results["whoami_vs_hello"] >= 0.7 and lag["p99_ms"] <= 5.0 and results["proxy_rps_during_storm"] > 0
+    both = results["loop_lag_storm_and_full_proxy_load"]
+    print(f"  ... with the proxy at full load as well: p50 {both['p50_ms']:.2f} ms, p99 {both['p99_ms']:.2f} ms "
+          "(the loop is saturated by wrk itself here)")
     print("PASS" if ok else "FAIL")
     return 0 if ok else 1
 
