@@ -26,3 +26,14 @@ async def test_a_running_gatekeeper_delivers_and_counts_messages(
             metrics = (await client.get(f"{gk.metrics}/metrics")).text
     assert "654321" in mail.part("text/plain")
     assert 'gatekeeper_courier_messages_total{event="sent",template_type="recovery_code_valid"} 1.0' in metrics
+
+
+async def test_without_smtp_the_instance_is_ready_and_messages_wait(courier_config: Callable[..., Config]) -> None:
+    async with running_gatekeeper(courier_config(None)) as gk:
+        queued = await gk.app.extensions["courier"].enqueue_email("ada@example.com", "login_code_valid",
+                                                                  {"login_code": "1"})
+        async with httpx.AsyncClient() as client:
+            ready = await client.get(f"{gk.public}/health/ready")
+        waiting = await gk.app.store.courier_message(queued.id)
+    assert ready.status_code == 200
+    assert waiting.status == "queued"
