@@ -38,7 +38,8 @@ class Forwarder:
 
     def __init__(self, timeouts: ProxyTimeouts) -> None:
         self.timeouts = timeouts
-        self.pool = Pool(connect_timeout=float(timeouts.read) or None, read_timeout=float(timeouts.write) or None)
+        self.pool = Pool(connect_timeout=float(timeouts.read) or None, read_timeout=float(timeouts.write) or None,
+                         idle_timeout=float(timeouts.idle) or None)
         self._origins: dict[str, tuple[str, int, bool]] = {}
         self._session: aiohttp.ClientSession | None = None
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import ssl
+import time
 from collections.abc import AsyncIterator, Sequence
 
 import httptools
@@ -27,13 +28,14 @@ class UpstreamClosed(ConnectionError):
 class _Connection(asyncio.Protocol):
     __slots__ = ("transport", "parser", "status", "headers", "keep_alive", "chunks", "buffered", "complete",
                  "error", "waiter", "paused_reading", "write_ready", "received", "informational", "reusable",
-                 "close_delimited")
+                 "close_delimited", "idle_since")
 
     def __init__(self) -> None:
         self.transport: asyncio.Transport | None = None
         self.parser = httptools.HttpResponseParser(self)
         self.write_ready: asyncio.Future[None] | None = None
         self.reusable = True
+        self.idle_since = 0.0
         self._reset()
 
     def _reset(self) -> None:
@@ -187,8 +189,10 @@ class Response:
 class Pool:
     """Idle keep-alive connections per (host, port, tls)."""
 
-    def __init__(self, *, connect_timeout: float | None, read_timeout: float | None, max_idle: int = 512) -> None:
+    def __init__(self, *, connect_timeout: float | None, read_timeout: float | None, max_idle: int = 512,
+                 idle_timeout: float | None = None) -> None:
         self.connect_timeout, self.read_timeout, self.max_idle = connect_timeout, read_timeout, max_idle
+        self.idle_timeout = idle_timeout
         self._idle: dict[tuple[str, int, bool], collections.deque[_Connection]] = {}
         self._ssl: ssl.SSLContext | None = None
 
@@ -197,12 +201,19 @@ class Pool:
         if len(idle) >= self.max_idle:
             conn.close()
         else:
+            conn.idle_since = now = time.monotonic()
+            while self.idle_timeout and idle and now - idle[0].idle_since > self.idle_timeout:
+                idle.popleft().close()  # the oldest idle connections expire first
             idle.append(conn)
 
     def _take(self, key: tuple[str, int, bool]) -> _Connection | None:
         idle = self._idle.get(key)
+        now = time.monotonic()
         while idle:
             conn = idle.pop()
+            if self.idle_timeout and now - conn.idle_since > self.idle_timeout:
+                conn.close()  # idle longer than serve.proxy.timeout.idle
+                continue
             if conn.reusable and conn.transport is not None and not conn.transport.is_closing():
                 return conn
         return None
