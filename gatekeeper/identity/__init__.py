@@ -36,12 +36,19 @@ async def build_context(app: App) -> IdentityContext:
     ctx = IdentityContext(config=config, store=app.store, schemas=schemas, identities=identities,
                           sessions=Sessions(config, app.store, identities), hasher=hasher, policy=policy,
                           return_to=ReturnToPolicy(allowed, default_return), public_base_url=base)
-    _warn_unsupported_hooks(ctx)
+    _warn_unsupported(ctx)
     return ctx
 
 
-def _warn_unsupported_hooks(ctx: IdentityContext) -> None:
+def _warn_unsupported(ctx: IdentityContext) -> None:
+    """Say which configured features this version does not act on yet (instead of ignoring them silently)."""
     flows = ctx.config.selfservice.flows
+    if flows.login.style != "unified":
+        log.warning("selfservice.flows.login.style is not supported yet: the unified login is used",
+                    extra={"style": flows.login.style})
+    for name in ("recovery", "verification"):
+        if getattr(flows, name).enabled:
+            log.warning("flow not available yet, ignored", extra={"flow": name})
     for name, after in (("login", flows.login.after), ("registration", flows.registration.after)):
         for method in ("password", "profile"):
             for hook in after.for_method(method).hooks:
