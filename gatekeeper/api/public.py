@@ -31,7 +31,7 @@ from gatekeeper.api.public_http import (
     with_query,
 )
 from gatekeeper.api.public_http import client_info as _client_info
-from gatekeeper.errors import BadRequest, Forbidden, GatekeeperError, NotFound
+from gatekeeper.errors import BadRequest, Forbidden, GatekeeperError, NotFound, StoreError
 from gatekeeper.identity import csrf
 from gatekeeper.identity.client import ClientInfo
 from gatekeeper.identity.errors import (
@@ -45,7 +45,7 @@ from gatekeeper.identity.flows.handler import Current, FlowHandler
 from gatekeeper.identity.identities import rfc3339
 from gatekeeper.identity.service import IdentityContext
 from gatekeeper.observe import ROUTE_KEY
-from gatekeeper.web import render_logout
+from gatekeeper.web import render_error, render_logout
 
 
 class PublicApi:
@@ -91,8 +91,12 @@ class PublicApi:
                 target = self.ctx.default_return_url
             return redirect(target)
         error_id = str(uuid.uuid4())
-        body = error_body(exc.status, exc.message, error_id=exc.error_id, reason=exc.reason, details=exc.details)
-        await self.ctx.store.insert_flow_error(error_id, body["error"], datetime.now(UTC))
+        reason = "" if isinstance(exc, StoreError) else exc.reason  # driver details stay in the logs
+        body = error_body(exc.status, exc.message, error_id=exc.error_id, reason=reason, details=exc.details)
+        try:
+            await self.ctx.store.insert_flow_error(error_id, body["error"], datetime.now(UTC))
+        except StoreError:  # cannot keep it for the error page: show it right here
+            return render_error(self.ctx, body["error"], status=exc.status)
         return redirect(with_query(self.ctx.ui_url("error"), id=error_id))
 
     # -- flows -----------------------------------------------------------------------------------------

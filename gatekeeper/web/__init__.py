@@ -54,5 +54,10 @@ def render_logout(ctx: IdentityContext, logout_url: str) -> Response:
     return render(ctx, "logout.html", logout_url=logout_url)
 
 
+def render_error(ctx: IdentityContext, error: dict[str, Any], *, status: int) -> Response:
+    """The error page for an error that could not be stored (the store itself is down)."""
+    return render(ctx, "error.html", status=status, error=error, login_url=ctx.ui_url("login"))
+
+
 def stylesheet() -> str:
     return resources.files("gatekeeper.web").joinpath("static/style.css").read_text("utf-8")

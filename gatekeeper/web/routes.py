@@ -14,7 +14,7 @@ from gatekeeper.identity.flows.base import FlowType
 from gatekeeper.identity.flows.handler import FlowHandler
 from gatekeeper.identity.service import IdentityContext
 from gatekeeper.observe import ROUTE_KEY
-from gatekeeper.web import SECURITY_HEADERS, render, stylesheet
+from gatekeeper.web import SECURITY_HEADERS, render, render_error, stylesheet
 
 _PASSTHROUGH = ("return_to", "refresh", "aal", "identity_schema")
 _TITLES = {"login": "Sign in", "registration": "Create your account"}
@@ -53,8 +53,7 @@ class WebUi:
         found = await self.ctx.store.flow_error(error_id) if 0 < len(error_id) <= 64 else None
         error = found[0] if found else {"code": 404, "status": "Not Found",
                                         "message": "This error page has expired or does not exist."}
-        return render(self.ctx, "error.html", error=error, login_url=self.ctx.ui_url("login"),
-                      status=200)
+        return render_error(self.ctx, error, status=200)
 
     async def welcome(self, request: Request) -> Response:
         request.scope[ROUTE_KEY] = "/ui/welcome"

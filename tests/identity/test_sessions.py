@@ -170,3 +170,24 @@ async def test_a_logout_on_one_replica_reaches_the_cache_of_another(postgres_dsn
                 break
             await asyncio.sleep(0.02)
         assert await cache_two.session_for_token(token) is None
+
+
+async def test_an_unreachable_store_denies_with_503_never_500(gk: Instance) -> None:
+    from gatekeeper.errors import StoreUnavailable
+
+    token = (await register(gk.public))["session_token"]
+    async with httpx.AsyncClient(base_url=gk.public) as c:
+        flow = (await c.get("/self-service/login/api")).json()
+        await gk.app.store.close()  # the database goes away
+        source = gk.app.session_source
+        assert source is not None
+        with pytest.raises(StoreUnavailable):
+            await source.session_for_token(token)  # the proxy's authenticators deny on this
+        who = await c.get("/sessions/whoami", headers={"X-Session-Token": token})
+        assert who.status_code == 503 and who.json()["error"]["code"] == 503
+        assert "sqlite" not in who.text.lower()  # driver details stay in the logs
+        login = await c.post(f"/self-service/login?flow={flow['id']}", json={
+            "method": "password", "identifier": "ada@example.com", "password": PASSWORD})
+        assert login.status_code == 503
+        page = await c.get("/self-service/login/browser")
+        assert page.status_code == 503 and "Something went wrong" in page.text  # the HTML error page itself
