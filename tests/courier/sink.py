@@ -74,6 +74,7 @@ class SmtpSink:
     require_starttls: bool = False
     credentials: tuple[str, str] | None = None
     refuse: dict[str, str] = field(default_factory=dict)  # recipient -> SMTP reply
+    delay: float = 0.0  # seconds before answering DATA (a slow server)
     received: list[Received] = field(default_factory=list)
     port: int = 0
     _server: asyncio.AbstractServer | None = None
@@ -132,6 +133,7 @@ class SmtpSink:
         return "250 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        await asyncio.sleep(self.delay)
         message = email.message_from_bytes(envelope.original_content or envelope.content or b"",
                                            policy=email.policy.default)
         assert isinstance(message, EmailMessage)

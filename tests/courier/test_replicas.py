@@ -112,3 +112,22 @@ async def test_the_worker_survives_a_database_outage(
         await courier.enqueue_email("ada@example.com", "login_code_valid", {"login_code": "1"})
         (mail,) = await sink.wait_for(1)
     assert mail.rcpt_tos == ["ada@example.com"]
+
+
+async def test_a_slow_server_does_not_let_the_claim_expire_into_duplicates(
+        replica_stores: list[Store], courier_config: Callable[..., Config]) -> None:
+    """The worker renews its lease while it works through a batch, so another replica never takes it over."""
+    server = await SmtpSink(delay=0.3).start()  # 4 messages take ~1.2 s; the lease is 1 s
+    try:
+        config = courier_config(server.uri(query="disable_starttls=true"), worker={"claim_lease": "1s"})
+        first, second = Courier(config, replica_stores[0]), Courier(config, replica_stores[1])
+        for i in range(4):
+            await first.enqueue_email(f"user{i}@example.com", "login_code_valid", {"login_code": str(i)})
+        async with running(first):
+            await server.wait_for(1)  # the first replica holds the whole batch now
+            async with running(second):
+                await server.wait_for(4)
+                await asyncio.sleep(0.3)
+    finally:
+        await server.stop()
+    assert sorted(r.rcpt_tos[0] for r in server.received) == [f"user{i}@example.com" for i in range(4)]

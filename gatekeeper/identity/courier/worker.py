@@ -138,6 +138,7 @@ class CourierWorker:
                 self._log_instead(message)
                 await self._sent(message, token)
             return
+        lease, renewed = float(self.config.worker.claim_lease), time.monotonic()
         try:
             async with transport.session() as smtp:
                 while pending and not self._stop.is_set():
@@ -150,7 +151,9 @@ class CourierWorker:
                             raise
                         continue
                     await self._sent(message, token)
-                    await self.courier.store.renew_courier_claim(token, float(self.config.worker.claim_lease))
+                    if pending and time.monotonic() - renewed > lease / 2:  # a slow server: keep the rest ours
+                        await self.courier.store.renew_courier_claim(token, lease)
+                        renewed = time.monotonic()
         except DeliveryError as exc:  # the server is unreachable or the session broke: the rest fail with it
             if exc.connection:
                 for message in pending:
