@@ -5,9 +5,9 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 import sys
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -29,10 +29,15 @@ class JsonFormatter(logging.Formatter):
     """One JSON object per line: time (UTC), level, logger, msg, plus every `extra` field."""
 
     converter = time.gmtime  # the "Z" in the timestamp must be true whatever the host's time zone
+    _second, _second_text = -1, ""  # one strftime per second, not per line (a line per request)
+    _encode = json.JSONEncoder(default=str).encode
 
     def format(self, record: logging.LogRecord) -> str:
+        second = int(record.created)
+        if second != self._second:
+            self._second, self._second_text = second, time.strftime("%Y-%m-%dT%H:%M:%S", self.converter(second))
         entry: dict[str, Any] = {
-            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + f".{int(record.msecs):03d}Z",
+            "time": f"{self._second_text}.{int(record.msecs):03d}Z",
             "level": record.levelname.lower(),
             "logger": record.name,
             "msg": record.getMessage(),
@@ -42,7 +47,7 @@ class JsonFormatter(logging.Formatter):
                 entry[key] = value
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
-        return json.dumps(entry, default=str)
+        return self._encode(entry)
 
 
 class TextFormatter(logging.Formatter):
@@ -55,6 +60,10 @@ class TextFormatter(logging.Formatter):
 
 def configure_logging(cfg: Log) -> None:
     """Route every gatekeeper (and uvicorn) log record to stderr in the configured format."""
+    # A line per request: skip the record fields no line prints (the Logging HOWTO's "optimization" switches;
+    # the caller lookup walks the stack on every record).
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
+    logging._srcfile = None  # type: ignore[attr-defined]
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if cfg.format == "json" else TextFormatter())
     root = logging.getLogger()
@@ -165,6 +174,7 @@ class RequestObserver:
         self.app, self.listener, self.metrics, self.clock = app, listener, metrics, clock
         self._requests = metrics.requests
         self._seconds = metrics.request_seconds
+        self._children: dict[tuple[str, str, str], tuple[Any, Any]] = {}  # bounded like the label sets
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
@@ -197,8 +207,13 @@ class RequestObserver:
             route = route_label(scope)
             method = scope.get("method", "WS")
             status_text = str(status or (101 if scope["type"] == "websocket" else 500))
-            self._requests.labels(self.listener, route, method, status_text).inc()
-            self._seconds.labels(self.listener, route).observe(elapsed)
+            children = self._children.get((route, method, status_text))
+            if children is None:  # .labels() costs microseconds per call: resolve each series once
+                children = self._children[(route, method, status_text)] = (
+                    self._requests.labels(self.listener, route, method, status_text),
+                    self._seconds.labels(self.listener, route))
+            children[0].inc()
+            children[1].observe(elapsed)
             extra = {"request_id": request_id, "listener": self.listener, "method": method,
                      "path": scope.get("path", ""), "route": route, "status": int(status_text),
                      "duration_ms": round(elapsed * 1000, 3)}
@@ -214,4 +229,4 @@ def _request_id(scope: Scope) -> str:
             text = value.decode("latin-1")
             if 0 < len(text) <= 128 and text.isprintable():
                 return text
-    return uuid.uuid4().hex
+    return os.urandom(16).hex()
