@@ -56,6 +56,7 @@ def test_every_listener_answers_health_in_kratos_shapes(served: ServeProcess) ->
         assert (alive.status_code, alive.json()) == (200, {"status": "ok"})
         assert (ready.status_code, ready.json()) == (200, {"status": "ok"})
         assert alive.headers["content-type"] == "application/json"
+        assert httpx.head(f"{url}/health/ready").status_code == 200
 
 
 @pytest.mark.parametrize("listener", ["public", "admin", "api", "metrics"])
@@ -180,12 +181,15 @@ def test_serve_refuses_a_database_with_pending_migrations(tmp_path: Path, dialec
             drop_postgres_database(drop)
 
 
-def test_sigterm_exits_0_after_saying_it_drains(served: ServeProcess, tmp_path: Path) -> None:
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_stop_signal_exits_0_after_saying_it_drains(tmp_path: Path, sig: signal.Signals) -> None:
     config = write_config(tmp_path / "gk.yaml", "memory")
     with serve_process(gatekeeper_command("serve", "--config", str(config), "--migrate"), tmp_path / "log") as running:
-        assert running.terminate() == 0
+        running.proc.send_signal(sig)
+        assert running.proc.wait(20) == 0
         messages = [e["msg"] for e in log_entries(running)]
     assert "shutting down: draining in-flight requests" in messages
+    assert "Traceback" not in running.log()
 
 
 # --- drain: a process running gatekeeper.app.serve with one slow route on the admin listener ---------------
