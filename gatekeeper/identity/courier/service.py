@@ -77,10 +77,10 @@ class Courier:
         missing = [key for key in REQUIRED.get(kind, ()) if not template_data.get(key)]
         if missing:
             raise ValueError(f"template {kind.value} needs template_data {', '.join(missing)}")
-        data = {"to": recipient, **template_data}
+        data = {**template_data, "to": recipient}
         try:
             rendered = self.templates.render(kind, data)
-        except TemplateError as exc:
+        except (TemplateError, TypeError, ValueError, ArithmeticError, LookupError) as exc:  # operator templates
             log.error("courier template failed", extra={"template_type": kind.value, "error": str(exc)})
             raise GatekeeperError(reason=f"the {kind.value} e-mail template failed to render") from None
         message = await self.store.add_courier_message(
