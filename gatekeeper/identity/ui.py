@@ -89,29 +89,29 @@ def clear_messages(ui: dict[str, Any]) -> None:
 _LOGIN_GROUPS = ("oidc", "default", "webauthn", "passkey", "code", "password", "totp", "lookup_secret")
 _REGISTRATION_GROUPS = ("oidc", "saml", "default", "webauthn", "passkey", "code", "password", "captcha",
                         "profile")
-_LOGIN_NAMES = {"csrf_token": 0, "identifier": 1, "password": 2}
+
+
+def _kratos_sort(nodes: list[Node], groups: tuple[str, ...], keys: list[str]) -> list[Node]:
+    """Kratos' SortBySchema: by group, then (within a group, and across default/password) by the first key
+    the node id starts with; `method` submits last; ties by value."""
+    def bucket(node: Node) -> int:
+        group = "default" if node["group"] == "password" else node["group"]
+        return groups.index(group) if group in groups else len(groups)
+
+    def position(node: Node) -> int:
+        ident = node_id(node)
+        if ident == "method":
+            return len(nodes) + len(keys) + 1
+        return next((i for i, key in enumerate(keys) if ident.startswith(key)), len(keys))
+
+    return sorted(nodes, key=lambda n: (bucket(n), position(n), str(n["attributes"].get("value", ""))))
 
 
 def sort_login(nodes: list[Node]) -> list[Node]:
-    """Kratos' login order: by group, then csrf_token, identifier, password, then the rest in place."""
-    def key(item: tuple[int, Node]) -> tuple[int, int, int]:
-        i, node = item
-        group = _LOGIN_GROUPS.index(node["group"]) if node["group"] in _LOGIN_GROUPS else len(_LOGIN_GROUPS)
-        return group, _LOGIN_NAMES.get(node_id(node), 3), i
-    return [n for _, n in sorted(enumerate(nodes), key=key)]
+    return _kratos_sort(nodes, _LOGIN_GROUPS, ["csrf_token", "identifier", "password"])
 
 
 def sort_registration(nodes: list[Node], trait_order: list[str]) -> list[Node]:
-    """Kratos' registration order: csrf first, traits in schema order, then by group, submits last."""
-    def key(item: tuple[int, Node]) -> tuple[int, int, int, int]:
-        i, node = item
-        name = node_id(node)
-        group = node["group"]
-        g = _REGISTRATION_GROUPS.index(group) if group in _REGISTRATION_GROUPS else len(_REGISTRATION_GROUPS)
-        if name == "csrf_token":
-            return 0, 0, 0, i
-        if name in trait_order:
-            return 1, trait_order.index(name), 0, i
-        is_submit = node["type"] == "input" and node["attributes"]["type"] == "submit"
-        return 2, g, int(is_submit), i
-    return [n for _, n in sorted(enumerate(nodes), key=key)]
+    """Schema order, with the password right after the first trait (Kratos' PasswordLoginOrder)."""
+    keys = ["csrf_token", *trait_order[:1], "password", *trait_order[1:]]
+    return _kratos_sort(nodes, _REGISTRATION_GROUPS, keys)

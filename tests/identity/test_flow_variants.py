@@ -44,7 +44,8 @@ async def test_one_step_registration_shows_traits_and_password_together(start: C
     async with start({"selfservice": {"flows": {"registration": registration}}}) as gk:
         async with httpx.AsyncClient(base_url=gk.public) as c:
             flow = (await c.get("/self-service/registration/api")).json()
-            assert names(flow) == ["csrf_token", "traits.email", "traits.name.first", "traits.name.last", "password",
+            # Kratos' order: the password right after the first trait, `method` last
+            assert names(flow) == ["csrf_token", "traits.email", "password", "traits.name.first", "traits.name.last",
                                    "method"]
             submit = flow["ui"]["nodes"][-1]
             assert (submit["group"], submit["attributes"]["value"], submit["meta"]["label"]["id"]) == (
@@ -63,7 +64,7 @@ async def test_two_step_screen_back_keeps_the_values(start: Callable[..., Any]) 
             url = f"/self-service/registration?flow={flow['id']}"
             traits = {"email": "ada@example.com", "name": {"first": "Ada"}}
             creds = (await c.post(url, json={"method": "profile", "traits": traits})).json()
-            assert names(creds) == ["csrf_token", "traits.email", "traits.name.first", "traits.name.last", "password",
+            assert names(creds) == ["csrf_token", "traits.email", "password", "traits.name.first", "traits.name.last",
                                     "method", "screen"]
             back = (await c.post(url, json={"method": "profile", "screen": "previous", "traits": traits})).json()
             assert names(back) == names(flow)
