@@ -23,6 +23,7 @@ class Msg(IntEnum):
     ERR_VALIDATION_PASSWORD_POLICY = 4000005
     ERR_INVALID_CREDENTIALS = 4000006
     ERR_DUPLICATE_CREDENTIALS = 4000007
+    ERR_IDENTIFIER_MISSING = 4000009
     ERR_VALIDATION_MAX_LENGTH = 4000017
     ERR_VALIDATION_MINIMUM = 4000018
     ERR_VALIDATION_EXCLUSIVE_MINIMUM = 4000019
@@ -103,6 +104,11 @@ def invalid_credentials() -> dict[str, Any]:
 def duplicate_credentials() -> dict[str, Any]:
     return error(Msg.ERR_DUPLICATE_CREDENTIALS,
                  "An account with the same identifier (email, phone, username, ...) exists already.")
+
+
+def identifier_missing() -> dict[str, Any]:
+    return error(Msg.ERR_IDENTIFIER_MISSING, "Could not find any login identifiers. Did you forget to set them? "
+                 "This could also be caused by a server misconfiguration.")
 
 
 def required(prop: str) -> dict[str, Any]:

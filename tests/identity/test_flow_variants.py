@@ -184,3 +184,21 @@ async def test_expired_flows_are_cleaned_up(start: Callable[..., Any]) -> None:
         assert await FlowCleanup(gk.app.store, keep=0).run_once() >= 1
         async with httpx.AsyncClient(base_url=gk.public) as c:
             assert (await c.get("/self-service/login/flows", params={"id": flow["id"]})).status_code == 404
+
+
+async def test_a_schema_without_password_identifier_refuses_password_registration(tmp_path: Path,
+                                                                                 start: Callable[..., Any]) -> None:
+    schema = {"type": "object", "properties": {"traits": {"type": "object", "properties": {
+        "nickname": {"type": "string", "title": "Nickname"}}}}}
+    path = tmp_path / "no-id.json"
+    path.write_text(json.dumps(schema))
+    async with start({"identity": {"schemas": [{"id": "default", "url": f"file://{path}"}]}}) as gk:
+        async with httpx.AsyncClient(base_url=gk.public) as c:
+            flow = (await c.get("/self-service/registration/api")).json()
+            resp = await c.post(f"/self-service/registration?flow={flow['id']}", json={
+                "method": "password", "password": PASSWORD, "traits": {"nickname": "ada"}})
+            assert resp.status_code == 400
+            assert [m["id"] for m in resp.json()["ui"]["messages"]] == [Msg.ERR_IDENTIFIER_MISSING]
+            login = (await c.get("/self-service/login/api")).json()
+            label = next(n for n in login["ui"]["nodes"] if n["attributes"]["name"] == "identifier")["meta"]["label"]
+            assert label["id"] == Msg.LABEL_ID and label["text"] == "ID"

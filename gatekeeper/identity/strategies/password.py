@@ -111,6 +111,9 @@ class PasswordStrategy:
             for message in await self.ctx.policy.problems(password, schema.identifiers(traits)):
                 attach(flow, "password", message)
                 failed = True
+        if not failed and not schema.identifiers(traits):
+            flow.add_message(text.identifier_missing())  # the schema marks no password identifier
+            failed = True
         if failed:
             raise ValidationFailed()
         assert password is not None
