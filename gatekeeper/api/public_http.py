@@ -113,7 +113,7 @@ async def read_body(request: Request) -> dict[str, Any]:
     if kind == "application/json":
         try:
             data = json.loads(raw or b"null")
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
             raise BadRequest(reason="The request body is not valid JSON.") from None
         if not isinstance(data, dict):
             raise BadRequest(reason="The request body must be a JSON object.")

@@ -35,6 +35,9 @@ async def api_flow(c: httpx.AsyncClient, kind: str = "login") -> dict[str, Any]:
     pytest.param(b"[1, 2]", {"Content-Type": "application/json"}, 400, id="JSON that is not an object"),
     pytest.param(b"method=password", {"Content-Type": "text/plain"}, 415, id="wrong content type"),
     pytest.param(b"x" * 300_000, {"Content-Type": "application/json"}, 413, id="huge body"),
+    pytest.param(b"[" * 200_000, {"Content-Type": "application/json"}, 400, id="deeply nested JSON"),
+    pytest.param(b'{"traits": ' * 20_000 + b"1" + b"}" * 20_000, {"Content-Type": "application/json"}, 400,
+                 id="deeply nested object"),
 ])
 async def test_malformed_bodies(gk: Instance, content: bytes, headers: dict[str, str], status: int) -> None:
     async with httpx.AsyncClient(base_url=gk.public) as c:
