@@ -14,6 +14,7 @@ from gatekeeper.store.db import Database
 from gatekeeper.store.flows import FlowPersister
 from gatekeeper.store.identities import IdentityPersister
 from gatekeeper.store.postgres import PostgresDatabase
+from gatekeeper.store.revocation import RevocationPersister
 from gatekeeper.store.sessions import SessionPersister
 from gatekeeper.store.sqlite import SqliteDatabase
 from gatekeeper.store.throttle import ThrottlePersister
@@ -21,7 +22,8 @@ from gatekeeper.store.throttle import ThrottlePersister
 __all__ = ["Database", "Store", "new_store", "open_store"]
 
 
-class Store(ThrottlePersister, IdentityPersister, SessionPersister, FlowPersister, CourierPersister):
+class Store(ThrottlePersister, IdentityPersister, SessionPersister, FlowPersister, CourierPersister,
+            RevocationPersister):
     """Every persister over one database."""
 
     def __init__(self, db: SqliteDatabase | PostgresDatabase) -> None:
