@@ -65,7 +65,7 @@ async def setup(app: App) -> None:
     from gatekeeper.identity.courier import setup_courier
     from gatekeeper.identity.flows.login import LoginFlows
     from gatekeeper.identity.flows.registration import RegistrationFlows
-    from gatekeeper.store.revocations import RevocationListener
+    from gatekeeper.identity.revocation import RevocationBroadcast
     from gatekeeper.web.routes import WebUi
 
     ctx = await build_context(app)
@@ -73,8 +73,10 @@ async def setup(app: App) -> None:
     app.extensions["identity"] = ctx
     app.session_source = ctx.sessions
     app.services.append(FlowCleanup(app.store))
-    app.services.append(RevocationListener(app.store.db, lambda hashes: ctx.sessions.forget(*hashes),
-                                           ctx.sessions.forget_all))
+    # subscribers (the proxy's long-lived connections) add theirs to the same list: see proxy/live.py
+    revoked = app.extensions.setdefault("on_sessions_revoked", [])
+    revoked.insert(0, lambda hashes: ctx.sessions.forget(*hashes))
+    app.services.append(RevocationBroadcast(app.store, revoked, ctx.sessions.forget_all, app.metrics.registry))
     routes = [*PublicApi(ctx, flows).routes(), *WebUi(ctx, flows).routes()]
     app.routes["public"].extend(cors.apply(routes, cors.parse(app.config.serve.public.cors, app.config.source)))
     await setup_courier(app)  # the outbox worker runs with the server (flows enqueue from later issues)

@@ -3,8 +3,8 @@
 Tokens (`ory_st_` + 32 alphanumerics) are stored only as their SHA-256. The cookie carries the token
 plus an HMAC with the first cookie secret (all secrets verify), so a forged cookie costs no database
 round trip. Lookups are cached per process by token hash for `session.cache_ttl` with single-flight on
-misses; a revocation on this process drops the entry at once, and on PostgreSQL every other replica
-drops it when the announcement arrives (LISTEN/NOTIFY, store/revocations.py).
+misses; a revocation on this process drops the entry at once, and every other replica drops it when the
+revocation event reaches it (identity/revocation.py: LISTEN/NOTIFY on PostgreSQL, polling otherwise).
 """
 
 from __future__ import annotations
@@ -28,7 +28,6 @@ from gatekeeper.identity.client import ClientInfo
 from gatekeeper.identity.identities import Identities, rfc3339
 from gatekeeper.store import Store
 from gatekeeper.store.identities import IdentityRecord
-from gatekeeper.store.revocations import announce_revoked
 from gatekeeper.store.sessions import SessionRecord
 
 _ALPHABET = string.ascii_letters + string.digits
@@ -218,7 +217,7 @@ class Sessions:
 
     async def _revoked(self, *hashes: str) -> None:
         self.forget(*hashes)
-        await announce_revoked(self.store.db, list(hashes))
+        await self.store.publish_revoked(list(hashes))  # every replica drops them (identity/revocation.py)
 
     # -- revoke ----------------------------------------------------------------------------------------
 

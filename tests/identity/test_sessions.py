@@ -160,8 +160,8 @@ async def test_a_logout_on_one_replica_reaches_the_cache_of_another(postgres_dsn
         token = (await register(one.public))["session_token"]
         cache_two = two.app.session_source
         assert cache_two is not None and await cache_two.session_for_token(token) is not None  # warm on two
-        listener = next(s for s in two.app.services if type(s).__name__ == "RevocationListener")
-        await asyncio.wait_for(listener.listening.wait(), 10)  # type: ignore[attr-defined]
+        broadcast = next(s for s in two.app.services if type(s).__name__ == "RevocationBroadcast")
+        await asyncio.wait_for(broadcast.ready.wait(), 10)  # type: ignore[attr-defined]
         async with httpx.AsyncClient(base_url=one.public) as c:
             resp = await c.request("DELETE", "/self-service/logout/api", json={"session_token": token})
             assert resp.status_code == 204
