@@ -192,13 +192,18 @@ class PublicApi:
 
     async def list_sessions(self, request: Request) -> Response:
         rec, ident = await self.require_session(request)
+        size, offset = _page(request)
         others = await self.ctx.sessions.others(ident.id, rec.id)
         out = []
-        for s in others:
+        for s in others[offset:offset + size]:
             data = self.ctx.sessions.to_json(s, ident)
             data.pop("identity", None)
             out.append(data)
-        return json_response(out)
+        base = f"{self.ctx.public_base_url}/sessions"
+        links = [f'<{with_query(base, page_size=str(size), page_token=_token(0))}>; rel="first"']
+        if offset + size < len(others):
+            links.append(f'<{with_query(base, page_size=str(size), page_token=_token(offset + size))}>; rel="next"')
+        return json_response(out, headers={"Link": ",".join(links)})
 
     async def revoke_others(self, request: Request) -> Response:
         rec, ident = await self.require_session(request)
@@ -352,3 +357,25 @@ class Whoami:
                    (b"x-kratos-authenticated-identity-id", entry.identity_id.encode())]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": entry.body})
+
+
+def _token(offset: int) -> str:
+    return base64.urlsafe_b64encode(f"o={offset}".encode()).decode().rstrip("=")
+
+
+def _page(request: Request) -> tuple[int, int]:
+    """Keyset-style `page_size` (1..1000, default 250) and an opaque `page_token` (Kratos' parameters)."""
+    raw_size = request.query_params.get("page_size", "250")
+    if not raw_size.isdigit() or not 1 <= int(raw_size) <= 1000:
+        raise BadRequest(reason="page_size must be a number between 1 and 1000.")
+    token = request.query_params.get("page_token", "")
+    offset = 0
+    if token:
+        try:
+            text = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+            if not text.startswith("o=") or not text[2:].isdigit():
+                raise ValueError(text)
+            offset = int(text[2:])
+        except (ValueError, binascii.Error, UnicodeDecodeError):
+            raise BadRequest(reason="page_token is not valid.") from None
+    return int(raw_size), offset
