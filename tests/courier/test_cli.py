@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
 import sys
 from collections.abc import Callable
@@ -16,14 +17,6 @@ from gatekeeper.identity.courier import Courier
 from gatekeeper.store import Store
 from tests.courier.conftest import FAST, settled
 from tests.courier.sink import SmtpSink
-from tests.support.servers import free_socket
-
-
-def free_port() -> int:
-    sock = free_socket()
-    port = sock.getsockname()[1]
-    sock.close()
-    return int(port)
 
 
 def write_config(path: Path, dsn: str, uri: str) -> Path:
@@ -45,22 +38,48 @@ async def test_courier_watch_delivers_the_queue_and_stops_on_sigterm(
     uri = sink.uri(query="disable_starttls=true")
     queued = await Courier(courier_config(None), store).enqueue_email(  # queued by a replica with no SMTP
         "ada@example.com", "verification_code_valid", {"verification_code": "135790"})
-    port = free_port()
-    process = await watch(write_config(tmp_path / "courier.yaml", dsn, uri), "--expose-metrics-port", str(port))
+    process = await watch(write_config(tmp_path / "courier.yaml", dsn, uri), "--expose-metrics-port", "0")
+    lines: list[dict] = []
+    reader = asyncio.create_task(read_json_lines(process, lines))
     try:
+        port = await until_logged(process, lines, "courier metrics and health listening")
         (mail,) = await sink.wait_for(1, timeout=30)
         await settled(store, queued.id, "sent")
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port['port']}") as client:
             ready = (await client.get("/health/ready")).json()
             metrics = (await client.get("/metrics")).text
     finally:
-        process.send_signal(signal.SIGTERM)
-        _, stderr = await asyncio.wait_for(process.communicate(), 30)
-    assert process.returncode == 0, stderr.decode()
+        if process.returncode is None:
+            process.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(process.wait(), 30)
+        await reader
+    assert process.returncode == 0, lines
     assert "135790" in mail.part("text/plain")
-    assert b"courier message sent" in stderr
+    assert any(line.get("msg") == "courier message sent" for line in lines)
     assert ready == {"status": "ok"}
     assert 'gatekeeper_courier_messages_total{event="sent",template_type="verification_code_valid"} 1.0' in metrics
+
+
+async def read_json_lines(process: asyncio.subprocess.Process, into: list[dict]) -> None:
+    assert process.stderr is not None
+    async for raw in process.stderr:
+        try:
+            into.append(json.loads(raw))
+        except ValueError:
+            into.append({"msg": raw.decode(errors="replace").rstrip()})
+
+
+async def until_logged(process: asyncio.subprocess.Process, lines: list[dict], message: str) -> dict:
+    """The first log line with `message`; fails at once (with the log) if the process exits before."""
+    async def seen() -> dict:
+        while True:
+            for line in lines:
+                if line.get("msg") == message:
+                    return line
+            assert process.returncode is None, f"courier watch exited early: {lines}"
+            await asyncio.sleep(0.02)
+
+    return await asyncio.wait_for(seen(), 30)
 
 
 async def test_courier_watch_refuses_an_unmigrated_database(tmp_path: Path, sink: SmtpSink) -> None:

@@ -31,7 +31,7 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     watch.add_argument("--config", "-c", default=os.environ.get("GATEKEEPER_CONFIG"), help="YAML config file")
     watch.add_argument("--dev", action="store_true", help="development mode: log e-mails when no SMTP is set")
     watch.add_argument("--expose-metrics-port", type=int, metavar="PORT",
-                       help="serve /metrics, /health/alive and /health/ready on this port (all interfaces)")
+                       help="serve /metrics, /health/alive and /health/ready on this port (all interfaces; 0: any)")
     watch.set_defaults(run=_watch)
 
 
@@ -94,7 +94,9 @@ def _metrics_server(app: App, port: int) -> _MetricsServer:
     config = uvicorn.Config(build_listener(app, "metrics"), loop="none", lifespan="off", log_config=None,
                             access_log=False, server_header=False)
     server = _MetricsServer(config)
-    server.task = asyncio.create_task(server.serve(sockets=[bind("0.0.0.0", port)]))  # noqa: S104 - probes
+    sock = bind("0.0.0.0", port)  # noqa: S104 - probes reach it from outside the pod
+    server.task = asyncio.create_task(server.serve(sockets=[sock]))
+    log.info("courier metrics and health listening", extra={"port": sock.getsockname()[1]})
     return server
 
 
