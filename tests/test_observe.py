@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import textwrap
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -224,4 +225,42 @@ def test_json_log_times_are_utc_whatever_the_host_time_zone(monkeypatch: pytest.
         time.tzset()
     stamp = datetime.strptime(entry["time"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
     assert abs((stamp - datetime.fromtimestamp(record.created, UTC)).total_seconds()) < 1
+
+
+def test_credentials_refused_by_the_proxy_never_reach_the_log(tmp_path: Path) -> None:
+    """Denied requests log their decision and reason, never the cookie or token that was refused."""
+    jwks = tmp_path / "jwks.json"
+    jwks.write_text('{"keys": []}')
+    (tmp_path / "rules.yaml").write_text(textwrap.dedent("""\
+        - id: private
+          match: {url: "http://127.0.0.1:<[0-9]+>/private<.*>", methods: [GET]}
+          upstream: {url: "http://127.0.0.1:9"}
+          authenticators: [{handler: jwt}, {handler: cookie_session}, {handler: bearer_token}]
+          authorizer: {handler: allow}
+          mutators: [{handler: noop}]
+        """))
+    config = write_config(tmp_path / "gk.yaml", "memory")
+    config.write_text(config.read_text() + textwrap.dedent(f"""\
+        access_rules: {{repositories: ["file://{tmp_path}/rules.yaml"]}}
+        authenticators:
+          jwt: {{enabled: true, config: {{jwks_urls: ["file://{jwks}"]}}}}
+          cookie_session: {{enabled: true}}
+          bearer_token: {{enabled: true}}
+        authorizers: {{allow: {{enabled: true}}}}
+        mutators: {{noop: {{enabled: true}}}}
+        """))
+    jwt_like = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJTRUNSRVRTVUIifQ.c2lnbmF0dXJlLXNlY3JldA"
+    with serve_process(gatekeeper_command("serve", "--config", str(config), "--migrate"), tmp_path / "log") as running:
+        wait_until(lambda: httpx.get(f"{running.urls['proxy']}/health/ready").status_code == 200)
+        for headers in ({"Authorization": f"Bearer {jwt_like}"}, {"Authorization": f"Bearer {TOKEN}"},
+                        {"Cookie": f"ory_kratos_session={COOKIE_VALUE}"}, {"X-Session-Token": TOKEN}):
+            response = httpx.get(f"{running.urls['proxy']}/private/page", headers={**headers, "X-Request-Id": "deny"})
+            assert response.status_code == 401
+            assert COOKIE_VALUE not in response.text and TOKEN not in response.text
+        wait_until(lambda: len([e for e in request_lines(running) if e["request_id"] == "deny"]) == 4)
+        assert running.terminate() == 0
+    log = running.log()
+    for value in (COOKIE_VALUE, TOKEN, jwt_like, jwt_like.split(".")[1], jwt_like.split(".")[2]):
+        assert value not in log
+    assert all(e.get("decision") for e in request_lines(running) if e["request_id"] == "deny")
 
