@@ -36,6 +36,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gatekeeper", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"gatekeeper {__version__}")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
 
     serve = commands.add_parser("serve", help="run every listener (proxy, public, admin, api, metrics)")
