@@ -31,8 +31,9 @@ def closed_port() -> int:
         return sock.getsockname()[1]
 
 
-def test_version_prints_the_version() -> None:
-    result = run("version")
+@pytest.mark.parametrize("args", [["version"], ["--version"]])
+def test_version_prints_the_version(args: list[str]) -> None:
+    result = run(*args)
     assert (result.returncode, result.stdout.strip()) == (0, f"gatekeeper {__version__}")
 
 
