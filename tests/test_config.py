@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import re
 import textwrap
+import typing
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from gatekeeper.config import Config, ConfigError, load_config, parse_config
+from gatekeeper.config import Config, ConfigError, Secret, load_config, parse_config
 from gatekeeper.config.dsn import Dsn
 
 SECRET = "s3cret-cookie-value-0123456789"
@@ -258,3 +261,34 @@ def test_masked_dsn_hides_the_password(dsn: str, masked: str) -> None:
 def test_the_dev_config_used_by_make_run_is_valid() -> None:
     config = load_config(Path(__file__).parent.parent / "config" / "dev.yaml", env={}, dev=True)
     assert config.database.dialect == "sqlite" and config.serve.proxy.port == 4455
+
+
+def _key_paths(cls: type, prefix: str = "") -> list[str]:
+    hints = typing.get_type_hints(cls)
+    paths = []
+    for f in dataclasses.fields(cls):
+        tp, path = hints[f.name], prefix + f.name
+        if f.name == "source":
+            continue
+        if dataclasses.is_dataclass(tp) and tp is not Secret:
+            paths += _key_paths(tp, path + ".")
+        else:
+            paths.append(path)
+    return paths
+
+
+def test_every_config_key_is_in_the_configuration_reference() -> None:
+    """docs/configuration.md names each key: literally, in a pattern row (`serve.<admin|api>.base_url`), through a
+    documented child key, or as a `/ .part` shorthand next to its sibling."""
+    doc = (Path(__file__).parent.parent / "docs" / "configuration.md").read_text()
+    doc = re.sub(r"(?ms)^```.*?^```", "", doc)  # code blocks are examples, not the reference
+    tokens = [t.split()[0] for t in re.findall(r"`([^`\n]+)`", doc)]
+
+    def covers(token: str, path: str) -> bool:
+        want, have = path.split("."), token.split(".")
+        if len(have) < len(want):
+            return token.startswith(".") and token == "." + ".".join(want[-len(have) + 1:])
+        return all(h == w or (h.startswith("<") and h.endswith(">")) for h, w in zip(have, want, strict=False))
+
+    missing = [p for p in _key_paths(Config) if not any(covers(t, p) for t in tokens)]
+    assert missing == [], f"document these keys in docs/configuration.md: {missing}"
