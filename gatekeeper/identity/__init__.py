@@ -17,6 +17,7 @@ _SUPPORTED_HOOKS = {"session", "revoke_active_sessions"}
 async def build_context(app: App) -> IdentityContext:
     """Every identity service over the app's store, config and HTTP client."""
     from gatekeeper.identity.identities import Identities
+    from gatekeeper.identity.metrics import IdentityMetrics
     from gatekeeper.identity.passwords import BreachedPasswords, Hasher, PasswordPolicy
     from gatekeeper.identity.returnto import ReturnToPolicy
     from gatekeeper.identity.schemas import SchemaRegistry
@@ -28,6 +29,8 @@ async def build_context(app: App) -> IdentityContext:
     schemas = await SchemaRegistry.load(config.identity, app.http)
     identities = Identities(app.store, schemas, base)
     hasher = Hasher(config.hashers, dev=config.dev)
+    metrics = IdentityMetrics(app.metrics.registry)
+    hasher.observe = lambda operation, seconds: metrics.hashing.labels(operation).observe(seconds)
     pw = config.selfservice.methods.password.config
     policy = PasswordPolicy(pw, hasher, BreachedPasswords(pw, app.http))
     ss = config.selfservice
@@ -35,7 +38,8 @@ async def build_context(app: App) -> IdentityContext:
     allowed = [*ss.allowed_return_urls, default_return, f"{base}/"]
     ctx = IdentityContext(config=config, store=app.store, schemas=schemas, identities=identities,
                           sessions=Sessions(config, app.store, identities), hasher=hasher, policy=policy,
-                          return_to=ReturnToPolicy(allowed, default_return), public_base_url=base)
+                          return_to=ReturnToPolicy(allowed, default_return), public_base_url=base,
+                          metrics=metrics)
     _warn_unsupported(ctx)
     return ctx
 

@@ -11,6 +11,7 @@ import logging
 import os
 import re
 import time
+from collections.abc import Callable
 from typing import Any
 
 import anyio
@@ -52,16 +53,27 @@ class Hasher:
             parallelism=a.parallelism or 2 * (os.cpu_count() or 1), hash_len=a.key_length, salt_len=a.salt_length,
             type=argon2.Type.ID)
         self._dummy: str | None = None
+        self.observe: Callable[[str, float], None] | None = None  # (operation, seconds incl. queueing)
 
     @property
     def max_password_bytes(self) -> int | None:
         return BCRYPT_MAX_BYTES if self.algorithm == "bcrypt" else None
 
     async def hash(self, password: str) -> str:
-        return await anyio.to_thread.run_sync(self._hash, password, limiter=self.limiter)
+        start = time.perf_counter()
+        try:
+            return await anyio.to_thread.run_sync(self._hash, password, limiter=self.limiter)
+        finally:
+            if self.observe:
+                self.observe("hash", time.perf_counter() - start)
 
     async def verify(self, stored: str, password: str) -> bool:
-        return await anyio.to_thread.run_sync(self._verify, stored, password, limiter=self.limiter)
+        start = time.perf_counter()
+        try:
+            return await anyio.to_thread.run_sync(self._verify, stored, password, limiter=self.limiter)
+        finally:
+            if self.observe:
+                self.observe("verify", time.perf_counter() - start)
 
     async def verify_dummy(self, password: str) -> None:
         """Spend the time of a real verification (unknown identifier): no user enumeration by timing."""

@@ -10,6 +10,7 @@ from gatekeeper.config import Config
 from gatekeeper.errors import TooManyRequests
 from gatekeeper.identity import csrf
 from gatekeeper.identity.identities import Identities
+from gatekeeper.identity.metrics import IdentityMetrics
 from gatekeeper.identity.passwords import Hasher, PasswordPolicy
 from gatekeeper.identity.returnto import ReturnToPolicy
 from gatekeeper.identity.schemas import SchemaRegistry
@@ -38,6 +39,7 @@ class IdentityContext:
     policy: PasswordPolicy
     return_to: ReturnToPolicy
     public_base_url: str
+    metrics: IdentityMetrics
 
     @property
     def csrf_cookie(self) -> str:

@@ -239,3 +239,14 @@ async def test_api_flow_errors_stay_json_even_for_form_posts(start: Callable[...
             assert (await c.post(f"/self-service/login?flow={flow['id']}", data=form)).status_code == 400
             resp = await c.post(f"/self-service/login?flow={flow['id']}", data=form)
             assert is_error(resp, 429)
+
+
+async def test_flow_outcomes_and_hashing_time_are_exported_as_metrics(gk: Instance) -> None:
+    async with httpx.AsyncClient(base_url=gk.public) as c:
+        flow = await api_flow(c)
+        await c.post(f"/self-service/login?flow={flow['id']}", json={
+            "method": "password", "identifier": "nobody@example.com", "password": "x" * 9})
+        metrics = (await c.get(f"{gk.metrics}/metrics")).text
+    assert 'gatekeeper_identity_flow_submissions_total{flow="login",result="refused"} 1.0' in metrics
+    assert 'gatekeeper_identity_password_hash_seconds_count{operation="verify"} 1.0' in metrics
+    assert "nobody@example.com" not in metrics

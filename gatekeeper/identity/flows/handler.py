@@ -98,11 +98,16 @@ class FlowHandler:
                      *, csrf_header: str | None = None) -> Outcome:
         flow = await self.flows.load(flow_id)
         try:
-            return await self._submit(flow, body, client, current, csrf_header)
+            outcome = await self._submit(flow, body, client, current, csrf_header)
         except GatekeeperError as exc:
+            self.ctx.metrics.submitted(str(self.kind), _result_of(exc))
             if flow.type == FlowType.API:
                 exc.json_only = True  # type: ignore[attr-defined]  # API flows always answer JSON
             raise
+        result = outcome.extra.get("result") or (
+            "restarted" if outcome.restarted else "refused" if outcome.status == 400 else "success")
+        self.ctx.metrics.submitted(str(self.kind), result)
+        return outcome
 
     async def _submit(self, flow: Flow, body: dict[str, Any], client: ClientInfo, current: Current,
                       csrf_header: str | None) -> Outcome:
@@ -140,7 +145,8 @@ class FlowHandler:
             if not html:
                 raise
             flow.add_message(text.too_many_attempts(exc.retry_after))
-            outcome = None
+            await self.flows.save(flow)
+            return Outcome(flow=flow, status=400, extra={"result": "throttled"})
         if outcome is None:
             await self.flows.save(flow)
             return Outcome(flow=flow, status=400)
@@ -157,3 +163,11 @@ class FlowHandler:
             except NotResponsible:
                 continue
         return False, None
+
+
+def _result_of(exc: GatekeeperError) -> str:
+    if isinstance(exc, TooManyRequests):
+        return "throttled"
+    if isinstance(exc, CsrfViolation):
+        return "csrf"
+    return "expired" if exc.status == 410 else "error"
