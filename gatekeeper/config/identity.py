@@ -62,11 +62,14 @@ class Before:
 
 @dataclass(frozen=True)
 class Throttling:
-    """gatekeeper's login throttling: attempts per window, counted in the store (shared by replicas)."""
+    """gatekeeper's login throttling: attempts per window, counted in the store (shared by replicas).
+
+    Per canonical identifier (guessing one account) and per client address (spraying many; set generously:
+    offices share NAT addresses). 0 disables a limit."""
 
     window: Duration = Duration(900.0)
     per_identifier: int = 10
-    per_ip: int = 200
+    per_ip: int = 500
 
 
 @dataclass(frozen=True)
