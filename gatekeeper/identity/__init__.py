@@ -47,9 +47,6 @@ async def build_context(app: App) -> IdentityContext:
 def _warn_unsupported(ctx: IdentityContext) -> None:
     """Say which configured features this version does not act on yet (instead of ignoring them silently)."""
     flows = ctx.config.selfservice.flows
-    if flows.login.style != "unified":
-        log.warning("selfservice.flows.login.style is not supported yet: the unified login is used",
-                    extra={"style": flows.login.style})
     for name in ("recovery", "verification"):
         if getattr(flows, name).enabled:
             log.warning("flow not available yet, ignored", extra={"flow": name})

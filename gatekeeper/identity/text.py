@@ -16,6 +16,7 @@ class Msg(IntEnum):
     LABEL_PASSWORD = 1070001
     LABEL_GENERATED = 1070002
     LABEL_ID = 1070004
+    LABEL_CONTINUE = 1070009
     ERR_VALIDATION_GENERIC = 4000001
     ERR_VALIDATION_REQUIRED = 4000002
     ERR_VALIDATION_MIN_LENGTH = 4000003
@@ -80,6 +81,10 @@ def choose_credentials() -> dict[str, Any]:
 
 def password_label() -> dict[str, Any]:
     return text(Msg.LABEL_PASSWORD, "Password")
+
+
+def continue_button() -> dict[str, Any]:
+    return text(Msg.LABEL_CONTINUE, "Continue")
 
 
 def id_label() -> dict[str, Any]:

@@ -86,7 +86,9 @@ def clear_messages(ui: dict[str, Any]) -> None:
         node["messages"] = []
 
 
-_LOGIN_GROUPS = ("oidc", "default", "webauthn", "passkey", "code", "password", "totp", "lookup_secret")
+# identifier_first is not in Kratos' login list: its index is -1 there, so its nodes sort first
+_LOGIN_GROUPS = ("identifier_first", "oidc", "default", "webauthn", "passkey", "code", "password", "totp",
+                 "lookup_secret")
 _REGISTRATION_GROUPS = ("oidc", "saml", "default", "webauthn", "passkey", "code", "password", "captcha",
                         "profile")
 

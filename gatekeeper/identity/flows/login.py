@@ -12,7 +12,7 @@ from gatekeeper.identity.flows.base import Flow, FlowKind, Outcome
 from gatekeeper.identity.flows.handler import Current, FlowHandler
 from gatekeeper.identity.identities import rfc3339
 from gatekeeper.identity.service import IdentityContext
-from gatekeeper.identity.strategies import PasswordStrategy
+from gatekeeper.identity.strategies import IdentifierFirstStrategy, PasswordStrategy
 from gatekeeper.identity.ui import sort_login
 from gatekeeper.store.identities import IdentityRecord
 
@@ -40,7 +40,11 @@ class LoginFlows(FlowHandler):
         super().__init__(ctx, float(cfg.lifespan))
         self.after = cfg.after
         self.password = PasswordStrategy(ctx)
-        self.strategies = [self.password] if ctx.config.selfservice.methods.password.enabled else []
+        self.strategies: list[Any] = [self.password] if ctx.config.selfservice.methods.password.enabled else []
+        self.identifier_first = IdentifierFirstStrategy(self._show_methods) \
+            if cfg.style == "identifier_first" else None
+        if self.identifier_first is not None:
+            self.strategies.insert(0, self.identifier_first)
 
     def check_init(self, current: Current, params: dict[str, Any]) -> None:
         aal = params.get("aal") or "aal1"
@@ -65,8 +69,18 @@ class LoginFlows(FlowHandler):
             cred = ident.credentials.get("password")
             identifier = cred.identifiers[0] if cred and cred.identifiers else None
             flow.add_message(text.reauthenticate())
+        if self.identifier_first is not None and identifier is None:
+            self.identifier_first.populate_login(flow, schema)
+            return
         for strategy in self.strategies:
-            strategy.populate_login(flow, schema, identifier=identifier)
+            if strategy is not self.identifier_first:
+                strategy.populate_login(flow, schema, identifier=identifier)
+
+    def _show_methods(self, flow: Flow, identifier: str) -> None:
+        """The identifier-first style's second screen: every first-factor method, whoever asked."""
+        if self.password in self.strategies:
+            self.password.populate_credentials(flow)
+        self.sort(flow)
 
     def sort(self, flow: Flow) -> None:
         flow.nodes = sort_login(flow.nodes)
@@ -76,6 +90,8 @@ class LoginFlows(FlowHandler):
         found, ident = await self.ask(self.strategies, lambda s: s.login(flow, body, client))
         if not found:
             flow.add_message(text.no_strategy("login"))
+            return None
+        if ident is None:  # identifier-first: the flow moved to its second screen
             return None
         return await self.succeed(flow, ident, str(body.get("method")), client)
 

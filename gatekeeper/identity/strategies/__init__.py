@@ -7,7 +7,8 @@ messages into the flow. Registered explicitly below, in the order they are asked
 
 from __future__ import annotations
 
+from gatekeeper.identity.strategies.identifier_first import IdentifierFirstStrategy
 from gatekeeper.identity.strategies.password import PasswordStrategy
 from gatekeeper.identity.strategies.profile import ProfileStrategy
 
-__all__ = ["PasswordStrategy", "ProfileStrategy"]
+__all__ = ["IdentifierFirstStrategy", "PasswordStrategy", "ProfileStrategy"]

@@ -36,6 +36,10 @@ class PasswordStrategy:
         """identifier (hidden and prefilled when re-authenticating), password, submit."""
         flow.nodes.append(input_node("identifier", Group.DEFAULT, type="hidden" if identifier else "text",
                                      value=identifier or "", required=True, label=schema.identifier_label()))
+        self.populate_credentials(flow)
+
+    def populate_credentials(self, flow: Flow) -> None:
+        """The password and its submit (also the identifier-first style's second screen)."""
         flow.nodes.append(input_node("password", Group.PASSWORD, type="password", required=True,
                                      autocomplete="current-password", label=text.password_label()))
         flow.nodes.append(submit_node("method", "password", Group.PASSWORD, text.login_password_button()))
