@@ -29,7 +29,7 @@ class CorsConfig:
     allowed_methods: tuple[str, ...] = ("POST", "GET", "PUT", "PATCH", "DELETE")
     allowed_headers: tuple[str, ...] = ("Authorization", "Content-Type", "Max-Age", "X-Session-Token",
                                         "X-XSRF-TOKEN", "X-CSRF-TOKEN")
-    exposed_headers: tuple[str, ...] = ("Content-Type", "Set-Cookie")
+    exposed_headers: tuple[str, ...] = ("Content-Type",)
     allow_credentials: bool = True
     max_age: int = 0
     debug: bool = False
