@@ -49,6 +49,7 @@ async def setup(app: App) -> None:
     from gatekeeper.proxy.app import proxy_factory
     from gatekeeper.proxy.decisions import Decisions
     from gatekeeper.proxy.forward import Forwarder
+    from gatekeeper.proxy.live import LiveConnections
 
     load_handlers()
     config = app.config
@@ -61,7 +62,10 @@ async def setup(app: App) -> None:
     forwarder = Forwarder(config.serve.proxy.timeout)
     proxy_pipeline = Pipeline(lambda: repository.current, metrics, "proxy")
     decision_pipeline = Pipeline(lambda: repository.current, metrics, "decisions")
-    app.proxy_factory = proxy_factory(repository, proxy_pipeline, forwarder)
+    live = LiveConnections(app.metrics.registry)  # WebSocket/SSE connections end with their session
+    app.extensions.setdefault("on_sessions_revoked", []).append(live.revoked)
+    app.services.append(live)
+    app.proxy_factory = proxy_factory(repository, proxy_pipeline, forwarder, live)
     id_token = config.mutators.get("id_token")
     jwks_url = str(id_token.config.get("jwks_url", "")) if id_token and id_token.enabled else ""
     callers = config.serve.api.decisions_allowed_callers

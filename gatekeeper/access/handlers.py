@@ -7,7 +7,7 @@ compiler merges the global `<kind>.<name>.config` with the rule's `config`, buil
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Protocol
@@ -40,6 +40,9 @@ class AuthSession:
     extra: dict[str, Any] = field(default_factory=dict)
     header: dict[str, str] = field(default_factory=dict)
     authenticator: str = ""
+    # set by session authenticators: re-asks whether the session is still active (long-lived connections)
+    still_valid: Callable[[], Awaitable[bool]] | None = None
+    expires_at: str = ""  # RFC 3339, when the session ends ("" unknown)
 
     def template_data(self) -> dict[str, Any]:
         """The template root; `.Header` and `.MatchContext` are built only when a template reads them."""

@@ -117,7 +117,7 @@ class RevocationBroadcast:
             except Exception as exc:  # noqa: BLE001 - cannot tell what was revoked: fail closed
                 self.metrics.poll_failures.inc()
                 self.on_reset()
-                if not self._failing:
+                if not self._failing and self.ready.is_set():  # before the first success: still connecting
                     self._failing = True
                     log.warning("revocation poll failed: session cache dropped until the store answers",
                                 extra={"error": type(exc).__name__})

@@ -5,18 +5,24 @@ Pure ASGI (C9): tables are built in `__init__`; `__call__` does only per-request
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+from collections.abc import Callable, Coroutine
 from typing import Any
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from prometheus_client import CollectorRegistry
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gatekeeper.access.errors.base import ErrorResponse
 from gatekeeper.access.errors.json import render_json
+from gatekeeper.access.handlers import AuthSession
 from gatekeeper.access.pipeline import Pipeline, render_bad_request
 from gatekeeper.access.repository import RuleRepository
 from gatekeeper.access.request_view import parse_networks, proxy_view
-from gatekeeper.errors import GatekeeperError
+from gatekeeper.errors import GatekeeperError, Unauthorized
 from gatekeeper.proxy.forward import Forwarder
+from gatekeeper.proxy.live import LiveConnections
 from gatekeeper.proxy.upstream_request import upstream_headers, upstream_target
 from gatekeeper.proxy.websocket import tunnel_websocket
 
@@ -58,8 +64,9 @@ class BodyBuffer:
 
 class ProxyApp:
     def __init__(self, identity: ASGIApp, repository: RuleRepository, pipeline: Pipeline, forwarder: Forwarder,
-                 *, prefix: str, trusted_proxies: tuple[str, ...]) -> None:
+                 *, prefix: str, trusted_proxies: tuple[str, ...], live: LiveConnections | None = None) -> None:
         self.identity, self.repository, self.pipeline, self.forwarder = identity, repository, pipeline, forwarder
+        self.live = live or LiveConnections(CollectorRegistry())
         self.prefix, self.prefix_slash = prefix, prefix + "/"
         self.trusted = parse_networks(trusted_proxies)
 
@@ -102,15 +109,64 @@ class ProxyApp:
                                    websocket=scope["type"] == "websocket")
         target = upstream_target(rule, view)
         if scope["type"] == "websocket":
-            await tunnel_websocket(self.forwarder, scope, receive, send, rule.upstream_url + target, headers)
+            async with self.live.watch(session) as ended:
+                await tunnel_websocket(self.forwarder, scope, receive, send, rule.upstream_url + target, headers,
+                                       ended)
             return
         try:
-            await self.forwarder.forward(view.method, rule.upstream_url, target, headers, receive, send,
-                                         has_body=_has_body(scope), body=buffer.data)
+            if session.still_valid is not None and not _has_body(scope) and _wants_event_stream(scope):
+                await self._long_lived(
+                    lambda out: self.forwarder.forward(view.method, rule.upstream_url, target, headers, receive, out,
+                                                       has_body=False, body=buffer.data), session, receive, send)
+            else:
+                await self.forwarder.forward(view.method, rule.upstream_url, target, headers, receive, send,
+                                             has_body=_has_body(scope), body=buffer.data)
         except GatekeeperError as exc:
             self.pipeline.metrics.upstream_errors.labels(rule.id, str(exc.status)).inc()
             log.warning("upstream failed", extra={"rule": rule.id, "status": exc.status, "reason": exc.reason})
             await send_error(send, render_json(exc, verbose=True))
+
+
+    async def _long_lived(self, forward: Callable[[Send], Coroutine[Any, Any, int]], session: AuthSession,
+                          receive: Receive, send: Send) -> None:
+        """An event stream (SSE) without a request body: forward it until it ends, the client goes away, or the
+        session ends (then end the response cleanly)."""
+        started = False
+
+        async def tracked(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        async def client_gone() -> None:
+            while (await receive())["type"] != "http.disconnect":
+                pass
+
+        async with self.live.watch(session) as ended:
+            task = asyncio.create_task(forward(tracked))
+            waiters = [asyncio.create_task(ended.wait()), asyncio.create_task(client_gone())]
+            try:
+                await asyncio.wait((task, *waiters), return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for waiter in waiters:
+                    waiter.cancel()
+            if task.done():
+                task.result()
+                return
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+            if not ended.is_set():
+                return  # the client left
+            if started:
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+            else:
+                await send_error(send, render_json(Unauthorized("Access credentials are invalid",
+                                                                reason="the session ended"), verbose=False))
+
+
+def _wants_event_stream(scope: Scope) -> bool:
+    return any(k == b"accept" and b"text/event-stream" in v for k, v in scope["headers"])
 
 
 def _has_body(scope: Scope) -> bool:
@@ -122,11 +178,12 @@ def _has_body(scope: Scope) -> bool:
     return False
 
 
-def proxy_factory(repository: RuleRepository, pipeline: Pipeline, forwarder: Forwarder) -> Any:
+def proxy_factory(repository: RuleRepository, pipeline: Pipeline, forwarder: Forwarder,
+                  live: LiveConnections) -> Any:
     """`app.proxy_factory`: builds the proxy around the identity app the container hands over."""
     def build(app: Any, identity: ASGIApp) -> ASGIApp:
         proxy = app.config.serve.proxy
         return ProxyApp(identity, repository, pipeline, forwarder, prefix=proxy.identity_prefix,
-                        trusted_proxies=proxy.trusted_proxies)
+                        trusted_proxies=proxy.trusted_proxies, live=live)
 
     return build

@@ -15,7 +15,8 @@ log = logging.getLogger("gatekeeper.proxy")
 
 
 async def tunnel_websocket(forwarder: Forwarder, scope: Scope, receive: Receive, send: Send, url: str,
-                           raw_headers: list[tuple[bytes, bytes]]) -> None:
+                           raw_headers: list[tuple[bytes, bytes]], ended: asyncio.Event | None = None) -> None:
+    """Tunnel frames both ways until either side closes, or `ended` is set (the session ended: close 1008)."""
     message = await receive()
     if message["type"] != "websocket.connect":
         return
@@ -53,7 +54,15 @@ async def tunnel_websocket(forwarder: Forwarder, scope: Scope, receive: Receive,
         with contextlib.suppress(Exception):
             await send({"type": "websocket.close", "code": upstream.close_code or 1000})
 
+    async def session_ended() -> None:
+        assert ended is not None
+        await ended.wait()
+        with contextlib.suppress(Exception):
+            await send({"type": "websocket.close", "code": 1008, "reason": "session ended"})
+
     tasks = [asyncio.create_task(client_to_upstream()), asyncio.create_task(upstream_to_client())]
+    if ended is not None:
+        tasks.append(asyncio.create_task(session_ended()))
     try:
         await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
     finally:

@@ -11,7 +11,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from functools import partial
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
@@ -19,6 +20,9 @@ import httpx
 from gatekeeper.access.authn.tokens import gjson
 from gatekeeper.access.handlers import AuthSession, Deps, json_object
 from gatekeeper.errors import Forbidden, StoreUnavailable, TooManyRequests, Unauthorized
+
+if TYPE_CHECKING:
+    from gatekeeper.app import SessionSource
 
 log = logging.getLogger("gatekeeper.access.authn")
 
@@ -38,6 +42,15 @@ class SessionCheck:
     force_method: str = ""
     subject_from: str = "identity.id"
     extra_from: str = "@this"
+
+
+async def _still_active(source: SessionSource, token: str) -> bool:
+    """For long-lived connections: is the session still active? (Cannot tell: no, fail closed.)"""
+    try:
+        doc = await source.session_for_token(token)
+    except Exception:  # noqa: BLE001 - store unreachable or anything else: the connection ends
+        return False
+    return doc is not None and doc.get("active") is not False
 
 
 def url_problem(url: str) -> str | None:
@@ -64,6 +77,8 @@ async def check(session: AuthSession, cfg: SessionCheck, deps: Deps, token: str,
             raise
         if doc is None or doc.get("active") is False:
             raise Unauthorized("Access credentials are invalid", reason="the session is missing, expired or revoked")
+        session.still_valid = partial(_still_active, deps.session_source, token)
+        session.expires_at = str(doc.get("expires_at") or "")
     subject = gjson(doc, cfg.subject_from)
     extra = gjson(doc, cfg.extra_from)
     if subject is not None and not isinstance(subject, str):

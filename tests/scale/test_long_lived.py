@@ -1,0 +1,123 @@
+"""Long-lived proxied connections (WebSocket, SSE) end when their session does: revoked on any replica, or expired."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import websockets
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import StreamingResponse
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket
+
+from tests.access.support import access_config, rule
+from tests.identity.test_sessions import register
+from tests.support.servers import Instance, running_gatekeeper, serving
+
+
+async def _events(request: Request) -> StreamingResponse:
+    async def forever() -> AsyncIterator[bytes]:
+        i = 0
+        while True:
+            yield f"data: {i}\n\n".encode()
+            i += 1
+            await asyncio.sleep(0.05)
+
+    return StreamingResponse(forever(), media_type="text/event-stream")
+
+
+async def _ws(websocket: WebSocket) -> None:
+    await websocket.accept()
+    while True:
+        try:
+            await websocket.send_text(await websocket.receive_text())
+        except Exception:  # noqa: BLE001 - the client went away
+            return
+
+
+upstream_app = Starlette(routes=[Route("/events", _events), WebSocketRoute("/ws", _ws)])
+
+
+def config(tmp_path: Path, upstream: str, extra: dict[str, Any] | None = None) -> Any:
+    rules = [rule("live", "http://<[^/]+>/<(events|ws)>", upstream=upstream, authenticators=("cookie_session",))]
+    overrides = {"session": {"cache_ttl": "60s", **(extra or {})}, "hashers": {"bcrypt": {"cost": 4}},
+                 "selfservice": {"flows": {"registration": {"after": {"password": {"hooks": [{"hook": "session"}]}}}}}}
+    return access_config(tmp_path, rules, overrides)
+
+
+@asynccontextmanager
+async def replicas(tmp_path: Path, count: int, extra: dict[str, Any] | None = None) -> AsyncIterator[list[Instance]]:
+    """`count` gatekeepers on one SQLite file (several processes may share it), in front of the upstream."""
+    async with AsyncExitStack() as stack:
+        upstream = await stack.enter_async_context(serving(upstream_app))
+        found = [await stack.enter_async_context(running_gatekeeper(config(tmp_path, upstream, extra)))
+                 for _ in range(count)]
+        for gk in found:
+            while gk.app.extensions["access"].current is None:
+                await asyncio.sleep(0.01)
+        yield found
+
+
+async def logout(gk: Instance, token: str) -> None:
+    async with httpx.AsyncClient() as c:
+        resp = await c.request("DELETE", f"{gk.public}/self-service/logout/api", json={"session_token": token})
+        assert resp.status_code == 204
+
+
+async def test_a_websocket_is_closed_when_its_session_is_revoked_on_another_replica(tmp_path: Path) -> None:
+    async with replicas(tmp_path, 2) as (a, b):
+        token = (await register(a.public))["session_token"]
+        url = b.proxy.replace("http://", "ws://") + "/ws"
+        async with websockets.connect(url, additional_headers={"Cookie": f"ory_kratos_session={token}"}) as ws:
+            await ws.send("hello")
+            assert await ws.recv() == "hello"
+            await logout(a, token)
+            with pytest.raises(websockets.ConnectionClosed) as closed:
+                await asyncio.wait_for(ws.recv(), 5)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
+        with pytest.raises(websockets.InvalidStatus) as denied:  # and it cannot come back
+            async with websockets.connect(url, additional_headers={"Cookie": f"ory_kratos_session={token}"}):
+                pass
+        assert denied.value.response.status_code == 403  # a WebSocket refused before accept
+
+
+async def test_an_event_stream_ends_when_its_session_is_revoked(tmp_path: Path) -> None:
+    async with replicas(tmp_path, 2) as (a, b), httpx.AsyncClient(timeout=10) as c:
+        token = (await register(a.public))["session_token"]
+        other = (await register(a.public, "other@example.com"))["session_token"]
+        headers = {"Accept": "text/event-stream"}
+        async with c.stream("GET", f"{b.proxy}/events", headers=headers,
+                            cookies={"ory_kratos_session": token}) as mine, \
+                c.stream("GET", f"{b.proxy}/events", headers=headers, cookies={"ory_kratos_session": other}) as theirs:
+            assert mine.status_code == 200 and theirs.status_code == 200
+            lines = mine.aiter_lines()
+            assert (await anext(lines)).startswith("data: ")
+            await logout(a, token)
+
+            async def drain() -> None:
+                async for _ in lines:
+                    pass
+
+            await asyncio.wait_for(drain(), 5)  # the stream ended (cleanly) on its own
+            other_lines = theirs.aiter_lines()
+            for _ in range(3):  # the other session's stream goes on
+                await asyncio.wait_for(anext(other_lines), 5)
+
+
+async def test_a_websocket_is_closed_when_its_session_expires(tmp_path: Path) -> None:
+    async with replicas(tmp_path, 1, {"lifespan": "2s"}) as (a,):
+        token = (await register(a.public))["session_token"]
+        url = a.proxy.replace("http://", "ws://") + "/ws"
+        async with websockets.connect(url, additional_headers={"Cookie": f"ory_kratos_session={token}"}) as ws:
+            await ws.send("hello")
+            assert await ws.recv() == "hello"
+            with pytest.raises(websockets.ConnectionClosed) as closed:
+                await asyncio.wait_for(ws.recv(), 10)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
