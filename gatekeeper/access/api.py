@@ -33,19 +33,23 @@ def _int(request: Request, name: str, default: int, maximum: int) -> int:
     return min(value, maximum)
 
 
+VERSION_HEADER = "X-Rules-Version"  # the active rule set's sha256: replicas that converged answer the same
+
+
 def access_routes(repository: RuleRepository, decisions: Decisions, deps: Deps,
                   global_jwks_url: str) -> list[BaseRoute]:
     async def list_rules(request: Request) -> JSONResponse:
         limit = _int(request, "limit", _int(request, "page_size", 50, 500), 500)
         offset = _int(request, "offset", 0, 1 << 31)
         rules = repository.current.rules if repository.current else ()
-        return JSONResponse([r.loaded.as_json() for r in rules[offset:offset + limit]])
+        return JSONResponse([r.loaded.as_json() for r in rules[offset:offset + limit]],
+                            headers={VERSION_HEADER: repository.version})
 
     async def get_rule(request: Request) -> JSONResponse:
         rule = repository.current.by_id(request.path_params["id"]) if repository.current else None
         if rule is None:
             raise NotFound(f"rule {request.path_params['id']!r} does not exist", error_id="not_found")
-        return JSONResponse(rule.loaded.as_json())
+        return JSONResponse(rule.loaded.as_json(), headers={VERSION_HEADER: repository.version})
 
     async def jwks(request: Request) -> JSONResponse:
         urls: list[str] = [global_jwks_url] if global_jwks_url else []

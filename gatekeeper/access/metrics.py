@@ -18,7 +18,19 @@ class AccessMetrics:
                                ["result"], registry=registry)
         self.upstream_errors = Counter("gatekeeper_proxy_upstream_errors_total", "Upstream failures",
                                        ["rule", "reason"], registry=registry)
+        self.rules_info = Gauge("gatekeeper_access_rules_version_info",
+                                "1 for the version (sha256) of the active rule set", ["version"], registry=registry)
         self._decision_children: dict[tuple[str, str, str, int], Counter] = {}
+        self._version = ""
+
+    def rules_version(self, version: str) -> str:
+        """Show `version` as the active rule set's (the previous one's series is removed); returns it."""
+        if version != self._version:
+            if self._version:
+                self.rules_info.remove(self._version)
+            self.rules_info.labels(version).set(1)
+            self._version = version
+        return version
 
     def decision(self, mode: str, rule: str, decision: str, status: int) -> None:
         key = (mode, rule, decision, status)

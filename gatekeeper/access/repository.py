@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import hashlib
+import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,6 +70,12 @@ def dir_files(path: Path) -> list[Path]:
     return [p for p in entries if not p.name.startswith(".") and p.suffix in RULE_SUFFIXES and p.is_file()]
 
 
+def version_of(ruleset: RuleSet) -> str:
+    """The rule set's version: sha256 over its rules as `GET /rules` shows them, in order."""
+    doc = json.dumps([r.loaded.as_json() for r in ruleset.rules], sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(doc.encode()).hexdigest()
+
+
 class RuleRepository:
     """The rule-set holder and its watcher (an App service)."""
 
@@ -75,6 +83,7 @@ class RuleRepository:
         self.config, self.deps, self.metrics = config, deps, metrics
         self.locations = [locate(u) for u in config.access_rules.repositories]
         self.current: RuleSet | None = None
+        self.version = ""  # sha256 of the active rules (canonical JSON): equal on replicas that converged
         self.good: dict[str, list[LoadedRule]] = {}  # source name -> last good rules
         self.signatures: dict[str, object] = {}
         self.never_loaded: set[str] = set()
@@ -219,7 +228,9 @@ class RuleRepository:
             if name in candidate and name not in failed:
                 self.never_loaded.discard(name)
         self.current = ruleset
+        self.version = self.metrics.rules_version(version_of(ruleset))
         self.metrics.rules_loaded.set(len(ruleset.rules))
         self.metrics.reloads.labels("ok").inc()
-        log.info("access rules loaded", extra={"rules": len(ruleset.rules), "sources": len(candidate)})
+        log.info("access rules loaded", extra={"rules": len(ruleset.rules), "sources": len(candidate),
+                                               "version": self.version})
         return True
