@@ -21,6 +21,10 @@ import jwt
 log = logging.getLogger("gatekeeper.access.jwks")
 
 
+LOCAL_TTL = 1.0  # seconds a file:// (or inline) key set is used before it is read again
+_LOCAL = ("file:", "/", "base64:", "inline:")
+
+
 class JwksError(Exception):
     """A key set that could not be read or parsed."""
 
@@ -75,7 +79,10 @@ class JwksCache:
     async def entry(self, url: str, *, refresh: bool = False, ttl: float | None = None) -> _Entry:
         now = time.monotonic()
         entry = self._entries.get(url)
-        if entry and not refresh and now - entry.fetched < (self.ttl if ttl is None else ttl):
+        limit = self.ttl if ttl is None else ttl
+        if url.startswith(_LOCAL):  # a mounted file (a Kubernetes Secret) changes in place: follow it closely
+            limit = min(limit, LOCAL_TTL)
+        if entry and not refresh and now - entry.fetched < limit:
             return entry
         if entry and refresh and now - entry.last_refresh < self.min_refresh:
             return entry

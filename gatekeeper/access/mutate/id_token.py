@@ -1,6 +1,10 @@
 """`id_token`: a signed JWT for the upstream (`Authorization: Bearer ...`), keys from a private JWKS
-(`jwks_url`: file, http(s) or base64), claims from a template, cached per subject + claims until 10%
-of its ttl is left. The public half of the keys is served at `:4456/.well-known/jwks.json`."""
+(`jwks_url`: file, http(s) or base64), claims from a template, cached per subject + claims + signing key until
+10% of its ttl is left. The public half of the keys is served at `:4456/.well-known/jwks.json`.
+
+Key rotation (docs/operations.md): the FIRST private key of the set signs, every key is published. Add the new
+key at the end, wait until verifiers' key caches have it, then move it first; drop the old key once the tokens it
+signed have expired. A `file://` set is re-read every second, so every replica follows the shared file."""
 
 from __future__ import annotations
 
@@ -49,7 +53,7 @@ class IdToken:
         self.cfg, self.deps = cfg, deps
         self.claims = compile_template(cfg.claims) if cfg.claims else None
         self.ttl = float(cfg.ttl) or 900.0
-        self.cache: TTLCache[tuple[str, str], tuple[str, float]] = TTLCache(maxsize=10_000, ttl=self.ttl)
+        self.cache: TTLCache[tuple[str, str, str], tuple[str, float]] = TTLCache(maxsize=10_000, ttl=self.ttl)
 
     @staticmethod
     def problems(cfg: IdTokenConfig) -> list[tuple[str, str]]:
@@ -67,16 +71,16 @@ class IdToken:
 
     async def mutate(self, session: AuthSession) -> None:
         extra_claims = self._claims(session)
-        key = (session.subject, json.dumps(extra_claims, sort_keys=True))
+        try:  # first: a rotated key set (another key first) must not keep handing out tokens of the old key
+            private, kid, alg = await signing_key(self.deps, self.cfg.jwks_url)
+        except JwksError as exc:
+            raise GatekeeperError(reason=f"id_token signing keys: {exc}") from None
+        key = (session.subject, json.dumps(extra_claims, sort_keys=True), kid)
         now = time.time()
         cached = self.cache.get(key)
         if cached and cached[1] - now > self.ttl * 0.1:
             session.header["Authorization"] = f"Bearer {cached[0]}"
             return
-        try:
-            private, kid, alg = await signing_key(self.deps, self.cfg.jwks_url)
-        except JwksError as exc:
-            raise GatekeeperError(reason=f"id_token signing keys: {exc}") from None
         exp = now + self.ttl
         claims = {**extra_claims, "exp": int(exp), "iat": int(now), "nbf": int(now), "jti": str(uuid.uuid4()),
                   "iss": self.cfg.issuer_url, "sub": session.subject}
