@@ -73,6 +73,7 @@ async def setup(app: App) -> None:
     flows = {"login": LoginFlows(ctx), "registration": RegistrationFlows(ctx)}
     app.extensions["identity"] = ctx
     app.session_source = ctx.sessions
+    ctx.sessions.instrument(app.metrics.registry)
     app.services.append(FlowCleanup(app.store))
     # subscribers (the proxy's long-lived connections) add theirs to the same list: see proxy/live.py
     revoked = app.extensions.setdefault("on_sessions_revoked", [])

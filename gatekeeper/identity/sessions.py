@@ -23,6 +23,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from prometheus_client import CollectorRegistry, Counter
+
 from gatekeeper.config import Config
 from gatekeeper.identity.client import ClientInfo
 from gatekeeper.identity.identities import Identities, rfc3339
@@ -41,6 +43,14 @@ def new_token(prefix: str) -> str:
 
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+class _NotCounted:
+    def inc(self, amount: float = 1) -> None:
+        return None
+
+
+_NOT_COUNTED = _NotCounted()
 
 
 class Cached:
@@ -71,6 +81,14 @@ class Sessions:
         self._keys = [s.value.encode() for s in config.cookie_secrets]
         self._cache: dict[str, Cached] = {}
         self._inflight: dict[str, asyncio.Future[Cached]] = {}
+        self._hit = self._miss = _NOT_COUNTED
+
+    def instrument(self, registry: CollectorRegistry) -> None:
+        """Count cache hits and misses (store lookups) on `registry`: gatekeeper_session_cache_lookups_total."""
+        lookups = Counter("gatekeeper_session_cache_lookups_total",
+                          "Session lookups by the proxy and decisions: hit (in-process cache) or miss (store)",
+                          ["result"], registry=registry)
+        self._hit, self._miss = lookups.labels("hit"), lookups.labels("miss")
 
     # -- tokens and cookies --------------------------------------------------------------------------
 
@@ -170,10 +188,13 @@ class Sessions:
         now = time.monotonic()
         hit = self._cache.get(key)
         if hit is not None and hit.until > now:
+            self._hit.inc()
             return hit
         pending = self._inflight.get(key)
         if pending is not None:
+            self._hit.inc()  # single-flight: answered by the lookup already running
             return await asyncio.shield(pending)
+        self._miss.inc()
         future: asyncio.Future[Cached] = asyncio.get_running_loop().create_future()
         self._inflight[key] = future
         try:
