@@ -254,6 +254,13 @@ class Sessions:
         await self._revoked(*hashes)
         return len(hashes)
 
+    async def revoke_all(self, identity_id: str) -> int:
+        """Revoke every session of an identity, on every replica: call it when an identity is deactivated, before
+        it is deleted, and on a password change with revoke_active_sessions."""
+        hashes = await self.store.revoke_other_sessions(identity_id, "", datetime.now(UTC))
+        await self._revoked(*hashes)
+        return len(hashes)
+
     async def others(self, identity_id: str, current_id: str) -> list[SessionRecord]:
         now = datetime.now(UTC)
         return [s for s in await self.store.sessions_of_identity(identity_id)
