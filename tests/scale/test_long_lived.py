@@ -18,6 +18,7 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
 from tests.access.support import access_config, rule
+from tests.identity.conftest import PASSWORD
 from tests.identity.test_sessions import register
 from tests.support.servers import Instance, running_gatekeeper, serving
 
@@ -121,3 +122,25 @@ async def test_a_websocket_is_closed_when_its_session_expires(tmp_path: Path) ->
             with pytest.raises(websockets.ConnectionClosed) as closed:
                 await asyncio.wait_for(ws.recv(), 10)
         assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
+
+
+async def test_revoking_all_sessions_of_an_identity_reaches_every_replica(tmp_path: Path) -> None:
+    """What deactivation, deletion and a password change with revoke_active_sessions call."""
+    async with replicas(tmp_path, 2) as (a, b), httpx.AsyncClient() as c:
+        done = await register(a.public)
+        token, identity_id = done["session_token"], done["identity"]["id"]
+        second = await c.post(f"{a.public}/self-service/login?flow=" + (await c.get(
+            f"{a.public}/self-service/login/api")).json()["id"], json={
+            "method": "password", "identifier": "ada@example.com", "password": PASSWORD})
+        tokens = [token, second.json()["session_token"]]
+        for t in tokens:  # cached on B (60 s TTL)
+            assert (await c.get(f"{b.api}/decisions/events", headers={"Cookie": f"ory_kratos_session={t}"})
+                    ).status_code == 200
+        assert await a.app.extensions["identity"].sessions.revoke_all(identity_id) == 2
+        for t in tokens:
+            for _ in range(100):
+                resp = await c.get(f"{b.api}/decisions/events", headers={"Cookie": f"ory_kratos_session={t}"})
+                if resp.status_code == 401:
+                    break
+                await asyncio.sleep(0.02)
+            assert resp.status_code == 401
