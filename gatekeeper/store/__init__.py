@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from gatekeeper.config.dsn import Dsn
 from gatekeeper.store import migrate
+from gatekeeper.store.addresses import AddressPersister
 from gatekeeper.store.courier import CourierPersister
 from gatekeeper.store.db import Database
 from gatekeeper.store.flows import FlowPersister
@@ -23,7 +24,7 @@ __all__ = ["Database", "Store", "new_store", "open_store"]
 
 
 class Store(ThrottlePersister, IdentityPersister, SessionPersister, FlowPersister, CourierPersister,
-            RevocationPersister):
+            RevocationPersister, AddressPersister):
     """Every persister over one database."""
 
     def __init__(self, db: SqliteDatabase | PostgresDatabase) -> None:
