@@ -11,6 +11,7 @@ from gatekeeper.config.dsn import Dsn
 from gatekeeper.store import migrate
 from gatekeeper.store.addresses import AddressPersister
 from gatekeeper.store.courier import CourierPersister
+from gatekeeper.store.credentials import CredentialPersister
 from gatekeeper.store.db import Database
 from gatekeeper.store.flows import FlowPersister
 from gatekeeper.store.identities import IdentityPersister
