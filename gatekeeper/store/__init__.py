@@ -25,7 +25,7 @@ __all__ = ["Database", "Store", "new_store", "open_store"]
 
 
 class Store(ThrottlePersister, IdentityPersister, SessionPersister, FlowPersister, CourierPersister,
-            RevocationPersister, AddressPersister):
+            RevocationPersister, AddressPersister, CredentialPersister):
     """Every persister over one database."""
 
     def __init__(self, db: SqliteDatabase | PostgresDatabase) -> None:
