@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 class FlowKind(StrEnum):
     LOGIN = "login"
     REGISTRATION = "registration"
+    VERIFICATION = "verification"
+    RECOVERY = "recovery"
 
 
 class FlowType(StrEnum):
