@@ -150,6 +150,9 @@ class FlowHandler:
         if outcome is None:
             await self.flows.save(flow)
             return Outcome(flow=flow, status=400)
+        if outcome.extra.get("in_progress"):  # e.g. a code was sent: the flow goes on (verification, recovery)
+            await self.flows.save(flow)
+            return outcome
         flow.internal["completed"] = True
         flow.body["state"] = "passed_challenge"
         await self.flows.save(flow)
