@@ -47,6 +47,27 @@ class Msg(IntEnum):
     ERR_REGISTRATION_FLOW_EXPIRED = 4040001
     ERR_REGISTRATION_COMPLETED = 4040002
     ERR_SYSTEM = 5000001
+    INFO_RECOVERY_SUCCESSFUL = 1060001
+    INFO_RECOVERY_LINK_SENT = 1060002
+    INFO_RECOVERY_CODE_SENT = 1060003
+    LABEL_EMAIL = 1070007
+    LABEL_RESEND_CODE = 1070008
+    LABEL_RECOVERY_CODE = 1070010
+    LABEL_VERIFICATION_CODE = 1070011
+    INFO_VERIFICATION_LINK_SENT = 1080001
+    INFO_VERIFICATION_SUCCESSFUL = 1080002
+    INFO_VERIFICATION_CODE_SENT = 1080003
+    ERR_ADDRESS_NOT_VERIFIED = 4000010
+    ERR_RECOVERY_NO_STRATEGY = 4010005
+    ERR_VERIFICATION_NO_STRATEGY = 4010006
+    ERR_RECOVERY_COMPLETED = 4060001
+    ERR_RECOVERY_TOKEN_INVALID = 4060004
+    ERR_RECOVERY_FLOW_EXPIRED = 4060005
+    ERR_RECOVERY_CODE_INVALID = 4060006
+    ERR_VERIFICATION_TOKEN_INVALID = 4070001
+    ERR_VERIFICATION_COMPLETED = 4070002
+    ERR_VERIFICATION_FLOW_EXPIRED = 4070005
+    ERR_VERIFICATION_CODE_INVALID = 4070006
 
 
 def text(msg: Msg, message: str, kind: str = "info", **context: Any) -> dict[str, Any]:
@@ -151,14 +172,24 @@ def password_policy(reason: str) -> dict[str, Any]:
                  f"The password can not be used because {reason}.", reason=reason)
 
 
+_EXPIRED = {"login": Msg.ERR_LOGIN_FLOW_EXPIRED, "recovery": Msg.ERR_RECOVERY_FLOW_EXPIRED,
+            "verification": Msg.ERR_VERIFICATION_FLOW_EXPIRED}
+_COMPLETED = {"login": Msg.ERR_LOGIN_COMPLETED, "recovery": Msg.ERR_RECOVERY_COMPLETED,
+              "verification": Msg.ERR_VERIFICATION_COMPLETED}
+
+
 def flow_expired(kind: str, expired_at: str, expired_unix: int, ago_minutes: float) -> dict[str, Any]:
-    msg = Msg.ERR_LOGIN_FLOW_EXPIRED if kind == "login" else Msg.ERR_REGISTRATION_FLOW_EXPIRED
-    what = "login" if kind == "login" else "registration"
+    msg = _EXPIRED.get(kind, Msg.ERR_REGISTRATION_FLOW_EXPIRED)
+    what = kind if kind in _EXPIRED else "registration"
     return error(msg, f"The {what} flow expired {ago_minutes:.2f} minutes ago, please try again.",
                  expired_at=expired_at, expired_at_unix=expired_unix)
 
 
 def no_strategy(kind: str) -> dict[str, Any]:
+    if kind in ("recovery", "verification"):
+        msg = Msg.ERR_RECOVERY_NO_STRATEGY if kind == "recovery" else Msg.ERR_VERIFICATION_NO_STRATEGY
+        what = "recover your account" if kind == "recovery" else "verify your account"
+        return error(msg, f"Could not find a strategy to {what} with. Did you fill out the form correctly?")
     if kind == "login":
         return error(Msg.ERR_LOGIN_NO_STRATEGY, "Could not find a strategy to log you in with. Did you fill out the "
                      "form correctly?")
@@ -178,5 +209,77 @@ def too_many_attempts(retry_after: int) -> dict[str, Any]:
 
 
 def already_completed(kind: str) -> dict[str, Any]:
-    msg = Msg.ERR_LOGIN_COMPLETED if kind == "login" else Msg.ERR_REGISTRATION_COMPLETED
+    msg = _COMPLETED.get(kind, Msg.ERR_REGISTRATION_COMPLETED)
     return error(msg, "The request was already completed successfully and can not be retried.")
+
+
+# -- verification and recovery (code and link methods) -------------------------------------------------
+
+def email_label() -> dict[str, Any]:
+    return text(Msg.LABEL_EMAIL, "Email")
+
+
+def resend_code_button() -> dict[str, Any]:
+    return text(Msg.LABEL_RESEND_CODE, "Resend code")
+
+
+def recovery_code_label() -> dict[str, Any]:
+    return text(Msg.LABEL_RECOVERY_CODE, "Recovery code")
+
+
+def verification_code_label() -> dict[str, Any]:
+    return text(Msg.LABEL_VERIFICATION_CODE, "Verification code")
+
+
+def code_sent(kind: str) -> dict[str, Any]:
+    if kind == "recovery":
+        return text(Msg.INFO_RECOVERY_CODE_SENT, "An email containing a recovery code has been sent to the email "
+                    "address you provided. If you have not received an email, check the spelling of the address and "
+                    "make sure to use the address you registered with.")
+    return text(Msg.INFO_VERIFICATION_CODE_SENT, "An email containing a verification code has been sent to the email "
+                "address you provided. If you have not received an email, check the spelling of the address and make "
+                "sure to use the address you registered with.")
+
+
+def link_sent(kind: str) -> dict[str, Any]:
+    if kind == "recovery":
+        return text(Msg.INFO_RECOVERY_LINK_SENT, "An email containing a recovery link has been sent to the email "
+                    "address you provided. If you have not received an email, check the spelling of the address and "
+                    "make sure to use the address you registered with.")
+    return text(Msg.INFO_VERIFICATION_LINK_SENT, "An email containing a verification link has been sent to the email "
+                "address you provided. If you have not received an email, check the spelling of the address and make "
+                "sure to use the address you registered with.")
+
+
+def code_invalid(kind: str) -> dict[str, Any]:
+    if kind == "recovery":
+        return error(Msg.ERR_RECOVERY_CODE_INVALID, "The recovery code is invalid or has already been used. Please "
+                     "try again.")
+    return error(Msg.ERR_VERIFICATION_CODE_INVALID, "The verification code is invalid or has already been used. "
+                 "Please try again.")
+
+
+def token_invalid(kind: str) -> dict[str, Any]:
+    if kind == "recovery":
+        return error(Msg.ERR_RECOVERY_TOKEN_INVALID, "The recovery token is invalid or has already been used. Please "
+                     "retry the flow.")
+    return error(Msg.ERR_VERIFICATION_TOKEN_INVALID, "The verification token is invalid or has already been used. "
+                 "Please retry the flow.")
+
+
+def verification_successful() -> dict[str, Any]:
+    return text(Msg.INFO_VERIFICATION_SUCCESSFUL, "You successfully verified your email address.", "success")
+
+
+def recovery_successful(expires_at: str, expires_unix: int, minutes: int) -> dict[str, Any]:
+    return text(Msg.INFO_RECOVERY_SUCCESSFUL, f"You successfully recovered your account. Please change your password "
+                f"or set up an alternative login method (e.g. social sign in) within the next {minutes} minutes.",
+                "success", privileged_session_expires_at=expires_at, privileged_session_expires_at_unix=expires_unix)
+
+
+def address_not_verified() -> dict[str, Any]:
+    return error(Msg.ERR_ADDRESS_NOT_VERIFIED, "Account not active yet. Did you forget to verify your email address?")
+
+
+def code_submitted_too_often() -> dict[str, Any]:
+    return generic("The request was submitted too often. Please request another code.")
