@@ -73,7 +73,7 @@ class Mailbox:
 class Cluster:
     dsn: str  # direct
     proxied_dsn: str  # through the TCP proxy (what the replicas use)
-    db_proxy: TcpProxy
+    db_proxy: TcpProxy | None  # None on SQLite
     upstream: Upstream
     mailbox: Mailbox
     tmp: Path
@@ -134,16 +134,21 @@ def write_rules(path: Path, upstream: str) -> None:
 
 
 @contextmanager
-def cluster(tmp: Path, size: int = 3) -> Iterator[Cluster]:
-    dsn, why = create_postgres_database()
-    if dsn is None:
-        import pytest
-        pytest.skip(why)
-    parts = urlsplit(dsn)
+def cluster(tmp: Path, size: int = 3, *, sqlite: bool = False) -> Iterator[Cluster]:
+    """`size` replicas on a fresh PostgreSQL database behind a TcpProxy, or (`sqlite`) on one SQLite file."""
     with ExitStack() as stack:
-        stack.callback(drop_postgres_database, dsn)
-        db_proxy = stack.enter_context(tcp_proxy(parts.hostname or "127.0.0.1", parts.port or 5432))
-        proxied = f"postgres://{parts.username}@127.0.0.1:{db_proxy.port}{parts.path}"
+        if sqlite:
+            dsn = proxied = f"sqlite://{tmp}/gatekeeper.db?_fk=true"
+            db_proxy = None
+        else:
+            dsn, why = create_postgres_database()
+            if dsn is None:
+                import pytest
+                pytest.skip(why)
+            stack.callback(drop_postgres_database, dsn)
+            parts = urlsplit(dsn)
+            db_proxy = stack.enter_context(tcp_proxy(parts.hostname or "127.0.0.1", parts.port or 5432))
+            proxied = f"postgres://{parts.username}@127.0.0.1:{db_proxy.port}{parts.path}"
         upstream = Upstream()
         stack.callback(upstream.close)
         mailbox = Mailbox()
