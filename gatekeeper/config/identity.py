@@ -166,6 +166,43 @@ class Method:
     config: Mapping[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class OidcProvider:
+    """One `selfservice.methods.oidc.config.providers[]` entry (Kratos' provider config keys).
+
+    `issuer_url` also moves the fixed endpoints of `google` (its issuer), `microsoft` (the login host before
+    `/<tenant>/v2.0`) and `github` (the API base, e.g. GitHub Enterprise's `https://ghe.example.com/api/v3`)."""
+
+    id: str
+    provider: Literal["generic", "github", "gitlab", "google", "microsoft"]
+    client_id: str
+    client_secret: str = ""
+    label: str = ""
+    issuer_url: str = ""
+    auth_url: str = ""
+    token_url: str = ""
+    mapper_url: str = ""
+    scope: tuple[str, ...] = ()
+    microsoft_tenant: str = "common"
+    subject_source: Literal["id", "userinfo", "me"] = "id"
+    requested_claims: Mapping[str, Any] = field(default_factory=dict)
+    claims_source: Literal["id_token", "userinfo"] = "id_token"
+    pkce: Literal["auto", "force", "never"] = "auto"
+    additional_id_token_audiences: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class OidcConfig:
+    providers: tuple[OidcProvider, ...] = ()
+    base_redirect_uri: str = ""
+
+
+@dataclass(frozen=True)
+class OidcMethod:
+    enabled: bool = False
+    config: OidcConfig = field(default_factory=OidcConfig)
+
+
 def _on() -> Method:
     return Method(enabled=True)
 
@@ -178,7 +215,7 @@ class Methods:
     totp: Method = field(default_factory=Method)
     lookup_secret: Method = field(default_factory=Method)
     link: Method = field(default_factory=Method)
-    oidc: Method = field(default_factory=Method)
+    oidc: OidcMethod = field(default_factory=OidcMethod)
     webauthn: Method = field(default_factory=Method)
     passkey: Method = field(default_factory=Method)
     saml: Method = field(default_factory=Method)
