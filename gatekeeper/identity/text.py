@@ -8,6 +8,15 @@ from typing import Any
 
 class Msg(IntEnum):
     INFO_LOGIN_ROOT = 1010000
+    INFO_LOGIN_WITH = 1010002
+    INFO_LOGIN_LINK = 1010016
+    INFO_LOGIN_WITH_AND_LINK = 1010018
+    INFO_REGISTRATION_WITH = 1040002
+    INFO_REGISTRATION_CONTINUE = 1040003
+    INFO_SETTINGS_LINK_OIDC = 1050002
+    INFO_SETTINGS_UNLINK_OIDC = 1050003
+    ERR_DUPLICATE_ON_OIDC_LINK = 4000027
+    ERR_LOGIN_LINKED_CREDENTIALS_MISMATCH = 4010009
     INFO_LOGIN_REAUTH = 1010003
     INFO_LOGIN_PASSWORD = 1010022
     INFO_REGISTRATION = 1040001
@@ -283,3 +292,53 @@ def address_not_verified() -> dict[str, Any]:
 
 def code_submitted_too_often() -> dict[str, Any]:
     return generic("The request was submitted too often. Please request another code.")
+
+
+# -- social sign-in (oidc) ---------------------------------------------------------------------------
+
+def login_with(label: str, provider_id: str) -> dict[str, Any]:
+    return text(Msg.INFO_LOGIN_WITH, f"Sign in with {label}", provider=label, provider_id=provider_id)
+
+
+def registration_with(label: str, provider_id: str) -> dict[str, Any]:
+    return text(Msg.INFO_REGISTRATION_WITH, f"Sign up with {label}", provider=label, provider_id=provider_id)
+
+
+def registration_continue() -> dict[str, Any]:
+    return text(Msg.INFO_REGISTRATION_CONTINUE, "Continue")
+
+
+def login_with_and_link(label: str) -> dict[str, Any]:
+    return text(Msg.INFO_LOGIN_WITH_AND_LINK, f"Confirm with {label}", provider=label)
+
+
+def login_link(duplicate: str, provider: str, new_login_url: str, credential_types: list[str],
+               providers: list[str]) -> dict[str, Any]:
+    return text(Msg.INFO_LOGIN_LINK, f"You tried to sign in with {_quote(duplicate)}, but that email is already used "
+                f"by another account. Sign in to your account with one of the options below to add your account "
+                f"{_quote(duplicate)} at {_quote(provider)} as another way to sign in.",
+                duplicateIdentifier=duplicate, provider=provider, newLoginUrl=new_login_url,
+                duplicate_identifier=duplicate, new_login_url=new_login_url,
+                available_credential_types=credential_types, available_providers=providers)
+
+
+def link_oidc(label: str) -> dict[str, Any]:
+    return text(Msg.INFO_SETTINGS_LINK_OIDC, f"Link {label}", provider=label)
+
+
+def unlink_oidc(label: str) -> dict[str, Any]:
+    return text(Msg.INFO_SETTINGS_UNLINK_OIDC, f"Unlink {label}", provider=label)
+
+
+def duplicate_on_oidc_link() -> dict[str, Any]:
+    return error(Msg.ERR_DUPLICATE_ON_OIDC_LINK, "An account with the same identifier (email, phone, username, ...) "
+                 "exists already. Please sign in to your existing account to link your social profile.")
+
+
+def linked_credentials_mismatch() -> dict[str, Any]:
+    return error(Msg.ERR_LOGIN_LINKED_CREDENTIALS_MISMATCH, "Linked credentials do not match.")
+
+
+def _quote(value: str) -> str:
+    """Go's %q for the plain strings these messages carry."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
