@@ -112,31 +112,53 @@ def test_a_session_revoked_on_a_is_refused_by_b_and_c_within_the_bound(three: Cl
     assert through_proxy(a, token) == 401
 
 
-def test_courier_messages_are_sent_exactly_once_by_three_workers(three: Cluster) -> None:
+def enqueue(three: Cluster, prefix: str, count: int) -> None:
+    """Queue `count` e-mails to <prefix><i>@example.com straight into the outbox (as a flow would)."""
     import asyncio
 
     from gatekeeper.config import parse_config
     from gatekeeper.config.dsn import Dsn
+    from gatekeeper.identity.courier import Courier
     from gatekeeper.store import open_store
     from tests.support.process import SECRET
 
-    async def enqueue() -> None:
-        from gatekeeper.identity.courier import Courier
-
+    async def run() -> None:
         store = await open_store(Dsn.parse(three.dsn))
         try:
             config = parse_config(f"dsn: {three.dsn}\nsecrets: {{cookie: [{SECRET}]}}\n", name="t.yaml", env={})
             courier = Courier(config, store)
-            for i in range(30):
-                await courier.enqueue_email(f"once{i}@example.com", "login_code_valid", {"login_code": f"{i:06d}"})
+            for i in range(count):
+                await courier.enqueue_email(f"{prefix}{i}@example.com", "login_code_valid", {"login_code": f"{i:06d}"})
         finally:
             await store.close()
 
-    asyncio.run(enqueue())
-    eventually(lambda: len([r for r, _ in three.mailbox.received if r.startswith("once")]) >= 30, timeout=30)
+    asyncio.run(run())
+
+
+def delivered(three: Cluster, prefix: str) -> Counter[str]:
+    return Counter(r for r, _ in three.mailbox.received if r.startswith(prefix))
+
+
+def test_courier_messages_are_sent_exactly_once_by_three_workers(three: Cluster) -> None:
+    enqueue(three, "once", 30)
+    eventually(lambda: len(delivered(three, "once")) >= 30, timeout=30)
     time.sleep(1.0)  # a duplicate would arrive within a few worker polls
-    sent = Counter(r for r, _ in three.mailbox.received if r.startswith("once"))
+    sent = delivered(three, "once")
     assert len(sent) == 30 and set(sent.values()) == {1}
+
+
+def test_courier_messages_queued_before_an_outage_are_all_sent_after_it(three: Cluster) -> None:
+    assert three.db_proxy is not None
+    enqueue(three, "outage", 20)  # acknowledged (in the outbox) before the database goes away
+    three.db_proxy.cut()
+    try:
+        eventually(lambda: httpx.get(f"{three.replicas[0].urls['public']}/health/ready", timeout=10).status_code
+                   == 503, timeout=15)
+        time.sleep(0.5)
+    finally:
+        three.db_proxy.restore()
+    # claims cut short by the outage expire (lease 4 s) and are retried: every message arrives
+    eventually(lambda: len(delivered(three, "outage")) == 20, timeout=30, interval=0.1)
 
 
 class Load:
