@@ -34,7 +34,7 @@ class _Watched:
 class LiveConnections:
     """A Service: the registry of long-lived connections per session, and the re-checks that end them."""
 
-    def __init__(self, registry: CollectorRegistry, *, recheck_every: float = 10.0) -> None:
+    def __init__(self, registry: CollectorRegistry, *, recheck_every: float = 60.0) -> None:
         self.recheck_every = recheck_every
         self._watched: set[_Watched] = set()
         self._task: asyncio.Task[None] | None = None
