@@ -32,6 +32,7 @@ class FlowKind(StrEnum):
     REGISTRATION = "registration"
     VERIFICATION = "verification"
     RECOVERY = "recovery"
+    SETTINGS = "settings"
 
 
 class FlowType(StrEnum):
