@@ -6,7 +6,11 @@ import logging
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from starlette.routing import BaseRoute
+
+    from gatekeeper.api.public import PublicApi
     from gatekeeper.app import App
+    from gatekeeper.identity.flows.settings import SettingsFlows
     from gatekeeper.identity.service import IdentityContext
 
 log = logging.getLogger("gatekeeper.identity")
@@ -79,6 +83,23 @@ async def setup(app: App) -> None:
     revoked = app.extensions.setdefault("on_sessions_revoked", [])
     revoked.insert(0, lambda hashes: ctx.sessions.forget(*hashes))
     app.services.append(RevocationBroadcast(app.store, revoked, ctx.sessions.forget_all, app.metrics.registry))
-    routes = [*PublicApi(ctx, flows).routes(), *WebUi(ctx, flows).routes()]
+    settings = flows["settings"] = _settings_flows(app, ctx)
+    public = PublicApi(ctx, flows)
+    routes = [*public.routes(), *WebUi(ctx, flows).routes(), *_settings_routes(ctx, public, settings)]
     app.routes["public"].extend(cors.apply(routes, cors.parse(app.config.serve.public.cors, app.config.source)))
     await setup_courier(app)  # the outbox worker runs with the server (flows enqueue from later issues)
+
+
+def _settings_flows(app: App, ctx: IdentityContext) -> SettingsFlows:
+    """The settings flow (profile, password, TOTP, lookup codes); a changed verifiable address gets a code from
+    `app.extensions["verification"]` when that service is installed."""
+    from gatekeeper.identity.flows.settings import SettingsFlows
+
+    return SettingsFlows(ctx, app.extensions)
+
+
+def _settings_routes(ctx: IdentityContext, public: PublicApi, settings: SettingsFlows) -> list[BaseRoute]:
+    from gatekeeper.api.settings import SettingsApi
+    from gatekeeper.web.settings import SettingsPage
+
+    return [*SettingsApi(public, settings).routes(), *SettingsPage(ctx, settings).routes()]
