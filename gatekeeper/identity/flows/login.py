@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from gatekeeper.errors import BadRequest
-from gatekeeper.identity import text
+from gatekeeper.identity import aal as levels
+from gatekeeper.identity import text, text_settings
 from gatekeeper.identity.client import ClientInfo
 from gatekeeper.identity.errors import SessionAlreadyAvailable
 from gatekeeper.identity.flows.base import Flow, FlowKind, Outcome
@@ -13,13 +14,15 @@ from gatekeeper.identity.flows.handler import Current, FlowHandler
 from gatekeeper.identity.identities import rfc3339
 from gatekeeper.identity.service import IdentityContext
 from gatekeeper.identity.strategies import IdentifierFirstStrategy, PasswordStrategy
+from gatekeeper.identity.strategies.lookup import LookupStrategy
+from gatekeeper.identity.strategies.totp import TotpStrategy
 from gatekeeper.identity.ui import sort_login
 from gatekeeper.store.identities import IdentityRecord
 
 
 class AalNotAvailable(BadRequest):
     def __init__(self) -> None:
-        super().__init__(reason="aal2 login needs a second factor, which this server does not offer yet.")
+        super().__init__(reason="aal2 login needs a second factor, and this account has none set up.")
 
 
 class Aal1Required(BadRequest):
@@ -45,23 +48,40 @@ class LoginFlows(FlowHandler):
             if cfg.style == "identifier_first" else None
         if self.identifier_first is not None:
             self.strategies.insert(0, self.identifier_first)
+        methods = ctx.config.selfservice.methods
+        # second factors (aal=aal2 flows), as Kratos' PopulateLoginMethodSecondFactor strategies
+        self.second_factors: list[Any] = [s for s, on in ((TotpStrategy(ctx), methods.totp.enabled),
+                                                          (LookupStrategy(ctx), methods.lookup_secret.enabled)) if on]
 
     def check_init(self, current: Current, params: dict[str, Any]) -> None:
         aal = params.get("aal") or "aal1"
         if aal not in ("aal1", "aal2"):
             raise BadRequest(reason="Unknown authenticator assurance level: use aal1 or aal2.")
         if aal == "aal2":
-            raise Aal1Required() if current is None else AalNotAvailable()
+            if current is None:
+                raise Aal1Required()
+            if not _truthy(params.get("refresh")) and current[0].aal == "aal2":
+                raise SessionAlreadyAvailable()
+            if not any(levels.has_second_factor(current[1], s.id) for s in self.second_factors):
+                raise AalNotAvailable()
+            return
         if current is not None and not _truthy(params.get("refresh")):
             raise SessionAlreadyAvailable()
 
     def extra_fields(self, params: dict[str, Any], current: Current) -> dict[str, Any]:
         refresh = _truthy(params.get("refresh")) and current is not None
-        return {"created_at": None, "updated_at": None, "refresh": refresh, "requested_aal": "aal1"}
+        requested = "aal2" if params.get("aal") == "aal2" and current is not None else "aal1"
+        return {"created_at": None, "updated_at": None, "refresh": refresh, "requested_aal": requested}
 
     def populate(self, flow: Flow, current: Current, params: dict[str, Any]) -> None:
         flow.body["created_at"] = flow.body["issued_at"]
         flow.body["updated_at"] = flow.body["issued_at"]
+        if flow.body["requested_aal"] == "aal2" and current is not None:
+            flow.internal["identity_id"] = current[1].id
+            flow.add_message(text_settings.complete_second_factor())
+            for second in self.second_factors:
+                second.populate_login(flow, current[1])
+            return
         schema = self.ctx.schemas.default
         identifier = None
         if flow.body["refresh"] and current is not None:
@@ -87,6 +107,8 @@ class LoginFlows(FlowHandler):
 
     async def run_strategy(self, flow: Flow, body: dict[str, Any], client: ClientInfo,
                            current: Current) -> Outcome | None:
+        if flow.body.get("requested_aal") == "aal2":
+            return await self.second_factor(flow, body, current)
         found, ident = await self.ask(self.strategies, lambda s: s.login(flow, body, client))
         if not found:
             flow.add_message(text.no_strategy("login"))
@@ -103,4 +125,25 @@ class LoginFlows(FlowHandler):
         flow.body["active"] = method
         flow.body["updated_at"] = rfc3339(session.issued_at)
         return_to = flow.return_to or after.default_browser_return_url or self.ctx.default_return_url
+        if self.ctx.config.session.whoami.required_aal == "highest_available" \
+                and levels.available_aal(ident) == "aal2" and levels.method_aal(method) == "aal1":
+            # Kratos' post-login hook: an identity with a second factor goes on to the aal2 login
+            return_to = levels.login_url(self.ctx.public_base_url, aal="aal2", return_to=return_to)
         return Outcome(flow=flow, session=session, token=token, identity=ident, return_to=return_to)
+
+    async def second_factor(self, flow: Flow, body: dict[str, Any], current: Current) -> Outcome | None:
+        """aal=aal2: the session's identity proves a second factor; the same session is upgraded to aal2."""
+        if current is None or current[1].id != flow.internal.get("identity_id"):
+            raise Aal1Required()
+        session, ident = current
+        found, _ = await self.ask(self.second_factors, lambda s: s.login_second(flow, body, ident))
+        if not found:
+            flow.add_message(text.no_strategy("login"))
+            return None
+        method = str(body.get("method"))
+        session = await levels.step_up(self.ctx, session, method)
+        flow.body["active"] = method
+        flow.body["updated_at"] = rfc3339(session.updated_at)
+        after = self.after.for_method(method)
+        return_to = flow.return_to or after.default_browser_return_url or self.ctx.default_return_url
+        return Outcome(flow=flow, session=session, identity=ident, return_to=return_to)
