@@ -56,10 +56,11 @@ _NOT_COUNTED = _NotCounted()
 class Cached:
     """One cached lookup: the session JSON (None: no active session), its bytes and identity id for whoami."""
 
-    __slots__ = ("until", "session", "body", "identity_id")
+    __slots__ = ("until", "session", "body", "identity_id", "available_aal")
 
-    def __init__(self, until: float, session: dict[str, Any] | None) -> None:
+    def __init__(self, until: float, session: dict[str, Any] | None, available_aal: str = "aal1") -> None:
         self.session = session
+        self.available_aal = available_aal  # what the identity could reach (aal2: it has a second factor)
         self.body = json.dumps(session, separators=(",", ":")).encode() if session is not None else b""
         self.identity_id = session["identity"]["id"] if session is not None else ""
         expires = _epoch(session["expires_at"]) if session is not None else None
@@ -198,29 +199,31 @@ class Sessions:
         future: asyncio.Future[Cached] = asyncio.get_running_loop().create_future()
         self._inflight[key] = future
         try:
-            session = await self._load(raw)
+            session, available = await self._load(raw)
         except BaseException as exc:
             future.set_exception(exc)
             future.exception()  # retrieved: waiters re-raise it, nobody logs "never retrieved"
             raise
         finally:
             self._inflight.pop(key, None)
-        entry = Cached(now + self.ttl, session)
+        entry = Cached(now + self.ttl, session, available)
         future.set_result(entry)
         if len(self._cache) >= _MAX_CACHE:
             self._evict(now)
         self._cache[key] = entry
         return entry
 
-    async def _load(self, raw: str) -> dict[str, Any] | None:
+    async def _load(self, raw: str) -> tuple[dict[str, Any] | None, str]:
+        from gatekeeper.identity.aal import available_aal
+
         found = await self.current(raw)
         if found is None:
-            return None
+            return None, "aal1"
         rec, ident = found
         remaining = (rec.expires_at - datetime.now(UTC)).total_seconds()
         if remaining <= 0:
-            return None
-        return self.to_json(rec, ident)
+            return None, "aal1"
+        return self.to_json(rec, ident), available_aal(ident)
 
     def _evict(self, now: float) -> None:
         for k in [k for k, entry in self._cache.items() if entry.until <= now]:
