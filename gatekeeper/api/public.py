@@ -32,7 +32,7 @@ from gatekeeper.api.public_http import (
 )
 from gatekeeper.api.public_http import client_info as _client_info
 from gatekeeper.errors import BadRequest, Forbidden, GatekeeperError, NotFound, StoreError
-from gatekeeper.identity import csrf
+from gatekeeper.identity import aal, csrf
 from gatekeeper.identity.client import ClientInfo
 from gatekeeper.identity.errors import (
     CannotRevokeCurrentSession,
@@ -90,6 +90,9 @@ class PublicApi:
             except GatekeeperError:
                 target = self.ctx.default_return_url
             return redirect(target)
+        target = getattr(exc, "browser_redirect", None)  # re-authenticate / second factor / sign in first
+        if target:
+            return redirect(target)
         error_id = str(uuid.uuid4())
         reason = "" if isinstance(exc, StoreError) else exc.reason  # driver details stay in the logs
         body = error_body(exc.status, exc.message, error_id=exc.error_id, reason=reason, details=exc.details)
@@ -145,6 +148,9 @@ class PublicApi:
 
     def submit_response(self, handler: FlowHandler, outcome: Outcome, client: ClientInfo) -> Response:
         """Kratos' response matrix (spec §1.5) for a submit's outcome."""
+        respond = getattr(handler, "respond", None)  # flows with their own matrix (verification, recovery)
+        if respond is not None:
+            return respond(self, outcome, client)  # type: ignore[no-any-return]
         flow = outcome.flow
         assert flow is not None
         html = flow.is_browser and not client.wants_json
@@ -166,7 +172,7 @@ class PublicApi:
 
     def success_body(self, flow: Flow, outcome: Outcome) -> dict[str, Any]:
         body: dict[str, Any] = {}
-        continue_with: list[dict[str, Any]] = []
+        continue_with: list[dict[str, Any]] = list(outcome.extra.get("continue_with", []))  # from hooks
         if flow.kind == "registration":
             assert outcome.identity is not None
             body["identity"] = self.ctx.identities.to_json(outcome.identity)
@@ -302,6 +308,8 @@ class PublicApi:
             Route("/sessions/whoami", Whoami(self.ctx, self.cookie.name), methods=["GET"]),  # hot path: first
             *self.flow_routes("login"),
             *self.flow_routes("registration"),
+            *[route for kind in ("verification", "recovery") if kind in self.flows
+              for route in (*self.flow_routes(kind), *self.flows[kind].routes(self))],  # type: ignore[attr-defined]
             _route("/self-service/logout/browser", self.logout_browser, "GET"),
             _route("/self-service/logout", self.logout, "GET", browser_errors=self.browser_error),
             _route("/self-service/logout/api", self.logout_api, "DELETE"),
@@ -326,6 +334,8 @@ class Whoami:
     def __init__(self, ctx: IdentityContext, cookie_name: str) -> None:
         self.sessions = ctx.sessions
         self.cookie_prefix = cookie_name.encode() + b"="
+        self.highest_available = ctx.config.session.whoami.required_aal == "highest_available"
+        self.aal2_login = aal.login_url(ctx.public_base_url, aal="aal2")
 
     def credential(self, scope: Scope) -> str | None:
         """X-Session-Token, then the session cookie, then `Authorization: Bearer` (Kratos' order)."""
@@ -352,6 +362,10 @@ class Whoami:
             return
         if entry is None or entry.session is None:
             await gatekeeper_error_response(NoActiveSession())(scope, receive, send)
+            return
+        if self.highest_available and entry.available_aal == "aal2" \
+                and entry.session["authenticator_assurance_level"] != "aal2":
+            await gatekeeper_error_response(aal.Aal2Required(self.aal2_login))(scope, receive, send)
             return
         headers = [*self._HEADERS, (b"content-length", str(len(entry.body)).encode()),
                    (b"x-kratos-authenticated-identity-id", entry.identity_id.encode())]
