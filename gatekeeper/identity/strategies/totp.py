@@ -8,6 +8,7 @@ stored with the credential (compare-and-set), so a code cannot be used twice wit
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import time
 import uuid
@@ -27,7 +28,6 @@ from gatekeeper.store.identities import CredentialRecord, IdentityRecord
 if TYPE_CHECKING:
     from gatekeeper.identity.service import IdentityContext
 
-_DIGESTS = {"sha1": "sha1", "sha256": "sha256", "sha512": "sha512"}
 
 
 def qr_data_uri(url: str) -> str:
@@ -57,7 +57,7 @@ class TotpStrategy:
         self.issuer = str(cfg.get("issuer") or urlsplit(ctx.public_base_url).hostname or "gatekeeper")
         self.digits = 6
         self.interval = 30
-        self.digest = "sha1"
+        self.digest = hashlib.sha1  # Kratos' default (authenticator apps expect it)
 
     # -- codes -----------------------------------------------------------------------------------------
 
