@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from starlette.routing import BaseRoute
 
     from gatekeeper.api.public import PublicApi
     from gatekeeper.app import App
+    from gatekeeper.identity.courier import Courier
     from gatekeeper.identity.flows.settings import SettingsFlows
     from gatekeeper.identity.service import IdentityContext
 
 log = logging.getLogger("gatekeeper.identity")
-
-_SUPPORTED_HOOKS = {"session", "revoke_active_sessions"}
 
 
 async def build_context(app: App) -> IdentityContext:
@@ -50,14 +49,14 @@ async def build_context(app: App) -> IdentityContext:
 
 def _warn_unsupported(ctx: IdentityContext) -> None:
     """Say which configured features this version does not act on yet (instead of ignoring them silently)."""
+    from gatekeeper.identity.hooks import SUPPORTED
+
     flows = ctx.config.selfservice.flows
-    for name in ("recovery", "verification"):
-        if getattr(flows, name).enabled:
-            log.warning("flow not available yet, ignored", extra={"flow": name})
-    for name, after in (("login", flows.login.after), ("registration", flows.registration.after)):
-        for method in ("password", "profile"):
+    for name, after in (("login", flows.login.after), ("registration", flows.registration.after),
+                        ("recovery", flows.recovery.after), ("verification", flows.verification.after)):
+        for method in ("password", "profile", "code", "link"):
             for hook in after.for_method(method).hooks:
-                if hook.hook not in _SUPPORTED_HOOKS:
+                if hook.hook not in SUPPORTED:
                     log.warning("hook not supported yet, ignored",
                                 extra={"flow": name, "method": method, "hook": hook.hook})
 
@@ -74,7 +73,9 @@ async def setup(app: App) -> None:
     from gatekeeper.web.routes import WebUi
 
     ctx = await build_context(app)
-    flows = {"login": LoginFlows(ctx), "registration": RegistrationFlows(ctx)}
+    flows: dict[str, Any] = {"login": LoginFlows(ctx), "registration": RegistrationFlows(ctx)}
+    courier = await setup_courier(app)  # the outbox worker runs with the server
+    _address_flows(app, ctx, flows, courier)
     app.extensions["identity"] = ctx
     app.session_source = ctx.sessions
     ctx.sessions.instrument(app.metrics.registry)
@@ -87,7 +88,26 @@ async def setup(app: App) -> None:
     public = PublicApi(ctx, flows)
     routes = [*public.routes(), *WebUi(ctx, flows).routes(), *_settings_routes(ctx, public, settings)]
     app.routes["public"].extend(cors.apply(routes, cors.parse(app.config.serve.public.cors, app.config.source)))
-    await setup_courier(app)  # the outbox worker runs with the server (flows enqueue from later issues)
+    from gatekeeper.api.admin import register as register_admin
+
+    register_admin(app, ctx)  # admin API and admin UI on the admin listener, OpenAPI documents on both
+
+
+def _address_flows(app: App, ctx: IdentityContext, flows: dict[str, Any], courier: Courier) -> None:
+    """Verification and recovery flows, and the after-hooks (app.extensions["verification"] is the service
+    that sends verification codes for other flows: `await send_code(identity_record, address)`)."""
+    from gatekeeper.identity.flows.recovery import RecoveryFlows
+    from gatekeeper.identity.flows.verification import VerificationFlows
+    from gatekeeper.identity.hooks import Hooks, install
+
+    verification = VerificationFlows(ctx, courier)
+    recovery = RecoveryFlows(ctx, courier, flows)
+    hooks = Hooks(ctx, app.http, verification)
+    verification.hooks = recovery.hooks = hooks
+    flows["verification"], flows["recovery"] = verification, recovery
+    app.extensions["verification"] = verification
+    app.extensions["hooks"] = hooks
+    install(hooks, flows, verification)
 
 
 def _settings_flows(app: App, ctx: IdentityContext) -> SettingsFlows:
