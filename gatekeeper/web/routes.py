@@ -17,7 +17,8 @@ from gatekeeper.observe import ROUTE_KEY
 from gatekeeper.web import SECURITY_HEADERS, render, render_error, stylesheet
 
 _PASSTHROUGH = ("return_to", "refresh", "aal", "identity_schema")
-_TITLES = {"login": "Sign in", "registration": "Create your account"}
+_TITLES = {"login": "Sign in", "registration": "Create your account", "verification": "Verify your account",
+           "recovery": "Recover your account"}
 
 
 class WebUi:
@@ -74,6 +75,8 @@ class WebUi:
         return [
             Route("/ui/login", self.flow_page("login"), methods=["GET"]),
             Route("/ui/registration", self.flow_page("registration"), methods=["GET"]),
+            *[Route(f"/ui/{kind}", self.flow_page(kind), methods=["GET"]) for kind in ("verification", "recovery")
+              if kind in self.flows],
             Route("/ui/error", self.error, methods=["GET"]),
             Route("/ui/welcome", self.welcome, methods=["GET"]),
             Route("/ui/static/style.css", self.css, methods=["GET"]),
