@@ -1,0 +1,104 @@
+"""The recovery flow: a code (or link) sent to a recovery address signs the user in and opens settings.
+
+No enumeration: an unknown address gets the same answer as a known one. On success a privileged session
+(AMR `code_recovery` / `link_recovery`) is issued, the `revoke_active_sessions` and web hooks run, and the
+flow ends with `continue_with` (Kratos' transitions: `set_ory_session_token` for API flows, then
+`show_settings_ui`); a browser is redirected to the settings UI. Until a settings flow handler exists,
+the settings UI URL is used without a flow (`redirect_browser_to`).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from starlette.responses import Response
+
+from gatekeeper.api.public_http import json_response, redirect
+from gatekeeper.identity import csrf, text
+from gatekeeper.identity.client import ClientInfo
+from gatekeeper.identity.errors import SessionAlreadyAvailable
+from gatekeeper.identity.flows.base import Flow, FlowKind, FlowType, Outcome
+from gatekeeper.identity.flows.handler import Current
+from gatekeeper.identity.flows.verification import AddressFlows
+from gatekeeper.identity.identities import rfc3339
+from gatekeeper.identity.strategies.code import Challenge
+
+if TYPE_CHECKING:
+    from gatekeeper.api.public import PublicApi
+    from gatekeeper.identity.courier import Courier
+    from gatekeeper.identity.service import IdentityContext
+
+
+class RecoveryFlows(AddressFlows):
+    kind = FlowKind.RECOVERY
+    address_kind = "recovery"
+
+    def __init__(self, ctx: IdentityContext, courier: Courier, flows: dict[str, Any]) -> None:
+        super().__init__(ctx, courier)
+        self.all_flows = flows  # the settings handler, when there is one, is looked up at use
+
+    def check_init(self, current: Current, params: dict[str, Any]) -> None:
+        super().check_init(current, params)
+        if current is not None:
+            raise SessionAlreadyAvailable()
+
+    async def passed(self, flow: Flow, challenge: Challenge, client: ClientInfo) -> Outcome | None:
+        ident = await self.identity_of(flow, challenge)
+        now = datetime.now(UTC)
+        verifiable = next((a for a in ident.addresses if a.kind == "verifiable"
+                           and a.value == challenge.get("address") and not a.verified), None)
+        if verifiable is not None:  # the code reached this address: it is verified too (as Kratos)
+            await self.ctx.store.mark_address_verified(verifiable.id, now)
+        method = f"{self.method.id if self.method else 'code'}_recovery"
+        session, token = await self.ctx.sessions.issue(ident, method, client)
+        hook_method = self.method.id if self.method else "code"
+        if self.hooks is not None:
+            if self.hooks.has("recovery", hook_method, "revoke_active_sessions"):
+                await self.ctx.sessions.revoke_others(ident.id, session.id)
+            await self.hooks.web_hooks("recovery", hook_method, flow, ident, client, session)
+        continue_with: list[dict[str, Any]] = []
+        if flow.type == FlowType.API:
+            continue_with.append({"action": "set_ory_session_token", "ory_session_token": token})
+        target = await self._settings(flow, client, session, ident)
+        continue_with.append(target)
+        flow.body["continue_with"] = continue_with
+        flow.body["active"] = hook_method
+        flow.ui["nodes"] = [n for n in flow.nodes if n["attributes"].get("name") == "csrf_token"]
+        url = target.get("redirect_browser_to") or target["flow"].get("url") or self.ctx.ui_url("settings")
+        return Outcome(flow=flow, session=session, token=token, identity=ident, return_to=url)
+
+    async def _settings(self, flow: Flow, client: ClientInfo, session: Any, ident: Any) -> dict[str, Any]:
+        """A settings flow for the recovered identity (message 1060001), as a continue_with item."""
+        max_age = float(self.ctx.config.selfservice.flows.settings.privileged_session_max_age)
+        until = datetime.now(UTC) + timedelta(seconds=max_age)
+        message = text.recovery_successful(rfc3339(until) or "", int(until.timestamp()), int(max_age // 60))
+        settings = self.all_flows.get("settings")
+        if settings is None:
+            return {"action": "redirect_browser_to", "redirect_browser_to": self.ctx.ui_url("settings")}
+        outcome = await settings.init(flow.type, client, {}, (session, ident))
+        sflow = outcome.flow
+        sflow.add_message(message)
+        await settings.flows.save(sflow)
+        item: dict[str, Any] = {"id": sflow.id}
+        if sflow.is_browser:
+            item["url"] = settings.flows.ui_redirect(sflow.id)
+        return {"action": "show_settings_ui", "flow": item}
+
+    def respond(self, api: PublicApi, outcome: Outcome, client: ClientInfo) -> Response:
+        if outcome.session is None or outcome.token is None:
+            return super().respond(api, outcome, client)
+        flow = outcome.flow
+        assert flow is not None
+        html = flow.is_browser and not client.wants_json
+        resp = redirect(outcome.return_to or self.ctx.ui_url("settings")) if html else json_response(flow.to_json())
+        if flow.is_browser:
+            api.set_csrf_cookie(resp, csrf.new_token())
+            api.set_session_cookie(resp, outcome.token, outcome.session.expires_at)
+        return resp
+
+    def link_success(self, api: PublicApi, flow: Flow, outcome: Outcome) -> Response:
+        assert outcome.session is not None and outcome.token is not None
+        resp = redirect(outcome.return_to or self.ctx.ui_url("settings"))
+        api.set_session_cookie(resp, outcome.token, outcome.session.expires_at)
+        return resp

@@ -1,0 +1,298 @@
+"""After-flow hooks, as Kratos: `session`, `verification`, `show_verification_ui`, `require_verified_address`,
+`revoke_active_sessions` and `web_hook`, configured per flow and per method (a method list replaces the
+global one; see config/identity.py `After.for_method`).
+
+Hooks are compiled once at start-up (web hook bodies are Jsonnet, as Kratos: `function(ctx) {...}`, read
+from `file://` or `base64://` URIs). A web hook answering 4xx with Kratos' `messages` shape (when it may
+interrupt: `can_interrupt` or `response.parse`) stops the flow and shows those messages; one that fails
+(timeout, 5xx, no answer) fails the flow closed, unless `response.ignore` (fire and forget).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import _jsonnet
+import httpx
+
+from gatekeeper.config.problems import ConfigError, ConfigProblem
+from gatekeeper.config.types import Duration
+from gatekeeper.errors import GatekeeperError, UpstreamError
+from gatekeeper.identity import text
+from gatekeeper.identity.flows.base import Flow, ValidationFailed
+from gatekeeper.identity.strategies.common import attach
+
+if TYPE_CHECKING:
+    from gatekeeper.config.identity import Hook
+    from gatekeeper.identity.client import ClientInfo
+    from gatekeeper.identity.service import IdentityContext
+    from gatekeeper.store.identities import IdentityRecord
+    from gatekeeper.store.sessions import SessionRecord
+
+log = logging.getLogger("gatekeeper.identity.hooks")
+
+SUPPORTED = {"session", "verification", "show_verification_ui", "require_verified_address",
+             "revoke_active_sessions", "web_hook"}
+_DEFAULT_TIMEOUT = 10.0
+
+
+class AddressNotVerified(GatekeeperError):
+    """`require_verified_address`: Kratos' 403 with the verification flow to continue with."""
+
+    status = 403
+    id = "session_verified_address_required"
+    default_message = "Your account's email or phone address are not verified yet. Please check your email or " \
+                      "phone inbox or re-request verification."
+
+
+@dataclass(frozen=True)
+class WebHook:
+    """One compiled `web_hook`: where, how, the Jsonnet body source, and what to do with the answer."""
+
+    url: str
+    method: str = "POST"
+    headers: dict[str, str] = field(default_factory=dict)
+    body: str | None = None
+    auth: dict[str, Any] = field(default_factory=dict)
+    ignore: bool = False
+    parse: bool = False
+    can_interrupt: bool = False
+    timeout: float = _DEFAULT_TIMEOUT
+
+    @classmethod
+    def compile(cls, config: Any, where: str) -> WebHook:
+        if not isinstance(config, dict) or not isinstance(config.get("url"), str):
+            raise _config_error(where, "web_hook needs config.url")
+        response = config.get("response") or {}
+        body = config.get("body")
+        return cls(url=config["url"], method=str(config.get("method", "POST")).upper(),
+                   headers={str(k): str(v) for k, v in (config.get("headers") or {}).items()},
+                   body=_read_body(body, where) if body else None, auth=dict(config.get("auth") or {}),
+                   ignore=bool(response.get("ignore")), parse=bool(response.get("parse")),
+                   can_interrupt=bool(config.get("can_interrupt")),
+                   timeout=float(Duration.parse(config.get("timeout", _DEFAULT_TIMEOUT))))
+
+    def render(self, context: dict[str, Any]) -> bytes | None:
+        if self.body is None:
+            return None
+        out = _jsonnet.evaluate_snippet("body.jsonnet", self.body, tla_codes={"ctx": json.dumps(context)})
+        return out.encode()
+
+    def request_kwargs(self) -> dict[str, Any]:
+        headers = {"Content-Type": "application/json", **self.headers}
+        cookies: dict[str, str] = {}
+        kw: dict[str, Any] = {}
+        auth_config = self.auth.get("config") or {}
+        if self.auth.get("type") == "api_key":
+            if auth_config.get("in") == "cookie":
+                cookies[str(auth_config.get("name"))] = str(auth_config.get("value"))
+            else:
+                headers[str(auth_config.get("name"))] = str(auth_config.get("value"))
+        elif self.auth.get("type") == "basic_auth":
+            kw["auth"] = (str(auth_config.get("user")), str(auth_config.get("password")))
+        if cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in cookies.items())
+        return {"headers": headers, **kw}
+
+
+def _config_error(where: str, message: str) -> ConfigError:
+    return ConfigError([ConfigProblem(file="<config>", line=None, path=where, message=message)])
+
+
+def _read_body(uri: str, where: str) -> str:
+    """Kratos' body URIs: `file://path`, `base64://...`; a plain path is read as a file."""
+    try:
+        if uri.startswith("base64://"):
+            return base64.b64decode(uri[len("base64://"):] + "=" * (-len(uri) % 4)).decode()
+        path = uri[len("file://"):] if uri.startswith("file://") else uri
+        return Path(path).read_text("utf-8")
+    except (OSError, ValueError) as exc:
+        raise _config_error(where, f"web_hook body {uri!r} cannot be read: {exc}") from None
+
+
+class HookFailed(UpstreamError):
+    """A web hook that must answer did not (timeout, 5xx, refused): the flow fails closed."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason=reason)
+
+
+class Hooks:
+    """Runs the configured after-hooks of login, registration, recovery and verification."""
+
+    def __init__(self, ctx: IdentityContext, http: httpx.AsyncClient, verification: Any = None) -> None:
+        self.ctx, self.http, self.verification = ctx, http, verification
+        self._compiled: dict[tuple[str, str, int], WebHook] = {}
+        self._pending: set[asyncio.Task[None]] = set()
+        flows = ctx.config.selfservice.flows
+        for flow_name in ("login", "registration", "recovery", "verification", "settings"):
+            after = getattr(flows, flow_name).after
+            for method in ("password", "profile", "code", "link", "oidc", "totp", "lookup_secret", "webauthn",
+                           "passkey", "saml"):
+                for i, hook in enumerate(after.for_method(method).hooks):
+                    if hook.hook == "web_hook":
+                        where = f"selfservice.flows.{flow_name}.after"
+                        self._compiled[(flow_name, method, i)] = WebHook.compile(dict(hook.config), where)
+
+    def hooks(self, flow_name: str, method: str) -> tuple[Hook, ...]:
+        return tuple(getattr(self.ctx.config.selfservice.flows, flow_name).after.for_method(method).hooks)
+
+    def has(self, flow_name: str, method: str, name: str) -> bool:
+        return any(h.hook == name for h in self.hooks(flow_name, method))
+
+    async def web_hooks(self, flow_name: str, method: str, flow: Flow, ident: IdentityRecord | None,
+                        client: ClientInfo, session: SessionRecord | None = None) -> None:
+        """Every configured web hook, in order. ValidationFailed (messages on the flow) when one interrupts."""
+        for i, hook in enumerate(self.hooks(flow_name, method)):
+            compiled = self._compiled.get((flow_name, method, i))
+            if hook.hook == "web_hook" and compiled is not None:
+                await self.call(compiled, flow, ident, client, session)
+
+    def context(self, flow: Flow, ident: IdentityRecord | None, client: ClientInfo,
+                session: SessionRecord | None) -> dict[str, Any]:
+        out: dict[str, Any] = {"flow": flow.to_json(), "request_method": "POST", "request_url": client.url,
+                               "request_headers": {"User-Agent": [client.user_agent]}, "request_cookies": {}}
+        if ident is not None:
+            out["identity"] = self.ctx.identities.to_json(ident)
+        if session is not None and ident is not None:
+            out["session"] = self.ctx.sessions.to_json(session, ident)
+        return out
+
+    async def call(self, hook: WebHook, flow: Flow, ident: IdentityRecord | None, client: ClientInfo,
+                   session: SessionRecord | None = None) -> None:
+        try:
+            body = hook.render(self.context(flow, ident, client, session))
+        except RuntimeError as exc:  # a Jsonnet error: the operator's template
+            log.error("web hook body failed to render", extra={"url": hook.url, "error": str(exc)[:500]})
+            if hook.ignore:
+                return
+            raise HookFailed("The web hook's body template failed to render.") from None
+        if hook.ignore:
+            task = asyncio.create_task(self._send(hook, body, quiet=True))
+            self._pending.add(task)
+            task.add_done_callback(self._pending.discard)
+            return
+        response = await self._send(hook, body, quiet=False)
+        assert response is not None
+        if response.status_code < 300:
+            return
+        if 400 <= response.status_code < 500 and (hook.can_interrupt or hook.parse):
+            if _show_messages(flow, response):
+                raise ValidationFailed()
+        log.warning("web hook refused the flow", extra={"url": hook.url, "status": response.status_code})
+        raise HookFailed(f"The web hook answered {response.status_code}.")
+
+    async def _send(self, hook: WebHook, body: bytes | None, *, quiet: bool) -> httpx.Response | None:
+        try:
+            return await self.http.request(hook.method, hook.url, content=body, timeout=hook.timeout,
+                                           **hook.request_kwargs())
+        except httpx.HTTPError as exc:
+            log.warning("web hook failed", extra={"url": hook.url, "error": type(exc).__name__})
+            if quiet:
+                return None
+            raise HookFailed("The web hook did not answer in time." if isinstance(exc, httpx.TimeoutException)
+                             else "The web hook could not be reached.") from None
+
+    # -- the other hooks -----------------------------------------------------------------------------------
+
+    async def require_verified_address(self, flow: Flow, ident: IdentityRecord, client: ClientInfo) -> None:
+        """Login: refuse an identity none of whose verifiable addresses is verified (a code is sent)."""
+        addresses = [a for a in ident.addresses if a.kind == "verifiable"]
+        if any(a.verified for a in addresses):
+            return
+        continue_with: list[dict[str, Any]] = []
+        if addresses and self.verification is not None:
+            vflow = await self.verification.send_code(ident, addresses[0].value, flow_type=flow.type,
+                                                      client=client)
+            continue_with.append(self.verification.continue_with(vflow, addresses[0].value))
+        flow.add_message(text.address_not_verified())
+        raise AddressNotVerified(reason="Your account's email or phone address are not verified yet.",
+                                 details={"continue_with": continue_with} if continue_with else None)
+
+
+def _show_messages(flow: Flow, response: httpx.Response) -> bool:
+    """Kratos' `{"messages":[{"instance_ptr":"#/traits/email","messages":[{id,text,type,context}]}]}`."""
+    try:
+        data = response.json()
+    except ValueError:
+        return False
+    groups = data.get("messages") if isinstance(data, dict) else None
+    if not isinstance(groups, list):
+        return False
+    shown = False
+    for group in groups:
+        if not isinstance(group, dict):
+            continue
+        pointer = str(group.get("instance_ptr") or "")
+        name = pointer.lstrip("#/").replace("/", ".")
+        for m in group.get("messages") or []:
+            if not isinstance(m, dict):
+                continue
+            message = {"id": int(m.get("id") or 4000001) if str(m.get("id", "")).isdigit() else 4000001,
+                       "text": str(m.get("text", ""))[:1000], "type": m.get("type") if m.get("type") in
+                       ("info", "error", "success") else "error"}
+            if isinstance(m.get("context"), dict) and m["context"]:
+                message["context"] = m["context"]
+            if name:
+                attach(flow, name, message)
+            else:
+                flow.add_message(message)
+            shown = True
+    return shown
+
+
+def install(hooks: Hooks, flows: dict[str, Any], verification: Any) -> None:
+    """Wrap the login and registration handlers' `succeed` with the after-hooks they do not run themselves.
+
+    login: `require_verified_address` and web hooks run before the session is issued (a refusal signs no one
+    in). registration: web hooks, then the `verification` hook (every unverified verifiable address gets a
+    code, when the verification flow is enabled), then `show_verification_ui`, then the handler (`session`,
+    always last)."""
+    login, registration = flows.get("login"), flows.get("registration")
+    enabled = hooks.ctx.config.selfservice.flows.verification.enabled
+    if login is not None:
+        login_succeed = login.succeed
+
+        async def succeed_login(flow: Flow, ident: IdentityRecord, method: str, client: ClientInfo) -> Any:
+            if hooks.has("login", method, "require_verified_address"):
+                await hooks.require_verified_address(flow, ident, client)
+            await hooks.web_hooks("login", method, flow, ident, client)
+            return await login_succeed(flow, ident, method, client)
+
+        login.succeed = succeed_login
+    if registration is not None:
+        registration_succeed = registration.succeed
+
+        async def succeed_registration(flow: Flow, ident: IdentityRecord, method: str, client: ClientInfo) -> Any:
+            try:
+                await hooks.web_hooks("registration", method, flow, ident, client)
+            except (ValidationFailed, GatekeeperError):
+                delete = getattr(hooks.ctx.store, "delete_identity", None)
+                if delete is not None:  # interrupted: the account is not kept, the form can be sent again
+                    await delete(ident.id)
+                raise
+            continue_with: list[dict[str, Any]] = []
+            first_url = None
+            if enabled and verification is not None and verification.method is not None:
+                for address in ident.addresses:
+                    if address.kind == "verifiable" and not address.verified:
+                        vflow = await verification.send_code(ident, address.value, flow_type=flow.type,
+                                                             client=client, return_to=flow.return_to)
+                        if hooks.has("registration", method, "show_verification_ui"):
+                            item = verification.continue_with(vflow, address.value)
+                            continue_with.append(item)
+                            first_url = first_url or item["flow"].get("url")
+            outcome = await registration_succeed(flow, ident, method, client)
+            if continue_with:
+                outcome.extra["continue_with"] = continue_with
+                if first_url and flow.is_browser:
+                    outcome.return_to = first_url  # show_verification_ui: the browser lands on the verification UI
+            return outcome
+
+        registration.succeed = succeed_registration

@@ -1,0 +1,199 @@
+"""The `code` method of verification and recovery: a 6-digit one-time code e-mailed to an address.
+
+A challenge lives in the flow's server-side `internal` (never sent to clients): the HMAC of the code
+(keyed by the first cookie secret and bound to the flow id), the address, its owner, expiry and use.
+Submissions are counted in the store (`Store.hit`, shared by replicas): past `max_submissions` the
+challenge is void and a new code must be requested. Unknown addresses get the same answer as known ones
+(no enumeration); `notify_unknown_recipients` mails them the *_invalid template.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import secrets
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from gatekeeper.config.types import Duration
+from gatekeeper.errors import GatekeeperError
+from gatekeeper.identity import text
+from gatekeeper.identity.flows.base import Flow, NotResponsible, ValidationFailed
+from gatekeeper.identity.identities import rfc3339
+from gatekeeper.identity.schemas import normalise_identifier
+from gatekeeper.identity.strategies.common import MAX_FIELD, attach, text_field
+from gatekeeper.identity.ui import Group, input_node, submit_node
+
+if TYPE_CHECKING:
+    from gatekeeper.identity.courier import Courier
+    from gatekeeper.identity.service import IdentityContext
+    from gatekeeper.store.identities import IdentityRecord
+
+log = logging.getLogger("gatekeeper.identity.code")
+
+_KEY = "challenge"
+
+
+class Challenge(dict[str, Any]):
+    """The stored challenge: `address`, `identity_id`, `address_id`, `expires_at` (unix), `used`."""
+
+
+class AddressMethod:
+    """What `code` and `link` share: the e-mail form, sending a secret, checking it once."""
+
+    id: ClassVar[str] = ""
+    group: ClassVar[Group] = Group.CODE
+    secret_name: ClassVar[str] = ""
+
+    def __init__(self, ctx: IdentityContext, courier: Courier, kind: str) -> None:
+        self.ctx, self.courier, self.kind = ctx, courier, kind
+        flow_cfg = getattr(ctx.config.selfservice.flows, kind)
+        self.notify_unknown = flow_cfg.notify_unknown_recipients
+        method = getattr(ctx.config.selfservice.methods, self.id)
+        self.lifespan = float(Duration.parse(method.config.get("lifespan", "1h")))
+        self.max_submissions = int(method.config.get("max_submissions", 5))
+        secrets_ = ctx.config.cookie_secrets
+        self._key = (secrets_[0].value if secrets_ else "gatekeeper").encode()
+
+    # -- the form ----------------------------------------------------------------------------------------
+
+    def populate(self, flow: Flow) -> None:
+        """choose_method: the address and the method's submit."""
+        flow.nodes.append(input_node("email", Group.CODE, type="email", required=True, label=text.email_label()))
+        flow.nodes.append(submit_node("method", self.id, Group.CODE, text.continue_button()))
+
+    def populate_sent(self, flow: Flow, address: str) -> None:
+        raise NotImplementedError
+
+    # -- secrets -----------------------------------------------------------------------------------------
+
+    def digest(self, flow: Flow, secret: str) -> str:
+        return hmac.new(self._key, f"{self.kind}:{flow.id}:{secret}".encode(), hashlib.sha256).hexdigest()
+
+    def new_secret(self) -> str:
+        raise NotImplementedError
+
+    async def send(self, flow: Flow, address: str, owner: IdentityRecord | None, *, address_id: str = "") -> None:
+        """Replace the flow's challenge with a fresh one for `address` and e-mail it (or the unknown notice)."""
+        flow.internal.pop(_KEY, None)
+        await self.ctx.store.reset(self.attempts_key(flow))
+        if owner is None:
+            if self.notify_unknown:
+                await self._mail(address, f"{self.template}_invalid", {"request_url": flow.body["request_url"]})
+            return
+        secret = self.new_secret()
+        expires = datetime.now(UTC) + timedelta(seconds=self.lifespan)
+        flow.internal[_KEY] = {"digest": self.digest(flow, secret), "address": address, "identity_id": owner.id,
+                               "address_id": address_id, "expires_at": expires.timestamp(), "used": False}
+        data = {**self.template_data(flow, secret), "request_url": flow.body["request_url"],
+                "identity": self.ctx.identities.to_json(owner), "expires_in_minutes": int(self.lifespan // 60)}
+        await self._mail(address, f"{self.template}_valid", data)
+
+    @property
+    def template(self) -> str:
+        return f"{self.kind}_code" if self.id == "code" else self.kind
+
+    def template_data(self, flow: Flow, secret: str) -> dict[str, Any]:
+        raise NotImplementedError
+
+    async def _mail(self, address: str, template: str, data: dict[str, Any]) -> None:
+        try:
+            await self.courier.enqueue_email(address, template, data)
+        except GatekeeperError as exc:  # a bad address: same answer as any other (no enumeration)
+            log.info("verification/recovery e-mail not queued", extra={"flow": self.kind, "error": exc.reason})
+
+    def attempts_key(self, flow: Flow) -> str:
+        return f"{self.kind}:{self.id}:{flow.id}"
+
+    async def use(self, flow: Flow, secret: str) -> Challenge | None:
+        """The challenge `secret` answers, marked used; None when wrong, expired, used or tried too often."""
+        challenge = flow.internal.get(_KEY)
+        if not isinstance(challenge, dict):
+            return None
+        hits, _ = await self.ctx.store.hit(self.attempts_key(flow), self.lifespan)
+        if hits > self.max_submissions:
+            flow.internal.pop(_KEY, None)  # brute force: the code is void, ask for a new one
+            return None
+        if challenge.get("used") or challenge.get("expires_at", 0) <= datetime.now(UTC).timestamp():
+            return None
+        if not hmac.compare_digest(challenge["digest"], self.digest(flow, secret[:MAX_FIELD])):
+            return None
+        challenge["used"] = True
+        return Challenge(challenge)
+
+    # -- submissions ---------------------------------------------------------------------------------------
+
+    async def request(self, flow: Flow, body: dict[str, Any], lookup: Any) -> str:
+        """`email` submitted: send a secret (to whoever owns it) and show the sent state; returns the address."""
+        raw = text_field(body, "email")
+        if not raw or not raw.strip():
+            attach(flow, "email", text.required("email"))
+            raise ValidationFailed()
+        address = normalise_identifier(raw)[:MAX_FIELD]
+        await self.ctx.throttle(f"{self.kind}:send:{hashlib.sha256(address.encode()).hexdigest()[:40]}",
+                                10, 3600.0)
+        found = await lookup(address)
+        owner, address_id = found if found else (None, "")
+        await self.send(flow, address, owner, address_id=address_id)
+        flow.body["state"] = "sent_email"
+        flow.body["active"] = self.id
+        self.populate_sent(flow, address)
+        return address
+
+
+class CodeStrategy(AddressMethod):
+    id: ClassVar[str] = "code"
+
+    def new_secret(self) -> str:
+        return f"{secrets.randbelow(1_000_000):06d}"
+
+    def submit_url(self, flow: Flow, **params: str) -> str:
+        query = "&".join(f"{k}={v}" for k, v in params.items())
+        return f"{self.ctx.public_base_url}/self-service/{self.kind}?flow={flow.id}&{query}"
+
+    def template_data(self, flow: Flow, secret: str) -> dict[str, Any]:
+        if self.kind == "recovery":
+            return {"recovery_code": secret}
+        return {"verification_code": secret, "verification_url": self.submit_url(flow, code=secret)}
+
+    def populate_sent(self, flow: Flow, address: str) -> None:
+        """sent_email: the code input, the submit, and a resend button carrying the address."""
+        csrf = [n for n in flow.nodes if n["attributes"].get("name") == "csrf_token"]
+        label = text.recovery_code_label() if self.kind == "recovery" else text.verification_code_label()
+        code = input_node("code", Group.CODE, type="text", required=True, pattern="[0-9]+", label=label)
+        code["attributes"]["maxlength"] = 6
+        code["attributes"]["autocomplete"] = "one-time-code"
+        flow.nodes = [*csrf, code, input_node("method", Group.CODE, type="hidden", value=self.id),
+                      submit_node("method", self.id, Group.CODE, text.continue_button()),
+                      submit_node("email", address, Group.CODE, text.resend_code_button())]
+        flow.reset_messages()
+        flow.add_message(text.code_sent(self.kind))
+
+    async def answer(self, flow: Flow, body: dict[str, Any], lookup: Any) -> Challenge | None:
+        """A submission for this method: the passed challenge, or None when the flow goes on (code sent).
+
+        As Kratos: a non-empty `code` is checked; otherwise the `email` gets a (new) code."""
+        if body.get("method") != self.id:
+            raise NotResponsible()
+        code = text_field(body, "code")
+        if code and code.strip():
+            challenge = await self.use(flow, code.strip())
+            if challenge is None:
+                flow.reset_messages()
+                flow.add_message(text.code_invalid(self.kind))
+                raise ValidationFailed()
+            return challenge
+        await self.request(flow, body, lookup)
+        return None
+
+    def rewrite_for_link(self, flow: Flow, code: str) -> None:
+        """The link in the e-mail (GET ...?flow=&code=): prefill the code for the UI to submit."""
+        node = next((n for n in flow.nodes if n["attributes"].get("name") == "code"), None)
+        if node is not None:
+            node["attributes"]["value"] = code
+
+
+def expires_text(seconds: float) -> tuple[str, int]:
+    at = datetime.now(UTC) + timedelta(seconds=seconds)
+    return rfc3339(at) or "", int(at.timestamp())
