@@ -29,6 +29,7 @@ log = logging.getLogger("gatekeeper.identity.revocation")
 
 FAST_POLL = 0.25  # while nothing tells us sooner (SQLite, or the PostgreSQL listener is down)
 SLOW_POLL = 1.0  # safety net while the listener is connected
+POLL_TIMEOUT = 1.0  # a poll that takes longer counts as failed (the cache is dropped)
 OVERLAP = 2.0  # re-read this many seconds of events: sequence numbers may commit out of order
 KEEP = 3600.0  # events are pruned after this long (far beyond any cache TTL)
 PRUNE_EVERY = 60.0
@@ -60,6 +61,7 @@ class RevocationBroadcast:
         self._wake = asyncio.Event()
         self._listening = False
         self._tasks: list[asyncio.Task[None]] = []
+        self._polling: asyncio.Task[None] | None = None
         self._pruned = 0.0
         self._failing = False
         self.ready = asyncio.Event()  # set once the first poll succeeded
@@ -76,6 +78,8 @@ class RevocationBroadcast:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
+        if self._polling is not None and not self._polling.done():
+            self._polling.cancel()  # not awaited: it may hang on a dead connection until the pool closes
 
     # -- receiving -----------------------------------------------------------------------------------
 
@@ -104,10 +108,21 @@ class RevocationBroadcast:
                 except Exception:  # noqa: BLE001 - one broken subscriber must not stop the broadcast
                     log.exception("revocation handler failed")
 
+    async def _poll_in_time(self) -> None:
+        """`poll()`, failing after POLL_TIMEOUT: a blackholed store must not stall the bound. (Not wait_for: it
+        would wait for the cancellation, which asyncpg sends over a new connection into the same black hole.)"""
+        if self._polling is None or self._polling.done():
+            self._polling = asyncio.create_task(self.poll())
+        done, _ = await asyncio.wait({self._polling}, timeout=POLL_TIMEOUT)
+        if not done:
+            self._polling.cancel()  # next time round, if it is still hanging, this counts as failed again
+            raise TimeoutError("the revocation poll did not answer in time")
+        self._polling.result()
+
     async def _poll_loop(self) -> None:
         while True:
             try:
-                await self.poll()
+                await self._poll_in_time()
                 if time.monotonic() - self._pruned > PRUNE_EVERY:
                     self._pruned = time.monotonic()
                     await self.store.prune_revocations(KEEP)

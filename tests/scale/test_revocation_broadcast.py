@@ -118,3 +118,27 @@ async def test_a_dropped_listener_connection_falls_back_to_polling_and_reconnect
             await asyncio.sleep(0.05)
         await a.store.publish_revoked(["after"])
         await b.until_dropped("after")
+
+
+async def test_a_blackholed_database_drops_the_cache_within_the_bound(postgres_dsn: str) -> None:
+    """A partition (packets vanish, nothing resets): the poll times out and the replica stops trusting its cache."""
+    from urllib.parse import urlsplit
+
+    from tests.support.tcpproxy import tcp_proxy
+
+    store = await open_store(Dsn.parse(postgres_dsn))
+    await store.migrate()
+    await store.close()
+    parts = urlsplit(postgres_dsn)
+    with tcp_proxy(parts.hostname or "127.0.0.1", parts.port or 5432) as proxy:
+        async with replica(f"postgres://{parts.username}@127.0.0.1:{proxy.port}{parts.path}") as a:
+            await asyncio.sleep(0.3)
+            before = a.resets
+            proxy.blackhole()
+            start = time.monotonic()
+            while a.resets == before:
+                assert time.monotonic() - start < 5, "the cache was never dropped"
+                await asyncio.sleep(0.02)
+            assert time.monotonic() - start < 2.5  # poll interval (1 s) + poll timeout (1 s), with margin
+            proxy.cut()  # reset what hangs, so the pool closes at once
+            proxy.restore()

@@ -2,7 +2,8 @@
 
 It runs its own event loop in a thread, so sync tests (driving `gatekeeper serve` subprocesses) and async
 tests can both use it. `cut()` resets every open connection and refuses new ones (accepted, then closed at
-once: what a restarting or unreachable database looks like to a client); `restore()` lets them through again.
+once: what a restarting or unreachable database looks like to a client); `blackhole()` keeps every connection
+open but forwards nothing (a network partition: the client only notices by timing out); `restore()` ends either.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ class TcpProxy:
         self.port = 0
         self.connections = 0  # accepted while not cut
         self._cut = False
+        self.blackholed = False
         self._writers: set[asyncio.StreamWriter] = set()
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True, name="tcpproxy")
@@ -43,6 +45,8 @@ class TcpProxy:
         if self._cut:
             _reset(writer)
             return
+        while self.blackholed:  # the connection hangs, unanswered
+            await asyncio.sleep(0.05)
         try:
             up_reader, up_writer = await asyncio.open_connection(*self.target)
         except OSError:
@@ -51,11 +55,25 @@ class TcpProxy:
         self.connections += 1
         self._writers.update((writer, up_writer))
         try:
-            await asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer))
+            await asyncio.gather(self._pipe(reader, up_writer), self._pipe(up_reader, writer))
         finally:
             for w in (writer, up_writer):
                 self._writers.discard(w)
                 _reset(w)
+
+    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(OSError, asyncio.IncompleteReadError):
+            while data := await reader.read(65536):
+                if not self.blackholed:  # blackholed: swallowed
+                    writer.write(data)
+                    await writer.drain()
+        _reset(writer)
+
+    def blackhole(self) -> None:
+        """Keep connections open but forward nothing (new ones hang too) until `restore()`."""
+        async def blackhole() -> None:
+            self.blackholed = True
+        self._call(blackhole())
 
     def cut(self) -> None:
         """Reset every open connection and refuse new ones until `restore()`."""
@@ -68,7 +86,7 @@ class TcpProxy:
 
     def restore(self) -> None:
         async def restore() -> None:
-            self._cut = False
+            self._cut = self.blackholed = False
         self._call(restore())
 
     def close(self) -> None:
@@ -78,17 +96,14 @@ class TcpProxy:
                 _reset(writer)
             if self._server is not None:
                 self._server.close()
+            for task in asyncio.all_tasks():
+                if task is not asyncio.current_task():
+                    task.cancel()
         self._call(close())
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(5)
 
 
-async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    with contextlib.suppress(OSError, asyncio.IncompleteReadError):
-        while data := await reader.read(65536):
-            writer.write(data)
-            await writer.drain()
-    _reset(writer)
 
 
 def _reset(writer: asyncio.StreamWriter) -> None:
