@@ -21,7 +21,7 @@ import httpx
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from gatekeeper.config.identity import Hashers, PasswordConfig
-from gatekeeper.identity import text
+from gatekeeper.identity import hashformats, text
 
 log = logging.getLogger("gatekeeper.identity.passwords")
 
@@ -111,8 +111,11 @@ class Hasher:
                 return self.argon2.verify(stored, password)
         except (VerifyMismatchError, VerificationError, InvalidHashError, ValueError):
             return False
-        log.warning("stored password hash has an unsupported format")
-        return False
+        try:  # imported formats (pbkdf2, scrypt, md5-crypt, ...): identity/hashformats.py
+            return hashformats.parse(stored).check(password.encode())
+        except ValueError:
+            log.warning("stored password hash has an unsupported format")
+            return False
 
 
 def _levenshtein(a: str, b: str) -> int:
