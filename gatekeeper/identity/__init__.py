@@ -87,10 +87,10 @@ async def setup(app: App) -> None:
     settings = flows["settings"] = _settings_flows(app, ctx)
     public = PublicApi(ctx, flows)
     routes = [*public.routes(), *WebUi(ctx, flows).routes(), *_settings_routes(ctx, public, settings)]
-    app.routes["public"].extend(cors.apply(routes, cors.parse(app.config.serve.public.cors, app.config.source)))
-    from gatekeeper.api.admin import register as register_admin
+    from gatekeeper.identity import oidc
 
-    register_admin(app, ctx)  # admin API and admin UI on the admin listener, OpenAPI documents on both
+    routes.extend(await oidc.setup(app, ctx, flows, public))  # social sign-in, when enabled
+    app.routes["public"].extend(cors.apply(routes, cors.parse(app.config.serve.public.cors, app.config.source)))
 
 
 def _address_flows(app: App, ctx: IdentityContext, flows: dict[str, Any], courier: Courier) -> None:
