@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, Literal
@@ -13,6 +14,8 @@ import asyncpg
 from gatekeeper.config.dsn import Dsn
 from gatekeeper.errors import StoreError, StoreUnavailable, UniqueViolation
 from gatekeeper.store.db import Database, NotConnected, QueryObserver, Row, timed
+
+log = logging.getLogger("gatekeeper.store")
 
 # Kratos/pop DSN options that size the pool rather than the connection.
 _POOL_OPTIONS = {"max_conns", "max_idle_conns", "max_conn_lifetime", "max_conn_idle_time"}
@@ -145,8 +148,12 @@ class PostgresDatabase(_Connection):
         try:
             locked = _Transaction(conn, self.on_query)  # type: ignore[misc]
             # poll rather than block: a long migration elsewhere must not trip this connection's command_timeout
+            waited = 0.0
             while not await locked.fetch_val("SELECT pg_try_advisory_lock($1)", key):
+                if waited == 5.0:
+                    log.warning("waiting for the migrations lock held by another process", extra={"lock": key})
                 await asyncio.sleep(0.2)
+                waited = round(waited + 0.2, 1)
             try:
                 yield locked
             finally:
