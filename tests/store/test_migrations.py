@@ -91,7 +91,7 @@ async def test_four_processes_starting_at_once_migrate_exactly_once(fresh_dsn: s
     command = [sys.executable, "-m", "gatekeeper.cli", "migrate", "up", "--dsn", fresh_dsn]
     procs = [await asyncio.create_subprocess_exec(*command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
              for _ in range(4)]
-    outputs = await asyncio.gather(*(p.communicate() for p in procs))
+    outputs = await asyncio.wait_for(asyncio.gather(*(p.communicate() for p in procs)), 120)
     assert [p.returncode for p in procs] == [0, 0, 0, 0], [err.decode() for _, err in outputs]
     applied = [line for out, _ in outputs for line in out.decode().splitlines() if line.startswith("applied ")]
     shipped = migrate.available(Dsn.parse(fresh_dsn).dialect)
