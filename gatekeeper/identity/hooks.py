@@ -212,8 +212,12 @@ class Hooks:
                                                       client=client)
             continue_with.append(self.verification.continue_with(vflow, addresses[0].value))
         flow.add_message(text.address_not_verified())
-        raise AddressNotVerified(reason="Your account's email or phone address are not verified yet.",
-                                 details={"continue_with": continue_with} if continue_with else None)
+        error = AddressNotVerified(reason="Your account's email or phone address are not verified yet.",
+                                   details={"continue_with": continue_with} if continue_with else None)
+        url = continue_with[0]["flow"].get("url") if continue_with else None
+        if url:
+            error.browser_redirect = url  # type: ignore[attr-defined]  # HTML: straight to the verification UI
+        raise error
 
 
 def _show_messages(flow: Flow, response: httpx.Response) -> bool:

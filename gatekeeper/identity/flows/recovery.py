@@ -45,11 +45,10 @@ class RecoveryFlows(AddressFlows):
 
     async def passed(self, flow: Flow, challenge: Challenge, client: ClientInfo) -> Outcome | None:
         ident = await self.identity_of(flow, challenge)
-        now = datetime.now(UTC)
         verifiable = next((a for a in ident.addresses if a.kind == "verifiable"
                            and a.value == challenge.get("address") and not a.verified), None)
         if verifiable is not None:  # the code reached this address: it is verified too (as Kratos)
-            await self.ctx.store.mark_address_verified(verifiable.id, now)
+            await self.address_verified(ident.id, verifiable.id)
         method = f"{self.method.id if self.method else 'code'}_recovery"
         session, token = await self.ctx.sessions.issue(ident, method, client)
         hook_method = self.method.id if self.method else "code"

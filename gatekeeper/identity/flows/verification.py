@@ -85,6 +85,12 @@ class AddressFlows(FlowHandler):
     async def passed(self, flow: Flow, challenge: Challenge, client: ClientInfo) -> Outcome | None:
         raise NotImplementedError
 
+    async def address_verified(self, identity_id: str, address_id: str) -> None:
+        """Mark it verified; this replica's cached sessions of the identity show it at once."""
+        await self.ctx.store.mark_address_verified(address_id, datetime.now(UTC))
+        for rec in await self.ctx.store.sessions_of_identity(identity_id):
+            self.ctx.sessions.forget(rec.token_hash)
+
     async def identity_of(self, flow: Flow, challenge: Challenge) -> IdentityRecord:
         ident = await self.ctx.store.identity(str(challenge["identity_id"]))
         if ident is None or (self.kind == FlowKind.RECOVERY and ident.state != "active"):
@@ -185,7 +191,7 @@ class VerificationFlows(AddressFlows):
         ident = await self.identity_of(flow, challenge)
         address_id = str(challenge.get("address_id") or "")
         if address_id:
-            await self.ctx.store.mark_address_verified(address_id, datetime.now(UTC))
+            await self.address_verified(ident.id, address_id)
         ident = await self.ctx.store.identity(ident.id) or ident
         if self.hooks is not None:
             await self.hooks.web_hooks("verification", str(self.method.id if self.method else "code"), flow,

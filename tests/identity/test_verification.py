@@ -1,0 +1,176 @@
+"""Verification through the official SDK and a cookie client, with codes read from a real SMTP server."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import httpx
+import ory_kratos_client as k
+import pytest
+from ory_kratos_client.exceptions import BadRequestException
+
+from tests.courier.sink import SmtpSink
+from tests.identity.mail import call, code_in, frontend, link_in, mail_to, mailing, register_api
+from tests.identity.mail import sink as sink  # noqa: F401  (fixture)
+
+
+def code_update(code: str | None = None, email: str | None = None) -> k.UpdateVerificationFlowBody:
+    return k.UpdateVerificationFlowBody(k.UpdateVerificationFlowWithCodeMethod(method="code", code=code, email=email))
+
+
+def messages(flow: Any) -> list[int]:
+    return [m["id"] for m in flow["ui"].get("messages", [])]
+
+
+async def test_registration_sends_a_code_that_verifies_the_address(dsn: str, sink: SmtpSink) -> None:
+    async with mailing(dsn, sink) as gk:
+        api = frontend(gk)
+        flow = await call(api.create_native_registration_flow)
+        done = await call(api.update_registration_flow, flow.id, k.UpdateRegistrationFlowBody(
+            k.UpdateRegistrationFlowWithPasswordMethod(method="password", password="correct-horse-battery-staple-42",
+                                                       traits={"email": "Ada@Example.com"})))
+        shown = next(c.actual_instance for c in done.continue_with
+                     if c.actual_instance.action == "show_verification_ui")
+        assert shown.flow.verifiable_address == "ada@example.com"
+        session = await call(api.to_session, x_session_token=done.session_token)
+        assert session.identity.verifiable_addresses[0].verified is False
+        assert session.identity.verifiable_addresses[0].status == "pending"
+
+        mail = (await mail_to(sink, "ada@example.com"))[0]
+        assert mail.message["Subject"].startswith("Use code")
+        vflow = await call(api.get_verification_flow, shown.flow.id)
+        assert vflow.state == "sent_email"
+        assert [m.id for m in vflow.ui.messages] == [1080003]
+        verified = await call(api.update_verification_flow, vflow.id, code_update(code_in(mail)))
+        assert verified.state == "passed_challenge"
+        assert [m.id for m in verified.ui.messages] == [1080002]
+        assert verified.ui.method == "GET"
+        assert verified.ui.nodes[0].attributes.actual_instance.id == "continue"
+
+        address = (await call(api.to_session, x_session_token=done.session_token)).identity.verifiable_addresses[0]
+        assert address.verified is True and address.status == "completed" and address.verified_at is not None
+
+
+async def test_wrong_reused_and_brute_forced_codes(sink: SmtpSink, sqlite_dsn: str) -> None:
+    async with mailing(sqlite_dsn, sink) as gk:
+        api = frontend(gk)
+        flow = await call(api.create_native_verification_flow)
+        await call(api.update_verification_flow, flow.id, code_update(email="nobody@example.com"))
+        await register_api(gk, "grace@example.com")
+        code = code_in((await mail_to(sink, "grace@example.com"))[0])
+        flow = await call(api.create_native_verification_flow)
+        sent = await call(api.update_verification_flow, flow.id, code_update(email="grace@example.com"))
+        assert sent.state == "sent_email"
+        fresh = code_in((await mail_to(sink, "grace@example.com", 2))[1])
+        wrong = "000000" if fresh != "000000" else "111111"
+        with pytest.raises(BadRequestException) as refused:
+            await call(api.update_verification_flow, flow.id, code_update(wrong))
+        assert messages(json.loads(refused.value.body)) == [4070006]
+        if code != fresh:  # the registration's code belongs to another flow
+            with pytest.raises(BadRequestException):
+                await call(api.update_verification_flow, flow.id, code_update(code))
+        done = await call(api.update_verification_flow, flow.id, code_update(fresh))
+        assert done.state == "passed_challenge"
+        with pytest.raises(BadRequestException) as reused:
+            await call(api.update_verification_flow, flow.id, code_update(fresh))
+        assert messages(json.loads(reused.value.body)) == [4070002]
+
+        # five tries per code: the sixth is refused even when right, a new code works again
+        flow = await call(api.create_native_verification_flow)
+        await call(api.update_verification_flow, flow.id, code_update(email="grace@example.com"))
+        right = code_in((await mail_to(sink, "grace@example.com", 3))[2])
+        wrong = "000000" if right != "000000" else "111111"
+        for _ in range(5):
+            with pytest.raises(BadRequestException):
+                await call(api.update_verification_flow, flow.id, code_update(wrong))
+        with pytest.raises(BadRequestException) as locked:
+            await call(api.update_verification_flow, flow.id, code_update(right))
+        assert messages(json.loads(locked.value.body)) == [4070006]
+        await call(api.update_verification_flow, flow.id, code_update(email="grace@example.com"))
+        again = code_in((await mail_to(sink, "grace@example.com", 4))[3])
+        assert (await call(api.update_verification_flow, flow.id, code_update(again))).state == "passed_challenge"
+
+
+async def test_expired_code_is_refused(sink: SmtpSink, sqlite_dsn: str) -> None:
+    extra = {"selfservice": {"methods": {"code": {"config": {"lifespan": "1s"}}}}}
+    async with mailing(sqlite_dsn, sink, extra) as gk:
+        api = frontend(gk)
+        body = await register_api(gk, "linus@example.com")
+        flow_id = body["continue_with"][0]["flow"]["id"]
+        code = code_in((await mail_to(sink, "linus@example.com"))[0])
+        await asyncio.sleep(1.2)
+        with pytest.raises(BadRequestException) as refused:
+            await call(api.update_verification_flow, flow_id, code_update(code))
+        assert messages(json.loads(refused.value.body)) == [4070006]
+
+
+async def test_unknown_addresses_get_the_same_answer(sink: SmtpSink, sqlite_dsn: str) -> None:
+    extra = {"selfservice": {"flows": {"verification": {"notify_unknown_recipients": True}}}}
+    async with mailing(sqlite_dsn, sink, extra) as gk:
+        await register_api(gk, "known@example.com")
+        await mail_to(sink, "known@example.com")
+        answers = []
+        async with httpx.AsyncClient(base_url=gk.public) as client:
+            for address in ("known@example.com", "unknown@example.com"):
+                flow = (await client.get("/self-service/verification/api")).json()
+                sent = await client.post(f"/self-service/verification?flow={flow['id']}",
+                                         json={"method": "code", "email": address})
+                assert sent.status_code == 200
+                answer = sent.json()
+                answers.append((answer["state"], messages(answer), [n["attributes"]["name"]
+                                                                    for n in answer["ui"]["nodes"]]))
+        assert answers[0] == answers[1]
+        unknown = (await mail_to(sink, "unknown@example.com"))[0]
+        assert "unable to find an account" in unknown.part("text/plain")
+        assert not any(ch.isdigit() for ch in unknown.message["Subject"])
+
+
+async def test_smtp_down_the_flow_still_answers_and_the_code_arrives_later(sink: SmtpSink, sqlite_dsn: str) -> None:
+    async with mailing(sqlite_dsn, sink) as gk:
+        await register_api(gk, "hopper@example.com")
+        code = code_in((await mail_to(sink, "hopper@example.com"))[0])
+        await sink.stop()
+        api = frontend(gk)
+        flow = await call(api.create_native_verification_flow)
+        sent = await call(api.update_verification_flow, flow.id, code_update(email="hopper@example.com"))
+        assert sent.state == "sent_email"
+        await asyncio.sleep(0.3)  # the courier fails and retries meanwhile
+        await sink.start()
+        fresh = code_in((await mail_to(sink, "hopper@example.com", 2))[-1])
+        assert fresh  # delivered after the outage
+        assert (await call(api.update_verification_flow, flow.id, code_update(fresh))).state == "passed_challenge"
+        assert code  # the first message was delivered before the outage
+
+
+async def test_browser_flow_with_the_link_method(sink: SmtpSink, sqlite_dsn: str) -> None:
+    extra = {"selfservice": {"methods": {"link": {"enabled": True}},
+                             "flows": {"verification": {"use": "link"}}}}
+    async with mailing(sqlite_dsn, sink, extra) as gk:
+        await register_api(gk, "alan@example.com")
+        first = (await mail_to(sink, "alan@example.com"))[0]
+        assert first.message["Subject"] == "Please verify your email address"
+        async with httpx.AsyncClient(base_url=gk.public, headers={"Accept": "application/json"}) as browser:
+            flow = (await browser.get("/self-service/verification/browser")).json()
+            assert [n["attributes"]["name"] for n in flow["ui"]["nodes"]] == ["csrf_token", "email", "method"]
+            csrf = flow["ui"]["nodes"][0]["attributes"]["value"]
+            sent = await browser.post(f"/self-service/verification?flow={flow['id']}",
+                                      json={"method": "link", "email": "alan@example.com", "csrf_token": csrf})
+            assert sent.status_code == 200 and messages(sent.json()) == [1080001]
+            link = link_in((await mail_to(sink, "alan@example.com", 2))[1])
+            opened = await browser.get(link.replace(gk.public, ""), headers={"Accept": "text/html"})
+            assert opened.status_code == 303
+            assert opened.headers["location"].startswith(f"{gk.public}/ui/verification?flow={flow['id']}")
+            done = (await browser.get(f"/self-service/verification/flows?id={flow['id']}")).json()
+            assert done["state"] == "passed_challenge" and messages(done) == [1080002]
+            again = await browser.get(link.replace(gk.public, ""), headers={"Accept": "text/html"})
+            assert again.status_code == 303  # a used link shows the (completed) flow, it verifies nothing twice
+
+
+async def test_disabled_verification_is_refused(sqlite_dsn: str, sink: SmtpSink) -> None:
+    extra = {"selfservice": {"flows": {"verification": {"enabled": False}}}}
+    async with mailing(sqlite_dsn, sink, extra) as gk, httpx.AsyncClient(base_url=gk.public) as client:
+        answer = await client.get("/self-service/verification/api")
+        assert answer.status_code == 400
+        assert "disabled" in answer.json()["error"]["reason"]
