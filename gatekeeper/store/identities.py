@@ -76,11 +76,7 @@ class IdentityPersister:
             for cred in ident.credentials.values():
                 await _insert_credential(tx, ident.id, cred)
             for addr in ident.addresses:
-                await tx.execute(
-                    """INSERT INTO identity_addresses (id, identity_id, kind, via, value, verified, status,
-                       verified_at, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)""",
-                    addr.id, ident.id, addr.kind, addr.via, addr.value, addr.verified, addr.status,
-                    addr.verified_at, addr.created_at, addr.updated_at)
+                await insert_address(tx, ident.id, addr)
 
     async def identity(self, identity_id: str) -> IdentityRecord | None:
         row = await self.db.fetch_one("SELECT * FROM identities WHERE id = $1", identity_id)
@@ -133,3 +129,11 @@ async def _insert_credential(tx: Database, identity_id: str, cred: CredentialRec
         await tx.execute(
             """INSERT INTO identity_credential_identifiers (type, identifier, credential_id, identity_id)
                VALUES ($1, $2, $3, $4)""", cred.type, identifier, cred.id, identity_id)
+
+
+async def insert_address(tx: Database, identity_id: str, addr: AddressRecord) -> None:
+    await tx.execute(
+        """INSERT INTO identity_addresses (id, identity_id, kind, via, value, verified, status,
+           verified_at, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)""",
+        addr.id, identity_id, addr.kind, addr.via, addr.value, addr.verified, addr.status,
+        addr.verified_at, addr.created_at, addr.updated_at)
