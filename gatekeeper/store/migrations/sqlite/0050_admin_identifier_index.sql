@@ -1,0 +1,3 @@
+-- Admin API: look identities up by credential identifier alone (credentials_identifier and
+-- preview_credentials_identifier_similar filters; the primary key leads with the type).
+CREATE INDEX identity_credential_identifiers_identifier ON identity_credential_identifiers (identifier);
