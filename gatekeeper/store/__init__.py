@@ -10,6 +10,7 @@ from __future__ import annotations
 from gatekeeper.config.dsn import Dsn
 from gatekeeper.store import migrate
 from gatekeeper.store.addresses import AddressPersister
+from gatekeeper.store.admin import AdminPersister
 from gatekeeper.store.courier import CourierPersister
 from gatekeeper.store.credentials import CredentialPersister
 from gatekeeper.store.db import Database
@@ -25,7 +26,7 @@ __all__ = ["Database", "Store", "new_store", "open_store"]
 
 
 class Store(ThrottlePersister, IdentityPersister, SessionPersister, FlowPersister, CourierPersister,
-            RevocationPersister, AddressPersister, CredentialPersister):
+            RevocationPersister, AddressPersister, CredentialPersister, AdminPersister):
     """Every persister over one database."""
 
     def __init__(self, db: SqliteDatabase | PostgresDatabase) -> None:
