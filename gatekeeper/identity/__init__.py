@@ -88,6 +88,9 @@ async def setup(app: App) -> None:
     public = PublicApi(ctx, flows)
     routes = [*public.routes(), *WebUi(ctx, flows).routes(), *_settings_routes(ctx, public, settings)]
     app.routes["public"].extend(cors.apply(routes, cors.parse(app.config.serve.public.cors, app.config.source)))
+    from gatekeeper.api.admin import register as register_admin
+
+    register_admin(app, ctx)  # admin API and admin UI on the admin listener, OpenAPI documents on both
 
 
 def _address_flows(app: App, ctx: IdentityContext, flows: dict[str, Any], courier: Courier) -> None:

@@ -52,6 +52,8 @@ class LoginFlows(FlowHandler):
         # second factors (aal=aal2 flows), as Kratos' PopulateLoginMethodSecondFactor strategies
         self.second_factors: list[Any] = [s for s, on in ((TotpStrategy(ctx), methods.totp.enabled),
                                                           (LookupStrategy(ctx), methods.lookup_secret.enabled)) if on]
+        # awaited with (flow, identity) before a session is issued; may refuse with ValidationFailed (oidc linking)
+        self.on_success: list[Any] = []
 
     def check_init(self, current: Current, params: dict[str, Any]) -> None:
         aal = params.get("aal") or "aal1"
@@ -118,6 +120,8 @@ class LoginFlows(FlowHandler):
         return await self.succeed(flow, ident, str(body.get("method")), client)
 
     async def succeed(self, flow: Flow, ident: IdentityRecord, method: str, client: ClientInfo) -> Outcome:
+        for hook in self.on_success:
+            await hook(flow, ident)
         session, token = await self.ctx.sessions.issue(ident, method, client)
         after = self.after.for_method(method)
         if any(h.hook == "revoke_active_sessions" for h in after.hooks):
