@@ -51,6 +51,9 @@ class RegistrationFlows(FlowHandler):
             self.password.populate_registration(flow)
         else:
             self.profile.populate_registration(flow)
+        for strategy in self.strategies:
+            if strategy is not self.password and strategy is not self.profile:
+                strategy.populate_registration(flow)  # e.g. oidc: one button per provider
 
     def _show_screen(self, flow: Flow, schema: IdentitySchema, traits: dict[str, Any], *, back: bool) -> None:
         """Switch between the profile screen (`back`) and the credential screen of the two-step style."""
