@@ -1,0 +1,39 @@
+"""Social sign-in with OpenID Connect / OAuth2 providers (Kratos' `oidc` method).
+
+    providers.py   generic (discovery), gitlab, google, microsoft (tenants), github (OAuth2 + REST API)
+    jwks.py        provider signing keys and id_token verification (PyJWT)
+    continuity.py  sealed `state` and stored provider tokens (Fernet, keys from secrets.cipher/cookie)
+    mapper.py      claims -> traits with Jsonnet, as Kratos (`std.extVar('claims')`)
+    service.py     the redirect, the callback, registration with missing traits, account linking
+    errors.py      BrowserLocationChangeRequired, OidcFailed, ProviderUnavailable
+The strategy (buttons, submits) is strategies/oidc.py; the callback route api/public_oidc.py.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from starlette.routing import BaseRoute
+
+    from gatekeeper.api.public import PublicApi
+    from gatekeeper.app import App
+    from gatekeeper.identity.service import IdentityContext
+
+
+async def setup(app: App, ctx: IdentityContext, flows: dict[str, Any], public: PublicApi) -> list[BaseRoute]:
+    """When `selfservice.methods.oidc.enabled`: the strategy joins login and registration; the callback route."""
+    if not ctx.config.selfservice.methods.oidc.enabled:
+        return []
+    from gatekeeper.api.public_oidc import OidcRoutes
+    from gatekeeper.identity.oidc.service import SocialSignIn
+    from gatekeeper.identity.strategies.oidc import OidcStrategy
+
+    social = await SocialSignIn.build(ctx, app.http)
+    social.flows = flows
+    strategy = OidcStrategy(social)
+    flows["login"].strategies.append(strategy)
+    flows["login"].on_success.append(social.link_pending)
+    flows["registration"].strategies.append(strategy)
+    app.extensions["oidc"] = social
+    return OidcRoutes(public, social).routes()

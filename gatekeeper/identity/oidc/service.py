@@ -1,0 +1,332 @@
+"""Social sign-in: send the browser to the provider (state, nonce, PKCE in a sealed continuity cookie), and on
+the callback turn verified claims into a login, a registration (mapped traits, schema-validated; missing
+traits continue the registration form) or, when the e-mail belongs to an existing account, a login flow that
+links the provider once the user proved they own that account (Kratos' account-linking behaviour)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import logging
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, NoReturn
+
+import httpx
+
+from gatekeeper.errors import BadRequest, NotFound, UniqueViolation
+from gatekeeper.identity import text
+from gatekeeper.identity.flows.base import Flow, FlowType, ValidationFailed
+from gatekeeper.identity.oidc.continuity import LIFETIME, Sealer
+from gatekeeper.identity.oidc.errors import BrowserLocationChangeRequired, OidcFailed
+from gatekeeper.identity.oidc.mapper import Mapped, Mapper
+from gatekeeper.identity.oidc.providers import PROVIDERS, Provider
+from gatekeeper.identity.ui import Group, Node, csrf_node, find, submit_node
+from gatekeeper.store.identities import CredentialRecord, IdentityRecord
+
+if TYPE_CHECKING:
+    from gatekeeper.identity.client import ClientInfo
+    from gatekeeper.identity.flows.handler import Current, FlowHandler
+    from gatekeeper.identity.service import IdentityContext
+
+log = logging.getLogger("gatekeeper.identity.oidc")
+CALLBACK = "/self-service/methods/oidc/callback/{provider}"
+
+
+@dataclass
+class CallbackResult:
+    """Where the browser goes next, and the session to set when it signed in."""
+
+    redirect: str
+    session: Any = None
+    token: str | None = None
+
+
+def _digest(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def _challenge(verifier: str) -> str:
+    return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).decode().rstrip("=")
+
+
+def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in override.items():
+        out[key] = _merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
+
+
+class SocialSignIn:
+    """The configured providers with their mappers; flows are attached by identity setup."""
+
+    def __init__(self, ctx: IdentityContext, providers: dict[str, Provider], mappers: dict[str, Mapper]) -> None:
+        self.ctx, self.providers, self.mappers = ctx, providers, mappers
+        self.continuity = Sealer(ctx.config, b"oidc continuity")
+        self.tokens = Sealer(ctx.config, b"oidc tokens")
+        self.flows: dict[str, FlowHandler] = {}
+
+    @classmethod
+    async def build(cls, ctx: IdentityContext, http: httpx.AsyncClient) -> SocialSignIn:
+        cfg = ctx.config.selfservice.methods.oidc.config
+        base = (cfg.base_redirect_uri or ctx.public_base_url).rstrip("/")
+        providers: dict[str, Provider] = {}
+        mappers: dict[str, Mapper] = {}
+        for p in cfg.providers:
+            if not p.id or p.id in providers or "/" in p.id:
+                raise ValueError(f"selfservice.methods.oidc.config.providers: id {p.id!r} is empty, repeated or "
+                                 "contains '/'")
+            if p.provider in ("generic",) and not p.issuer_url:
+                raise ValueError(f"selfservice.methods.oidc.config.providers[{p.id}]: generic needs issuer_url")
+            providers[p.id] = PROVIDERS[p.provider](p, http, base + CALLBACK.format(provider=p.id))
+            try:
+                mappers[p.id] = await Mapper.load(p.mapper_url, http)
+            except ValueError as exc:
+                raise ValueError(f"selfservice.methods.oidc.config.providers[{p.id}].mapper_url: {exc}") from None
+        return cls(ctx, providers, mappers)
+
+    # -- going to the provider ----------------------------------------------------------------------------
+
+    async def redirect(self, flow: Flow, provider_id: str) -> NoReturn:
+        """Remember a fresh state on the flow and send the browser to the provider (raises the redirect)."""
+        provider = self.providers.get(provider_id)
+        if provider is None:
+            flow.add_message(text.generic(f"Unknown social sign-in provider {provider_id[:64]!r}."))
+            raise ValidationFailed()
+        if not flow.is_browser:
+            raise BadRequest(reason="Social sign-in needs a browser flow: start it at "
+                                    f"/self-service/{flow.kind}/browser.")
+        state = self.continuity.seal({"flow": flow.id, "kind": str(flow.kind), "provider": provider_id,
+                                      "n": secrets.token_urlsafe(16)})
+        nonce = secrets.token_urlsafe(32)
+        verifier = secrets.token_urlsafe(48) if await provider.uses_pkce() else None
+        url = await provider.auth_url(state, nonce, _challenge(verifier) if verifier else None)
+        flow.internal["oidc"] = {"state": _digest(state), "provider": provider_id, "nonce": nonce,
+                                 "verifier": verifier}
+        flow.record.updated_at = datetime.now(UTC)
+        await self.ctx.store.update_flow(flow.record)
+        raise BrowserLocationChangeRequired(url)
+
+    # -- coming back --------------------------------------------------------------------------------------
+
+    async def callback(self, provider_id: str, query: dict[str, str], client: ClientInfo,
+                       current: Current) -> CallbackResult:
+        state = query.get("state", "")
+        if not state:
+            raise OidcFailed("Unable to complete OpenID Connect flow because the OpenID Provider did not return "
+                             "the state query parameter.")
+        sealed = self.continuity.open(state, ttl=LIFETIME)
+        handler = self.flows.get(str((sealed or {}).get("kind")))
+        if sealed is None or handler is None:
+            raise OidcFailed("Unable to complete OpenID Connect flow because the state parameter is invalid.")
+        if sealed.get("provider") != provider_id:
+            raise OidcFailed("Unable to complete OpenID Connect flow: provider mismatch between internal state "
+                             "and URL.")
+        flow = await handler.flows.load(str(sealed.get("flow")))
+        if flow.expired():
+            raise handler.flows.expired_error(flow, None)
+        pending = flow.internal.get("oidc") or {}
+        if not hmac.compare_digest(str(pending.get("state", "")), _digest(state)):
+            raise OidcFailed("Unable to complete OpenID Connect flow because the state parameter is invalid (it "
+                             "was already used or belongs to another sign-in).")
+        handler.flows.check_csrf(flow, client, on_submit=False)  # the browser that started this sign-in
+        flow.internal.pop("oidc")  # one state, one use: a replayed callback stops above
+        await handler.flows.save(flow)
+        if current is not None and flow.kind in ("login", "registration") and not flow.body.get("refresh"):
+            return CallbackResult(flow.return_to or self.ctx.default_return_url)
+        if query.get("error"):
+            raise OidcFailed(f'Unable to complete OpenID Connect flow because the OpenID Provider returned error '
+                             f'"{query["error"][:100]}": {query.get("error_description", "")[:300]}')
+        code = query.get("code", "")
+        if not code:
+            raise OidcFailed("Unable to complete OpenID Connect flow because the OpenID Provider did not return "
+                             "the code query parameter.")
+        provider = self.providers.get(provider_id)
+        if provider is None:
+            raise NotFound(reason="Unable to find the requested OpenID Connect provider.")
+        tokens = await provider.exchange(code, pending.get("verifier"))
+        claims = await provider.claims(tokens, str(pending.get("nonce")))
+        if not isinstance(claims.get("sub"), str) or not claims["sub"]:
+            raise OidcFailed("The provider did not name the subject (sub) of this sign-in.")
+        flow.body["active"] = "oidc"
+        kept = self._keep_tokens(tokens)
+        if flow.kind == "login":
+            return await self._login_or_register(flow, provider, claims, kept, client)
+        return await self._register(flow, provider, claims, kept, client)
+
+    def _keep_tokens(self, tokens: dict[str, Any]) -> dict[str, str]:
+        """Kratos keeps the first tokens on the credential, encrypted (`initial_*_token`)."""
+        out = {}
+        for name in ("id_token", "access_token", "refresh_token"):
+            if isinstance(tokens.get(name), str):
+                out[f"initial_{name}"] = self.tokens.seal({"v": tokens[name]})
+        return out
+
+    async def _login_or_register(self, flow: Flow, provider: Provider, claims: dict[str, Any],
+                                 tokens: dict[str, str], client: ClientInfo) -> CallbackResult:
+        ident = await self.ctx.store.identity_by_identifier("oidc", f"{provider.id}:{claims['sub']}")
+        if ident is not None:
+            return await self._sign_in(flow, ident, client)
+        registration = self.flows["registration"]
+        reg, _ = await registration.create(FlowType.BROWSER, client, {"return_to": flow.return_to}, None)
+        reg.body["active"] = "oidc"
+        return await self._register(reg, provider, claims, tokens, client)
+
+    async def _sign_in(self, flow: Flow, ident: IdentityRecord, client: ClientInfo) -> CallbackResult:
+        if ident.state != "active":
+            raise OidcFailed("This account is disabled.")
+        login = self.flows["login"]
+        if flow.kind != "login":
+            flow, _ = await login.create(FlowType.BROWSER, client, {"return_to": flow.return_to}, None)
+        outcome = await login.succeed(flow, ident, "oidc", client)  # type: ignore[attr-defined]
+        return await self._finish(login, flow, outcome)
+
+    async def _finish(self, handler: FlowHandler, flow: Flow, outcome: Any) -> CallbackResult:
+        flow.internal["completed"] = True
+        flow.body["state"] = "passed_challenge"
+        await handler.flows.save(flow)
+        self.ctx.metrics.submitted(str(flow.kind), "success")
+        return CallbackResult(outcome.return_to or self.ctx.default_return_url, outcome.session, outcome.token)
+
+    async def _register(self, flow: Flow, provider: Provider, claims: dict[str, Any], tokens: dict[str, str],
+                        client: ClientInfo) -> CallbackResult:
+        existing = await self.ctx.store.identity_by_identifier("oidc", f"{provider.id}:{claims['sub']}")
+        if existing is not None:  # already registered with this provider: sign in instead (Kratos)
+            return await self._sign_in(flow, existing, client)
+        mapped = await self.mappers[provider.id].evaluate(claims)
+        pending = {"provider": provider.id, "subject": claims["sub"], "traits": mapped.traits,
+                   "metadata_public": mapped.metadata_public, "metadata_admin": mapped.metadata_admin,
+                   "verified_addresses": mapped.verified_addresses, "tokens": tokens}
+        registration = self.flows["registration"]
+        done = await self.complete_registration(flow, pending, {}, client)
+        if not isinstance(done, IdentityRecord):
+            await registration.flows.save(flow)
+            return done or CallbackResult(registration.flows.ui_redirect(flow.id))
+        outcome = await registration.succeed(flow, done, "oidc", client)  # type: ignore[attr-defined]
+        return await self._finish(registration, flow, outcome)
+
+    async def complete_registration(self, flow: Flow, pending: dict[str, Any], form_traits: dict[str, Any],
+                                    client: ClientInfo) -> IdentityRecord | CallbackResult | None:
+        """Create the identity from mapped (and submitted) traits; None when traits are missing or invalid (the
+        form shows them); a CallbackResult to the linking login flow when the address has an account."""
+        registration = self.flows["registration"]
+        schema = registration.schema_for(flow)  # type: ignore[attr-defined]
+        traits = schema.coerce(_merge(pending["traits"], form_traits))
+        problems = schema.validate(traits)
+        if problems:
+            flow.internal["oidc_pending"] = pending
+            self._show_traits_form(flow, schema, traits, pending["provider"], problems)
+            return None
+        duplicate = await self._duplicate(schema, traits)
+        if duplicate is None:
+            ident = self._new_identity(schema, traits, pending)
+            try:
+                await self.ctx.identities.create(ident)
+            except UniqueViolation:
+                duplicate = next(iter(schema.identifiers(traits)), None) or "your e-mail address"
+            else:
+                flow.internal.pop("oidc_pending", None)
+                return ident
+        return await self._ask_to_link(flow, pending, duplicate, client)
+
+    async def _duplicate(self, schema: Any, traits: dict[str, Any]) -> str | None:
+        for identifier in schema.identifiers(traits):
+            if await self.ctx.store.identity_by_identifier("password", identifier) is not None:
+                return str(identifier)
+        for kind, key in (("verifiable", "verification"), ("recovery", "recovery")):
+            for via, value in schema.addresses(traits, key):
+                if await self.ctx.store.address_owner(kind, via, value) is not None:
+                    return str(value)
+        return None
+
+    def _new_identity(self, schema: Any, traits: dict[str, Any], pending: dict[str, Any]) -> IdentityRecord:
+        ident = self.ctx.identities.new(schema, traits, {})
+        now = datetime.now(UTC)
+        ident.credentials["oidc"] = CredentialRecord(
+            id=str(uuid.uuid4()), type="oidc", identifiers=[f"{pending['provider']}:{pending['subject']}"],
+            config={"providers": [self._provider_entry(pending)]}, created_at=now, updated_at=now)
+        ident.metadata_public, ident.metadata_admin = pending.get("metadata_public"), pending.get("metadata_admin")
+        verified = {(str(v.get("via")), str(v.get("value", "")).strip().lower())
+                    for v in pending.get("verified_addresses") or []}
+        for address in ident.addresses:
+            if address.kind == "verifiable" and (address.via, address.value) in verified:
+                address.verified, address.status, address.verified_at = True, "completed", now
+        return ident
+
+    @staticmethod
+    def _provider_entry(pending: dict[str, Any]) -> dict[str, Any]:
+        return {"subject": pending["subject"], "provider": pending["provider"], **(pending.get("tokens") or {})}
+
+    def _show_traits_form(self, flow: Flow, schema: Any, traits: dict[str, Any], provider_id: str,
+                          problems: list[tuple[str, dict[str, Any]]]) -> None:
+        """Kratos' registration form after a sign-in whose traits do not pass the schema: the traits (with
+        their errors) and one "Continue" button for the provider."""
+        csrf = find(flow.nodes, "csrf_token")
+        nodes: list[Node] = [csrf or csrf_node("")]
+        nodes.extend(schema.trait_nodes(Group.DEFAULT, traits))
+        nodes.append(submit_node("provider", provider_id, Group.OIDC, text.registration_continue()))
+        flow.nodes = nodes
+        flow.reset_messages()
+        for name, message in problems:
+            node = find(flow.nodes, name)
+            (node["messages"] if node is not None else flow.ui.setdefault("messages", [])).append(message)
+        self.flows["registration"].sort(flow)
+
+    async def _ask_to_link(self, flow: Flow, pending: dict[str, Any], duplicate: str,
+                           client: ClientInfo) -> CallbackResult:
+        """A login flow explaining that the address has an account; signing in there links the provider."""
+        login = self.flows["login"]
+        lf, _ = await login.create(FlowType.BROWSER, client, {"return_to": flow.return_to}, None)
+        provider = self.providers[pending["provider"]]
+        nodes = []
+        for node in lf.nodes:
+            label = node.get("meta", {}).get("label")
+            if node["group"] == "oidc" and node["attributes"].get("value") == provider.id:
+                continue
+            if label and label.get("id") == text.Msg.INFO_LOGIN_WITH:
+                node["meta"]["label"] = text.login_with_and_link(label.get("context", {}).get("provider", ""))
+            nodes.append(node)
+        identifier = find(nodes, "identifier")
+        if identifier is not None:
+            identifier["attributes"].update(type="hidden", value=duplicate)
+        lf.nodes = nodes
+        lf.reset_messages()
+        lf.add_message(text.login_link(duplicate, provider.label, self.ctx.ui_url("login"), [], []))
+        lf.internal["oidc_link"] = {**pending, "identifier": duplicate}
+        await login.flows.save(lf)
+        return CallbackResult(login.flows.ui_redirect(lf.id))
+
+    # -- linking after the user proved they own the account ------------------------------------------------
+
+    async def link_pending(self, flow: Flow, ident: IdentityRecord) -> None:
+        """Login success hook: add the provider the user came with to the account they just signed in to."""
+        pending = flow.internal.get("oidc_link")
+        if not pending:
+            return
+        password = ident.credentials.get("password")
+        owned = {*(password.identifiers if password else []), *(a.value.lower() for a in ident.addresses)}
+        if str(pending["identifier"]).lower() not in owned:
+            flow.add_message(text.linked_credentials_mismatch())
+            raise ValidationFailed()
+        await self.link(ident, pending)
+        flow.internal.pop("oidc_link")
+        log.info("social sign-in linked", extra={"identity_id": ident.id, "provider": pending["provider"]})
+
+    async def link(self, ident: IdentityRecord, pending: dict[str, Any]) -> None:
+        now = datetime.now(UTC)
+        cred = ident.credentials.get("oidc")
+        entries = [e for e in (cred.config.get("providers", []) if cred else [])
+                   if not (e.get("provider") == pending["provider"] and e.get("subject") == pending["subject"])]
+        entries.append(self._provider_entry(pending))
+        identifiers = sorted({*(cred.identifiers if cred else []), f"{pending['provider']}:{pending['subject']}"})
+        record = CredentialRecord(id=cred.id if cred else str(uuid.uuid4()), type="oidc", identifiers=identifiers,
+                                  config={"providers": entries}, created_at=cred.created_at if cred else now,
+                                  updated_at=now)
+        await self.ctx.store.put_credential(ident.id, record)
+        ident.credentials["oidc"] = record
+
+
+__all__ = ["CallbackResult", "Mapped", "SocialSignIn"]

@@ -1,0 +1,62 @@
+"""The oidc method: one "Sign in/up with <provider>" button per provider; a submitted `provider` sends the
+browser to it (the callback finishes the flow, see identity/oidc/service.py). After a sign-in whose traits
+did not pass the schema, the same button continues the registration with the completed traits."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from gatekeeper.identity import text
+from gatekeeper.identity.flows.base import Flow, NotResponsible, ValidationFailed
+from gatekeeper.identity.oidc.errors import BrowserLocationChangeRequired
+from gatekeeper.identity.oidc.service import CallbackResult
+from gatekeeper.identity.schemas import IdentitySchema
+from gatekeeper.identity.strategies.common import submitted_traits
+from gatekeeper.identity.ui import Group, submit_node
+
+if TYPE_CHECKING:
+    from gatekeeper.identity.client import ClientInfo
+    from gatekeeper.identity.oidc.service import SocialSignIn
+    from gatekeeper.store.identities import IdentityRecord
+
+
+class OidcStrategy:
+    id: ClassVar[str] = "oidc"
+    group: ClassVar[Group] = Group.OIDC
+
+    def __init__(self, social: SocialSignIn) -> None:
+        self.social = social
+
+    def _buttons(self, flow: Flow, label: Any) -> None:
+        for provider in self.social.providers.values():
+            flow.nodes.append(submit_node("provider", provider.id, Group.OIDC, label(provider.label, provider.id)))
+
+    def populate_login(self, flow: Flow, schema: IdentitySchema, *, identifier: str | None = None) -> None:
+        self._buttons(flow, text.login_with)
+
+    def populate_registration(self, flow: Flow) -> None:
+        self._buttons(flow, text.registration_with)
+
+    def _provider(self, body: dict[str, Any]) -> str:
+        """Kratos: responsible when a `provider` is sent and `method` is empty or oidc."""
+        provider = body.get("provider")
+        if not isinstance(provider, str) or not provider or body.get("method") not in (None, "", self.id):
+            raise NotResponsible()
+        body["method"] = self.id  # the flow records the method that completed it
+        return provider
+
+    async def login(self, flow: Flow, body: dict[str, Any], client: ClientInfo) -> IdentityRecord:
+        await self.social.redirect(flow, self._provider(body))
+
+    async def register(self, flow: Flow, body: dict[str, Any], client: ClientInfo,
+                       schema: IdentitySchema) -> IdentityRecord | None:
+        provider = self._provider(body)
+        pending = flow.internal.get("oidc_pending")
+        if not pending or pending.get("provider") != provider:
+            await self.social.redirect(flow, provider)
+        done = await self.social.complete_registration(flow, pending, submitted_traits(body), client)
+        if done is None:
+            raise ValidationFailed()
+        if isinstance(done, CallbackResult):  # the address has an account: its linking login flow takes over
+            raise BrowserLocationChangeRequired(done.redirect)
+        return done
