@@ -264,6 +264,7 @@ def install(hooks: Hooks, flows: dict[str, Any], verification: Any) -> None:
         login_succeed = login.succeed
 
         async def succeed_login(flow: Flow, ident: IdentityRecord, method: str, client: ClientInfo) -> Any:
+            flow.body["active"] = method  # the web hooks' ctx.flow shows the method, as Kratos'
             if hooks.has("login", method, "require_verified_address"):
                 await hooks.require_verified_address(flow, ident, client)
             await hooks.web_hooks("login", method, flow, ident, client)
@@ -274,6 +275,7 @@ def install(hooks: Hooks, flows: dict[str, Any], verification: Any) -> None:
         registration_succeed = registration.succeed
 
         async def succeed_registration(flow: Flow, ident: IdentityRecord, method: str, client: ClientInfo) -> Any:
+            flow.body["active"] = method
             try:
                 await hooks.web_hooks("registration", method, flow, ident, client)
             except (ValidationFailed, GatekeeperError):
