@@ -18,11 +18,11 @@ from tests.web.test_browser import ARGS, ARTIFACTS, CHROMIUM, _browser_available
 
 pytestmark = pytest.mark.browser
 
-RULES_FILE = Path(__file__).resolve().parents[2] / "rules" / "mfa.yaml"
+RULES_FILE = Path(__file__).resolve().parents[2] / "rules" / "examples" / "mfa.yaml"
 
 
 def rules(proxy: str, upstream: str) -> str:
-    """The example rules of rules/mfa.yaml, pointed at this test's ports."""
+    """The example rules of rules/examples/mfa.yaml, pointed at this test's ports."""
     return RULES_FILE.read_text().replace("http://127.0.0.1:4455", proxy).replace("http://127.0.0.1:4500", upstream)
 
 
