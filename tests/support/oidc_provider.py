@@ -1,0 +1,190 @@
+"""A real OpenID Connect provider and a GitHub-shaped OAuth2 API for tests, served on 127.0.0.1.
+
+`OidcProvider` (Starlette + PyJWT + cryptography): discovery, JWKS, authorize (auto-consent as `user`),
+token (client authentication, single-use codes, redirect_uri and PKCE checks, RS256 id_token), userinfo.
+`faults` makes it misbehave: bad_signature, wrong_audience, expired, no_nonce, down (HTTP 503), tid_mismatch.
+With `tenant_id`, it acts like Microsoft Entra's multi-tenant endpoints: it serves under `/<tenant>/v2.0`,
+its discovery names the issuer `<base>/{tenantid}/v2.0`, and tokens carry `tid` and that issuer filled in.
+
+`GitHubApi`: /login/oauth/authorize, /login/oauth/access_token, /user and /user/emails.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import secrets
+import time
+from functools import cache
+from typing import Any
+from urllib.parse import urlencode
+
+import jwt
+from cryptography.hazmat.primitives.asymmetric import rsa
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+CLIENT_ID = "gatekeeper-test-client"
+CLIENT_SECRET = "gatekeeper-test-secret"  # noqa: S105
+
+
+@cache
+def _key(name: str) -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def _redirect(url: str, **params: str) -> Response:
+    return RedirectResponse(f"{url}{'&' if '?' in url else '?'}{urlencode(params)}", status_code=302)
+
+
+def _client_ok(request: Request, form: dict[str, Any]) -> bool:
+    auth = request.headers.get("authorization", "")
+    if auth.lower().startswith("basic "):
+        user, _, password = base64.b64decode(auth[6:]).decode().partition(":")
+        return user == CLIENT_ID and password == CLIENT_SECRET
+    return form.get("client_id") == CLIENT_ID and form.get("client_secret") == CLIENT_SECRET
+
+
+class OidcProvider:
+    def __init__(self, *, tenant_id: str | None = None, tenant: str = "common") -> None:
+        self.user: dict[str, Any] = {"sub": "user-1", "email": "ada@example.com", "email_verified": True,
+                                     "name": "Ada Lovelace"}
+        self.faults: set[str] = set()
+        self.tenant_id, self.prefix = tenant_id, (f"/{tenant}/v2.0" if tenant_id else "")
+        self.base = ""  # set once served: the server's URL
+        self.codes: dict[str, dict[str, Any]] = {}
+        self.access: dict[str, dict[str, Any]] = {}
+        self.authorize_requests: list[dict[str, str]] = []
+        self.token_requests = 0
+
+    @property
+    def issuer_url(self) -> str:
+        """What gatekeeper is configured with (for Microsoft: the login host)."""
+        return self.base if self.tenant_id else self.base + self.prefix
+
+    def _issuer(self, *, for_token: bool) -> str:
+        if self.tenant_id:
+            return f"{self.base}/{self.tenant_id if for_token else '{tenantid}'}/v2.0"
+        return self.base
+
+    def app(self) -> Starlette:
+        p = self.prefix
+        return Starlette(routes=[
+            Route(f"{p}/.well-known/openid-configuration", self.discovery),
+            Route(f"{p}/jwks", self.jwks),
+            Route(f"{p}/authorize", self.authorize),
+            Route(f"{p}/token", self.token, methods=["POST"]),
+            Route(f"{p}/userinfo", self.userinfo),
+        ])
+
+    def _down(self) -> Response | None:
+        return Response("unavailable", status_code=503) if "down" in self.faults else None
+
+    async def discovery(self, request: Request) -> Response:
+        base = self.base + self.prefix
+        return self._down() or JSONResponse({
+            "issuer": self._issuer(for_token=False), "authorization_endpoint": f"{base}/authorize",
+            "token_endpoint": f"{base}/token", "userinfo_endpoint": f"{base}/userinfo", "jwks_uri": f"{base}/jwks",
+            "response_types_supported": ["code"], "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": ["RS256"], "code_challenge_methods_supported": ["S256"],
+            "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"]})
+
+    async def jwks(self, request: Request) -> Response:
+        jwk = jwt.algorithms.RSAAlgorithm.to_jwk(_key("good").public_key(), as_dict=True)
+        return self._down() or JSONResponse({"keys": [{**jwk, "kid": "k1", "alg": "RS256", "use": "sig"}]})
+
+    async def authorize(self, request: Request) -> Response:
+        q = dict(request.query_params)
+        self.authorize_requests.append(q)
+        if q.get("client_id") != CLIENT_ID or q.get("response_type") != "code" or not q.get("redirect_uri"):
+            return JSONResponse({"error": "invalid_request"}, status_code=400)
+        code = secrets.token_urlsafe(16)
+        self.codes[code] = {"redirect_uri": q["redirect_uri"], "nonce": q.get("nonce"),
+                            "challenge": q.get("code_challenge"), "user": dict(self.user)}
+        return _redirect(q["redirect_uri"], code=code, state=q.get("state", ""))
+
+    async def token(self, request: Request) -> Response:
+        self.token_requests += 1
+        if down := self._down():
+            return down
+        form = dict(await request.form())
+        if not _client_ok(request, form):
+            return JSONResponse({"error": "invalid_client"}, status_code=401)
+        grant = self.codes.pop(str(form.get("code")), None)  # single use
+        if grant is None or form.get("redirect_uri") != grant["redirect_uri"]:
+            return JSONResponse({"error": "invalid_grant"}, status_code=400)
+        if grant["challenge"]:
+            digest = hashlib.sha256(str(form.get("code_verifier", "")).encode()).digest()
+            if base64.urlsafe_b64encode(digest).decode().rstrip("=") != grant["challenge"]:
+                return JSONResponse({"error": "invalid_grant", "error_description": "PKCE"}, status_code=400)
+        now = int(time.time())
+        claims = {**grant["user"], "iss": self._issuer(for_token=True), "aud": CLIENT_ID, "iat": now,
+                  "exp": now + 300}
+        if grant["nonce"]:
+            claims["nonce"] = grant["nonce"]
+        if self.tenant_id:
+            claims["tid"] = "00000000-0000-4000-8000-000000000bad" if "tid_mismatch" in self.faults else self.tenant_id
+        if "wrong_audience" in self.faults:
+            claims["aud"] = "someone-else"
+        if "expired" in self.faults:
+            claims.update(iat=now - 3600, exp=now - 1800)
+        if "no_nonce" in self.faults:
+            claims.pop("nonce", None)
+        key = _key("other" if "bad_signature" in self.faults else "good")
+        id_token = jwt.encode(claims, key, algorithm="RS256", headers={"kid": "k1"})
+        access = secrets.token_urlsafe(16)
+        self.access[access] = grant["user"]
+        return JSONResponse({"access_token": access, "token_type": "Bearer", "expires_in": 300,
+                             "id_token": id_token})
+
+    async def userinfo(self, request: Request) -> Response:
+        user = self.access.get(request.headers.get("authorization", "")[7:])
+        return JSONResponse(user) if user else JSONResponse({"error": "invalid_token"}, status_code=401)
+
+
+class GitHubApi:
+    """GitHub's OAuth2 endpoints and the two REST calls Kratos' github provider makes."""
+
+    def __init__(self) -> None:
+        self.user: dict[str, Any] = {"id": 4242, "login": "octo", "name": "Octo Cat", "avatar_url": None}
+        self.emails: list[dict[str, Any]] = [
+            {"email": "octo@example.com", "primary": True, "verified": True, "visibility": "public"},
+            {"email": "old@example.com", "primary": False, "verified": True, "visibility": None}]
+        self.codes: dict[str, str] = {}
+        self.tokens: set[str] = set()
+        self.base = ""
+
+    def app(self) -> Starlette:
+        return Starlette(routes=[
+            Route("/login/oauth/authorize", self.authorize),
+            Route("/login/oauth/access_token", self.token, methods=["POST"]),
+            Route("/user", self.get_user),
+            Route("/user/emails", self.get_emails),
+        ])
+
+    async def authorize(self, request: Request) -> Response:
+        q = dict(request.query_params)
+        code = secrets.token_urlsafe(12)
+        self.codes[code] = q.get("redirect_uri", "")
+        return _redirect(q["redirect_uri"], code=code, state=q.get("state", ""))
+
+    async def token(self, request: Request) -> Response:
+        form = dict(await request.form())
+        if not _client_ok(request, form):
+            return JSONResponse({"error": "incorrect_client_credentials"})
+        if self.codes.pop(str(form.get("code")), None) is None:
+            return JSONResponse({"error": "bad_verification_code"})  # GitHub answers 200 with an error
+        token = "gho_" + secrets.token_urlsafe(16)
+        self.tokens.add(token)
+        return JSONResponse({"access_token": token, "token_type": "bearer", "scope": "user:email"})
+
+    def _authorized(self, request: Request) -> bool:
+        return request.headers.get("authorization", "")[7:] in self.tokens
+
+    async def get_user(self, request: Request) -> Response:
+        return JSONResponse(self.user) if self._authorized(request) else JSONResponse({}, status_code=401)
+
+    async def get_emails(self, request: Request) -> Response:
+        return JSONResponse(self.emails) if self._authorized(request) else JSONResponse({}, status_code=401)
