@@ -102,6 +102,8 @@ class Expression:
     async def authorize(self, session: AuthSession) -> None:
         view = session.view
         extra = wrap(session.extra)
+        if "authenticator_assurance_level" in extra and "aal" not in extra:
+            extra["aal"] = extra["authenticator_assurance_level"]  # `session.aal == "aal2"`, as documented above
         names = {
             "subject": session.subject, "session": extra, "extra": extra, "claims": extra,
             "identity": extra["identity"] if "identity" in extra else _EMPTY,
