@@ -273,7 +273,7 @@ class SocialSignIn:
         for name, message in problems:
             node = find(flow.nodes, name)
             (node["messages"] if node is not None else flow.ui.setdefault("messages", [])).append(message)
-        self.flows["registration"].sort(flow)
+        # unsorted on purpose: the "Continue" button stays below the fields it submits
 
     async def _ask_to_link(self, flow: Flow, pending: dict[str, Any], duplicate: str,
                            client: ClientInfo) -> CallbackResult:

@@ -1,0 +1,69 @@
+"""Headless chromium through the built-in UI: one button per provider; sign up with the provider; a sign-in
+whose e-mail is not verified continues on the registration form, completed by hand."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.oidc.conftest import Env
+from tests.web.test_browser import ARGS, CHROMIUM, _browser_available
+
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+APP = "http://app.example.test/"
+
+pytestmark = pytest.mark.browser
+
+
+async def whoami(context: Any, env: Env) -> dict[str, Any]:
+    resp = await context.request.get(f"{env.gk.public}/sessions/whoami")
+    assert resp.status == 200
+    data: dict[str, Any] = await resp.json()
+    return data
+
+
+async def test_social_sign_up_and_completing_missing_traits_in_chromium(env: Env) -> None:
+    _browser_available()
+    from playwright.async_api import async_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        try:
+            context = await browser.new_context()
+            await context.route(f"{APP}**", lambda route: route.fulfill(body="<h1>the app</h1>",
+                                                                        content_type="text/html"))
+            page = await context.new_page()
+            await page.goto(f"{env.gk.public}/self-service/registration/browser")
+            await page.wait_for_url("**/ui/registration?flow=*")
+            for label in ("Sign up with Test IdP", "Sign up with GitHub", "Sign up with Microsoft"):
+                assert await page.get_by_role("button", name=label).count() == 1
+            await page.screenshot(path=str(ARTIFACTS / "oidc-registration.png"), full_page=True)
+            await page.get_by_role("button", name="Sign up with Test IdP").click()
+            await page.wait_for_url(APP)
+            me = await whoami(context, env)
+            assert me["identity"]["traits"]["email"] == "ada@example.com"
+            await context.close()
+
+            env.idp.user = {"sub": "user-2", "email": "grace@example.com", "email_verified": False,
+                            "name": "Grace Hopper"}
+            context = await browser.new_context()
+            await context.route(f"{APP}**", lambda route: route.fulfill(body="<h1>the app</h1>",
+                                                                        content_type="text/html"))
+            page = await context.new_page()
+            await page.goto(f"{env.gk.public}/self-service/login/browser")
+            await page.get_by_role("button", name="Sign in with Test IdP").click()
+            await page.wait_for_url("**/ui/registration?flow=*")
+            assert "is missing" in await page.locator(".field.invalid").inner_text()
+            assert await page.get_by_label("First name").input_value() == "Grace"
+            await page.screenshot(path=str(ARTIFACTS / "oidc-missing-traits.png"), full_page=True)
+            await page.get_by_label("E-Mail").fill("grace@example.com")
+            await page.get_by_role("button", name="Continue").click()
+            await page.wait_for_url(APP)
+            me = await whoami(context, env)
+            assert me["identity"]["traits"] == {"email": "grace@example.com", "name": {"first": "Grace"}}
+            await context.close()
+        finally:
+            await browser.close()
