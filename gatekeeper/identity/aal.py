@@ -91,13 +91,17 @@ def privileged(session: SessionRecord, max_age: float, now: datetime | None = No
     return ((now or datetime.now(UTC)) - session.authenticated_at).total_seconds() <= max_age
 
 
-async def step_up(ctx: IdentityContext, session: SessionRecord, method: str) -> SessionRecord:
-    """Add a completed second factor to an existing session (aal1 -> aal2); the cached lookup is dropped."""
+async def complete_method(ctx: IdentityContext, session: SessionRecord, method: str, *,
+                          reauthenticated: bool = False) -> SessionRecord:
+    """Record a method completed on an existing session: a second factor (aal1 -> aal2) or, with
+    `reauthenticated`, a refresh login (new `authenticated_at`, the AAL kept). The cached lookup is dropped."""
     now = datetime.now(UTC)
     session.authentication_methods = [*session.authentication_methods,
                                       {"method": method, "aal": method_aal(method), "completed_at": rfc3339(now)}]
     session.aal = aal_of(session.authentication_methods)
     session.updated_at = now
+    if reauthenticated:
+        session.authenticated_at = now
     await ctx.store.update_session_authentication(session.id, session.aal, session.authentication_methods,
                                                   session.authenticated_at, now)
     ctx.sessions.forget(session.token_hash)
