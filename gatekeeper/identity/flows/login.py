@@ -117,7 +117,15 @@ class LoginFlows(FlowHandler):
             return None
         if ident is None:  # identifier-first: the flow moved to its second screen
             return None
-        return await self.succeed(flow, ident, str(body.get("method")), client)
+        method = str(body.get("method"))
+        if flow.body.get("refresh") and current is not None and current[1].id == ident.id:
+            # a refresh login re-authenticates the session it was asked for (its AAL stays)
+            session = await levels.complete_method(self.ctx, current[0], method, reauthenticated=True)
+            flow.body["active"] = method
+            return_to = flow.return_to or self.after.for_method(method).default_browser_return_url \
+                or self.ctx.default_return_url
+            return Outcome(flow=flow, session=session, identity=ident, return_to=return_to)
+        return await self.succeed(flow, ident, method, client)
 
     async def succeed(self, flow: Flow, ident: IdentityRecord, method: str, client: ClientInfo) -> Outcome:
         for hook in self.on_success:
@@ -145,7 +153,7 @@ class LoginFlows(FlowHandler):
             flow.add_message(text.no_strategy("login"))
             return None
         method = str(body.get("method"))
-        session = await levels.step_up(self.ctx, session, method)
+        session = await levels.complete_method(self.ctx, session, method)
         flow.body["active"] = method
         flow.body["updated_at"] = rfc3339(session.updated_at)
         after = self.after.for_method(method)
