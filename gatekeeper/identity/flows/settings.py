@@ -178,7 +178,7 @@ class SettingsFlows(FlowHandler):
         flow.body["state"] = "success"
         flow.add_message(msg.saved())
         if strategy.id in aal.SECOND_FACTORS and aal.has_second_factor(ident, strategy.id) and session.aal != "aal2":
-            await aal.step_up(self.ctx, session, strategy.id)  # as Kratos: setting one up proves it
+            await aal.complete_method(self.ctx, session, strategy.id)  # as Kratos: setting one up proves it
         self.ctx.sessions.forget(session.token_hash)  # the cached session holds the identity and its AAL
         after = self.cfg.after.for_method(strategy.id)
         if strategy.id == "password" and any(h.hook == "revoke_active_sessions" for h in after.hooks):
