@@ -65,6 +65,7 @@ async def setup(app: App) -> None:
     live = LiveConnections(app.metrics.registry)  # WebSocket/SSE connections end with their session
     app.extensions.setdefault("on_sessions_revoked", []).append(live.revoked)
     app.services.append(live)
+    app.extensions["live_connections"] = live
     app.proxy_factory = proxy_factory(repository, proxy_pipeline, forwarder, live)
     id_token = config.mutators.get("id_token")
     jwks_url = str(id_token.config.get("jwks_url", "")) if id_token and id_token.enabled else ""

@@ -144,3 +144,28 @@ async def test_revoking_all_sessions_of_an_identity_reaches_every_replica(tmp_pa
                     break
                 await asyncio.sleep(0.02)
             assert resp.status_code == 401
+
+
+async def test_a_websocket_checked_by_a_remote_session_endpoint_ends_on_the_next_recheck(tmp_path: Path) -> None:
+    """Remote mode (check_session_url, e.g. a separate Kratos): re-checks ask that endpoint again."""
+    (tmp_path / "identity").mkdir()
+    async with replicas(tmp_path / "identity", 1) as (kratos,), serving(upstream_app) as upstream:
+        remote = [rule("live", "http://<[^/]+>/ws", upstream=upstream, authenticators=(
+            ("cookie_session", {"check_session_url": f"{kratos.public}/sessions/whoami", "preserve_path": True}),))]
+        (tmp_path / "edge").mkdir()
+        async with running_gatekeeper(access_config(tmp_path / "edge", remote)) as edge:
+            while edge.app.extensions["access"].current is None:
+                await asyncio.sleep(0.01)
+            token = (await register(kratos.public))["session_token"]
+            url = edge.proxy.replace("http://", "ws://") + "/ws"
+            async with websockets.connect(url, additional_headers={"Cookie": f"ory_kratos_session={token}"}) as ws:
+                await ws.send("hello")
+                assert await ws.recv() == "hello"
+                await edge.app.extensions["live_connections"].recheck()
+                await ws.send("still")
+                assert await ws.recv() == "still"  # the session is fine: the connection stays
+                await logout(kratos, token)
+                await edge.app.extensions["live_connections"].recheck()  # what the periodic re-check does
+                with pytest.raises(websockets.ConnectionClosed) as closed:
+                    await asyncio.wait_for(ws.recv(), 5)
+            assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008

@@ -53,6 +53,15 @@ async def _still_active(source: SessionSource, token: str) -> bool:
     return doc is not None and doc.get("active") is not False
 
 
+async def _still_remote(session: AuthSession, cfg: SessionCheck, deps: Deps, forward: Mapping[str, str]) -> bool:
+    """For long-lived connections in remote mode: does the session check still accept the session?"""
+    try:
+        doc = await _remote(session, cfg, deps, forward)
+    except Exception:  # noqa: BLE001 - refused, unreachable, anything: the connection ends (fail closed)
+        return False
+    return doc.get("active") is not False
+
+
 def url_problem(url: str) -> str | None:
     if not url:
         return None
@@ -67,6 +76,8 @@ async def check(session: AuthSession, cfg: SessionCheck, deps: Deps, token: str,
     """Resolve `token` to a session and fill subject/extra; raises 401/403/429/503 on failure."""
     if cfg.check_session_url:
         doc = await _remote(session, cfg, deps, forward)
+        session.still_valid = partial(_still_remote, session, cfg, deps, forward)
+        session.expires_at = str(doc.get("expires_at") or "")
     else:
         if deps.session_source is None:
             raise Unauthorized("Access credentials are invalid", reason="no session store is configured")
