@@ -62,6 +62,8 @@ def _claimed_method(body: dict[str, Any]) -> str | None:
         return "totp"
     if any(str(body.get(k, "")).lower() == "true" for k in body if k.startswith("lookup_secret_")):
         return "lookup_secret"
+    if body.get("link") or body.get("unlink"):  # the oidc method's buttons
+        return "oidc"
     return None
 
 
