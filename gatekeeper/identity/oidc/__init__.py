@@ -22,7 +22,8 @@ if TYPE_CHECKING:
 
 
 async def setup(app: App, ctx: IdentityContext, flows: dict[str, Any], public: PublicApi) -> list[BaseRoute]:
-    """When `selfservice.methods.oidc.enabled`: the strategy joins login and registration; the callback route."""
+    """When `selfservice.methods.oidc.enabled`: the strategy joins login, registration and settings; the callback
+    route."""
     if not ctx.config.selfservice.methods.oidc.enabled:
         return []
     from gatekeeper.api.public_oidc import OidcRoutes
@@ -35,5 +36,7 @@ async def setup(app: App, ctx: IdentityContext, flows: dict[str, Any], public: P
     flows["login"].strategies.append(strategy)
     flows["login"].on_success.append(social.link_pending)
     flows["registration"].strategies.append(strategy)
+    if "settings" in flows:  # link and unlink providers in account settings
+        flows["settings"].strategies.append(strategy)
     app.extensions["oidc"] = social
     return OidcRoutes(public, social).routes()

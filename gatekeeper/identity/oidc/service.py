@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import httpx
 
 from gatekeeper.errors import BadRequest, NotFound, UniqueViolation
-from gatekeeper.identity import text
+from gatekeeper.identity import text, text_settings
 from gatekeeper.identity.flows.base import Flow, FlowType, ValidationFailed
 from gatekeeper.identity.oidc.continuity import LIFETIME, Sealer
 from gatekeeper.identity.oidc.errors import BrowserLocationChangeRequired, OidcFailed
@@ -155,6 +155,8 @@ class SocialSignIn:
         kept = self._keep_tokens(tokens)
         if flow.kind == "login":
             return await self._login_or_register(flow, provider, claims, kept, client)
+        if flow.kind == "settings":
+            return await self._link_in_settings(flow, provider, claims, kept, current)
         return await self._register(flow, provider, claims, kept, client)
 
     def _keep_tokens(self, tokens: dict[str, Any]) -> dict[str, str]:
@@ -327,6 +329,53 @@ class SocialSignIn:
                                   updated_at=now)
         await self.ctx.store.put_credential(ident.id, record)
         ident.credentials["oidc"] = record
+
+
+    async def unlink(self, ident: IdentityRecord, provider_id: str) -> None:
+        cred = ident.credentials["oidc"]
+        entries = [e for e in cred.config.get("providers", []) if e.get("provider") != provider_id]
+        record = CredentialRecord(id=cred.id, type="oidc", config={"providers": entries},
+                                  identifiers=[f"{e['provider']}:{e['subject']}" for e in entries],
+                                  created_at=cred.created_at, updated_at=datetime.now(UTC))
+        if entries:
+            await self.ctx.store.put_credential(ident.id, record)
+            ident.credentials["oidc"] = record
+        else:
+            await self.ctx.store.delete_credential(ident.id, "oidc")
+            ident.credentials.pop("oidc", None)
+
+    @staticmethod
+    def linked(ident: IdentityRecord) -> set[str]:
+        cred = ident.credentials.get("oidc")
+        return {str(e.get("provider")) for e in (cred.config.get("providers", []) if cred else [])}
+
+    @staticmethod
+    def first_factors(ident: IdentityRecord) -> int:
+        """Ways to sign in: a password (with an identifier) and each linked provider (Kratos' count)."""
+        password = ident.credentials.get("password")
+        has_password = bool(password and password.identifiers and (password.config or {}).get("hashed_password"))
+        oidc = ident.credentials.get("oidc")
+        return int(has_password) + len(oidc.config.get("providers", []) if oidc else [])
+
+    async def _link_in_settings(self, flow: Flow, provider: Provider, claims: dict[str, Any],
+                                tokens: dict[str, str], current: Current) -> CallbackResult:
+        settings = self.flows["settings"]
+        session, ident = settings.require(current, flow)  # type: ignore[attr-defined]
+        ident = await self.ctx.store.identity(ident.id) or ident
+        flow.reset_messages()
+        owner = await self.ctx.store.identity_by_identifier("oidc", f"{provider.id}:{claims['sub']}")
+        if owner is not None:
+            flow.add_message(text.duplicate_credentials())
+        else:
+            await self.link(ident, {"provider": provider.id, "subject": claims["sub"], "tokens": tokens})
+            flow.body["state"] = "success"
+            flow.add_message(text_settings.saved())
+            self.ctx.sessions.forget(session.token_hash)  # the cached session holds the identity
+        settings.render(flow, ident)  # type: ignore[attr-defined]
+        settings.sort(flow)
+        flow.body["active"] = "oidc"
+        await settings.flows.save(flow)
+        return CallbackResult(flow.return_to or settings.flows.ui_redirect(flow.id))
 
 
 __all__ = ["CallbackResult", "Mapped", "SocialSignIn"]

@@ -60,3 +60,43 @@ class OidcStrategy:
         if isinstance(done, CallbackResult):  # the address has an account: its linking login flow takes over
             raise BrowserLocationChangeRequired(done.redirect)
         return done
+
+    # -- settings: link and unlink -------------------------------------------------------------------------
+
+    def populate_settings(self, flow: Flow, ident: IdentityRecord) -> None:
+        """`link` for every provider not linked yet; `unlink` for linked ones unless it is the last way in."""
+        linked = self.social.linked(ident)
+        for provider in self.social.providers.values():
+            if provider.id not in linked:
+                flow.nodes.append(submit_node("link", provider.id, Group.OIDC, text.link_oidc(provider.label)))
+        if self.social.first_factors(ident) > 1:
+            for provider in self.social.providers.values():
+                if provider.id in linked:
+                    flow.nodes.append(submit_node("unlink", provider.id, Group.OIDC,
+                                                  text.unlink_oidc(provider.label)))
+
+    def needs_privilege(self, body: dict[str, Any], ident: IdentityRecord) -> bool:
+        return True  # Kratos: linking and unlinking need a recent sign-in
+
+    async def settings(self, flow: Flow, body: dict[str, Any], ident: IdentityRecord) -> bool:
+        link, unlink = body.get("link"), body.get("unlink")
+        if body.get("method") not in (None, "", self.id) or not (isinstance(link, str) and link
+                                                                  or isinstance(unlink, str) and unlink):
+            raise NotResponsible()
+        linked = self.social.linked(ident)
+        if isinstance(link, str) and link:
+            if link not in self.social.providers or link in linked:
+                flow.add_message(text.generic("can not link unknown or already existing OpenID Connect "
+                                              "connection"))
+                raise ValidationFailed()
+            await self.social.redirect(flow, link)
+        assert isinstance(unlink, str)
+        if unlink not in linked:
+            flow.add_message(text.generic("can not unlink non-existing OpenID Connect connection"))
+            raise ValidationFailed()
+        if self.social.first_factors(ident) < 2:
+            flow.add_message(text.generic("can not unlink OpenID Connect connection because it is the last "
+                                          "remaining first factor credential"))
+            raise ValidationFailed()
+        await self.social.unlink(ident, unlink)
+        return True
