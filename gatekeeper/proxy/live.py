@@ -39,6 +39,7 @@ class LiveConnections:
         self._watched: set[_Watched] = set()
         self._task: asyncio.Task[None] | None = None
         self._pending: asyncio.Task[None] | None = None
+        self._again = False
         self.open = Gauge("gatekeeper_proxy_long_lived_connections",
                           "WebSocket/SSE connections held open for a session", registry=registry)
         self.closed = Counter("gatekeeper_proxy_long_lived_closed_total",
@@ -70,9 +71,20 @@ class LiveConnections:
             self.closed.labels(reason).inc()
 
     def revoked(self, hashes: list[str]) -> None:
-        """Some session was revoked somewhere: re-check every watched connection (coalesced)."""
-        if self._watched and (self._pending is None or self._pending.done()):
-            self._pending = asyncio.get_running_loop().create_task(self.recheck())
+        """Some session was revoked somewhere: re-check every watched connection (coalesced: one more round
+        when revocations arrive during a re-check, which may already have passed their connections)."""
+        if not self._watched:
+            return
+        if self._pending is None or self._pending.done():
+            self._pending = asyncio.get_running_loop().create_task(self._rechecks())
+        else:
+            self._again = True
+
+    async def _rechecks(self) -> None:
+        self._again = True
+        while self._again:
+            self._again = False
+            await self.recheck()
 
     async def recheck(self) -> None:
         for entry in list(self._watched):
