@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import httpx
 
+from gatekeeper.config.problems import ConfigError, ConfigProblem
 from gatekeeper.errors import BadRequest, NotFound, UniqueViolation
 from gatekeeper.identity import text, text_settings
 from gatekeeper.identity.flows.base import Flow, FlowType, ValidationFailed
@@ -71,21 +72,31 @@ class SocialSignIn:
 
     @classmethod
     async def build(cls, ctx: IdentityContext, http: httpx.AsyncClient) -> SocialSignIn:
+        """The providers and their mappers; ConfigError (file:line:key) for every unusable provider entry."""
         cfg = ctx.config.selfservice.methods.oidc.config
         base = (cfg.base_redirect_uri or ctx.public_base_url).rstrip("/")
         providers: dict[str, Provider] = {}
         mappers: dict[str, Mapper] = {}
-        for p in cfg.providers:
+        problems: list[ConfigProblem] = []
+        source = ctx.config.source
+
+        def problem(i: int, key: str, message: str) -> None:
+            path = f"selfservice.methods.oidc.config.providers.{i}.{key}"
+            problems.append(ConfigProblem(source.name, source.line(path), path, message))
+
+        for i, p in enumerate(cfg.providers):
             if not p.id or p.id in providers or "/" in p.id:
-                raise ValueError(f"selfservice.methods.oidc.config.providers: id {p.id!r} is empty, repeated or "
-                                 "contains '/'")
-            if p.provider in ("generic",) and not p.issuer_url:
-                raise ValueError(f"selfservice.methods.oidc.config.providers[{p.id}]: generic needs issuer_url")
+                problem(i, "id", "must be a unique provider id without '/'")
+                continue
+            if p.provider == "generic" and not p.issuer_url:
+                problem(i, "issuer_url", "is required for the generic provider (its discovery document is there)")
             providers[p.id] = PROVIDERS[p.provider](p, http, base + CALLBACK.format(provider=p.id))
             try:
                 mappers[p.id] = await Mapper.load(p.mapper_url, http)
             except ValueError as exc:
-                raise ValueError(f"selfservice.methods.oidc.config.providers[{p.id}].mapper_url: {exc}") from None
+                problem(i, "mapper_url", str(exc))
+        if problems:
+            raise ConfigError(problems)
         return cls(ctx, providers, mappers)
 
     # -- going to the provider ----------------------------------------------------------------------------
