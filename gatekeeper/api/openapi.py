@@ -80,12 +80,21 @@ def _flow_docs(kind: str) -> dict[tuple[str, str], Doc]:
     }
 
 
+_CALLBACK = "/self-service/methods/oidc/callback/{provider}"
+_CALLBACK_DOC = Doc("oidcCallback", "Social sign-in provider callback", (_p("provider", "path"), _p("state"),
+                                                                        _p("code"), _p("error")),
+                    responses={303: None, 400: None, 403: None, 404: None, 410: None})
 PUBLIC: dict[tuple[str, str], Doc] = {
     ("GET", "/sessions/whoami"): Doc("toSession", "Check who the current session belongs to",
                                      (_p("tokenize_as"), _p("X-Session-Token", "header")),
                                      responses={200: "Session", 401: "ErrorGeneric", 403: "ErrorGeneric"}),
     **{k: v for kind in ("login", "registration", "settings", "recovery", "verification")
        for k, v in _flow_docs(kind).items()},
+    **{("GET", f"/self-service/{kind}"): Doc(
+        f"follow{kind.capitalize()}Link", f"Follow a {kind} link from an e-mail", (_p("flow"), _p("token")),
+        responses={200: None, 303: None, 400: None, 404: None, 410: None}) for kind in ("recovery", "verification")},
+    ("GET", _CALLBACK): _CALLBACK_DOC,
+    ("POST", _CALLBACK): _CALLBACK_DOC,
     ("GET", "/self-service/logout/browser"): Doc("createBrowserLogoutFlow", "Create a logout URL",
                                                  (_p("return_to"),),
                                                  responses={200: "LogoutFlow", 401: "ErrorGeneric"}),

@@ -92,6 +92,7 @@ COMPONENTS: dict[str, Any] = {
     "BatchPatchIdentitiesResponse": _obj([], identities={"type": "array", "items": _obj(
         [], action={"type": "string", "enum": ["create", "error"]}, identity=_STR, patch_id=_STR,
         error={"type": "object"})}),
+    "BatchPatchIdentitiesResponseOrError": {"anyOf": [_ref("BatchPatchIdentitiesResponse"), _ref("ErrorGeneric")]},
     "CreateRecoveryBody": _obj(["identity_id"], identity_id={"type": "string", "format": "uuid"},
                                expires_in={"type": "string", "pattern": "^([0-9]+(ns|us|ms|s|m|h))*$"},
                                flow_type={"type": "string", "enum": ["browser", "api"]}),
