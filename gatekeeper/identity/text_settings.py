@@ -130,8 +130,9 @@ def lookup_used(used_at: str, used_at_unix: int) -> dict[str, Any]:
                 used_at=used_at, used_at_unix=used_at_unix)
 
 
-def lookup_list(items: list[dict[str, Any]]) -> dict[str, Any]:
-    return _info(M.INFO_LOOKUP_LIST, ", ".join(i["text"] for i in items), secrets=items)
+def lookup_list(shown: list[str], items: list[dict[str, Any]]) -> dict[str, Any]:
+    """The codes as text ("used" for used ones, as Kratos) with one message per code in `secrets`."""
+    return _info(M.INFO_LOOKUP_LIST, ", ".join(shown), secrets=items)
 
 
 def totp_invalid() -> dict[str, Any]:

@@ -59,23 +59,25 @@ class LookupStrategy:
         cred = ident.credentials.get("lookup_secret")
         if pending:
             items = [msg.lookup_secret(c) for c in pending]
-            flow.nodes.append(text_node("lookup_secret_codes", msg.lookup_list(items), g, msg.lookup_label()))
-            flow.nodes.append(submit_node("lookup_secret_regenerate", "true", g, msg.lookup_regenerate()))
+            flow.nodes.append(text_node("lookup_secret_codes", msg.lookup_list(pending, items), g, msg.lookup_label()))
             flow.nodes.append(submit_node("lookup_secret_confirm", "true", g, msg.lookup_confirm()))
             return
         if cred is None:
             flow.nodes.append(submit_node("lookup_secret_regenerate", "true", g, msg.lookup_regenerate()))
             return
         if reveal:
-            items = []
+            items, shown = [], []
             for entry in (cred.config or {}).get("recovery_codes", []):
                 used = entry.get("used_at")
                 if used:
                     when = datetime.fromisoformat(str(used).replace("Z", "+00:00"))
                     items.append(msg.lookup_used(str(used), int(when.timestamp())))
+                    shown.append("used")
                 else:
-                    items.append(msg.lookup_secret("\u2022" * 8))  # stored hashed: the text cannot be shown again
-            flow.nodes.append(text_node("lookup_secret_codes", msg.lookup_list(items), g, msg.lookup_label()))
+                    hidden = "\u2022" * 8  # stored hashed: the code cannot be shown again
+                    items.append(msg.lookup_secret(hidden))
+                    shown.append(hidden)
+            flow.nodes.append(text_node("lookup_secret_codes", msg.lookup_list(shown, items), g, msg.lookup_label()))
         else:
             flow.nodes.append(submit_node("lookup_secret_reveal", "true", g, msg.lookup_reveal()))
         flow.nodes.append(submit_node("lookup_secret_regenerate", "true", g, msg.lookup_regenerate()))
@@ -122,7 +124,7 @@ class LookupStrategy:
     def populate_login(self, flow: Flow, ident: IdentityRecord) -> None:
         if "lookup_secret" not in ident.credentials:
             return
-        flow.nodes.append(input_node("lookup_secret", Group.LOOKUP_SECRET, required=True,
+        flow.nodes.append(input_node("lookup_secret", Group.LOOKUP_SECRET, value="", required=True,
                                      label=msg.login_lookup_label()))
         flow.nodes.append(submit_node("method", "lookup_secret", Group.LOOKUP_SECRET, msg.login_lookup_button()))
 

@@ -98,7 +98,8 @@ class TotpStrategy:
     def populate_settings(self, flow: Flow, ident: IdentityRecord) -> None:
         linked = bool((ident.credentials.get("totp") and ident.credentials["totp"].config or {}).get("totp_url"))
         if linked:
-            flow.nodes.append(submit_node("totp_unlink", "true", Group.TOTP, msg.totp_unlink()))
+            flow.nodes.append(input_node("totp_unlink", Group.TOTP, type="submit", value="true", required=True,
+                                         label=msg.totp_unlink()))
             flow.internal.pop("totp_url", None)
             return
         url = flow.internal.get("totp_url")
@@ -107,10 +108,10 @@ class TotpStrategy:
             url = self._totp(secret).provisioning_uri(name=self.account_name(ident), issuer_name=self.issuer)
             flow.internal["totp_url"] = url
         secret = self.from_url(url).secret
-        flow.nodes.append(img_node("totp_qr", qr_data_uri(url), Group.TOTP, msg.totp_qr()))
+        # Kratos' order: the secret, the QR code, the code input, the submit
         flow.nodes.append(text_node("totp_secret_key", msg.totp_secret(secret), Group.TOTP, msg.totp_secret_label()))
-        flow.nodes.append(input_node("totp_code", Group.TOTP, required=True, autocomplete="one-time-code",
-                                     label=msg.verify_code_label()))
+        flow.nodes.append(img_node("totp_qr", qr_data_uri(url), Group.TOTP, msg.totp_qr()))
+        flow.nodes.append(input_node("totp_code", Group.TOTP, required=True, label=msg.verify_code_label()))
         flow.nodes.append(submit_node("method", "totp", Group.TOTP, msg.save_button()))
 
     def needs_privilege(self, body: dict[str, Any], ident: IdentityRecord) -> bool:
@@ -152,8 +153,7 @@ class TotpStrategy:
         cred = ident.credentials.get("totp")
         if cred is None or not (cred.config or {}).get("totp_url"):
             return
-        flow.nodes.append(input_node("totp_code", Group.TOTP, required=True, autocomplete="one-time-code",
-                                     label=msg.login_totp_label()))
+        flow.nodes.append(input_node("totp_code", Group.TOTP, value="", required=True, label=msg.login_totp_label()))
         flow.nodes.append(submit_node("method", "totp", Group.TOTP, msg.login_totp_button()))
 
     async def login_second(self, flow: Flow, body: dict[str, Any], ident: IdentityRecord) -> IdentityRecord:
