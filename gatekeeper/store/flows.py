@@ -41,6 +41,10 @@ class FlowPersister:
             """UPDATE selfservice_flows SET state = $2, body = $3, internal = $4, updated_at = $5
                WHERE id = $1""", f.id, f.state, json.dumps(f.body), json.dumps(f.internal), f.updated_at)
 
+    async def update_flow_csrf(self, flow_id: str, csrf_hash: str) -> None:
+        """Bind a flow to another CSRF cookie (a flow created for a browser by a hook, or opened from an e-mail)."""
+        await self.db.execute("UPDATE selfservice_flows SET csrf_hash = $2 WHERE id = $1", flow_id, csrf_hash)
+
     async def flow(self, kind: str, flow_id: str) -> FlowRecord | None:
         row = await self.db.fetch_one("SELECT * FROM selfservice_flows WHERE id = $1 AND kind = $2", flow_id, kind)
         if row is None:
