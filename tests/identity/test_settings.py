@@ -148,3 +148,29 @@ async def test_lookup_codes(start: Callable[..., Any], dsn: str) -> None:
         r = await settings(http, token, {"method": "lookup_secret", "lookup_secret_disable": True})
         assert r.status_code == 200
         assert (await http.get("/sessions/whoami", headers={"X-Session-Token": again_token})).status_code == 200
+
+
+async def test_expired_flow_and_csrf(start: Callable[..., Any]) -> None:
+    overrides = {"selfservice": {"flows": {"settings": {"lifespan": "1s"}}}}
+    async with start(overrides) as gk, httpx.AsyncClient(base_url=gk.public) as http:
+        token = await register(http, "expiry@example.com")
+        flow = (await http.get("/self-service/settings/api", headers={"X-Session-Token": token})).json()
+        await asyncio.sleep(1.2)
+        r = await http.post(f"/self-service/settings?flow={flow['id']}", headers={"X-Session-Token": token},
+                            json={"method": "profile", "traits": {"email": "expiry@example.com"}})
+        assert r.status_code == 410 and r.json()["error"]["id"] == "self_service_flow_expired"
+        fresh = r.json()["use_flow_id"]
+        r = await http.post(f"/self-service/settings?flow={fresh}", headers={"X-Session-Token": token},
+                            json={"method": "profile", "traits": {"email": "expiry@example.com"}})
+        assert r.status_code == 200 and r.json()["state"] == "success"
+    async with start() as gk, httpx.AsyncClient(base_url=gk.public) as http:
+        # a browser flow: the session cookie alone does not pass without the CSRF token
+        flow = (await http.get("/self-service/registration/browser", headers={"Accept": "application/json"})).json()
+        csrf = next(n["attributes"]["value"] for n in flow["ui"]["nodes"] if n["attributes"]["name"] == "csrf_token")
+        await http.post(flow["ui"]["action"], json={"method": "password", "password": PASSWORD, "csrf_token": csrf,
+                                                    "traits": {"email": "csrf@example.com"}})
+        settings_flow = (await http.get("/self-service/settings/browser",
+                                        headers={"Accept": "application/json"})).json()
+        r = await http.post(settings_flow["ui"]["action"], json={"method": "profile",
+                                                                 "traits": {"email": "csrf@example.com"}})
+        assert r.status_code == 403 and r.json()["error"]["id"] == "security_csrf_violation"

@@ -59,22 +59,25 @@ class RecoveryFlows(AddressFlows):
         continue_with: list[dict[str, Any]] = []
         if flow.type == FlowType.API:
             continue_with.append({"action": "set_ory_session_token", "ory_session_token": token})
-        target = await self._settings(flow, client, session, ident)
+        target, settings_csrf = await self._settings(flow, client, session, ident)
         continue_with.append(target)
         flow.body["continue_with"] = continue_with
         flow.body["active"] = hook_method
         flow.ui["nodes"] = [n for n in flow.nodes if n["attributes"].get("name") == "csrf_token"]
         url = target.get("redirect_browser_to") or target["flow"].get("url") or self.ctx.ui_url("settings")
-        return Outcome(flow=flow, session=session, token=token, identity=ident, return_to=url)
+        # the browser keeps the CSRF token the settings flow was bound to
+        return Outcome(flow=flow, session=session, token=token, identity=ident, return_to=url,
+                       csrf_cookie=settings_csrf)
 
-    async def _settings(self, flow: Flow, client: ClientInfo, session: Any, ident: Any) -> dict[str, Any]:
+    async def _settings(self, flow: Flow, client: ClientInfo, session: Any,
+                        ident: Any) -> tuple[dict[str, Any], str | None]:
         """A settings flow for the recovered identity (message 1060001), as a continue_with item."""
         max_age = float(self.ctx.config.selfservice.flows.settings.privileged_session_max_age)
         until = datetime.now(UTC) + timedelta(seconds=max_age)
         message = text.recovery_successful(rfc3339(until) or "", int(until.timestamp()), int(max_age // 60))
         settings = self.all_flows.get("settings")
         if settings is None:
-            return {"action": "redirect_browser_to", "redirect_browser_to": self.ctx.ui_url("settings")}
+            return {"action": "redirect_browser_to", "redirect_browser_to": self.ctx.ui_url("settings")}, None
         outcome = await settings.init(flow.type, client, {}, (session, ident))
         sflow = outcome.flow
         sflow.add_message(message)
@@ -82,7 +85,7 @@ class RecoveryFlows(AddressFlows):
         item: dict[str, Any] = {"id": sflow.id}
         if sflow.is_browser:
             item["url"] = settings.flows.ui_redirect(sflow.id)
-        return {"action": "show_settings_ui", "flow": item}
+        return {"action": "show_settings_ui", "flow": item}, outcome.csrf_cookie
 
     def respond(self, api: PublicApi, outcome: Outcome, client: ClientInfo) -> Response:
         if outcome.session is None or outcome.token is None:
@@ -92,7 +95,7 @@ class RecoveryFlows(AddressFlows):
         html = flow.is_browser and not client.wants_json
         resp = redirect(outcome.return_to or self.ctx.ui_url("settings")) if html else json_response(flow.to_json())
         if flow.is_browser:
-            api.set_csrf_cookie(resp, csrf.new_token())
+            api.set_csrf_cookie(resp, outcome.csrf_cookie or csrf.new_token())
             api.set_session_cookie(resp, outcome.token, outcome.session.expires_at)
         return resp
 

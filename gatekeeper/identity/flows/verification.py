@@ -132,6 +132,7 @@ class AddressFlows(FlowHandler):
                 api.set_csrf_cookie(resp, cookie)
                 return resp
             cookie = self.bind(flow, client)
+            await self.ctx.store.update_flow_csrf(flow.id, flow.record.csrf_hash)
             outcome: Outcome | None = None
             if code and isinstance(self.method, CodeStrategy) and not flow.internal.get("completed"):
                 self.method.rewrite_for_link(flow, code[:16])  # Kratos: prefill; the user submits
@@ -154,7 +155,7 @@ class AddressFlows(FlowHandler):
                 resp = self.link_success(api, flow, outcome)
             else:
                 resp = redirect(self.flows.ui_redirect(flow.id))
-            api.set_csrf_cookie(resp, cookie)
+            api.set_csrf_cookie(resp, outcome.csrf_cookie or cookie if outcome else cookie)
             return resp
 
         return [Route(path, follow_link, methods=["GET"])]
@@ -185,6 +186,7 @@ class VerificationFlows(AddressFlows):
             if cookie and csrf.verify(cookie, cookie):
                 self.bind(flow, client)
                 await self.flows.save(flow)
+                await self.ctx.store.update_flow_csrf(flow.id, flow.record.csrf_hash)
         return await super().fetch(flow_id, client)
 
     async def passed(self, flow: Flow, challenge: Challenge, client: ClientInfo) -> Outcome | None:
