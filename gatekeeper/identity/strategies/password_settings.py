@@ -86,9 +86,11 @@ class ProfileSettings:
         if "password" in ident.credentials:
             ident.credentials["password"].identifiers = schema.identifiers(traits)
         verification = self.extensions.get("verification")
+        if not self.ctx.config.selfservice.flows.verification.enabled:
+            verification = None  # as Kratos: codes for changed addresses only when verification is on
         for address in fresh if verification is not None else ():
             try:
-                await verification.send_code(ident, address)
+                await verification.send_code(ident, address.value)
             except Exception:  # noqa: BLE001 - the profile is saved; a failed e-mail must not undo it
                 log.warning("could not send a verification code for a changed address",
                             extra={"identity_id": ident.id})
