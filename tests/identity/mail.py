@@ -87,3 +87,16 @@ async def register_api(gk: Instance, email: str) -> dict[str, Any]:
 def call(fn: Any, *args: Any, **kw: Any) -> Any:
     """The SDK is synchronous: run it off the event loop (gatekeeper serves in the same loop)."""
     return asyncio.to_thread(fn, *args, **kw)
+
+
+def message_ids(flow: dict[str, Any]) -> list[int]:
+    return [m["id"] for m in flow["ui"].get("messages", [])]
+
+
+async def answer_to_address(client: httpx.AsyncClient, kind: str, address: str) -> tuple[Any, ...]:
+    """What a native `kind` flow answers when asked to send a code to `address`: state, messages, node names."""
+    flow = (await client.get(f"/self-service/{kind}/api")).json()
+    sent = await client.post(f"/self-service/{kind}?flow={flow['id']}", json={"method": "code", "email": address})
+    assert sent.status_code == 200, sent.text
+    body = sent.json()
+    return body["state"], message_ids(body), [n["attributes"]["name"] for n in body["ui"]["nodes"]]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import httpx
 import ory_kratos_client as k
@@ -11,16 +10,22 @@ import pytest
 from ory_kratos_client.exceptions import BadRequestException
 
 from tests.courier.sink import SmtpSink
-from tests.identity.mail import call, code_in, frontend, link_in, mail_to, mailing, register_api
+from tests.identity.mail import (
+    answer_to_address,
+    call,
+    code_in,
+    frontend,
+    link_in,
+    mail_to,
+    mailing,
+    message_ids,
+    register_api,
+)
 from tests.identity.mail import sink as sink  # noqa: F401  (fixture)
 
 
 def code_update(code: str | None = None, email: str | None = None) -> k.UpdateRecoveryFlowBody:
     return k.UpdateRecoveryFlowBody(k.UpdateRecoveryFlowWithCodeMethod(method="code", code=code, email=email))
-
-
-def messages(flow: dict[str, Any]) -> list[int]:
-    return [m["id"] for m in flow["ui"].get("messages", [])]
 
 
 async def test_native_recovery_signs_in_and_continues_with_settings(dsn: str, sink: SmtpSink) -> None:
@@ -55,14 +60,8 @@ async def test_unknown_address_same_answer_and_optional_notice(sink: SmtpSink, s
     async with mailing(sqlite_dsn, sink, extra) as gk, httpx.AsyncClient(base_url=gk.public) as client:
         await register_api(gk, "known@example.com")
         await mail_to(sink, "known@example.com")
-        answers = []
-        for address in ("known@example.com", "stranger@example.com"):
-            flow = (await client.get("/self-service/recovery/api")).json()
-            sent = await client.post(f"/self-service/recovery?flow={flow['id']}",
-                                     json={"method": "code", "email": address})
-            assert sent.status_code == 200
-            body = sent.json()
-            answers.append((body["state"], messages(body), [n["attributes"]["name"] for n in body["ui"]["nodes"]]))
+        answers = [await answer_to_address(client, "recovery", a) for a in ("known@example.com",
+                                                                            "stranger@example.com")]
         assert answers[0] == answers[1]
         notice = (await mail_to(sink, "stranger@example.com"))[0]
         assert notice.message["Subject"] == "Account access attempted"
@@ -81,7 +80,7 @@ async def test_wrong_and_reused_codes_and_brute_force(sink: SmtpSink, sqlite_dsn
         for _ in range(5):
             with pytest.raises(BadRequestException) as refused:
                 await call(api.update_recovery_flow, flow.id, code_update(wrong))
-            assert messages(json.loads(refused.value.body)) == [4060006]
+            assert message_ids(json.loads(refused.value.body)) == [4060006]
         with pytest.raises(BadRequestException):  # tried too often: even the right code is void now
             await call(api.update_recovery_flow, flow.id, code_update(right))
         await call(api.update_recovery_flow, flow.id, code_update(email="grace@example.com"))
@@ -90,7 +89,7 @@ async def test_wrong_and_reused_codes_and_brute_force(sink: SmtpSink, sqlite_dsn
         assert done.state == "passed_challenge"
         with pytest.raises(BadRequestException) as reused:
             await call(api.update_recovery_flow, flow.id, code_update(fresh))
-        assert messages(json.loads(reused.value.body)) == [4060001]
+        assert message_ids(json.loads(reused.value.body)) == [4060001]
 
 
 async def test_browser_recovery_sets_the_session_cookie_and_lands_on_settings(sink: SmtpSink,
@@ -130,7 +129,7 @@ async def test_link_recovery(sink: SmtpSink, sqlite_dsn: str) -> None:
             csrf = flow["ui"]["nodes"][0]["attributes"]["value"]
             sent = await browser.post(f"/self-service/recovery?flow={flow['id']}",
                                       json={"csrf_token": csrf, "method": "link", "email": "alan@example.com"})
-            assert sent.status_code == 200 and messages(sent.json()) == [1060002]
+            assert sent.status_code == 200 and message_ids(sent.json()) == [1060002]
             link = link_in((await mail_to(sink, "alan@example.com", 2))[1])
             opened = await browser.get(link.replace(gk.public, ""), headers={"Accept": "text/html"})
             assert opened.status_code == 303 and opened.headers["location"].startswith(f"{gk.public}/ui/settings")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any
 
 import httpx
 import ory_kratos_client as k
@@ -12,16 +11,22 @@ import pytest
 from ory_kratos_client.exceptions import BadRequestException
 
 from tests.courier.sink import SmtpSink
-from tests.identity.mail import call, code_in, frontend, link_in, mail_to, mailing, register_api
+from tests.identity.mail import (
+    answer_to_address,
+    call,
+    code_in,
+    frontend,
+    link_in,
+    mail_to,
+    mailing,
+    message_ids,
+    register_api,
+)
 from tests.identity.mail import sink as sink  # noqa: F401  (fixture)
 
 
 def code_update(code: str | None = None, email: str | None = None) -> k.UpdateVerificationFlowBody:
     return k.UpdateVerificationFlowBody(k.UpdateVerificationFlowWithCodeMethod(method="code", code=code, email=email))
-
-
-def messages(flow: Any) -> list[int]:
-    return [m["id"] for m in flow["ui"].get("messages", [])]
 
 
 async def test_registration_sends_a_code_that_verifies_the_address(dsn: str, sink: SmtpSink) -> None:
@@ -67,7 +72,7 @@ async def test_wrong_reused_and_brute_forced_codes(sink: SmtpSink, sqlite_dsn: s
         wrong = "000000" if fresh != "000000" else "111111"
         with pytest.raises(BadRequestException) as refused:
             await call(api.update_verification_flow, flow.id, code_update(wrong))
-        assert messages(json.loads(refused.value.body)) == [4070006]
+        assert message_ids(json.loads(refused.value.body)) == [4070006]
         if code != fresh:  # the registration's code belongs to another flow
             with pytest.raises(BadRequestException):
                 await call(api.update_verification_flow, flow.id, code_update(code))
@@ -75,7 +80,7 @@ async def test_wrong_reused_and_brute_forced_codes(sink: SmtpSink, sqlite_dsn: s
         assert done.state == "passed_challenge"
         with pytest.raises(BadRequestException) as reused:
             await call(api.update_verification_flow, flow.id, code_update(fresh))
-        assert messages(json.loads(reused.value.body)) == [4070002]
+        assert message_ids(json.loads(reused.value.body)) == [4070002]
 
         # five tries per code: the sixth is refused even when right, a new code works again
         flow = await call(api.create_native_verification_flow)
@@ -87,7 +92,7 @@ async def test_wrong_reused_and_brute_forced_codes(sink: SmtpSink, sqlite_dsn: s
                 await call(api.update_verification_flow, flow.id, code_update(wrong))
         with pytest.raises(BadRequestException) as locked:
             await call(api.update_verification_flow, flow.id, code_update(right))
-        assert messages(json.loads(locked.value.body)) == [4070006]
+        assert message_ids(json.loads(locked.value.body)) == [4070006]
         await call(api.update_verification_flow, flow.id, code_update(email="grace@example.com"))
         again = code_in((await mail_to(sink, "grace@example.com", 4))[3])
         assert (await call(api.update_verification_flow, flow.id, code_update(again))).state == "passed_challenge"
@@ -103,7 +108,7 @@ async def test_expired_code_is_refused(sink: SmtpSink, sqlite_dsn: str) -> None:
         await asyncio.sleep(1.2)
         with pytest.raises(BadRequestException) as refused:
             await call(api.update_verification_flow, flow_id, code_update(code))
-        assert messages(json.loads(refused.value.body)) == [4070006]
+        assert message_ids(json.loads(refused.value.body)) == [4070006]
 
 
 async def test_unknown_addresses_get_the_same_answer(sink: SmtpSink, sqlite_dsn: str) -> None:
@@ -111,16 +116,9 @@ async def test_unknown_addresses_get_the_same_answer(sink: SmtpSink, sqlite_dsn:
     async with mailing(sqlite_dsn, sink, extra) as gk:
         await register_api(gk, "known@example.com")
         await mail_to(sink, "known@example.com")
-        answers = []
         async with httpx.AsyncClient(base_url=gk.public) as client:
-            for address in ("known@example.com", "unknown@example.com"):
-                flow = (await client.get("/self-service/verification/api")).json()
-                sent = await client.post(f"/self-service/verification?flow={flow['id']}",
-                                         json={"method": "code", "email": address})
-                assert sent.status_code == 200
-                answer = sent.json()
-                answers.append((answer["state"], messages(answer), [n["attributes"]["name"]
-                                                                    for n in answer["ui"]["nodes"]]))
+            answers = [await answer_to_address(client, "verification", a) for a in ("known@example.com",
+                                                                                    "unknown@example.com")]
         assert answers[0] == answers[1]
         unknown = (await mail_to(sink, "unknown@example.com"))[0]
         assert "unable to find an account" in unknown.part("text/plain")
@@ -157,13 +155,13 @@ async def test_browser_flow_with_the_link_method(sink: SmtpSink, sqlite_dsn: str
             csrf = flow["ui"]["nodes"][0]["attributes"]["value"]
             sent = await browser.post(f"/self-service/verification?flow={flow['id']}",
                                       json={"method": "link", "email": "alan@example.com", "csrf_token": csrf})
-            assert sent.status_code == 200 and messages(sent.json()) == [1080001]
+            assert sent.status_code == 200 and message_ids(sent.json()) == [1080001]
             link = link_in((await mail_to(sink, "alan@example.com", 2))[1])
             opened = await browser.get(link.replace(gk.public, ""), headers={"Accept": "text/html"})
             assert opened.status_code == 303
             assert opened.headers["location"].startswith(f"{gk.public}/ui/verification?flow={flow['id']}")
             done = (await browser.get(f"/self-service/verification/flows?id={flow['id']}")).json()
-            assert done["state"] == "passed_challenge" and messages(done) == [1080002]
+            assert done["state"] == "passed_challenge" and message_ids(done) == [1080002]
             again = await browser.get(link.replace(gk.public, ""), headers={"Accept": "text/html"})
             assert again.status_code == 303  # a used link shows the (completed) flow, it verifies nothing twice
 
