@@ -13,8 +13,10 @@ import binascii
 import hashlib
 import hmac
 import re
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
@@ -139,10 +141,16 @@ def _ssha(stored: str, prefix: str) -> Parsed:
     return Parsed(prefix.strip("{}").lower(), lambda pw: _equal(_digest(algo, pw + salt), expected))
 
 
-def _crypt(stored: str, prefix: str) -> Parsed:
-    from passlib.hash import md5_crypt, sha256_crypt, sha512_crypt
+def _crypt_handlers() -> dict[str, Any]:
+    """passlib's crypt(3) handlers (its optional use of the stdlib `crypt` module warns on import; unused)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        from passlib.hash import md5_crypt, sha256_crypt, sha512_crypt
+    return {"$1$": md5_crypt, "$5$": sha256_crypt, "$6$": sha512_crypt}
 
-    handler = {"$1$": md5_crypt, "$5$": sha256_crypt, "$6$": sha512_crypt}[_CRYPT[prefix]]
+
+def _crypt(stored: str, prefix: str) -> Parsed:
+    handler = _crypt_handlers()[_CRYPT[prefix]]
     standard = _CRYPT[prefix] + stored[len(prefix):]
     if not handler.identify(standard):
         raise UnsupportedHash(f"{prefix.strip('$')} hash is malformed")
@@ -239,9 +247,7 @@ def make(algorithm: str, password: str) -> str:
         prefix = "{" + algorithm.upper() + "}"
         return prefix + _enc(_digest(_SSHA[prefix], pw + salt) + salt)
     if f"${algorithm}$" in _CRYPT:
-        from passlib.hash import md5_crypt, sha256_crypt, sha512_crypt
-
-        handler = {"md5-crypt": md5_crypt, "sha256-crypt": sha256_crypt, "sha512-crypt": sha512_crypt}[algorithm]
+        handler = _crypt_handlers()[_CRYPT[f"${algorithm}$"]]
         standard = handler.hash(password)
         return f"${algorithm}$" + standard.split("$", 2)[2]
     if algorithm.startswith("hmac-"):

@@ -1,0 +1,209 @@
+"""`gatekeeper identities import|list|get|delete` (against the store, or a running admin API with --admin-url)
+and `gatekeeper hash <algorithm>` (a password hash in one of the import formats, for tests and migrations)."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import getpass
+import json
+import os
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from gatekeeper.errors import GatekeeperError, StoreUnavailable
+from gatekeeper.identity import hashformats
+
+
+def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Add the `identities` and `hash` command groups."""
+    identities = commands.add_parser("identities", help="manage identities (import, list, get, delete)")
+    actions = identities.add_subparsers(metavar="ACTION", required=True)
+
+    def target(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument("--config", "-c", default=os.environ.get("GATEKEEPER_CONFIG"), help="YAML config file")
+        sub.add_argument("--admin-url", "-e", metavar="URL",
+                         help="a running admin API (http://host:4434) instead of the config's database")
+
+    imp = actions.add_parser("import", help="import identities from a JSON array or JSON lines file")
+    imp.add_argument("file", type=Path)
+    target(imp)
+    imp.set_defaults(run=_import)
+    lst = actions.add_parser("list", help="list identities (id, state, identifiers)")
+    lst.add_argument("--page-size", type=int, default=250)
+    lst.add_argument("--json", action="store_true", help="one identity JSON per line")
+    target(lst)
+    lst.set_defaults(run=_list)
+    get = actions.add_parser("get", help="print identities as JSON")
+    get.add_argument("ids", nargs="+")
+    target(get)
+    get.set_defaults(run=_get)
+    delete = actions.add_parser("delete", help="delete identities (and end their sessions)")
+    delete.add_argument("ids", nargs="+")
+    target(delete)
+    delete.set_defaults(run=_delete)
+
+    hasher = commands.add_parser("hash", help="hash a password in an import format (reads it from stdin)")
+    hasher.add_argument("algorithm", choices=hashformats.ALGORITHMS)
+    hasher.add_argument("--password", help="the password (default: read from stdin or prompt)")
+    hasher.set_defaults(run=_hash)
+
+
+def _hash(args: argparse.Namespace) -> int:
+    password = args.password
+    if password is None:
+        password = sys.stdin.readline().rstrip("\n") if not sys.stdin.isatty() else getpass.getpass("Password: ")
+    print(hashformats.make(args.algorithm, password))
+    return 0
+
+
+class _Remote:
+    """The admin API over HTTP, answering like AdminService (bodies as dicts)."""
+
+    def __init__(self, http: Any, url: str) -> None:
+        self.http, self.url = http, url.rstrip("/")
+
+    async def page(self, size: int, token: str | None) -> list[dict[str, Any]]:
+        params = {"page_size": str(size), **({"page_token": token} if token else {})}
+        return list(self._ok(await self.http.get(f"{self.url}/admin/identities", params=params)))
+
+    async def get(self, identity_id: str) -> dict[str, Any]:
+        return dict(self._ok(await self.http.get(f"{self.url}/admin/identities/{identity_id}")))
+
+    async def delete(self, identity_id: str) -> None:
+        self._ok(await self.http.delete(f"{self.url}/admin/identities/{identity_id}"))
+
+    @staticmethod
+    def _ok(resp: Any) -> Any:
+        if resp.status_code >= 400:
+            try:
+                err = resp.json()["error"]
+                reason = err.get("reason") or err.get("message")
+            except (ValueError, KeyError, TypeError):
+                reason = resp.text[:200]
+            raise GatekeeperError(f"HTTP {resp.status_code}: {reason}")
+        return resp.json() if resp.status_code != 204 else None
+
+
+class _Local:
+    def __init__(self, service: Any) -> None:
+        self.service = service
+
+    async def page(self, size: int, token: str | None) -> list[dict[str, Any]]:
+        from gatekeeper.identity.admin import Page
+
+        return [self.service.to_json(i) for i in await self.service.list(Page(size, token))]
+
+    async def get(self, identity_id: str) -> dict[str, Any]:
+        return dict(self.service.to_json(await self.service.get(identity_id)))
+
+    async def delete(self, identity_id: str) -> None:
+        await self.service.delete(identity_id)
+
+
+@contextlib.asynccontextmanager
+async def _connected(args: argparse.Namespace) -> AsyncIterator[tuple[Any, Any]]:
+    """(AdminService or None, http client or None) for the chosen target."""
+    import httpx
+
+    if args.admin_url:
+        async with httpx.AsyncClient(timeout=120) as http:
+            yield None, http
+        return
+    from gatekeeper.app import App
+    from gatekeeper.config import load_config
+    from gatekeeper.identity import build_context
+    from gatekeeper.identity.admin import AdminService
+    from gatekeeper.store import new_store
+
+    config = load_config(args.config, secrets_needed=False)
+    app = App(config=config, store=new_store(config.database))
+    try:
+        await app.store.connect()
+        if pending := await app.store.pending_migrations():
+            raise GatekeeperError(f"the database has {len(pending)} pending migration(s): run `gatekeeper migrate up`")
+        yield AdminService(await build_context(app)), None
+    finally:
+        await app.http.aclose()
+        await app.store.close()
+
+
+def _run(args: argparse.Namespace, work: Any) -> int:
+    from gatekeeper.cli import _run_async
+
+    async def main() -> int:
+        try:
+            async with _connected(args) as (service, http):
+                client = _Local(service) if service is not None else _Remote(http, args.admin_url)
+                return int(await work(client, service, http))
+        except StoreUnavailable as exc:
+            print(f"cannot reach the database {exc.reason}", file=sys.stderr)
+        except GatekeeperError as exc:
+            print(f"error: {exc.reason or exc.message}", file=sys.stderr)
+        except OSError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+    return _run_async(main())
+
+
+def _import(args: argparse.Namespace) -> int:
+    from gatekeeper.identity.importer import AdminApiTarget, Importer, ServiceTarget, count_items, read_items
+
+    if not args.file.is_file():
+        print(f"error: {args.file} is not a readable file", file=sys.stderr)
+        return 2
+
+    async def work(client: Any, service: Any, http: Any) -> int:
+        target = ServiceTarget(service) if service is not None else AdminApiTarget(http, args.admin_url)
+        total = count_items(args.file)
+        items: Any = read_items(args.file)
+        if total is None:
+            items = list(items)
+            total = len(items)
+        summary = await Importer(target, sys.stderr, total=total).run(iter(items))
+        print(f"{summary.imported} imported, {summary.skipped} skipped (already present), {summary.failed} failed "
+              f"of {summary.total}")
+        return 1 if summary.failed else 0
+
+    return _run(args, work)
+
+
+def _list(args: argparse.Namespace) -> int:
+    async def work(client: Any, service: Any, http: Any) -> int:
+        token = None
+        while True:
+            page = await client.page(args.page_size, token)
+            for ident in page:
+                if args.json:
+                    print(json.dumps(ident, separators=(",", ":")))
+                else:
+                    idents = ",".join(i for c in (ident.get("credentials") or {}).values()
+                                      for i in c.get("identifiers", []))
+                    print(f"{ident['id']}\t{ident.get('state', '')}\t{idents}")
+            if len(page) < args.page_size:
+                return 0
+            token = page[-1]["id"]
+
+    return _run(args, work)
+
+
+def _get(args: argparse.Namespace) -> int:
+    async def work(client: Any, service: Any, http: Any) -> int:
+        for identity_id in args.ids:
+            print(json.dumps(await client.get(identity_id), indent=2))
+        return 0
+
+    return _run(args, work)
+
+
+def _delete(args: argparse.Namespace) -> int:
+    async def work(client: Any, service: Any, http: Any) -> int:
+        for identity_id in args.ids:
+            await client.delete(identity_id)
+            print(f"deleted {identity_id}")
+        return 0
+
+    return _run(args, work)
