@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from typing import Any
 
 import httpx
 import ory_kratos_client as k
@@ -172,3 +173,28 @@ async def test_disabled_verification_is_refused(sqlite_dsn: str, sink: SmtpSink)
         answer = await client.get("/self-service/verification/api")
         assert answer.status_code == 400
         assert "disabled" in answer.json()["error"]["reason"]
+
+
+async def test_bad_input_gets_clear_4xx(sink: SmtpSink, sqlite_dsn: str) -> None:
+    async with mailing(sqlite_dsn, sink) as gk, httpx.AsyncClient(base_url=gk.public) as client:
+        flow = (await client.get("/self-service/verification/api")).json()
+        submit = f"/self-service/verification?flow={flow['id']}"
+        cases: list[tuple[str, Any, int]] = [
+            ("/self-service/verification?flow=nope", {"method": "code", "email": "a@example.com"}, 404),
+            (submit, {"method": "code"}, 400),  # neither code nor email
+            (submit, {"method": "code", "email": ["a@example.com"]}, 400),
+            (submit, {"method": "code", "code": 123456}, 400),  # not a string: asks for the e-mail
+            (submit, {"method": "sms", "email": "a@example.com"}, 400),
+            (submit, {"method": "code", "email": "x" * 5000 + "@example.com"}, 200),  # same answer, no mail
+        ]
+        for url, body, status in cases:
+            answer = await client.post(url, json=body)
+            assert answer.status_code == status, (body, answer.text)
+            assert "error" in answer.json() or answer.json()["id"] == flow["id"]
+        follow = await client.get(f"/self-service/verification?flow={flow['id']}",
+                                  headers={"Accept": "application/json"})
+        assert follow.status_code == 400 and follow.json()["error"]["reason"] == "The link needs a code or a token."
+        foreign = await client.post(submit, json={"method": "code", "code": "123456"},
+                                    headers={"Cookie": "a=b"})
+        assert foreign.status_code == 400  # an API flow refuses browser requests
+        assert not [m for m in sink.received if "x" * 100 in ",".join(m.rcpt_tos)]
