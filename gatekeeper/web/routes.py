@@ -44,8 +44,11 @@ class WebUi:
             other = "registration" if kind == "login" else "login"
             switch = with_query(f"{self.ctx.public_base_url}/self-service/{other}/browser",
                                 return_to=body.get("return_to"))
+            recovery = f"{self.ctx.public_base_url}/self-service/recovery/browser" \
+                if kind == "login" and "recovery" in self.flows and self.ctx.config.selfservice.flows.recovery.enabled \
+                else ""
             return render(self.ctx, "flow.html", kind=kind, title=_TITLES[kind], flow=body,
-                          ui=body["ui"], switch_url=switch, focus=_focus(body["ui"]["nodes"]))
+                          ui=body["ui"], switch_url=switch, focus=_focus(body["ui"]["nodes"]), recovery_url=recovery)
         return page
 
     async def error(self, request: Request) -> Response:
