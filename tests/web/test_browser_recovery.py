@@ -62,8 +62,9 @@ async def journey(page: Any, public: str, sink: SmtpSink) -> None:
     await page.locator("#confirm-logout").click()
     await page.goto(f"{public}/ui/welcome")
     assert "not signed in" in await page.content()
-    # 4. Recover the account by e-mail code.
-    await page.goto(f"{public}/self-service/recovery/browser")
+    # 4. Recover the account by e-mail code, from the login page's link.
+    await page.goto(f"{public}/self-service/login/browser")
+    await page.get_by_role("link", name="Forgot your password?").click()
     await page.wait_for_url("**/ui/recovery?flow=*")
     await page.get_by_label("Email").fill("grace@example.com")
     await page.get_by_role("button", name="Continue").click()
