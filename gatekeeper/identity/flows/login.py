@@ -54,9 +54,11 @@ class LoginFlows(FlowHandler):
                                                           (LookupStrategy(ctx), methods.lookup_secret.enabled)) if on]
         # awaited with (flow, identity) before a session is issued; may refuse with ValidationFailed (oidc linking)
         self.on_success: list[Any] = []
+        # first-factor strategies that need no identifier (oidc): also offered on the identifier-first step
+        self.without_identifier: list[Any] = []
 
     def check_init(self, current: Current, params: dict[str, Any]) -> None:
-        aal = params.get("aal") or "aal1"
+        aal = params.get("aal") or ("aal2" if self.owes_second_factor(current, params) else "aal1")
         if aal not in ("aal1", "aal2"):
             raise BadRequest(reason="Unknown authenticator assurance level: use aal1 or aal2.")
         if aal == "aal2":
@@ -70,9 +72,18 @@ class LoginFlows(FlowHandler):
         if current is not None and not _truthy(params.get("refresh")):
             raise SessionAlreadyAvailable()
 
+    def owes_second_factor(self, current: Current, params: dict[str, Any]) -> bool:
+        """An aal1 session of an identity with a second factor, under whoami's highest_available: a plain login
+        offers the second factor (rather than 'already signed in', which would send the browser back to the page
+        that refused the session)."""
+        return (current is not None and not params.get("aal") and not _truthy(params.get("refresh"))
+                and self.ctx.config.session.whoami.required_aal == "highest_available"
+                and current[0].aal != "aal2" and levels.available_aal(current[1]) == "aal2")
+
     def extra_fields(self, params: dict[str, Any], current: Current) -> dict[str, Any]:
         refresh = _truthy(params.get("refresh")) and current is not None
-        requested = "aal2" if params.get("aal") == "aal2" and current is not None else "aal1"
+        wants_aal2 = params.get("aal") == "aal2" or self.owes_second_factor(current, params)
+        requested = "aal2" if wants_aal2 and current is not None else "aal1"
         return {"created_at": None, "updated_at": None, "refresh": refresh, "requested_aal": requested}
 
     def populate(self, flow: Flow, current: Current, params: dict[str, Any]) -> None:
@@ -93,6 +104,8 @@ class LoginFlows(FlowHandler):
             flow.add_message(text.reauthenticate())
         if self.identifier_first is not None and identifier is None:
             self.identifier_first.populate_login(flow, schema)
+            for strategy in self.without_identifier:
+                strategy.populate_login(flow, schema)
             return
         for strategy in self.strategies:
             if strategy is not self.identifier_first:
