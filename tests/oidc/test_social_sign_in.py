@@ -230,3 +230,13 @@ async def test_spa_clients_get_422_with_the_provider_url_and_api_flows_are_refus
         api_flow = (await native.get("/self-service/login/api")).json()
         resp = await native.post(api_flow["ui"]["action"], json={"provider": "idp"})
         assert resp.status_code == 400 and "browser flow" in resp.json()["error"]["reason"]
+
+
+async def test_the_identifier_first_style_offers_the_providers_on_its_first_step(sqlite_dsn: str, env_for: Any) -> None:
+    style = {"selfservice": {"flows": {"login": {"style": "identifier_first"}}}}
+    async with env_for(sqlite_dsn, style) as env, httpx.AsyncClient(base_url=env.gk.public) as c:
+        flow = await start_browser_flow(c, "login")
+        names = [n["attributes"]["name"] for n in flow["ui"]["nodes"]]
+        assert "identifier" in names and "password" not in names
+        assert ("idp", 1010002, "Sign in with Test IdP") in oidc_buttons(flow)
+        assert (await dance(c, flow, "idp")).headers["location"] == APP  # first sign-in registers

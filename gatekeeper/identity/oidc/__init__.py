@@ -35,6 +35,7 @@ async def setup(app: App, ctx: IdentityContext, flows: dict[str, Any], public: P
     strategy = OidcStrategy(social)
     flows["login"].strategies.append(strategy)
     flows["login"].on_success.append(social.link_pending)
+    flows["login"].without_identifier.append(strategy)
     flows["registration"].strategies.append(strategy)
     if "settings" in flows:  # link and unlink providers in account settings
         flows["settings"].strategies.append(strategy)
