@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import httpx
@@ -138,3 +139,16 @@ async def test_link_recovery(sink: SmtpSink, sqlite_dsn: str) -> None:
             replay = await browser.get(link.replace(gk.public, ""), headers={"Accept": "text/html"})
             assert replay.status_code == 303 and "/ui/recovery" in replay.headers["location"]
             assert (await browser.get("/sessions/whoami")).status_code == 401
+
+
+async def test_a_code_used_by_two_racing_requests_signs_in_once(sink: SmtpSink, dsn: str) -> None:
+    async with mailing(dsn, sink) as gk, httpx.AsyncClient(base_url=gk.public) as client:
+        await register_api(gk, "race@example.com")
+        await mail_to(sink, "race@example.com")
+        flow = (await client.get("/self-service/recovery/api")).json()
+        submit = f"/self-service/recovery?flow={flow['id']}"
+        await client.post(submit, json={"method": "code", "email": "race@example.com"})
+        code = code_in((await mail_to(sink, "race@example.com", 2))[1])
+        answers = await asyncio.gather(*[client.post(submit, json={"method": "code", "code": code})
+                                         for _ in range(4)])
+        assert sorted(a.status_code for a in answers) == [200, 400, 400, 400]

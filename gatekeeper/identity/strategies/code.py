@@ -119,6 +119,11 @@ class AddressMethod:
             return None
         if not hmac.compare_digest(challenge["digest"], self.digest(flow, secret[:MAX_FIELD])):
             return None
+        # single use even when two requests (on two replicas) race with the right secret: one claim wins
+        claims, _ = await self.ctx.store.hit(f"{self.attempts_key(flow)}:used:{challenge['digest'][:16]}",
+                                             self.lifespan)
+        if claims > 1:
+            return None
         challenge["used"] = True
         return Challenge(challenge)
 
