@@ -79,6 +79,8 @@ class Sessions:
         self.store, self.identities = store, identities
         self.lifespan = float(config.session.lifespan)
         self.ttl = float(config.session.cache_ttl)
+        # highest_available: an aal1 session of an identity with a second factor is not enough (whoami's 403)
+        self.highest_available = config.session.whoami.required_aal == "highest_available"
         self._keys = [s.value.encode() for s in config.cookie_secrets]
         self._cache: dict[str, Cached] = {}
         self._inflight: dict[str, asyncio.Future[Cached]] = {}
@@ -176,9 +178,17 @@ class Sessions:
     # -- the cached SessionSource --------------------------------------------------------------------
 
     async def session_for_token(self, token: str) -> Mapping[str, Any] | None:
-        """Kratos session JSON for an active session (cookie value or token), else None. Cached."""
+        """Kratos session JSON for an active session (cookie value or token), else None. Cached.
+
+        Under `session.whoami.required_aal: highest_available` a session that still owes its second factor is
+        None here (the proxy and decisions treat it as signed out, so a password alone never passes)."""
         entry = await self.cached(token)
-        return None if entry is None else entry.session
+        if entry is None or entry.session is None:
+            return None
+        if self.highest_available and entry.available_aal == "aal2" \
+                and entry.session["authenticator_assurance_level"] != "aal2":
+            return None
+        return entry.session
 
     async def cached(self, token: str | None) -> Cached | None:
         """The cache entry (session JSON and its serialised body) for a credential; None when it cannot be one."""
