@@ -61,13 +61,14 @@ def oidc_overrides(idp: OidcProvider, github: GitHubApi, microsoft: OidcProvider
 
 
 @contextlib.asynccontextmanager
-async def environment(dsn: str, overrides: dict[str, Any] | None = None) -> AsyncIterator[Env]:
+async def environment(dsn: str, overrides: dict[str, Any] | None = None, *, base: str = "public") -> \
+        AsyncIterator[Env]:
     idp, github, microsoft = OidcProvider(), GitHubApi(), OidcProvider(tenant_id=TENANT_ID)
     async with serving(idp.app()) as idp_url, serving(github.app()) as gh_url, \
             serving(microsoft.app()) as ms_url:
         idp.base, github.base, microsoft.base = idp_url, gh_url, ms_url
         config = _merge(oidc_overrides(idp, github, microsoft), overrides or {})
-        async with started(dsn, config) as gk:
+        async with started(dsn, config, base=base) as gk:
             yield Env(gk, idp, github, microsoft)
 
 

@@ -240,3 +240,15 @@ async def test_the_identifier_first_style_offers_the_providers_on_its_first_step
         assert "identifier" in names and "password" not in names
         assert ("idp", 1010002, "Sign in with Test IdP") in oidc_buttons(flow)
         assert (await dance(c, flow, "idp")).headers["location"] == APP  # first sign-in registers
+
+
+async def test_through_the_proxy_prefix_and_with_registration_disabled(sqlite_dsn: str, env_for: Any) -> None:
+    closed = {"selfservice": {"flows": {"registration": {"enabled": False}}}}
+    async with env_for(sqlite_dsn, closed, base="proxy") as env, \
+            httpx.AsyncClient(base_url=f"{env.gk.proxy}/.auth") as c:
+        flow = await start_browser_flow(c, "login")
+        callback = await at_provider(c, flow, "idp")
+        assert callback.startswith(f"{env.gk.proxy}/.auth/self-service/methods/oidc/callback/idp?")
+        error = await error_of(c, await c.get(callback))  # the sign-up the first sign-in needs is switched off
+        assert error["id"] == "self_service_flow_disabled"
+        assert await oidc_identity(env, "idp:user-1") is None

@@ -20,6 +20,7 @@ import httpx
 from gatekeeper.config.problems import ConfigError, ConfigProblem
 from gatekeeper.errors import BadRequest, NotFound, UniqueViolation
 from gatekeeper.identity import text, text_settings
+from gatekeeper.identity.errors import FlowDisabled
 from gatekeeper.identity.flows.base import Flow, FlowType, ValidationFailed
 from gatekeeper.identity.oidc.continuity import LIFETIME, Sealer
 from gatekeeper.identity.oidc.errors import BrowserLocationChangeRequired, OidcFailed
@@ -184,6 +185,8 @@ class SocialSignIn:
         if ident is not None:
             return await self._sign_in(flow, ident, client)
         registration = self.flows["registration"]
+        if not self.ctx.config.selfservice.flows.registration.enabled:
+            raise FlowDisabled(reason="Registration is not allowed because it was disabled.")
         reg, _ = await registration.create(FlowType.BROWSER, client, {"return_to": flow.return_to}, None)
         reg.body["active"] = "oidc"
         return await self._register(reg, provider, claims, tokens, client)
