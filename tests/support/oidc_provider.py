@@ -119,11 +119,20 @@ class OidcProvider:
             digest = hashlib.sha256(str(form.get("code_verifier", "")).encode()).digest()
             if base64.urlsafe_b64encode(digest).decode().rstrip("=") != grant["challenge"]:
                 return JSONResponse({"error": "invalid_grant", "error_description": "PKCE"}, status_code=400)
+        id_token = self.id_token(grant["user"], grant["nonce"])
+        access = secrets.token_urlsafe(16)
+        self.access[access] = grant["user"]
+        return JSONResponse({"access_token": access, "token_type": "Bearer", "expires_in": 300,
+                             "id_token": id_token})
+
+    def id_token(self, user: dict[str, Any] | None = None, nonce: str | None = None) -> str:
+        """An id_token for `user` (default: the current one) as the token endpoint signs it, faults included;
+        also what a native app would get from the provider's own SDK."""
         now = int(time.time())
-        claims = {**grant["user"], "iss": self._issuer(for_token=True), "aud": CLIENT_ID, "iat": now,
+        claims = {**(user or self.user), "iss": self._issuer(for_token=True), "aud": CLIENT_ID, "iat": now,
                   "exp": now + 300}
-        if grant["nonce"]:
-            claims["nonce"] = grant["nonce"]
+        if nonce:
+            claims["nonce"] = nonce
         if self.tenant_id:
             claims["tid"] = "00000000-0000-4000-8000-000000000bad" if "tid_mismatch" in self.faults else self.tenant_id
         if "wrong_audience" in self.faults:
@@ -133,11 +142,7 @@ class OidcProvider:
         if "no_nonce" in self.faults:
             claims.pop("nonce", None)
         key = _key("other" if "bad_signature" in self.faults else "good")
-        id_token = jwt.encode(claims, key, algorithm="RS256", headers={"kid": "k1"})
-        access = secrets.token_urlsafe(16)
-        self.access[access] = grant["user"]
-        return JSONResponse({"access_token": access, "token_type": "Bearer", "expires_in": 300,
-                             "id_token": id_token})
+        return jwt.encode(claims, key, algorithm="RS256", headers={"kid": "k1"})
 
     async def userinfo(self, request: Request) -> Response:
         user = self.access.get(request.headers.get("authorization", "")[7:])

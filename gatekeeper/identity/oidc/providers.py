@@ -134,22 +134,39 @@ class Provider:
                              + (f": the provider answered {str(error)[:100]!r}." if error else "."))
         return body
 
-    async def claims(self, tokens: dict[str, Any], nonce: str) -> dict[str, Any]:
-        """The verified id_token's claims (and userinfo's, when configured): Kratos' claims shape."""
-        id_token = tokens.get("id_token")
-        if not isinstance(id_token, str):
-            raise OidcFailed("The provider did not return an ID token.")
+    async def verified(self, id_token: str) -> dict[str, Any]:
+        """The id_token's claims after checking signature (provider JWKS), `iss`, `aud`, `exp` and the provider's
+        own rules; the nonce is the caller's to check."""
         await self.discovery()
         if self._keys is None:
             raise OidcFailed("The provider's discovery document has no jwks_uri.")
         key, alg = await self._keys.key_for(id_token)
         raw = verify(id_token, key, alg, audiences=[self.cfg.client_id, *self.cfg.additional_id_token_audiences],
                      issuer=self.expected_issuer(unverified_claims(id_token)))
+        self.check_claims(raw)
+        return raw
+
+    async def claims_from_id_token(self, id_token: str, nonce: str | None) -> dict[str, Any]:
+        """A native app's id_token (Kratos' `id_token` + `id_token_nonce` submission)."""
+        raw = await self.verified(id_token)
+        if not raw.get("nonce"):
+            raise OidcFailed("No nonce was included in the id_token but is required by the provider")
+        if not nonce:
+            raise OidcFailed("No nonce was provided but is required by the provider")
+        if raw["nonce"] != nonce:
+            raise OidcFailed("The supplied nonce does not match the nonce from the id_token")
+        return kratos_claims(raw)
+
+    async def claims(self, tokens: dict[str, Any], nonce: str) -> dict[str, Any]:
+        """The verified id_token's claims (and userinfo's, when configured): Kratos' claims shape."""
+        id_token = tokens.get("id_token")
+        if not isinstance(id_token, str):
+            raise OidcFailed("The provider did not return an ID token.")
+        raw = await self.verified(id_token)
         if "nonce" not in raw:
             raise OidcFailed("The ID token carries no nonce, so it cannot be tied to this sign-in.")
         if raw["nonce"] != nonce:
             raise OidcFailed("The nonce in the ID token does not match the nonce of this sign-in.")
-        self.check_claims(raw)
         if self.cfg.claims_source == "userinfo" or self.cfg.subject_source == "userinfo":
             info = await self.userinfo(str(tokens["access_token"]))
             if info.get("sub") != raw["sub"]:
@@ -277,6 +294,9 @@ class GitHub(Provider):
         except httpx.HTTPError:
             raise ProviderUnavailable(self.id, "token") from None
         return self._token_answer(resp)
+
+    async def claims_from_id_token(self, id_token: str, nonce: str | None) -> dict[str, Any]:
+        raise OidcFailed(f"The provider {self.kind} does not support id_token verification")
 
     async def claims(self, tokens: dict[str, Any], nonce: str) -> dict[str, Any]:
         token = str(tokens["access_token"])

@@ -109,7 +109,8 @@ class SocialSignIn:
             flow.add_message(text.generic(f"Unknown social sign-in provider {provider_id[:64]!r}."))
             raise ValidationFailed()
         if not flow.is_browser:
-            raise BadRequest(reason="Social sign-in needs a browser flow: start it at "
+            raise BadRequest(reason="Native (API) flows sign in with a provider by submitting the id_token the app "
+                                    "received from it (id_token, id_token_nonce); redirects need a browser flow: "
                                     f"/self-service/{flow.kind}/browser.")
         state = self.continuity.seal({"flow": flow.id, "kind": str(flow.kind), "provider": provider_id,
                                       "n": secrets.token_urlsafe(16)})
@@ -121,6 +122,46 @@ class SocialSignIn:
         flow.record.updated_at = datetime.now(UTC)
         await self.ctx.store.update_flow(flow.record)
         raise BrowserLocationChangeRequired(url)
+
+    # -- native apps: an id_token the app got from the provider itself ------------------------------------
+
+    async def with_id_token(self, flow: Flow, provider_id: str, id_token: str, nonce: str | None,
+                            form_traits: dict[str, Any], client: ClientInfo) -> IdentityRecord:
+        """Sign in (or up) with a verified id_token submitted to the flow; ValidationFailed with the messages on
+        the flow when the claims do not make a valid identity or the address belongs to an account."""
+        provider = self.providers.get(provider_id)
+        if provider is None:
+            flow.add_message(text.generic(f"Unknown social sign-in provider {provider_id[:64]!r}."))
+            raise ValidationFailed()
+        claims = await provider.claims_from_id_token(id_token, nonce)
+        if not isinstance(claims.get("sub"), str) or not claims["sub"]:
+            raise OidcFailed("The provider did not name the subject (sub) of this sign-in.")
+        existing = await self.ctx.store.identity_by_identifier("oidc", f"{provider.id}:{claims['sub']}")
+        if existing is not None:
+            if existing.state != "active":
+                raise OidcFailed("This account is disabled.")
+            return existing
+        if not self.ctx.config.selfservice.flows.registration.enabled:
+            raise FlowDisabled(reason="Registration is not allowed because it was disabled.")
+        mapped = await self.mappers[provider.id].evaluate(claims)
+        pending = {"provider": provider.id, "subject": claims["sub"], "traits": mapped.traits,
+                   "metadata_public": mapped.metadata_public, "metadata_admin": mapped.metadata_admin,
+                   "verified_addresses": mapped.verified_addresses,
+                   "tokens": {"initial_id_token": self.tokens.seal({"v": id_token})}}
+        if flow.kind == "login":  # a first sign-in registers; its traits must be complete already
+            schema = self.flows["registration"].schema_for(flow)  # type: ignore[attr-defined]
+            for _, message in schema.validate(schema.coerce(_merge(mapped.traits, form_traits))):
+                flow.add_message(message)
+            if flow.ui.get("messages"):
+                raise ValidationFailed()
+        done = await self.complete_registration(flow, pending, form_traits, client)
+        if isinstance(done, IdentityRecord):
+            return done
+        if isinstance(done, CallbackResult):
+            if flow.is_browser:  # the linking login flow takes over
+                raise BrowserLocationChangeRequired(done.redirect)
+            flow.add_message(text.duplicate_on_oidc_link())
+        raise ValidationFailed()
 
     # -- coming back --------------------------------------------------------------------------------------
 

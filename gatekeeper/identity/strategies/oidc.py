@@ -46,11 +46,20 @@ class OidcStrategy:
         return provider
 
     async def login(self, flow: Flow, body: dict[str, Any], client: ClientInfo) -> IdentityRecord:
-        await self.social.redirect(flow, self._provider(body))
+        provider = self._provider(body)
+        id_token = body.get("id_token")
+        if isinstance(id_token, str) and id_token:  # native apps (Kratos' id_token + id_token_nonce)
+            return await self.social.with_id_token(flow, provider, id_token, _text(body.get("id_token_nonce")),
+                                                   submitted_traits(body), client)
+        await self.social.redirect(flow, provider)
 
     async def register(self, flow: Flow, body: dict[str, Any], client: ClientInfo,
                        schema: IdentitySchema) -> IdentityRecord | None:
         provider = self._provider(body)
+        id_token = body.get("id_token")
+        if isinstance(id_token, str) and id_token:
+            return await self.social.with_id_token(flow, provider, id_token, _text(body.get("id_token_nonce")),
+                                                   submitted_traits(body), client)
         pending = flow.internal.get("oidc_pending")
         if not pending or pending.get("provider") != provider:
             await self.social.redirect(flow, provider)
@@ -100,3 +109,7 @@ class OidcStrategy:
             raise ValidationFailed()
         await self.social.unlink(ident, unlink)
         return True
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None

@@ -1,0 +1,70 @@
+"""Native apps (API flows) sign in with the id_token they got from the provider: Kratos' `id_token` and
+`id_token_nonce` fields, verified against the provider's keys."""
+
+from __future__ import annotations
+
+import httpx
+
+from tests.identity.conftest import PASSWORD
+from tests.identity.test_browser_flows import register_html
+from tests.oidc.conftest import Env
+from tests.oidc.test_social_sign_in import oidc_identity
+
+
+async def api_flow(c: httpx.AsyncClient, kind: str) -> dict:
+    resp = await c.get(f"/self-service/{kind}/api")
+    assert resp.status_code == 200
+    return resp.json()
+
+
+async def test_native_sign_in_with_an_id_token(env: Env) -> None:
+    async with httpx.AsyncClient(base_url=env.gk.public) as app:
+        flow = await api_flow(app, "login")
+        first = await app.post(flow["ui"]["action"], json={
+            "method": "oidc", "provider": "idp", "id_token": env.idp.id_token(nonce="n-1"), "id_token_nonce": "n-1"})
+        assert first.status_code == 200, first.text
+        token = first.json()["session_token"]
+        me = (await app.get("/sessions/whoami", headers={"X-Session-Token": token})).json()
+        assert me["identity"]["traits"]["email"] == "ada@example.com"
+        assert (await oidc_identity(env, "idp:user-1")).id == me["identity"]["id"]
+        flow = await api_flow(app, "login")
+        again = await app.post(flow["ui"]["action"], json={
+            "provider": "idp", "id_token": env.idp.id_token(nonce="n-2"), "id_token_nonce": "n-2"})
+        assert again.json()["session"]["identity"]["id"] == me["identity"]["id"]
+
+
+async def test_native_id_tokens_that_do_not_verify_are_refused(env: Env) -> None:
+    async with httpx.AsyncClient(base_url=env.gk.public) as app:
+        cases = [({"id_token": env.idp.id_token(nonce="a"), "id_token_nonce": "b"}, "does not match the nonce"),
+                 ({"id_token": env.idp.id_token(nonce="a")}, "No nonce was provided"),
+                 ({"id_token": env.idp.id_token(), "id_token_nonce": "a"}, "No nonce was included"),
+                 ({"id_token": "not-a-jwt", "id_token_nonce": "a"}, "not a valid JSON Web Token")]
+        env.idp.faults = {"bad_signature"}
+        cases.append(({"id_token": env.idp.id_token(nonce="a"), "id_token_nonce": "a"}, "signature is invalid"))
+        env.idp.faults = set()
+        for extra, reason in cases:
+            flow = await api_flow(app, "login")
+            resp = await app.post(flow["ui"]["action"], json={"provider": "idp", **extra})
+            assert resp.status_code == 400 and reason in resp.json()["error"]["reason"], (extra, resp.text)
+        flow = await api_flow(app, "login")
+        github = await app.post(flow["ui"]["action"], json={"provider": "github", "id_token": "x",
+                                                            "id_token_nonce": "a"})
+        assert "does not support id_token verification" in github.json()["error"]["reason"]
+    assert await oidc_identity(env, "idp:user-1") is None
+
+
+async def test_native_registration_with_a_taken_address_asks_to_sign_in_first(env: Env) -> None:
+    async with httpx.AsyncClient(base_url=env.gk.public) as browser:
+        assert (await register_html(browser, "ada@example.com")).status_code == 303
+    async with httpx.AsyncClient(base_url=env.gk.public) as app:
+        flow = await api_flow(app, "registration")
+        resp = await app.post(flow["ui"]["action"], json={
+            "provider": "idp", "id_token": env.idp.id_token(nonce="n"), "id_token_nonce": "n"})
+        assert resp.status_code == 400
+        assert [m["id"] for m in resp.json()["ui"]["messages"]] == [4000027]
+        # signing in with the password still works, and no second identity appeared
+        login = await api_flow(app, "login")
+        ok = await app.post(login["ui"]["action"], json={"method": "password", "identifier": "ada@example.com",
+                                                         "password": PASSWORD})
+        assert ok.status_code == 200
+    assert await oidc_identity(env, "idp:user-1") is None
