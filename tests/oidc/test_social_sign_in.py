@@ -252,3 +252,23 @@ async def test_through_the_proxy_prefix_and_with_registration_disabled(sqlite_ds
         error = await error_of(c, await c.get(callback))  # the sign-up the first sign-in needs is switched off
         assert error["id"] == "self_service_flow_disabled"
         assert await oidc_identity(env, "idp:user-1") is None
+
+
+async def test_claims_from_userinfo_when_configured(sqlite_dsn: str, env_for: Any) -> None:
+    """The name only the userinfo endpoint tells reaches the traits (the id_token's would say "Ada")."""
+    from tests.oidc.conftest import mapper_url
+    from tests.support.oidc_provider import CLIENT_ID, CLIENT_SECRET, OidcProvider
+    from tests.support.servers import serving
+
+    idp = OidcProvider()
+    idp.userinfo_extra = {"name": "Countess Ada"}
+    async with serving(idp.app()) as url:
+        idp.base = url
+        only = {"selfservice": {"methods": {"oidc": {"config": {"providers": [
+            {"id": "idp", "provider": "generic", "issuer_url": url, "client_id": CLIENT_ID,
+             "client_secret": CLIENT_SECRET, "mapper_url": mapper_url(), "claims_source": "userinfo"}]}}}}}
+        async with env_for(sqlite_dsn, only) as env, httpx.AsyncClient(base_url=env.gk.public) as c:
+            flow = await start_browser_flow(c, "registration")
+            assert (await dance(c, flow, "idp")).headers["location"] == APP
+            me = (await c.get("/sessions/whoami")).json()
+            assert me["identity"]["traits"]["name"] == {"first": "Countess"}

@@ -58,6 +58,7 @@ class OidcProvider:
         self.access: dict[str, dict[str, Any]] = {}
         self.authorize_requests: list[dict[str, str]] = []
         self.token_requests = 0
+        self.userinfo_extra: dict[str, Any] = {}  # claims only the userinfo endpoint tells
 
     @property
     def issuer_url(self) -> str:
@@ -146,7 +147,9 @@ class OidcProvider:
 
     async def userinfo(self, request: Request) -> Response:
         user = self.access.get(request.headers.get("authorization", "")[7:])
-        return JSONResponse(user) if user else JSONResponse({"error": "invalid_token"}, status_code=401)
+        if not user:
+            return JSONResponse({"error": "invalid_token"}, status_code=401)
+        return JSONResponse({**user, **self.userinfo_extra})
 
 
 class GitHubApi:

@@ -1,5 +1,5 @@
 """A provider's signing keys (JWKS), fetched with the shared HTTP client and re-read when a token names a key
-we do not know (rotation), at most every 10 seconds. ID token verification uses PyJWT."""
+we do not know (rotation), at most every REFETCH_AFTER seconds. ID token verification uses PyJWT."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import jwt
 from gatekeeper.identity.oidc.errors import OidcFailed, ProviderUnavailable
 
 ALLOWED_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA")
-REFETCH_AFTER = 10.0
+REFETCH_AFTER = 2.0  # an unknown key id re-reads the set at most this often (id_tokens come from anyone)
 
 
 class KeySet:
