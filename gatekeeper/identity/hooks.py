@@ -15,6 +15,7 @@ import base64
 import json
 import logging
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +24,7 @@ import httpx
 
 from gatekeeper.config.problems import ConfigError, ConfigProblem
 from gatekeeper.config.types import Duration
-from gatekeeper.errors import GatekeeperError, UpstreamError
+from gatekeeper.errors import GatekeeperError, UniqueViolation, UpstreamError
 from gatekeeper.identity import text
 from gatekeeper.identity.flows.base import Flow, ValidationFailed
 from gatekeeper.identity.strategies.common import attach
@@ -181,6 +182,8 @@ class Hooks:
         response = await self._send(hook, body, quiet=False)
         assert response is not None
         if response.status_code < 300:
+            if hook.parse and ident is not None and response.status_code == 200:
+                await self.apply(flow, ident, response)
             return
         if 400 <= response.status_code < 500 and (hook.can_interrupt or hook.parse):
             if _show_messages(flow, response):
@@ -198,6 +201,40 @@ class Hooks:
                 return None
             raise HookFailed("The web hook did not answer in time." if isinstance(exc, httpx.TimeoutException)
                              else "The web hook could not be reached.") from None
+
+    async def apply(self, flow: Flow, ident: IdentityRecord, response: httpx.Response) -> None:
+        """`response.parse`: `{"identity": {traits?, metadata_public?, metadata_admin?}}` changes the identity
+        (traits re-validated by its schema; addresses kept verified when unchanged)."""
+        try:
+            changes = response.json().get("identity")
+        except (ValueError, AttributeError):
+            changes = None
+        if not isinstance(changes, dict):
+            return
+        now = datetime.now(UTC)
+        traits = changes.get("traits")
+        if isinstance(traits, dict) and traits != ident.traits:
+            schema = self.ctx.schemas.get(ident.schema_id) or self.ctx.schemas.default
+            errors = schema.validate(traits)
+            for name, message in errors:
+                attach(flow, name, message)
+            if errors:
+                raise ValidationFailed()
+            old = {(a.kind, a.via, a.value): a for a in ident.addresses}
+            addresses = [old.get((a.kind, a.via, a.value), a) for a in
+                         self.ctx.identities.new(schema, traits, {}).addresses]
+            ident.traits = traits
+            try:
+                await self.ctx.store.update_traits(ident, schema.identifiers(traits), addresses, now)
+            except UniqueViolation:
+                flow.add_message(text.duplicate_credentials())
+                raise ValidationFailed() from None
+            ident.addresses = addresses
+        if "metadata_public" in changes or "metadata_admin" in changes:
+            ident.metadata_public = changes.get("metadata_public", ident.metadata_public)
+            ident.metadata_admin = changes.get("metadata_admin", ident.metadata_admin)
+            await self.ctx.store.update_identity_metadata(ident.id, ident.metadata_public, ident.metadata_admin,
+                                                          now)
 
     # -- the other hooks -----------------------------------------------------------------------------------
 
@@ -279,9 +316,7 @@ def install(hooks: Hooks, flows: dict[str, Any], verification: Any) -> None:
             try:
                 await hooks.web_hooks("registration", method, flow, ident, client)
             except (ValidationFailed, GatekeeperError):
-                delete = getattr(hooks.ctx.store, "delete_identity", None)
-                if delete is not None:  # interrupted: the account is not kept, the form can be sent again
-                    await delete(ident.id)
+                await hooks.ctx.store.delete_identity(ident.id)  # interrupted: no account kept, the form can be resent
                 raise
             continue_with: list[dict[str, Any]] = []
             first_url = None

@@ -1,8 +1,10 @@
-"""Verifiable and recovery addresses by value: who owns an address, marking one verified."""
+"""Verifiable and recovery addresses by value (who owns one, marking it verified); identity metadata set by hooks."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
+from typing import Any
 
 from gatekeeper.store.db import Database
 
@@ -27,3 +29,11 @@ class AddressPersister:
         await self.db.execute(
             """UPDATE identity_addresses SET verified = $1, status = 'pending', verified_at = NULL, updated_at = $2
                WHERE id = $3""", False, now, address_id)
+
+    async def update_identity_metadata(self, identity_id: str, metadata_public: Any, metadata_admin: Any,
+                                       now: datetime) -> None:
+        """Replace both metadata documents (a web hook with `response.parse` answered new ones)."""
+        await self.db.execute(
+            "UPDATE identities SET metadata_public = $1, metadata_admin = $2, updated_at = $3 WHERE id = $4",
+            None if metadata_public is None else json.dumps(metadata_public, separators=(",", ":")),
+            None if metadata_admin is None else json.dumps(metadata_admin, separators=(",", ":")), now, identity_id)

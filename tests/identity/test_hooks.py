@@ -42,6 +42,12 @@ class HookServer:
             return JSONResponse({"messages": [{"instance_ptr": "#/traits/email", "messages": [
                 {"id": 4000099, "text": "This domain may not sign up.", "type": "error", "context": {"x": 1}}]}]},
                 status_code=422)
+        if mode == "enrich":
+            sent = json.loads(raw)
+            return JSONResponse({"identity": {"traits": {"email": sent["email"], "name": {"first": "Hooked"}},
+                                              "metadata_public": {"plan": "free"}}})
+        if mode == "mangle":
+            return JSONResponse({"identity": {"traits": {"email": "not-an-address"}}})
         if mode == "broken":
             return Response("down", status_code=503)
         return Response(status_code=204)
@@ -105,6 +111,9 @@ async def test_web_hook_messages_stop_the_flow(hook_server: tuple[HookServer, st
         assert node["messages"] == [{"id": 4000099, "text": "This domain may not sign up.", "type": "error",
                                      "context": {"x": 1}}]
         assert "session_token" not in refused.json()
+        again = await register(gk, "spam@example.com")  # no account was kept: the hook answers again
+        node = next(n for n in again.json()["ui"]["nodes"] if n["attributes"]["name"] == "traits.email")
+        assert [m["id"] for m in node["messages"]] == [4000099]
 
 
 async def test_web_hook_timeout_fails_closed_unless_ignored(hook_server: tuple[HookServer, str], sink: SmtpSink,
@@ -164,3 +173,24 @@ async def test_recovery_revokes_active_sessions(sink: SmtpSink, sqlite_dsn: str)
         new = done.json()["continue_with"][0]["ory_session_token"]
         assert (await client.get("/sessions/whoami", headers={"X-Session-Token": new})).status_code == 200
         assert (await client.get("/sessions/whoami", headers={"X-Session-Token": old})).status_code == 401
+
+
+async def test_parsed_answer_changes_the_identity(hook_server: tuple[HookServer, str], sink: SmtpSink,
+                                                  sqlite_dsn: str) -> None:
+    _, url = hook_server
+    body = "base64://" + base64.b64encode(BODY.encode()).decode()
+    enrich = {"hook": "web_hook", "config": {"url": f"{url}/enrich", "body": body, "response": {"parse": True}}}
+    async with mailing(sqlite_dsn, sink, registration_hooks(enrich)) as gk:
+        done = await register(gk, "meta@example.com")
+        assert done.status_code == 200, done.text
+        async with httpx.AsyncClient(base_url=gk.public) as client:
+            me = (await client.get("/sessions/whoami",
+                                   headers={"X-Session-Token": done.json()["session_token"]})).json()
+        assert me["identity"]["traits"]["name"]["first"] == "Hooked"
+        assert me["identity"]["metadata_public"] == {"plan": "free"}
+    mangle = {"hook": "web_hook", "config": {"url": f"{url}/mangle", "response": {"parse": True}}}
+    async with mailing(sqlite_dsn, sink, registration_hooks(mangle)) as gk:
+        refused = await register(gk, "mangled@example.com")
+        assert refused.status_code == 400
+        node = next(n for n in refused.json()["ui"]["nodes"] if n["attributes"]["name"] == "traits.email")
+        assert node["messages"][0]["type"] == "error"
