@@ -27,6 +27,8 @@ local claims = std.extVar('claims');
       [if 'name' in claims then 'name' else null]: { first: std.split(claims.name, ' ')[0] },
     },
     metadata_public: { signed_up_with: 'social' },
+    verified_addresses: if 'email' in claims && claims.email_verified
+      then [{ via: 'email', value: claims.email }] else [],
   },
 }
 """
