@@ -184,7 +184,7 @@ class FlowStore:
     def check_csrf(self, flow: Flow, client: ClientInfo, submitted: str | None = None, *,
                    on_submit: bool) -> None:
         """Browser flows: the CSRF cookie must belong to this flow (and match the submitted token)."""
-        if not flow.is_browser:
+        if not flow.is_browser or flow.internal.get("skip_csrf"):  # admin-issued recovery: DangerousSkipCSRFCheck
             return
         cookie = client.cookies.get(self.ctx.csrf_cookie)
         if not cookie:
