@@ -18,6 +18,7 @@ from gatekeeper.api.openapi import Param, operation
 from gatekeeper.api.public_http import NO_CACHE, json_response, read_raw, with_query
 from gatekeeper.errors import BadRequest, NotFound
 from gatekeeper.identity.admin import AdminService, Page
+from gatekeeper.identity.admin_recovery import AdminRecovery
 from gatekeeper.identity.identities import rfc3339
 from gatekeeper.identity.service import IdentityContext
 from gatekeeper.store.courier import CourierMessage
@@ -82,8 +83,8 @@ def message_json(m: CourierMessage) -> dict[str, Any]:
 
 
 class AdminApi:
-    def __init__(self, ctx: IdentityContext, service: AdminService) -> None:
-        self.ctx, self.service = ctx, service
+    def __init__(self, ctx: IdentityContext, service: AdminService, recovery: AdminRecovery) -> None:
+        self.ctx, self.service, self.recovery = ctx, service, recovery
 
     def base(self, request: Request) -> str:
         configured = self.ctx.config.serve.admin.base_url
@@ -216,8 +217,20 @@ class AdminApi:
             raise NotFound(reason="No courier message with this id exists.")
         return json_response(message_json(found))
 
-    async def recovery_unavailable(self, request: Request) -> Response:
-        raise NotFound(reason="Account recovery is not enabled on this server (selfservice.flows.recovery).")
+    async def _recovery_body(self, request: Request) -> tuple[Any, dict[str, Any]]:
+        body = await read_json(request)
+        if not isinstance(body, dict) or not isinstance(body.get("identity_id"), str):
+            raise BadRequest(reason="The body must be a JSON object with identity_id.")
+        return await self.service.get(body["identity_id"]), body
+
+    async def recovery_code(self, request: Request) -> Response:
+        ident, body = await self._recovery_body(request)
+        return json_response(await self.recovery.code(ident, body), status=201)
+
+    async def recovery_link(self, request: Request) -> Response:
+        ident, body = await self._recovery_body(request)
+        return_to = request.query_params.get("return_to")
+        return json_response(await self.recovery.link(ident, body, return_to))
 
     def routes(self) -> list[BaseRoute]:
         idp = "/admin/identities/{id}"
@@ -268,10 +281,11 @@ class AdminApi:
                       responses={200: "MessageList"}),
             operation("GET", "/admin/courier/messages/{id}", self.get_message, "getCourierMessage",
                       "Get a courier message", params=(_ID,), responses={200: "Message", 404: "ErrorGeneric"}),
-            operation("POST", "/admin/recovery/link", self.recovery_unavailable, "createRecoveryLinkForIdentity",
+            operation("POST", "/admin/recovery/link", self.recovery_link, "createRecoveryLinkForIdentity",
                       "Create a recovery link", body="CreateRecoveryBody",
+                      params=(Param("return_to", "query", "Where the browser goes after recovery"),),
                       responses={200: "RecoveryLinkForIdentity", 404: "ErrorGeneric"}),
-            operation("POST", "/admin/recovery/code", self.recovery_unavailable, "createRecoveryCodeForIdentity",
+            operation("POST", "/admin/recovery/code", self.recovery_code, "createRecoveryCodeForIdentity",
                       "Create a recovery code", body="CreateRecoveryBody",
                       responses={201: "RecoveryCodeForIdentity", 404: "ErrorGeneric"}),
         ]
@@ -291,9 +305,19 @@ def register(app: Any, ctx: IdentityContext) -> None:
 
     service = AdminService(ctx)
     app.extensions["identity_admin"] = service
+    recovery = AdminRecovery(_recovery_flows(ctx, app.extensions.get("courier")))
     admin = app.routes["admin"]
-    admin.extend(AdminApi(ctx, service).routes())
-    admin.extend(AdminUi(ctx, service).routes())
+    admin.extend(AdminApi(ctx, service, recovery).routes())
+    admin.extend(AdminUi(ctx, service, recovery).routes())
     admin.extend(doc_routes("gatekeeper admin API (Ory Kratos v25.4 compatible)", admin, {}))
     public = app.routes["public"]
     public.extend(doc_routes("gatekeeper public API (Ory Kratos v25.4 compatible)", public, PUBLIC))
+
+
+def _recovery_flows(ctx: IdentityContext, courier: Any) -> Any:
+    """A recovery flow handler of our own, for creating flows (the public one also runs their submissions)."""
+    if courier is None or not ctx.config.selfservice.flows.recovery.enabled:
+        return None
+    from gatekeeper.identity.flows.recovery import RecoveryFlows
+
+    return RecoveryFlows(ctx, courier, {})

@@ -19,6 +19,7 @@ from starlette.routing import BaseRoute, Route
 from gatekeeper.errors import BadRequest, GatekeeperError, NotFound
 from gatekeeper.identity import csrf
 from gatekeeper.identity.admin import AdminService, Page
+from gatekeeper.identity.admin_recovery import AdminRecovery
 from gatekeeper.identity.errors import CsrfViolation
 from gatekeeper.identity.service import IdentityContext
 from gatekeeper.observe import ROUTE_KEY
@@ -49,8 +50,8 @@ def _label(identity: dict[str, Any]) -> str:
 
 
 class AdminUi:
-    def __init__(self, ctx: IdentityContext, service: AdminService) -> None:
-        self.ctx, self.service = ctx, service
+    def __init__(self, ctx: IdentityContext, service: AdminService, recovery: AdminRecovery) -> None:
+        self.ctx, self.service, self.recovery = ctx, service, recovery
         self._css = stylesheet()
         self._admin_css = resources.files("gatekeeper.web.admin").joinpath("static/admin.css").read_text("utf-8")
 
@@ -103,7 +104,7 @@ class AdminUi:
                 s[key] = s[key][:19].replace("T", " ")
         return self.page(request, "admin_identity.html", identity=data, label=_label(data),
                          traits=json.dumps(ident.traits, indent=2, ensure_ascii=False), sessions=sessions,
-                         recovery=False)
+                         recovery=self.recovery.flows is not None)
 
     # -- actions -----------------------------------------------------------------------------------------
 
@@ -136,6 +137,12 @@ class AdminUi:
         await self.ctx.sessions.revoke(rec.id)
         return self.back(f"/identities/{rec.identity_id}", "Session revoked.")
 
+    async def send_recovery(self, request: Request) -> Response:
+        await self.checked_form(request)
+        ident = await self.service.get(request.path_params["id"])
+        address = await self.recovery.send(ident)
+        return self.back(f"/identities/{ident.id}", f"A recovery code was sent to {address}.")
+
     async def css(self, request: Request) -> Response:
         text = self._css if request.url.path.endswith("/style.css") else self._admin_css
         return Response(text, media_type="text/css", headers={**_CSP, "Cache-Control": "public, max-age=3600"})
@@ -154,6 +161,7 @@ class AdminUi:
             ("", self.index, "GET"), ("/identities", self.identities, "GET"),
             ("/identities/{id}", self.identity, "GET"), ("/identities/{id}/state", self.set_state, "POST"),
             ("/identities/{id}/delete", self.delete, "POST"),
+            ("/identities/{id}/recovery", self.send_recovery, "POST"),
             ("/identities/{id}/sessions/revoke", self.revoke_all, "POST"),
             ("/sessions/{id}/revoke", self.revoke_one, "POST"),
             ("/static/style.css", self.css, "GET"), ("/static/admin.css", self.css, "GET"),
