@@ -152,3 +152,14 @@ async def test_a_code_used_by_two_racing_requests_signs_in_once(sink: SmtpSink, 
         answers = await asyncio.gather(*[client.post(submit, json={"method": "code", "code": code})
                                          for _ in range(4)])
         assert sorted(a.status_code for a in answers) == [200, 400, 400, 400]
+
+
+async def test_sending_to_one_address_is_throttled(sink: SmtpSink, sqlite_dsn: str) -> None:
+    async with mailing(sqlite_dsn, sink) as gk, httpx.AsyncClient(base_url=gk.public) as client:
+        flow = (await client.get("/self-service/recovery/api")).json()
+        submit = f"/self-service/recovery?flow={flow['id']}"
+        statuses = [(await client.post(submit, json={"method": "code", "email": "victim@example.com"})).status_code
+                    for _ in range(11)]
+        assert statuses == [200] * 10 + [429]
+        other = await client.post(submit, json={"method": "code", "email": "someone@example.com"})
+        assert other.status_code == 200

@@ -74,7 +74,7 @@ class AddressFlows(FlowHandler):
         if flow.body.get("state") == "passed_challenge":
             flow.add_message(text.already_completed(str(self.kind)))
             return None
-        found, challenge = await self.ask(self.strategies, lambda s: s.answer(flow, body, self.lookup))
+        found, challenge = await self.ask(self.strategies, lambda s: s.answer(flow, body, self.lookup, client))
         if not found:
             flow.add_message(text.no_strategy(str(self.kind)))
             return None

@@ -26,6 +26,7 @@ from gatekeeper.identity.strategies.common import MAX_FIELD, attach, text_field
 from gatekeeper.identity.ui import Group, input_node, submit_node
 
 if TYPE_CHECKING:
+    from gatekeeper.identity.client import ClientInfo
     from gatekeeper.identity.courier import Courier
     from gatekeeper.identity.service import IdentityContext
     from gatekeeper.store.identities import IdentityRecord
@@ -129,8 +130,10 @@ class AddressMethod:
 
     # -- submissions ---------------------------------------------------------------------------------------
 
-    async def request(self, flow: Flow, body: dict[str, Any], lookup: Any) -> str:
-        """`email` submitted: send a secret (to whoever owns it) and show the sent state; returns the address."""
+    async def request(self, flow: Flow, body: dict[str, Any], lookup: Any, client: ClientInfo) -> str:
+        """`email` submitted: send a secret (to whoever owns it) and show the sent state; returns the address.
+
+        Sending is throttled per address (10 an hour) and per client address (200 an hour: no mail bombing)."""
         raw = text_field(body, "email")
         if not raw or not raw.strip():
             attach(flow, "email", text.required("email"))
@@ -138,6 +141,7 @@ class AddressMethod:
         address = normalise_identifier(raw)[:MAX_FIELD]
         await self.ctx.throttle(f"{self.kind}:send:{hashlib.sha256(address.encode()).hexdigest()[:40]}",
                                 10, 3600.0)
+        await self.ctx.throttle(f"{self.kind}:send:ip:{client.ip}", 200, 3600.0)
         found = await lookup(address)
         owner, address_id = found if found else (None, "")
         await self.send(flow, address, owner, address_id=address_id)
@@ -175,7 +179,7 @@ class CodeStrategy(AddressMethod):
         flow.reset_messages()
         flow.add_message(text.code_sent(self.kind))
 
-    async def answer(self, flow: Flow, body: dict[str, Any], lookup: Any) -> Challenge | None:
+    async def answer(self, flow: Flow, body: dict[str, Any], lookup: Any, client: ClientInfo) -> Challenge | None:
         """A submission for this method: the passed challenge, or None when the flow goes on (code sent).
 
         As Kratos: a non-empty `code` is checked; otherwise the `email` gets a (new) code."""
@@ -189,7 +193,7 @@ class CodeStrategy(AddressMethod):
                 flow.add_message(text.code_invalid(self.kind))
                 raise ValidationFailed()
             return challenge
-        await self.request(flow, body, lookup)
+        await self.request(flow, body, lookup, client)
         return None
 
     def rewrite_for_link(self, flow: Flow, code: str) -> None:

@@ -7,11 +7,14 @@ the flow like a code (strategies/code.py), single use, with the same attempt lim
 from __future__ import annotations
 
 import secrets
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from gatekeeper.identity import text
 from gatekeeper.identity.flows.base import Flow, NotResponsible
 from gatekeeper.identity.strategies.code import AddressMethod, Challenge
+
+if TYPE_CHECKING:
+    from gatekeeper.identity.client import ClientInfo
 
 
 class LinkStrategy(AddressMethod):
@@ -35,9 +38,9 @@ class LinkStrategy(AddressMethod):
         flow.reset_messages()
         flow.add_message(text.link_sent(self.kind))
 
-    async def answer(self, flow: Flow, body: dict[str, Any], lookup: Any) -> Challenge | None:
+    async def answer(self, flow: Flow, body: dict[str, Any], lookup: Any, client: ClientInfo) -> Challenge | None:
         """Only sends links: the token comes back through GET (see `use`)."""
         if body.get("method") != self.id:
             raise NotResponsible()
-        await self.request(flow, body, lookup)
+        await self.request(flow, body, lookup, client)
         return None
