@@ -210,6 +210,8 @@ class AdminService:
                 if isinstance(path, str) and any(path == p or path.startswith(p + "/") for p in _PROTECTED):
                     raise _bad(f"The path {path!r} cannot be patched.")
         doc = self.to_json(existing)
+        for key in ("metadata_admin", "external_id"):  # omitted when empty, but patchable with "replace"
+            doc.setdefault(key, None)
         try:
             patched = jsonpatch.JsonPatch(ops).apply(doc)
         except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException, TypeError, ValueError) as exc:

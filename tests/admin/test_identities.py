@@ -216,3 +216,25 @@ async def test_delete_identity_and_credentials(gk: Instance, admin: httpx.AsyncC
     assert (await admin.delete(url)).status_code == 404
     assert (await admin.get("/admin/identities/not-a-uuid")).status_code == 404
     assert (await login(gk, "del@example.org")).status_code == 400
+
+
+async def test_sdk_create_with_verified_address_and_get_by_identity_api(gk: Instance) -> None:
+    import asyncio
+
+    api = k.IdentityApi(k.ApiClient(k.Configuration(host=gk.admin)))
+    body = k.CreateIdentityBody(
+        schema_id="default", traits={"email": "verified@example.org"}, state="active",
+        verifiable_addresses=[k.VerifiableIdentityAddress(value="verified@example.org", via="email", verified=True,
+                                                          status="completed")],
+        credentials=k.IdentityWithCredentials(password=k.IdentityWithCredentialsPassword(
+            config=k.IdentityWithCredentialsPasswordConfig(hashed_password=hashformats.make("bcrypt", PASSWORD)))))
+    created = await asyncio.to_thread(api.create_identity, create_identity_body=body)
+    assert created.verifiable_addresses[0].verified and created.verifiable_addresses[0].status == "completed"
+    got = await asyncio.to_thread(api.get_identity, created.id, include_credential=["password"])
+    assert got.credentials["password"].config["hashed_password"].startswith("$2b$")
+    listed = await asyncio.to_thread(api.list_identities, credentials_identifier="verified@example.org")
+    assert [i.id for i in listed] == [created.id]
+    patched = await asyncio.to_thread(api.patch_identity, created.id, json_patch=[
+        k.JsonPatch(op="replace", path="/metadata_admin", value={"note": "vip"})])
+    assert patched.metadata_admin == {"note": "vip"}
+    assert (await login(gk, "verified@example.org")).status_code == 200
