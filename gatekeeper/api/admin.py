@@ -17,7 +17,7 @@ from starlette.routing import BaseRoute
 from gatekeeper.api.openapi import Param, operation
 from gatekeeper.api.public_http import NO_CACHE, json_response, read_raw, with_query
 from gatekeeper.errors import BadRequest, NotFound
-from gatekeeper.identity.admin import AdminService, Page
+from gatekeeper.identity.admin import AdminService, Page, page_token
 from gatekeeper.identity.admin_recovery import AdminRecovery
 from gatekeeper.identity.identities import rfc3339
 from gatekeeper.identity.service import IdentityContext
@@ -202,7 +202,7 @@ class AdminApi:
             raise BadRequest(reason="status must be queued, processing, sent or abandoned.")
         after = None
         if page.token:
-            prev = await self.ctx.store.courier_message(_message_id(page.token))
+            prev = await self.ctx.store.courier_message(page_token(page.token) or "")
             if prev is None:
                 raise BadRequest(reason="page_token is not valid.")
             after = (prev.created_at, prev.id)

@@ -45,6 +45,16 @@ def parse_uuid(value: str, what: str = "identity") -> str:
         raise NotFound(reason=f"The {what} could not be found: {value!r} is not a UUID.") from None
 
 
+def page_token(value: str | None) -> str | None:
+    """The id a page continues after; 400 for a token we did not hand out."""
+    if not value:
+        return None
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        raise BadRequest(reason="page_token is not valid: use the one from the Link header.") from None
+
+
 @dataclass(frozen=True)
 class Page:
     size: int
@@ -69,7 +79,7 @@ class AdminService:
                    ids: list[str] | None = None) -> list[IdentityRecord]:
         if sum(x is not None for x in (identifier, similar, ids)) > 1:
             raise _bad("credentials_identifier, preview_credentials_identifier_similar and ids cannot be combined.")
-        after = parse_uuid(page.token, "page") if page.token else None
+        after = page_token(page.token)
         return await self.ctx.store.list_identities(
             limit=page.size, after=after, ids=[parse_uuid(i) for i in ids] if ids is not None else None,
             identifier=normalise_identifier(identifier) if identifier is not None else None,
@@ -262,7 +272,7 @@ class AdminService:
                        identity_id: str | None = None) -> list[SessionRecord]:
         if identity_id is not None:
             identity_id = (await self.get(identity_id)).id
-        after = parse_uuid(page.token, "page") if page.token else None
+        after = page_token(page.token)
         return await self.ctx.store.list_sessions(limit=page.size, after=after, active=active,
                                                   identity_id=identity_id, now=datetime.now(UTC))
 
