@@ -24,7 +24,7 @@ import httpx
 
 from gatekeeper.config.problems import ConfigError, ConfigProblem
 from gatekeeper.config.types import Duration
-from gatekeeper.errors import GatekeeperError, UniqueViolation, UpstreamError
+from gatekeeper.errors import BadRequest, GatekeeperError, UniqueViolation, UpstreamError
 from gatekeeper.identity import text
 from gatekeeper.identity.flows.base import Flow, ValidationFailed
 from gatekeeper.identity.strategies.common import attach
@@ -133,6 +133,10 @@ class Hooks:
         self._pending: set[asyncio.Task[None]] = set()
         flows = ctx.config.selfservice.flows
         for flow_name in ("login", "registration", "recovery", "verification", "settings"):
+            for i, hook in enumerate(getattr(flows, flow_name).before.hooks):
+                if hook.hook == "web_hook":
+                    where = f"selfservice.flows.{flow_name}.before"
+                    self._compiled[(flow_name, "before", i)] = WebHook.compile(dict(hook.config), where)
             after = getattr(flows, flow_name).after
             for method in ("password", "profile", "code", "link", "oidc", "totp", "lookup_secret", "webauthn",
                            "passkey", "saml"):
@@ -142,7 +146,9 @@ class Hooks:
                         self._compiled[(flow_name, method, i)] = WebHook.compile(dict(hook.config), where)
 
     def hooks(self, flow_name: str, method: str) -> tuple[Hook, ...]:
-        return tuple(getattr(self.ctx.config.selfservice.flows, flow_name).after.for_method(method).hooks)
+        """The after-hooks of `method` (`before`: the flow's before-hooks)."""
+        flow_cfg = getattr(self.ctx.config.selfservice.flows, flow_name)
+        return tuple(flow_cfg.before.hooks if method == "before" else flow_cfg.after.for_method(method).hooks)
 
     def has(self, flow_name: str, method: str, name: str) -> bool:
         return any(h.hook == name for h in self.hooks(flow_name, method))
@@ -295,6 +301,9 @@ def install(hooks: Hooks, flows: dict[str, Any], verification: Any) -> None:
     in). registration: web hooks, then the `verification` hook (every unverified verifiable address gets a
     code, when the verification flow is enabled), then `show_verification_ui`, then the handler (`session`,
     always last)."""
+    for name in ("login", "registration", "recovery", "verification"):
+        if name in flows and hooks.hooks(name, "before"):
+            _run_before(hooks, name, flows[name])
     login, registration = flows.get("login"), flows.get("registration")
     enabled = hooks.ctx.config.selfservice.flows.verification.enabled
     if login is not None:
@@ -337,3 +346,21 @@ def install(hooks: Hooks, flows: dict[str, Any], verification: Any) -> None:
             return outcome
 
         registration.succeed = succeed_registration
+
+
+def _run_before(hooks: Hooks, name: str, handler: Any) -> None:
+    """Before-hooks (web hooks) run when a flow is created; one that interrupts refuses the flow (400)."""
+    init = handler.init
+
+    async def init_with_hooks(flow_type: Any, client: ClientInfo, params: dict[str, Any], current: Any) -> Any:
+        outcome = await init(flow_type, client, params, current)
+        try:
+            await hooks.web_hooks(name, "before", outcome.flow, current[1] if current else None, client)
+        except ValidationFailed:
+            shown = [m for m in outcome.flow.ui.get("messages", [])] + [
+                m for n in outcome.flow.nodes for m in n["messages"]]
+            raise BadRequest(reason="; ".join(str(m.get("text")) for m in shown) or "Refused by a web hook.",
+                             details={"messages": shown}) from None
+        return outcome
+
+    handler.init = init_with_hooks

@@ -194,3 +194,20 @@ async def test_parsed_answer_changes_the_identity(hook_server: tuple[HookServer,
         assert refused.status_code == 400
         node = next(n for n in refused.json()["ui"]["nodes"] if n["attributes"]["name"] == "traits.email")
         assert node["messages"][0]["type"] == "error"
+
+
+async def test_before_hooks_run_when_a_flow_starts(hook_server: tuple[HookServer, str], sink: SmtpSink,
+                                                   sqlite_dsn: str) -> None:
+    server, url = hook_server
+    body = "base64://" + base64.b64encode(b"function(ctx) { flow_id: ctx.flow.id, type: ctx.flow.type }").decode()
+    extra = {"selfservice": {"flows": {
+        "recovery": {"before": {"hooks": [{"hook": "web_hook", "config": {"url": f"{url}/ok", "body": body}}]}},
+        "verification": {"before": {"hooks": [{"hook": "web_hook", "config": {
+            "url": f"{url}/refuse", "can_interrupt": True}}]}}}}}
+    async with mailing(sqlite_dsn, sink, extra) as gk, httpx.AsyncClient(base_url=gk.public) as client:
+        flow = await client.get("/self-service/recovery/api")
+        assert flow.status_code == 200
+        assert json.loads(server.calls[-1]["body"]) == {"flow_id": flow.json()["id"], "type": "api"}
+        refused = await client.get("/self-service/verification/api")
+        assert refused.status_code == 400
+        assert refused.json()["error"]["reason"] == "This domain may not sign up."
