@@ -1,14 +1,19 @@
 """Headless chromium through the built-in UI: one button per provider; sign up with the provider; a sign-in
-whose e-mail is not verified continues on the registration form, completed by hand."""
+whose e-mail is not verified continues on the registration form, completed by hand; an address with a password
+account asks for the password and links the provider."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
+from tests.identity.conftest import PASSWORD
+from tests.identity.test_browser_flows import register_html
 from tests.oidc.conftest import Env
+from tests.oidc.test_social_sign_in import oidc_identity
 from tests.web.test_browser import ARGS, CHROMIUM, _browser_available
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
@@ -24,7 +29,7 @@ async def whoami(context: Any, env: Env) -> dict[str, Any]:
     return data
 
 
-async def test_social_sign_up_and_completing_missing_traits_in_chromium(env: Env) -> None:
+async def test_social_sign_up_missing_traits_and_linking_in_chromium(env: Env) -> None:
     _browser_available()
     from playwright.async_api import async_playwright
 
@@ -64,6 +69,27 @@ async def test_social_sign_up_and_completing_missing_traits_in_chromium(env: Env
             await page.wait_for_url(APP)
             me = await whoami(context, env)
             assert me["identity"]["traits"] == {"email": "grace@example.com", "name": {"first": "Grace"}}
+            await context.close()
+
+            # Grace's colleague has a password account; signing up with the provider links it instead
+            async with httpx.AsyncClient(base_url=env.gk.public) as c:
+                assert (await register_html(c, "linus@example.com")).status_code == 303
+            env.idp.user = {"sub": "user-3", "email": "linus@example.com", "email_verified": True, "name": "Linus"}
+            context = await browser.new_context()
+            await context.route(f"{APP}**", lambda route: route.fulfill(body="<h1>the app</h1>",
+                                                                        content_type="text/html"))
+            page = await context.new_page()
+            await page.goto(f"{env.gk.public}/self-service/registration/browser")
+            await page.get_by_role("button", name="Sign up with Test IdP").click()
+            await page.wait_for_url("**/ui/login?flow=*")
+            assert "already used by another account" in await page.locator("#flow-messages").inner_text()
+            await page.screenshot(path=str(ARTIFACTS / "oidc-link-account.png"), full_page=True)
+            await page.get_by_label("Password").fill(PASSWORD)
+            await page.get_by_role("button", name="Sign in with password").click()
+            await page.wait_for_url(APP)
+            me = await whoami(context, env)
+            assert me["identity"]["traits"]["email"] == "linus@example.com"
+            assert (await oidc_identity(env, "idp:user-3")).id == me["identity"]["id"]
             await context.close()
         finally:
             await browser.close()
