@@ -106,6 +106,7 @@ async def journey(page: Any, proxy: str) -> None:
     await page.get_by_role("button", name="Sign in with password").click()
     await page.wait_for_url("**/.auth/ui/login?flow=*")
     assert await page.get_by_label("Authentication code").count() == 1
+    assert await page.get_by_role("link", name="Sign in as someone else").count() == 1  # not "Create one"
     # the aal2 rule sends an aal1 session to the second-factor login, and back afterwards
     await page.goto(f"{proxy}/admin/reports")
     await page.wait_for_url("**/.auth/ui/login?flow=*")
