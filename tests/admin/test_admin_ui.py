@@ -29,6 +29,7 @@ async def seed(admin: httpx.AsyncClient, gk: Instance) -> str:
                .json()[0]["id"])
 
 
+@pytest.mark.browser
 async def test_operator_searches_views_deactivates_revokes_and_deletes(gk: Instance, admin: httpx.AsyncClient) -> None:
     if not os.path.exists(CHROMIUM) and not shutil.which("chromium"):
         pytest.skip("Debian's chromium is not installed")

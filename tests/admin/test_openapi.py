@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 
 from gatekeeper.api.openapi import PUBLIC, undocumented
 from tests.support.servers import Instance
@@ -54,6 +55,7 @@ async def fuzz(base: str, tmp: Path) -> tuple[int, str]:
     return proc.returncode or 0, out.decode(errors="replace")
 
 
+@pytest.mark.slow
 async def test_schemathesis_finds_no_server_error_or_document_violation(gk: Instance, tmp_path: Path) -> None:
     code, out = await fuzz(gk.admin, tmp_path)
     assert code == 0, out[-6000:]
