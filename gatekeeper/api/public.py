@@ -191,9 +191,11 @@ class PublicApi:
     # -- sessions --------------------------------------------------------------------------------------
 
     async def require_session(self, request: Request) -> tuple[Any, Any]:
+        """The caller's session for /sessions; 403 session_aal2_required when it owes its second factor."""
         current = await self.current(request)
         if current is None:
             raise NoActiveSession()
+        aal.require_aal(self.ctx.config.session.whoami.required_aal, current[0], current[1], self.ctx.public_base_url)
         return current
 
     async def list_sessions(self, request: Request) -> Response:
