@@ -98,6 +98,9 @@ async def test_link_totp_then_login_needs_second_factor(start: Callable[..., Any
         err = error_of(refused.value)
         assert err["error"]["id"] == "session_aal2_required"
         assert "/self-service/login/browser?aal=aal2" in err["redirect_browser_to"]
+        async with httpx.AsyncClient(base_url=gk.public) as http:
+            mine = await http.get("/sessions", headers={"X-Session-Token": token})
+            assert mine.status_code == 403 and mine.json()["error"]["id"] == "session_aal2_required"
 
         second = await call(fe.create_native_login_flow, aal="aal2", x_session_token=token)
         assert second.requested_aal == "aal2"
