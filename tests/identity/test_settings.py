@@ -174,3 +174,34 @@ async def test_expired_flow_and_csrf(start: Callable[..., Any]) -> None:
         r = await http.post(settings_flow["ui"]["action"], json={"method": "profile",
                                                                  "traits": {"email": "csrf@example.com"}})
         assert r.status_code == 403 and r.json()["error"]["id"] == "security_csrf_violation"
+
+
+BAD_BODIES = [
+    {"method": ["profile"]},
+    {"method": "profile", "traits": "not-an-object"},
+    {"method": "profile", "traits": {"email": 42}},
+    {"method": "password", "password": 12345678},
+    {"method": "password", "password": "x" * 5000},
+    {"method": "totp", "totp_code": 123456},
+    {"method": "totp", "totp_code": "12345678901234567890"},
+    {"method": "totp", "totp_unlink": "true"},
+    {"method": "lookup_secret", "lookup_secret_confirm": "true"},
+    {"method": "lookup_secret", "lookup_secret_disable": True},
+    {"totp_unlink": True},
+    {},
+]
+
+
+async def test_bad_input_gets_4xx_with_the_flow(start: Callable[..., Any]) -> None:
+    async with start(MFA) as gk, httpx.AsyncClient(base_url=gk.public) as http:
+        token = await register(http, "bad-input@example.com")
+        for body in BAD_BODIES:
+            r = await settings(http, token, body)
+            assert r.status_code == 400, (body, r.status_code, r.text)
+            assert r.json()["ui"]["nodes"], body  # the flow, with its messages, never a stack trace
+        r = await http.post("/self-service/settings?flow=not-a-flow", json={"method": "profile"},
+                            headers={"X-Session-Token": token})
+        assert r.status_code == 404
+        r = await http.post("/self-service/settings?flow=" + "x" * 200, content=b"\xff\xfe garbage",
+                            headers={"X-Session-Token": token, "Content-Type": "application/json"})
+        assert 400 <= r.status_code < 500

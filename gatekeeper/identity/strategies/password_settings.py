@@ -55,6 +55,9 @@ class ProfileSettings:
     async def settings(self, flow: Flow, body: dict[str, Any], ident: IdentityRecord) -> bool:
         if body.get("method") != self.id:
             raise NotResponsible()
+        if "traits" in body and not isinstance(body["traits"], dict):
+            flow.add_message(text.generic("traits must be an object of the identity's traits"))
+            raise ValidationFailed()
         schema = self.schema(ident)
         traits = schema.coerce(submitted_traits(body, ident.traits))
         refill_traits(flow, schema, traits)
