@@ -225,6 +225,13 @@ async def test_spa_clients_get_422_with_the_provider_url_and_api_flows_are_refus
         body = resp.json()
         assert body["error"]["id"] == "browser_location_change_required"
         assert body["redirect_browser_to"].startswith(f"{env.idp.base}/authorize?")
+        hinted = await c.post(flow["ui"]["action"], json={
+            "csrf_token": csrf_value(flow), "provider": "idp",
+            "upstream_parameters": {"hd": "example.com", "prompt": "select_account", "redirect_uri": "http://evil"}},
+            headers={"Accept": "application/json"})
+        sent = parse_qs(urlsplit(hinted.json()["redirect_browser_to"]).query)
+        assert sent["hd"] == ["example.com"] and sent["prompt"] == ["select_account"]  # Kratos' allowed ones only
+        assert sent["redirect_uri"] == [f"{env.gk.public}/self-service/methods/oidc/callback/idp"]
         unknown = await c.post(flow["ui"]["action"], json={"csrf_token": csrf_value(flow), "provider": "nope"},
                                headers={"Accept": "application/json"})
         assert unknown.status_code == 400 and "Unknown social sign-in provider" in str(unknown.json()["ui"])

@@ -16,6 +16,7 @@ from gatekeeper.identity.oidc.errors import OidcFailed, ProviderUnavailable
 from gatekeeper.identity.oidc.jwks import KeySet, unverified_claims, verify
 
 DISCOVERY_TTL = 3600.0
+UPSTREAM_PARAMETERS = ("hd", "prompt", "auth_type", "acr_values")  # Kratos' allow-list
 STANDARD_CLAIMS = ("iss", "sub", "aud", "name", "given_name", "family_name", "middle_name", "nickname",
                    "preferred_username", "profile", "picture", "website", "email", "email_verified", "gender",
                    "birthdate", "zoneinfo", "locale", "phone_number", "phone_number_verified", "updated_at", "hd",
@@ -96,9 +97,12 @@ class Provider:
 
     # -- the dance ----------------------------------------------------------------------------------------
 
-    async def auth_url(self, state: str, nonce: str, challenge: str | None) -> str:
-        params: dict[str, str] = {"client_id": self.cfg.client_id, "response_type": "code",
-                                  "redirect_uri": self.redirect_uri, "scope": " ".join(self.scope), "state": state}
+    async def auth_url(self, state: str, nonce: str, challenge: str | None,
+                       upstream: dict[str, str] | None = None) -> str:
+        """`upstream`: the client's `upstream_parameters`, of which only Kratos' allowed ones pass."""
+        params: dict[str, str] = {k: v for k, v in (upstream or {}).items() if k in UPSTREAM_PARAMETERS}
+        params.update(client_id=self.cfg.client_id, response_type="code", redirect_uri=self.redirect_uri,
+                      scope=" ".join(self.scope), state=state)
         if self.oidc:
             params["nonce"] = nonce
         if challenge:

@@ -102,7 +102,7 @@ class SocialSignIn:
 
     # -- going to the provider ----------------------------------------------------------------------------
 
-    async def redirect(self, flow: Flow, provider_id: str) -> NoReturn:
+    async def redirect(self, flow: Flow, provider_id: str, upstream: Any = None) -> NoReturn:
         """Remember a fresh state on the flow and send the browser to the provider (raises the redirect)."""
         provider = self.providers.get(provider_id)
         if provider is None:
@@ -116,7 +116,9 @@ class SocialSignIn:
                                       "n": secrets.token_urlsafe(16)})
         nonce = secrets.token_urlsafe(32)
         verifier = secrets.token_urlsafe(48) if await provider.uses_pkce() else None
-        url = await provider.auth_url(state, nonce, _challenge(verifier) if verifier else None)
+        extra = {str(k): v[:256] for k, v in upstream.items() if isinstance(v, str)} \
+            if isinstance(upstream, dict) else {}
+        url = await provider.auth_url(state, nonce, _challenge(verifier) if verifier else None, extra)
         flow.internal["oidc"] = {"state": _digest(state), "provider": provider_id, "nonce": nonce,
                                  "verifier": verifier}
         flow.record.updated_at = datetime.now(UTC)

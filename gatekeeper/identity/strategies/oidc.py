@@ -51,7 +51,7 @@ class OidcStrategy:
         if isinstance(id_token, str) and id_token:  # native apps (Kratos' id_token + id_token_nonce)
             return await self.social.with_id_token(flow, provider, id_token, _text(body.get("id_token_nonce")),
                                                    submitted_traits(body), client)
-        await self.social.redirect(flow, provider)
+        await self.social.redirect(flow, provider, body.get("upstream_parameters"))
 
     async def register(self, flow: Flow, body: dict[str, Any], client: ClientInfo,
                        schema: IdentitySchema) -> IdentityRecord | None:
@@ -62,7 +62,7 @@ class OidcStrategy:
                                                    submitted_traits(body), client)
         pending = flow.internal.get("oidc_pending")
         if not pending or pending.get("provider") != provider:
-            await self.social.redirect(flow, provider)
+            await self.social.redirect(flow, provider, body.get("upstream_parameters"))
         done = await self.social.complete_registration(flow, pending, submitted_traits(body), client)
         if done is None:
             raise ValidationFailed()
