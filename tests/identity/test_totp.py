@@ -3,6 +3,7 @@ whoami's highest_available, replayed and wrong codes, unlink."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from typing import Any
@@ -174,3 +175,23 @@ async def test_unlink_totp(start: Callable[..., Any], frontend_for: Callable[[st
                             login_body("unlink@example.com", PASSWORD))
         me = await call(fe.to_session, x_session_token=logged.session_token)
         assert me.authenticator_assurance_level == "aal1"
+
+
+async def test_one_code_two_racing_logins_one_wins(start: Callable[..., Any], dsn: str,
+                                                   frontend_for: Callable[[str], k.FrontendApi]) -> None:
+    async with start(MFA, dsn=dsn) as gk, httpx.AsyncClient(base_url=gk.public) as http:
+        fe = frontend_for(gk.public)
+        reg = await register(fe, "race@example.com")
+        totp = await enable_totp(fe, reg.session_token)
+        tokens, flows = [], []
+        for _ in range(4):
+            logged = await call(fe.update_login_flow, (await call(fe.create_native_login_flow)).id,
+                                login_body("race@example.com", PASSWORD))
+            tokens.append(logged.session_token)
+            flows.append((await http.get("/self-service/login/api", params={"aal": "aal2"},
+                                          headers={"X-Session-Token": logged.session_token})).json()["id"])
+        code = next_code(totp)
+        results = await asyncio.gather(*(
+            http.post(f"/self-service/login?flow={f}", json={"method": "totp", "totp_code": code},
+                      headers={"X-Session-Token": t}) for f, t in zip(flows, tokens, strict=True)))
+        assert sorted(r.status_code for r in results) == [200, 400, 400, 400]
