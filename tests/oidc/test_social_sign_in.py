@@ -275,9 +275,11 @@ async def test_claims_from_userinfo_when_configured(sqlite_dsn: str, env_for: An
         idp.base = url
         only = {"selfservice": {"methods": {"oidc": {"config": {"providers": [
             {"id": "idp", "provider": "generic", "issuer_url": url, "client_id": CLIENT_ID,
-             "client_secret": CLIENT_SECRET, "mapper_url": mapper_url(), "claims_source": "userinfo"}]}}}}}
+             "client_secret": CLIENT_SECRET, "mapper_url": mapper_url(), "claims_source": "userinfo",
+             "scope": ["email"]}]}}}}}
         async with env_for(sqlite_dsn, only) as env, httpx.AsyncClient(base_url=env.gk.public) as c:
             flow = await start_browser_flow(c, "registration")
             assert (await dance(c, flow, "idp")).headers["location"] == APP
             me = (await c.get("/sessions/whoami")).json()
             assert me["identity"]["traits"]["name"] == {"first": "Countess"}
+            assert idp.authorize_requests[-1]["scope"] == "openid email"  # openid is added, as Kratos does

@@ -53,7 +53,8 @@ class Provider:
 
     @property
     def scope(self) -> tuple[str, ...]:
-        return self.cfg.scope or self.default_scope
+        scope = self.cfg.scope or self.default_scope
+        return scope if not self.oidc or "openid" in scope else ("openid", *scope)  # Kratos adds it too
 
     # -- discovery --------------------------------------------------------------------------------------
 
