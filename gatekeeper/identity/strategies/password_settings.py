@@ -27,6 +27,18 @@ if TYPE_CHECKING:
 log = logging.getLogger("gatekeeper.identity.settings")
 
 
+async def save_traits(ctx: IdentityContext, ident: IdentityRecord, schema: Any,
+                      traits: dict[str, Any]) -> list[AddressRecord]:
+    """Store new (already validated) traits with their identifiers and addresses; an address that stays keeps its
+    verification state, a new one starts unverified. Returns the new verifiable addresses (UniqueViolation when
+    an identifier or address belongs to another identity)."""
+    old = {(a.kind, a.via, a.value): a for a in ident.addresses}
+    addresses = [old.get((a.kind, a.via, a.value), a) for a in ctx.identities.new(schema, traits, {}).addresses]
+    await ctx.store.update_traits(ident, schema.identifiers(traits), addresses, datetime.now(UTC))
+    ident.traits, ident.addresses = traits, addresses
+    return [a for a in addresses if a.kind == "verifiable" and (a.kind, a.via, a.value) not in old]
+
+
 class ProfileSettings:
     id: ClassVar[str] = "profile"
     group: ClassVar[Group] = Group.PROFILE
@@ -40,10 +52,6 @@ class ProfileSettings:
     def populate_settings(self, flow: Flow, ident: IdentityRecord) -> None:
         flow.nodes.extend(self.schema(ident).trait_nodes(Group.PROFILE, ident.traits))
         flow.nodes.append(submit_node("method", "profile", Group.PROFILE, msg.save_button()))
-
-    def _changes(self, ident: IdentityRecord, traits: dict[str, Any]) -> tuple[list[str], list[tuple[str, str]]]:
-        schema = self.schema(ident)
-        return schema.identifiers(traits), schema.addresses(traits, "verification")
 
     def needs_privilege(self, body: dict[str, Any], ident: IdentityRecord) -> bool:
         """Only when a login identifier or a verifiable address changes (Kratos §6.7)."""
@@ -66,26 +74,11 @@ class ProfileSettings:
             attach(flow, name, message)
         if errors:
             raise ValidationFailed()
-        now = datetime.now(UTC)
-        old = {(a.kind, a.via, a.value): a for a in ident.addresses}
-        addresses: list[AddressRecord] = []
-        fresh: list[AddressRecord] = []
-        for kind, key in (("verifiable", "verification"), ("recovery", "recovery")):
-            for via, value in schema.addresses(traits, key):
-                kept = old.get((kind, via, value))
-                if kept is None:
-                    kept = AddressRecord(id=str(uuid.uuid4()), kind=kind, via=via, value=value, created_at=now,
-                                         updated_at=now)
-                    if kind == "verifiable":
-                        fresh.append(kept)
-                addresses.append(kept)
-        ident.traits = traits
         try:
-            await self.ctx.store.update_traits(ident, schema.identifiers(traits), addresses, now)
+            fresh = await save_traits(self.ctx, ident, schema, traits)
         except UniqueViolation:
             flow.add_message(text.duplicate_credentials())
             raise ValidationFailed() from None
-        ident.addresses = addresses
         if "password" in ident.credentials:
             ident.credentials["password"].identifiers = schema.identifiers(traits)
         verification = self.extensions.get("verification")
