@@ -25,26 +25,27 @@ async def settings_flow(c: httpx.AsyncClient, flow_id_: str | None = None) -> di
     return data
 
 
-async def test_link_then_unlink_a_provider_in_settings(env: Env) -> None:
-    async with httpx.AsyncClient(base_url=env.gk.public) as c:
-        assert (await register_html(c, "ada@example.com")).status_code == 303
-        flow = await settings_flow(c)
-        assert ("link", "idp", "Link Test IdP") in buttons(flow)
-        assert not [b for b in buttons(flow) if b[0] == "unlink"]
-        to_idp = await c.post(flow["ui"]["action"], data={"csrf_token": csrf_value(flow), "link": "idp"})
-        assert to_idp.status_code == 303 and to_idp.headers["location"].startswith(f"{env.idp.base}/authorize?")
-        callback = (await c.get(to_idp.headers["location"])).headers["location"]
-        back = await c.get(callback)
-        assert back.status_code == 303 and flow_id(back.headers["location"]) == flow["id"]
-        flow = await settings_flow(c, flow["id"])
-        assert flow["state"] == "success" and flow["ui"]["messages"][0]["id"] == 1050001
-        assert ("unlink", "idp", "Unlink Test IdP") in buttons(flow)
-        me = (await c.get("/sessions/whoami")).json()["identity"]["id"]
-        assert (await oidc_identity(env, "idp:user-1")).id == me
-        gone = await c.post(flow["ui"]["action"], data={"csrf_token": csrf_value(flow), "unlink": "idp"})
-        assert gone.status_code == 303
-        assert ("link", "idp", "Link Test IdP") in buttons(await settings_flow(c, flow["id"]))
-        assert await oidc_identity(env, "idp:user-1") is None
+async def test_link_then_unlink_a_provider_in_settings(dsn: str, env_for: Any) -> None:
+    async with env_for(dsn) as env:  # SQLite and PostgreSQL: credentials change after creation
+        async with httpx.AsyncClient(base_url=env.gk.public) as c:
+            assert (await register_html(c, "ada@example.com")).status_code == 303
+            flow = await settings_flow(c)
+            assert ("link", "idp", "Link Test IdP") in buttons(flow)
+            assert not [b for b in buttons(flow) if b[0] == "unlink"]
+            to_idp = await c.post(flow["ui"]["action"], data={"csrf_token": csrf_value(flow), "link": "idp"})
+            assert to_idp.status_code == 303 and to_idp.headers["location"].startswith(f"{env.idp.base}/authorize?")
+            callback = (await c.get(to_idp.headers["location"])).headers["location"]
+            back = await c.get(callback)
+            assert back.status_code == 303 and flow_id(back.headers["location"]) == flow["id"]
+            flow = await settings_flow(c, flow["id"])
+            assert flow["state"] == "success" and flow["ui"]["messages"][0]["id"] == 1050001
+            assert ("unlink", "idp", "Unlink Test IdP") in buttons(flow)
+            me = (await c.get("/sessions/whoami")).json()["identity"]["id"]
+            assert (await oidc_identity(env, "idp:user-1")).id == me
+            gone = await c.post(flow["ui"]["action"], data={"csrf_token": csrf_value(flow), "unlink": "idp"})
+            assert gone.status_code == 303
+            assert ("link", "idp", "Link Test IdP") in buttons(await settings_flow(c, flow["id"]))
+            assert await oidc_identity(env, "idp:user-1") is None
 
 
 async def test_the_last_way_to_sign_in_cannot_be_unlinked(env: Env) -> None:

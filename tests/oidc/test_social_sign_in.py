@@ -156,32 +156,36 @@ async def test_missing_traits_continue_the_registration_form(env: Env) -> None:
         assert (await oidc_identity(env, "idp:user-1")).id == me["identity"]["id"]
 
 
-async def test_an_address_with_a_password_account_links_after_signing_in_with_the_password(env: Env) -> None:
-    async with httpx.AsyncClient(base_url=env.gk.public) as c:
-        assert (await register_html(c, "ada@example.com")).status_code == 303
-        owner = (await c.get("/sessions/whoami")).json()["identity"]["id"]
-    async with httpx.AsyncClient(base_url=env.gk.public) as c:
-        flow = await start_browser_flow(c, "registration")
-        back = await dance(c, flow, "idp")
-        assert back.status_code == 303 and "/ui/login?flow=" in back.headers["location"]
-        login = (await c.get("/self-service/login/flows", params={"id": flow_id(back.headers["location"])})).json()
-        message = login["ui"]["messages"][0]
-        assert message["id"] == Msg.INFO_LOGIN_LINK and message["context"]["duplicate_identifier"] == "ada@example.com"
-        assert message["context"]["provider"] == "Test IdP"
-        identifier = next(n for n in login["ui"]["nodes"] if n["attributes"]["name"] == "identifier")
-        assert identifier["attributes"]["type"] == "hidden" and identifier["attributes"]["value"] == "ada@example.com"
-        assert ("idp", 1010002, "Sign in with Test IdP") not in oidc_buttons(login)
-        assert ("github", 1010018, "Confirm with GitHub") in oidc_buttons(login)
-        assert await oidc_identity(env, "idp:user-1") is None  # no second identity
-        done = await c.post(login["ui"]["action"], data={"csrf_token": csrf_value(login), "method": "password",
-                                                         "identifier": "ada@example.com", "password": PASSWORD})
-        assert done.status_code == 303 and done.headers["location"] == APP
-    linked = await oidc_identity(env, "idp:user-1")
-    assert linked.id == owner and "password" in linked.credentials
-    async with httpx.AsyncClient(base_url=env.gk.public) as c:  # now the provider signs in to that account
-        flow = await start_browser_flow(c, "login")
-        assert (await dance(c, flow, "idp")).headers["location"] == APP
-        assert (await c.get("/sessions/whoami")).json()["identity"]["id"] == owner
+async def test_an_address_with_a_password_account_links_after_signing_in_with_the_password(dsn: str,
+                                                                                          env_for: Any) -> None:
+    async with env_for(dsn) as env:  # SQLite and PostgreSQL: credentials change after creation
+        async with httpx.AsyncClient(base_url=env.gk.public) as c:
+            assert (await register_html(c, "ada@example.com")).status_code == 303
+            owner = (await c.get("/sessions/whoami")).json()["identity"]["id"]
+        async with httpx.AsyncClient(base_url=env.gk.public) as c:
+            flow = await start_browser_flow(c, "registration")
+            back = await dance(c, flow, "idp")
+            assert back.status_code == 303 and "/ui/login?flow=" in back.headers["location"]
+            login = (await c.get("/self-service/login/flows", params={"id": flow_id(back.headers["location"])})).json()
+            message = login["ui"]["messages"][0]
+            assert message["id"] == Msg.INFO_LOGIN_LINK
+            assert message["context"]["duplicate_identifier"] == "ada@example.com"
+            assert message["context"]["provider"] == "Test IdP"
+            identifier = next(n for n in login["ui"]["nodes"] if n["attributes"]["name"] == "identifier")
+            assert identifier["attributes"]["type"] == "hidden"
+            assert identifier["attributes"]["value"] == "ada@example.com"
+            assert ("idp", 1010002, "Sign in with Test IdP") not in oidc_buttons(login)
+            assert ("github", 1010018, "Confirm with GitHub") in oidc_buttons(login)
+            assert await oidc_identity(env, "idp:user-1") is None  # no second identity
+            done = await c.post(login["ui"]["action"], data={"csrf_token": csrf_value(login), "method": "password",
+                                                             "identifier": "ada@example.com", "password": PASSWORD})
+            assert done.status_code == 303 and done.headers["location"] == APP
+        linked = await oidc_identity(env, "idp:user-1")
+        assert linked.id == owner and "password" in linked.credentials
+        async with httpx.AsyncClient(base_url=env.gk.public) as c:  # now the provider signs in to that account
+            flow = await start_browser_flow(c, "login")
+            assert (await dance(c, flow, "idp")).headers["location"] == APP
+            assert (await c.get("/sessions/whoami")).json()["identity"]["id"] == owner
 
 
 async def test_github_takes_only_a_verified_primary_email(env: Env) -> None:
