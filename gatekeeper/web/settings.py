@@ -15,8 +15,8 @@ from gatekeeper.identity.service import IdentityContext
 from gatekeeper.observe import ROUTE_KEY
 from gatekeeper.web import render
 
-SECTIONS = (("profile", "Profile"), ("password", "Password"), ("totp", "Authenticator app"),
-            ("lookup_secret", "Backup recovery codes"))
+SECTIONS = (("profile", "Profile"), ("password", "Password"), ("oidc", "Sign-in providers"),
+            ("totp", "Authenticator app"), ("lookup_secret", "Backup recovery codes"))
 
 
 class SettingsPage:

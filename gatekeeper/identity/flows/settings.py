@@ -25,7 +25,7 @@ from gatekeeper.identity.strategies.totp import TotpStrategy
 from gatekeeper.identity.ui import find
 from gatekeeper.store.identities import IdentityRecord
 
-_ORDER = ("default", "profile", "password", "totp", "lookup_secret")
+_ORDER = ("default", "profile", "password", "oidc", "totp", "lookup_secret")
 
 
 class SettingsSessionRequired(Unauthorized):
