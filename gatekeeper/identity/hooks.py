@@ -28,6 +28,7 @@ from gatekeeper.errors import BadRequest, GatekeeperError, UniqueViolation, Upst
 from gatekeeper.identity import text
 from gatekeeper.identity.flows.base import Flow, ValidationFailed
 from gatekeeper.identity.strategies.common import attach
+from gatekeeper.identity.strategies.password_settings import save_traits
 
 if TYPE_CHECKING:
     from gatekeeper.config.identity import Hook
@@ -226,16 +227,12 @@ class Hooks:
                 attach(flow, name, message)
             if errors:
                 raise ValidationFailed()
-            old = {(a.kind, a.via, a.value): a for a in ident.addresses}
-            addresses = [old.get((a.kind, a.via, a.value), a) for a in
-                         self.ctx.identities.new(schema, traits, {}).addresses]
-            ident.traits = traits
+            ident.traits = traits  # update_traits stores ident.traits
             try:
-                await self.ctx.store.update_traits(ident, schema.identifiers(traits), addresses, now)
+                await save_traits(self.ctx, ident, schema, traits)
             except UniqueViolation:
                 flow.add_message(text.duplicate_credentials())
                 raise ValidationFailed() from None
-            ident.addresses = addresses
         if "metadata_public" in changes or "metadata_admin" in changes:
             ident.metadata_public = changes.get("metadata_public", ident.metadata_public)
             ident.metadata_admin = changes.get("metadata_admin", ident.metadata_admin)
