@@ -12,6 +12,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from gatekeeper.api.public_http import endpoint, redirect
+from gatekeeper.errors import GatekeeperError
 from gatekeeper.identity import csrf
 from gatekeeper.identity.oidc.service import CALLBACK
 
@@ -34,8 +35,15 @@ class OidcRoutes:
         if request.method == "POST":  # response_mode=form_post
             form = await request.form(max_files=0, max_fields=20)
             query.update({k: v for k, v in form.items() if isinstance(v, str)})
-        result = await self.social.callback(request.path_params["provider"], query, self.api.client(request),
-                                            await self.api.current(request))
+        provider = request.path_params["provider"]
+        try:
+            result = await self.social.callback(provider, query, self.api.client(request),
+                                                await self.api.current(request))
+        except GatekeeperError as exc:
+            self.social.count(provider, "provider_unavailable" if exc.status == 502
+                              else "refused" if exc.status < 500 else "error")
+            raise
+        self.social.count(provider, result.result)
         resp = redirect(result.redirect)
         if result.session is not None and result.token is not None:
             self.api.set_csrf_cookie(resp, csrf.new_token())  # a new principal rotates the CSRF token

@@ -134,6 +134,15 @@ async def test_provider_errors_and_outages_end_on_the_error_page(env: Env) -> No
         error = await error_of(c, await c.get(denied))
         assert 'returned error "access_denied"' in error["reason"]
     assert await oidc_identity(env, "idp:user-1") is None
+    assert await social_metric(env, "idp", "provider_unavailable") == 1
+    assert await social_metric(env, "idp", "refused") == 1
+
+
+async def social_metric(env: Env, provider: str, result: str) -> float:
+    async with httpx.AsyncClient() as c:
+        text = (await c.get(f"{env.gk.metrics}/metrics")).text
+    line = f'gatekeeper_social_sign_in_total{{provider="{provider}",result="{result}"}} '
+    return next((float(row[len(line):]) for row in text.splitlines() if row.startswith(line)), 0.0)
 
 
 async def test_missing_traits_continue_the_registration_form(env: Env) -> None:
@@ -154,6 +163,7 @@ async def test_missing_traits_continue_the_registration_form(env: Env) -> None:
         me = (await c.get("/sessions/whoami")).json()
         assert me["identity"]["traits"]["email"] == "ada.l@example.com"
         assert (await oidc_identity(env, "idp:user-1")).id == me["identity"]["id"]
+    assert await social_metric(env, "idp", "traits_required") == 1
 
 
 async def test_an_address_with_a_password_account_links_after_signing_in_with_the_password(dsn: str,

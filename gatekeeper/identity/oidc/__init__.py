@@ -32,6 +32,7 @@ async def setup(app: App, ctx: IdentityContext, flows: dict[str, Any], public: P
 
     social = await SocialSignIn.build(ctx, app.http)
     social.flows = flows
+    social.instrument(app.metrics.registry)
     strategy = OidcStrategy(social)
     flows["login"].strategies.append(strategy)
     flows["login"].on_success.append(social.link_pending)

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import httpx
+from prometheus_client import CollectorRegistry, Counter
 
 from gatekeeper.config.problems import ConfigError, ConfigProblem
 from gatekeeper.errors import BadRequest, NotFound, UniqueViolation
@@ -45,6 +46,7 @@ class CallbackResult:
     redirect: str
     session: Any = None
     token: str | None = None
+    result: str = "signed_in"  # for gatekeeper_social_sign_in_total
 
 
 def _digest(value: str) -> str:
@@ -70,6 +72,16 @@ class SocialSignIn:
         self.continuity = Sealer(ctx.config, b"oidc continuity")
         self.tokens = Sealer(ctx.config, b"oidc tokens")
         self.flows: dict[str, FlowHandler] = {}
+        self.callbacks: Counter | None = None
+
+    def instrument(self, registry: CollectorRegistry) -> None:
+        self.callbacks = Counter("gatekeeper_social_sign_in_total", "Social sign-in callbacks by provider and result "
+                                 "(signed_in, registered, traits_required, link_required, linked, already_signed_in, "
+                                 "refused, provider_unavailable, error)", ["provider", "result"], registry=registry)
+
+    def count(self, provider_id: str, result: str) -> None:
+        if self.callbacks is not None:
+            self.callbacks.labels(provider_id if provider_id in self.providers else "unknown", result).inc()
 
     @classmethod
     async def build(cls, ctx: IdentityContext, http: httpx.AsyncClient) -> SocialSignIn:
@@ -191,7 +203,7 @@ class SocialSignIn:
         flow.internal.pop("oidc")  # one state, one use: a replayed callback stops above
         await handler.flows.save(flow)
         if current is not None and flow.kind in ("login", "registration") and not flow.body.get("refresh"):
-            return CallbackResult(flow.return_to or self.ctx.default_return_url)
+            return CallbackResult(flow.return_to or self.ctx.default_return_url, result="already_signed_in")
         if query.get("error"):
             raise OidcFailed(f'Unable to complete OpenID Connect flow because the OpenID Provider returned error '
                              f'"{query["error"][:100]}": {query.get("error_description", "")[:300]}')
@@ -248,7 +260,8 @@ class SocialSignIn:
         flow.body["state"] = "passed_challenge"
         await handler.flows.save(flow)
         self.ctx.metrics.submitted(str(flow.kind), "success")
-        return CallbackResult(outcome.return_to or self.ctx.default_return_url, outcome.session, outcome.token)
+        return CallbackResult(outcome.return_to or self.ctx.default_return_url, outcome.session, outcome.token,
+                              "signed_in" if flow.kind == "login" else "registered")
 
     async def _register(self, flow: Flow, provider: Provider, claims: dict[str, Any], tokens: dict[str, str],
                         client: ClientInfo) -> CallbackResult:
@@ -263,7 +276,7 @@ class SocialSignIn:
         done = await self.complete_registration(flow, pending, {}, client)
         if not isinstance(done, IdentityRecord):
             await registration.flows.save(flow)
-            return done or CallbackResult(registration.flows.ui_redirect(flow.id))
+            return done or CallbackResult(registration.flows.ui_redirect(flow.id), result="traits_required")
         outcome = await registration.succeed(flow, done, "oidc", client)  # type: ignore[attr-defined]
         return await self._finish(registration, flow, outcome)
 
@@ -356,7 +369,7 @@ class SocialSignIn:
         lf.add_message(text.login_link(duplicate, provider.label, self.ctx.ui_url("login"), [], []))
         lf.internal["oidc_link"] = {**pending, "identifier": duplicate}
         await login.flows.save(lf)
-        return CallbackResult(login.flows.ui_redirect(lf.id))
+        return CallbackResult(login.flows.ui_redirect(lf.id), result="link_required")
 
     # -- linking after the user proved they own the account ------------------------------------------------
 
@@ -432,7 +445,8 @@ class SocialSignIn:
         settings.sort(flow)
         flow.body["active"] = "oidc"
         await settings.flows.save(flow)
-        return CallbackResult(flow.return_to or settings.flows.ui_redirect(flow.id))
+        return CallbackResult(flow.return_to or settings.flows.ui_redirect(flow.id),
+                              result="refused" if owner is not None else "linked")
 
 
 __all__ = ["CallbackResult", "Mapped", "SocialSignIn"]
