@@ -64,7 +64,7 @@ async def test_sign_up_then_sign_in_with_an_openid_connect_provider(dsn: str, en
         assert me["identity"]["metadata_public"] == {"signed_up_with": "social"}
         address = me["identity"]["verifiable_addresses"][0]  # the mapper says the provider verified it
         assert address["value"] == "ada@example.com" and address["verified"] and address["status"] == "completed"
-        assert [m["method"] for m in me["authentication_methods"]] == ["oidc"]
+        assert [(m["method"], m["provider"]) for m in me["authentication_methods"]] == [("oidc", "idp")]
         sent = env.idp.authorize_requests[-1]
         assert sent["code_challenge_method"] == "S256" and sent["nonce"] and sent["scope"] == "openid email profile"
         stored = await oidc_identity(env, "idp:user-1")

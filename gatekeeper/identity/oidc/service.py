@@ -238,7 +238,7 @@ class SocialSignIn:
                                  tokens: dict[str, str], client: ClientInfo) -> CallbackResult:
         ident = await self.ctx.store.identity_by_identifier("oidc", f"{provider.id}:{claims['sub']}")
         if ident is not None:
-            return await self._sign_in(flow, ident, client)
+            return await self._sign_in(flow, ident, client, provider.id)
         registration = self.flows["registration"]
         if not self.ctx.config.selfservice.flows.registration.enabled:
             raise FlowDisabled(reason="Registration is not allowed because it was disabled.")
@@ -246,16 +246,24 @@ class SocialSignIn:
         reg.body["active"] = "oidc"
         return await self._register(reg, provider, claims, tokens, client)
 
-    async def _sign_in(self, flow: Flow, ident: IdentityRecord, client: ClientInfo) -> CallbackResult:
+    async def _sign_in(self, flow: Flow, ident: IdentityRecord, client: ClientInfo,
+                       provider_id: str) -> CallbackResult:
         if ident.state != "active":
             raise OidcFailed("This account is disabled.")
         login = self.flows["login"]
         if flow.kind != "login":
             flow, _ = await login.create(FlowType.BROWSER, client, {"return_to": flow.return_to}, None)
         outcome = await login.succeed(flow, ident, "oidc", client)  # type: ignore[attr-defined]
-        return await self._finish(login, flow, outcome)
+        return await self._finish(login, flow, outcome, provider_id)
 
-    async def _finish(self, handler: FlowHandler, flow: Flow, outcome: Any) -> CallbackResult:
+    async def _finish(self, handler: FlowHandler, flow: Flow, outcome: Any, provider_id: str) -> CallbackResult:
+        session = outcome.session
+        if session is not None:  # Kratos names the provider in the session's authentication method
+            methods = [dict(m) for m in session.authentication_methods]
+            methods[-1]["provider"] = provider_id
+            session.authentication_methods = methods
+            await self.ctx.store.update_session_authentication(session.id, session.aal, methods,
+                                                               session.authenticated_at, datetime.now(UTC))
         flow.internal["completed"] = True
         flow.body["state"] = "passed_challenge"
         await handler.flows.save(flow)
@@ -267,7 +275,7 @@ class SocialSignIn:
                         client: ClientInfo) -> CallbackResult:
         existing = await self.ctx.store.identity_by_identifier("oidc", f"{provider.id}:{claims['sub']}")
         if existing is not None:  # already registered with this provider: sign in instead (Kratos)
-            return await self._sign_in(flow, existing, client)
+            return await self._sign_in(flow, existing, client, provider.id)
         mapped = await self.mappers[provider.id].evaluate(claims)
         pending = {"provider": provider.id, "subject": claims["sub"], "traits": mapped.traits,
                    "metadata_public": mapped.metadata_public, "metadata_admin": mapped.metadata_admin,
@@ -278,7 +286,7 @@ class SocialSignIn:
             await registration.flows.save(flow)
             return done or CallbackResult(registration.flows.ui_redirect(flow.id), result="traits_required")
         outcome = await registration.succeed(flow, done, "oidc", client)  # type: ignore[attr-defined]
-        return await self._finish(registration, flow, outcome)
+        return await self._finish(registration, flow, outcome, provider.id)
 
     async def complete_registration(self, flow: Flow, pending: dict[str, Any], form_traits: dict[str, Any],
                                     client: ClientInfo) -> IdentityRecord | CallbackResult | None:
