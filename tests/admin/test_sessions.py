@@ -147,3 +147,27 @@ async def test_listing_and_filters_on_postgres(postgres_dsn: str) -> None:
         first = await admin.get("/admin/identities", params={"page_size": 2})
         nxt = next(p.split(";")[0].strip()[1:-1] for p in first.headers["link"].split(",") if 'rel="next"' in p)
         assert len((await admin.get(nxt)).json()) == 1
+
+
+async def test_write_path_on_both_databases(dsn: str) -> None:
+    """Create, duplicate (nothing half-written), PUT, PATCH, state, delete on SQLite and PostgreSQL."""
+    async with started(dsn) as gk, httpx.AsyncClient(base_url=gk.admin) as admin:
+        first = (await admin.post("/admin/identities", json=person("both@db.test", credentials={
+            "password": {"config": {"password": PASSWORD}}}))).json()
+        dup = await admin.post("/admin/identities", json=person("Both@db.test", external_id="x1"))
+        assert dup.status_code == 409
+        assert (await admin.get("/admin/identities", params={"credentials_identifier": "both@db.test"})).json()[0][
+            "id"] == first["id"]
+        assert (await admin.post("/admin/identities", json=person("x1@db.test", external_id="x1"))).status_code == 201
+        url = f"/admin/identities/{first['id']}"
+        put = await admin.put(url, json={"schema_id": "default", "state": "active", "traits": {"email": "x1@db.test"}})
+        assert put.status_code == 409  # the address belongs to the other identity: nothing changed
+        assert (await admin.get(url)).json()["traits"]["email"] == "both@db.test"
+        token = (await login(gk, "both@db.test")).json()["session_token"]
+        patch = await admin.patch(url, json=[{"op": "replace", "path": "/state", "value": "inactive"}])
+        assert patch.status_code == 200
+        async with httpx.AsyncClient(base_url=gk.public) as public:
+            who = await public.get("/sessions/whoami", headers={"X-Session-Token": token})
+        assert who.status_code == 401
+        assert (await admin.delete(url)).status_code == 204
+        assert [i["traits"]["email"] for i in (await admin.get("/admin/identities")).json()] == ["x1@db.test"]
