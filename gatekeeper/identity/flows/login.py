@@ -150,11 +150,13 @@ class LoginFlows(FlowHandler):
         flow.body["active"] = method
         flow.body["updated_at"] = rfc3339(session.issued_at)
         return_to = flow.return_to or after.default_browser_return_url or self.ctx.default_return_url
+        extra: dict[str, Any] = {}
         if self.ctx.config.session.whoami.required_aal == "highest_available" \
                 and levels.available_aal(ident) == "aal2" and levels.method_aal(method) == "aal1":
             # Kratos' post-login hook: an identity with a second factor goes on to the aal2 login
             return_to = levels.login_url(self.ctx.public_base_url, aal="aal2", return_to=return_to)
-        return Outcome(flow=flow, session=session, token=token, identity=ident, return_to=return_to)
+            extra["aal2_pending"] = True  # SPA: 422 to that login; API: the session without its identity
+        return Outcome(flow=flow, session=session, token=token, identity=ident, return_to=return_to, extra=extra)
 
     async def second_factor(self, flow: Flow, body: dict[str, Any], current: Current) -> Outcome | None:
         """aal=aal2: the session's identity proves a second factor; the same session is upgraded to aal2."""
