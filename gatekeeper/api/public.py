@@ -43,6 +43,7 @@ from gatekeeper.identity.errors import (
 from gatekeeper.identity.flows.base import Flow, FlowType, Outcome
 from gatekeeper.identity.flows.handler import Current, FlowHandler
 from gatekeeper.identity.identities import rfc3339
+from gatekeeper.identity.oidc.errors import BrowserLocationChangeRequired
 from gatekeeper.identity.service import IdentityContext
 from gatekeeper.observe import ROUTE_KEY
 from gatekeeper.web import render_error, render_logout
@@ -159,6 +160,9 @@ class PublicApi:
                     else json_response(flow.to_json(), status=400))
         elif html:
             resp = redirect(outcome.return_to or self.ctx.default_return_url)
+        elif flow.is_browser and outcome.extra.get("aal2_pending") and outcome.return_to:
+            # Kratos: the SPA is told to navigate to the second factor (the session cookie is still set)
+            resp = gatekeeper_error_response(BrowserLocationChangeRequired(outcome.return_to))
         else:
             resp = json_response(self.success_body(flow, outcome))
         if outcome.csrf_cookie:
@@ -178,6 +182,8 @@ class PublicApi:
             body["identity"] = self.ctx.identities.to_json(outcome.identity)
         if outcome.session is not None and outcome.identity is not None:
             body["session"] = self.ctx.sessions.to_json(outcome.session, outcome.identity)
+            if outcome.extra.get("aal2_pending"):
+                body["session"]["identity"] = None  # Kratos: not before the second factor (phishing)
             if flow.type == FlowType.API and outcome.token:
                 body["session_token"] = outcome.token
                 if flow.kind == "registration":
