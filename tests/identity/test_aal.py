@@ -132,3 +132,29 @@ async def test_settings_need_aal2_then_a_refresh_keeps_the_session(start: Callab
                        password="a-much-newer-passphrase-77")
         assert r.status_code == 303
         assert (await read_flow(http, "settings", r.headers["location"]))["state"] == "success"
+
+
+async def test_spa_and_api_logins_that_owe_a_second_factor(start: Callable[..., Any]) -> None:
+    async with start(MFA) as gk, httpx.AsyncClient(base_url=gk.public) as http:
+        await browser_register(http, "spa-mfa@example.com")
+        await browser_totp(http)
+        http.cookies.delete("ory_kratos_session")
+        flow = (await http.get("/self-service/login/browser", headers={"Accept": "application/json"})).json()
+        r = await http.post(flow["ui"]["action"], headers={"Accept": "application/json"},
+                            json={"method": "password", "identifier": "spa-mfa@example.com", "password": PASSWORD,
+                                  "csrf_token": csrf(flow)})
+        # SPA: navigate to the second factor; the (aal1) session cookie is set for it
+        assert r.status_code == 422 and r.json()["error"]["id"] == "browser_location_change_required"
+        assert "aal=aal2" in r.json()["redirect_browser_to"]
+        assert "ory_kratos_session" in http.cookies
+    async with start(MFA) as gk, httpx.AsyncClient(base_url=gk.public) as native:
+        await browser_register(native, "api-mfa@example.com")
+        await browser_totp(native)
+        native.cookies.clear()
+        flow = (await native.get("/self-service/login/api")).json()
+        r = await native.post(f"/self-service/login?flow={flow['id']}",
+                              json={"method": "password", "identifier": "api-mfa@example.com", "password": PASSWORD})
+        # API: the token to continue with, but no identity before the second factor
+        assert r.status_code == 200 and r.json()["session_token"].startswith("ory_st_")
+        assert r.json()["session"]["identity"] is None
+        assert r.json()["session"]["authenticator_assurance_level"] == "aal1"
