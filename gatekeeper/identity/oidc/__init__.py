@@ -4,7 +4,8 @@
     jwks.py        provider signing keys and id_token verification (PyJWT)
     continuity.py  sealed `state` and stored provider tokens (Fernet, keys from secrets.cipher/cookie)
     mapper.py      claims -> traits with Jsonnet, as Kratos (`std.extVar('claims')`)
-    service.py     the redirect, the callback, registration with missing traits, account linking
+    service.py     the redirect, the callback, native id_tokens, registration with missing traits
+    linking.py     accounts that exist: link after proving ownership (1010016), settings link/unlink
     errors.py      BrowserLocationChangeRequired, OidcFailed, ProviderUnavailable
 The strategy (buttons, submits) is strategies/oidc.py; the callback route api/public_oidc.py.
 """

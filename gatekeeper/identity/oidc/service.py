@@ -1,17 +1,15 @@
-"""Social sign-in: send the browser to the provider (state, nonce, PKCE in a sealed continuity cookie), and on
-the callback turn verified claims into a login, a registration (mapped traits, schema-validated; missing
-traits continue the registration form) or, when the e-mail belongs to an existing account, a login flow that
-links the provider once the user proved they own that account (Kratos' account-linking behaviour)."""
+"""Social sign-in: send the browser to the provider (a sealed, single-use `state`; nonce and PKCE verifier kept
+on the flow), and on the callback turn verified claims into a login, or a registration (mapped traits,
+schema-validated; missing traits continue the registration form); an address that belongs to an account goes
+to linking.py. Native apps submit the provider's id_token instead of being redirected."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
 import hmac
-import logging
 import secrets
 import uuid
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -20,11 +18,12 @@ from prometheus_client import CollectorRegistry, Counter
 
 from gatekeeper.config.problems import ConfigError, ConfigProblem
 from gatekeeper.errors import BadRequest, NotFound, UniqueViolation
-from gatekeeper.identity import text, text_settings
+from gatekeeper.identity import text
 from gatekeeper.identity.errors import FlowDisabled
 from gatekeeper.identity.flows.base import Flow, FlowType, ValidationFailed
 from gatekeeper.identity.oidc.continuity import LIFETIME, Sealer
 from gatekeeper.identity.oidc.errors import BrowserLocationChangeRequired, OidcFailed
+from gatekeeper.identity.oidc.linking import CallbackResult, Linking
 from gatekeeper.identity.oidc.mapper import Mapped, Mapper
 from gatekeeper.identity.oidc.providers import PROVIDERS, Provider
 from gatekeeper.identity.ui import Group, Node, csrf_node, find, submit_node
@@ -35,18 +34,7 @@ if TYPE_CHECKING:
     from gatekeeper.identity.flows.handler import Current, FlowHandler
     from gatekeeper.identity.service import IdentityContext
 
-log = logging.getLogger("gatekeeper.identity.oidc")
 CALLBACK = "/self-service/methods/oidc/callback/{provider}"
-
-
-@dataclass
-class CallbackResult:
-    """Where the browser goes next, and the session to set when it signed in."""
-
-    redirect: str
-    session: Any = None
-    token: str | None = None
-    result: str = "signed_in"  # for gatekeeper_social_sign_in_total
 
 
 def _digest(value: str) -> str:
@@ -64,7 +52,7 @@ def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-class SocialSignIn:
+class SocialSignIn(Linking):
     """The configured providers with their mappers; flows are attached by identity setup."""
 
     def __init__(self, ctx: IdentityContext, providers: dict[str, Provider], mappers: dict[str, Mapper]) -> None:
@@ -336,10 +324,6 @@ class SocialSignIn:
                 address.verified, address.status, address.verified_at = True, "completed", now
         return ident
 
-    @staticmethod
-    def _provider_entry(pending: dict[str, Any]) -> dict[str, Any]:
-        return {"subject": pending["subject"], "provider": pending["provider"], **(pending.get("tokens") or {})}
-
     def _show_traits_form(self, flow: Flow, schema: Any, traits: dict[str, Any], provider_id: str,
                           problems: list[tuple[str, dict[str, Any]]]) -> None:
         """Kratos' registration form after a sign-in whose traits do not pass the schema: the traits (with
@@ -354,107 +338,5 @@ class SocialSignIn:
             node = find(flow.nodes, name)
             (node["messages"] if node is not None else flow.ui.setdefault("messages", [])).append(message)
         # unsorted on purpose: the "Continue" button stays below the fields it submits
-
-    async def _ask_to_link(self, flow: Flow, pending: dict[str, Any], duplicate: str,
-                           client: ClientInfo) -> CallbackResult:
-        """A login flow explaining that the address has an account; signing in there links the provider."""
-        login = self.flows["login"]
-        lf, _ = await login.create(FlowType.BROWSER, client, {"return_to": flow.return_to}, None)
-        provider = self.providers[pending["provider"]]
-        nodes = []
-        for node in lf.nodes:
-            label = node.get("meta", {}).get("label")
-            if node["group"] == "oidc" and node["attributes"].get("value") == provider.id:
-                continue
-            if label and label.get("id") == text.Msg.INFO_LOGIN_WITH:
-                node["meta"]["label"] = text.login_with_and_link(label.get("context", {}).get("provider", ""))
-            nodes.append(node)
-        identifier = find(nodes, "identifier")
-        if identifier is not None:
-            identifier["attributes"].update(type="hidden", value=duplicate)
-        lf.nodes = nodes
-        lf.reset_messages()
-        lf.add_message(text.login_link(duplicate, provider.label, self.ctx.ui_url("login"), [], []))
-        lf.internal["oidc_link"] = {**pending, "identifier": duplicate}
-        await login.flows.save(lf)
-        return CallbackResult(login.flows.ui_redirect(lf.id), result="link_required")
-
-    # -- linking after the user proved they own the account ------------------------------------------------
-
-    async def link_pending(self, flow: Flow, ident: IdentityRecord) -> None:
-        """Login success hook: add the provider the user came with to the account they just signed in to."""
-        pending = flow.internal.get("oidc_link")
-        if not pending:
-            return
-        password = ident.credentials.get("password")
-        owned = {*(password.identifiers if password else []), *(a.value.lower() for a in ident.addresses)}
-        if str(pending["identifier"]).lower() not in owned:
-            flow.add_message(text.linked_credentials_mismatch())
-            raise ValidationFailed()
-        await self.link(ident, pending)
-        flow.internal.pop("oidc_link")
-        log.info("social sign-in linked", extra={"identity_id": ident.id, "provider": pending["provider"]})
-
-    async def link(self, ident: IdentityRecord, pending: dict[str, Any]) -> None:
-        now = datetime.now(UTC)
-        cred = ident.credentials.get("oidc")
-        entries = [e for e in (cred.config.get("providers", []) if cred else [])
-                   if not (e.get("provider") == pending["provider"] and e.get("subject") == pending["subject"])]
-        entries.append(self._provider_entry(pending))
-        identifiers = sorted({*(cred.identifiers if cred else []), f"{pending['provider']}:{pending['subject']}"})
-        record = CredentialRecord(id=cred.id if cred else str(uuid.uuid4()), type="oidc", identifiers=identifiers,
-                                  config={"providers": entries}, created_at=cred.created_at if cred else now,
-                                  updated_at=now)
-        await self.ctx.store.put_credential(ident.id, record)
-        ident.credentials["oidc"] = record
-
-
-    async def unlink(self, ident: IdentityRecord, provider_id: str) -> None:
-        cred = ident.credentials["oidc"]
-        entries = [e for e in cred.config.get("providers", []) if e.get("provider") != provider_id]
-        record = CredentialRecord(id=cred.id, type="oidc", config={"providers": entries},
-                                  identifiers=[f"{e['provider']}:{e['subject']}" for e in entries],
-                                  created_at=cred.created_at, updated_at=datetime.now(UTC))
-        if entries:
-            await self.ctx.store.put_credential(ident.id, record)
-            ident.credentials["oidc"] = record
-        else:
-            await self.ctx.store.delete_credential(ident.id, "oidc")
-            ident.credentials.pop("oidc", None)
-
-    @staticmethod
-    def linked(ident: IdentityRecord) -> set[str]:
-        cred = ident.credentials.get("oidc")
-        return {str(e.get("provider")) for e in (cred.config.get("providers", []) if cred else [])}
-
-    @staticmethod
-    def first_factors(ident: IdentityRecord) -> int:
-        """Ways to sign in: a password (with an identifier) and each linked provider (Kratos' count)."""
-        password = ident.credentials.get("password")
-        has_password = bool(password and password.identifiers and (password.config or {}).get("hashed_password"))
-        oidc = ident.credentials.get("oidc")
-        return int(has_password) + len(oidc.config.get("providers", []) if oidc else [])
-
-    async def _link_in_settings(self, flow: Flow, provider: Provider, claims: dict[str, Any],
-                                tokens: dict[str, str], current: Current) -> CallbackResult:
-        settings = self.flows["settings"]
-        session, ident = settings.require(current, flow)  # type: ignore[attr-defined]
-        ident = await self.ctx.store.identity(ident.id) or ident
-        flow.reset_messages()
-        owner = await self.ctx.store.identity_by_identifier("oidc", f"{provider.id}:{claims['sub']}")
-        if owner is not None:
-            flow.add_message(text.duplicate_credentials())
-        else:
-            await self.link(ident, {"provider": provider.id, "subject": claims["sub"], "tokens": tokens})
-            flow.body["state"] = "success"
-            flow.add_message(text_settings.saved())
-            self.ctx.sessions.forget(session.token_hash)  # the cached session holds the identity
-        settings.render(flow, ident)  # type: ignore[attr-defined]
-        settings.sort(flow)
-        flow.body["active"] = "oidc"
-        await settings.flows.save(flow)
-        return CallbackResult(flow.return_to or settings.flows.ui_redirect(flow.id),
-                              result="refused" if owner is not None else "linked")
-
 
 __all__ = ["CallbackResult", "Mapped", "SocialSignIn"]
