@@ -49,6 +49,7 @@ async def test_operator_searches_views_deactivates_revokes_and_deletes(gk: Insta
             await page.click("text=grace@example.org")
             assert await page.inner_text("#identity-label") == "grace@example.org"
             assert "compilers" not in await page.inner_text("#traits")  # metadata is not a trait
+            assert '"team": "compilers"' in await page.inner_text("#metadata")
             assert '"email": "grace@example.org"' in await page.inner_text("#traits")
             assert "password" in await page.inner_text("#credentials")
             assert await page.locator("#sessions tbody tr").count() == 1

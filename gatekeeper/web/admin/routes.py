@@ -49,6 +49,11 @@ def _label(identity: dict[str, Any]) -> str:
     return idents[0] if idents else str(identity["id"])
 
 
+def _metadata(public: Any, admin: Any) -> str:
+    shown = {k: v for k, v in (("metadata_public", public), ("metadata_admin", admin)) if v is not None}
+    return json.dumps(shown, indent=2, ensure_ascii=False) if shown else ""
+
+
 class AdminUi:
     def __init__(self, ctx: IdentityContext, service: AdminService, recovery: AdminRecovery) -> None:
         self.ctx, self.service, self.recovery = ctx, service, recovery
@@ -104,6 +109,7 @@ class AdminUi:
                 s[key] = s[key][:19].replace("T", " ")
         return self.page(request, "admin_identity.html", identity=data, label=_label(data),
                          traits=json.dumps(ident.traits, indent=2, ensure_ascii=False), sessions=sessions,
+                         metadata=_metadata(ident.metadata_public, ident.metadata_admin),
                          recovery=self.recovery.flows is not None)
 
     # -- actions -----------------------------------------------------------------------------------------
