@@ -150,12 +150,20 @@ class SqliteDatabase(_Connection):
         except (sqlite3.Error, OSError) as exc:
             await self.close()
             raise StoreUnavailable(reason=f"sqlite://{self.path}: cannot open the database: {exc}") from exc
+        except BaseException:  # cancelled (shutdown during start-up): leave no connection thread behind
+            await self.close()
+            raise
         self._conn = self._reader
 
     async def _open(self) -> aiosqlite.Connection:
-        conn = await aiosqlite.connect(self.path, detect_types=sqlite3.PARSE_DECLTYPES, isolation_level=None)
-        conn.row_factory = sqlite3.Row
-        await conn.executescript("PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000; PRAGMA synchronous=NORMAL;")
+        conn = aiosqlite.connect(self.path, detect_types=sqlite3.PARSE_DECLTYPES, isolation_level=None)
+        try:
+            await conn
+            conn.row_factory = sqlite3.Row
+            await conn.executescript("PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000; PRAGMA synchronous=NORMAL;")
+        except BaseException:
+            conn.stop()  # its worker thread must not outlive the event loop
+            raise
         return conn
 
     async def close(self) -> None:
