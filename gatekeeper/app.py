@@ -263,6 +263,7 @@ async def serve(app: App, *, apply_migrations: bool, sockets: Mapping[str, socke
                      extra={"timeout_s": float(cfg.shutdown_timeout)})
         connect.cancel()
         waiter.cancel()
+        await asyncio.gather(connect, waiter, return_exceptions=True)  # settled before the store closes
     finally:
         for server in servers:
             server.should_exit = True
