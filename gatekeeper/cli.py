@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import logging
 import os
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -83,6 +84,12 @@ def _serve(args: argparse.Namespace) -> int:
 async def _serve_async(config: Config, *, apply_migrations: bool) -> int:
     from gatekeeper.app import App, serve
 
+    # Catch SIGTERM/SIGINT from the start: a signal that lands while the app is being built must stop it too
+    # (the runner's own SIGINT handling cancels the main task, which start-up code may swallow).
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
     app = await App.create(config)
 
     def announce(urls: dict[str, str]) -> None:
@@ -91,7 +98,7 @@ async def _serve_async(config: Config, *, apply_migrations: bool) -> int:
         print("gatekeeper is listening:\n" + "\n".join(lines)
               + f"\n  open {urls['proxy']}/ (app) and {urls['proxy']}{prefix}/ui/login (sign in)", flush=True)
 
-    return await serve(app, apply_migrations=apply_migrations, on_ready=announce)
+    return await serve(app, apply_migrations=apply_migrations, on_ready=announce, stop=stop)
 
 
 def _migrate(args: argparse.Namespace) -> int:
