@@ -227,7 +227,6 @@ class Hooks:
                 attach(flow, name, message)
             if errors:
                 raise ValidationFailed()
-            ident.traits = traits  # update_traits stores ident.traits
             try:
                 await save_traits(self.ctx, ident, schema, traits)
             except UniqueViolation:

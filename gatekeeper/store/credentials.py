@@ -22,13 +22,13 @@ def _dump(value: Any) -> str:
 class CredentialPersister:
     db: Database
 
-    async def update_traits(self, ident: IdentityRecord, identifiers: list[str], addresses: list[AddressRecord],
-                            now: datetime) -> None:
-        """Store new traits, the password credential's identifiers and the addresses (UniqueViolation when an
-        identifier or address belongs to someone else)."""
+    async def update_traits(self, ident: IdentityRecord, traits: dict[str, Any], identifiers: list[str],
+                            addresses: list[AddressRecord], now: datetime) -> None:
+        """Store `traits` for `ident` with the password credential's identifiers and the addresses
+        (UniqueViolation when an identifier or address belongs to someone else)."""
         async with self.db.transaction() as tx:
             await tx.execute("UPDATE identities SET traits = $1, updated_at = $2 WHERE id = $3",
-                             _dump(ident.traits), now, ident.id)
+                             _dump(traits), now, ident.id)
             cred = ident.credentials.get("password")
             if cred is not None:
                 await tx.execute("DELETE FROM identity_credential_identifiers WHERE credential_id = $1", cred.id)

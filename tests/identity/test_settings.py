@@ -58,6 +58,10 @@ async def test_profile_and_password(start: Callable[..., Any], dsn: str) -> None
         assert ok.status_code == 200 and ok.json()["state"] == "success"
         assert [m["id"] for m in ok.json()["ui"]["messages"]] == [SettingsMsg.INFO_SETTINGS_SAVED]
         assert (await login(http, "renamed@example.com")).status_code == 200  # the identifier moved
+        whoami = await http.get("/sessions/whoami", headers={"X-Session-Token": token})
+        fresh = (await http.get("/self-service/settings/api", headers={"X-Session-Token": token})).json()
+        assert fresh["identity"]["traits"]["email"] == "renamed@example.com"  # the traits themselves were stored
+        assert whoami.status_code == 200
         # password: policy, then must differ, then saved; other sessions are revoked by the hook
         short = await settings(http, token, {"method": "password", "password": "short"})
         assert short.status_code == 400 and node_messages(short.json(), "password") == [Msg.ERR_PASSWORD_TOO_SHORT]

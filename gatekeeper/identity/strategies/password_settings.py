@@ -34,7 +34,7 @@ async def save_traits(ctx: IdentityContext, ident: IdentityRecord, schema: Any,
     an identifier or address belongs to another identity)."""
     old = {(a.kind, a.via, a.value): a for a in ident.addresses}
     addresses = [old.get((a.kind, a.via, a.value), a) for a in ctx.identities.new(schema, traits, {}).addresses]
-    await ctx.store.update_traits(ident, schema.identifiers(traits), addresses, datetime.now(UTC))
+    await ctx.store.update_traits(ident, traits, schema.identifiers(traits), addresses, datetime.now(UTC))
     ident.traits, ident.addresses = traits, addresses
     return [a for a in addresses if a.kind == "verifiable" and (a.kind, a.via, a.value) not in old]
 
