@@ -112,6 +112,10 @@ class AdminApi:
         ident = await self.service.get(request.path_params["id"])
         return json_response(self.service.to_json(ident, tuple(request.query_params.getlist("include_credential"))))
 
+    async def get_by_external_id(self, request: Request) -> Response:
+        ident = await self.service.by_external_id(request.path_params["external_id"])
+        return json_response(self.service.to_json(ident, tuple(request.query_params.getlist("include_credential"))))
+
     async def update_identity(self, request: Request) -> Response:
         ident = await self.service.replace(request.path_params["id"], await read_json(request))
         return json_response(self.service.to_json(ident))
@@ -247,6 +251,10 @@ class AdminApi:
                       responses={200: "BatchPatchIdentitiesResponse", 400: "BatchPatchIdentitiesResponseOrError",
                                  409: "BatchPatchIdentitiesResponse"}),
             operation("GET", idp, self.get_identity, "getIdentity", "Get an identity", params=(_ID, _INCLUDE),
+                      responses={200: "Identity", 404: "ErrorGeneric"}),
+            operation("GET", "/admin/identities/by/external/{external_id}", self.get_by_external_id,
+                      "getIdentityByExternalID", "Get an identity by its external id",
+                      params=(Param("external_id", "path", "The external id"), _INCLUDE),
                       responses={200: "Identity", 404: "ErrorGeneric"}),
             operation("PUT", idp, self.update_identity, "updateIdentity", "Replace an identity", params=(_ID,),
                       body="UpdateIdentityBody", responses={200: "Identity", 404: "ErrorGeneric",

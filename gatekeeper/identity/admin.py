@@ -75,6 +75,12 @@ class AdminService:
             raise NotFound(reason="Unable to locate the resource: no identity with this id exists.")
         return ident
 
+    async def by_external_id(self, external_id: str) -> IdentityRecord:
+        found = await self.ctx.store.identity_id_by_external_id(external_id)
+        if found is None:
+            raise NotFound(reason="Unable to locate the resource: no identity has this external_id.")
+        return await self.get(found)
+
     async def list(self, page: Page, *, identifier: str | None = None, similar: str | None = None,
                    ids: list[str] | None = None) -> list[IdentityRecord]:
         if sum(x is not None for x in (identifier, similar, ids)) > 1:

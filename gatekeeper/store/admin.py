@@ -112,6 +112,9 @@ class AdminPersister:
             await tx.execute("DELETE FROM identity_addresses WHERE identity_id = $1", identity_id)
             return await tx.execute("DELETE FROM identities WHERE id = $1", identity_id) > 0
 
+    async def identity_id_by_external_id(self, external_id: str) -> str | None:
+        return await self.db.fetch_val("SELECT id FROM identities WHERE external_id = $1", external_id)
+
     async def identity_ids_with(self, identifiers: list[str]) -> set[str]:
         """Which of these credential identifiers are taken (any type): the importer skips them."""
         if not identifiers:

@@ -48,6 +48,9 @@ async def test_create_with_plaintext_password_logs_in_and_hides_the_hash(gk: Ins
     assert "config" not in data["credentials"]["password"]
     assert data["verifiable_addresses"][0]["value"] == "ada@example.org"
     assert (await login(gk, "ada@example.org")).status_code == 200
+    by_external = await admin.get("/admin/identities/by/external/crm-42")
+    assert by_external.status_code == 200 and by_external.json()["id"] == data["id"]
+    assert (await admin.get("/admin/identities/by/external/nobody")).status_code == 404
     shown = (await admin.get(f"/admin/identities/{data['id']}", params={"include_credential": "password"})).json()
     assert shown["credentials"]["password"]["config"]["hashed_password"].startswith("$2")
 
