@@ -14,10 +14,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
+from gatekeeper.api.errors import error_body
 from gatekeeper.api.openapi import Param, operation
 from gatekeeper.api.public_http import NO_CACHE, json_response, read_raw, with_query
-from gatekeeper.errors import BadRequest, NotFound
-from gatekeeper.identity.admin import AdminService, Page, page_token
+from gatekeeper.errors import BadRequest, GatekeeperError, NotFound
+from gatekeeper.identity.admin import AdminService, Page, page_token, parse_uuid
 from gatekeeper.identity.admin_recovery import AdminRecovery
 from gatekeeper.identity.identities import rfc3339
 from gatekeeper.identity.service import IdentityContext
@@ -140,9 +141,6 @@ class AdminApi:
             raise BadRequest(reason='The body must be {"identities": [{"create": {...}, "patch_id": "..."}]}.')
         if len(items) > MAX_BATCH:
             raise BadRequest(reason=f"A batch holds at most {MAX_BATCH} identities.")
-        from gatekeeper.api.errors import error_body
-        from gatekeeper.errors import GatekeeperError
-
         results, statuses = [], []
         for item in items:
             patch_id = item.get("patch_id") if isinstance(item, dict) else None
@@ -216,7 +214,7 @@ class AdminApi:
         return json_response([message_json(m) for m in found], headers={"Link": link_header(request, page, nxt)})
 
     async def get_message(self, request: Request) -> Response:
-        found = await self.ctx.store.courier_message(_message_id(request.path_params["id"]))
+        found = await self.ctx.store.courier_message(parse_uuid(request.path_params["id"], "courier message"))
         if found is None:
             raise NotFound(reason="No courier message with this id exists.")
         return json_response(message_json(found))
@@ -297,12 +295,6 @@ class AdminApi:
                       "Create a recovery code", body="CreateRecoveryBody",
                       responses={201: "RecoveryCodeForIdentity", 404: "ErrorGeneric"}),
         ]
-
-
-def _message_id(value: str) -> str:
-    from gatekeeper.identity.admin import parse_uuid
-
-    return parse_uuid(value, "courier message")
 
 
 def register(app: Any, ctx: IdentityContext) -> None:
