@@ -101,7 +101,7 @@ def _firescrypt(m: re.Match[str]) -> Parsed:
     def check(pw: bytes) -> bool:
         key = hashlib.scrypt(pw, salt=salt + separator, n=n, r=r, p=p, dklen=32, maxmem=_MAX_SCRYPT_MEMORY + 2**20)
         encryptor = Cipher(algorithms.AES(key), modes.CTR(b"\0" * 16)).encryptor()
-        return _equal((encryptor.update(signer) + encryptor.finalize())[:len(expected)], expected)
+        return _equal(encryptor.update(signer) + encryptor.finalize(), expected)
 
     return Parsed("firescrypt", check)
 
@@ -128,7 +128,8 @@ def _plain_md5(m: re.Match[str]) -> Parsed:
 def _hmac(m: re.Match[str]) -> Parsed:
     algo, expected, key = m.group(1), _b64(m.group(2)), _b64(m.group(3))
     _digest(algo, b"")
-    return Parsed(f"hmac-{algo}", lambda pw: _equal(hmac.new(key, pw, algo).digest(), expected))
+    # Kratos compares the hex digest: the stored hash is base64(hex(HMAC(key, password)))
+    return Parsed(f"hmac-{algo}", lambda pw: _equal(hmac.new(key, pw, algo).hexdigest().encode(), expected))
 
 
 def _ssha(stored: str, prefix: str) -> Parsed:
@@ -251,7 +252,7 @@ def make(algorithm: str, password: str) -> str:
         standard = handler.hash(password)
         return f"${algorithm}$" + standard.split("$", 2)[2]
     if algorithm.startswith("hmac-"):
-        return f"${algorithm}${_enc(hmac.new(salt, pw, algorithm[5:]).digest())}${_enc(salt)}"
+        return f"${algorithm}${_enc(hmac.new(salt, pw, algorithm[5:]).hexdigest().encode())}${_enc(salt)}"
     raise UnsupportedHash(f"unknown algorithm {algorithm!r}")
 
 
