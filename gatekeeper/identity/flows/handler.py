@@ -173,4 +173,6 @@ def _result_of(exc: GatekeeperError) -> str:
         return "throttled"
     if isinstance(exc, CsrfViolation):
         return "csrf"
+    if exc.status == 422:  # browser_location_change_required: off to a social sign-in provider
+        return "redirected"
     return "expired" if exc.status == 410 else "error"
