@@ -136,6 +136,9 @@ async def test_provider_errors_and_outages_end_on_the_error_page(env: Env) -> No
     assert await oidc_identity(env, "idp:user-1") is None
     assert await social_metric(env, "idp", "provider_unavailable") == 1
     assert await social_metric(env, "idp", "refused") == 1
+    async with httpx.AsyncClient() as c:
+        metrics = (await c.get(f"{env.gk.metrics}/metrics")).text
+    assert 'gatekeeper_identity_flow_submissions_total{flow="registration",result="redirected"} 2.0' in metrics
 
 
 async def social_metric(env: Env, provider: str, result: str) -> float:
