@@ -1,7 +1,7 @@
-"""Courier throughput on this machine (not a test; lives here until bench/ takes it).
+"""Courier throughput on this machine.
 
-    .venv/bin/python -m tests.courier.bench_courier sqlite:///tmp/courier-bench.db 1000 10
-    .venv/bin/python -m tests.courier.bench_courier postgres://postgres@127.0.0.1:5432/<empty db> 1000 10
+    .venv/bin/python -m bench.courier sqlite:///tmp/courier-bench.db 1000 10
+    .venv/bin/python -m bench.courier postgres://postgres@127.0.0.1:5432/<empty db> 1000 10
 
 Queues N verification e-mails, then starts one worker against the aiosmtpd sink (same process, so
 the sink's MIME parsing is part of the figure) and prints queue and delivery rates.

@@ -1,0 +1,33 @@
+"""`make bench`: every benchmark in turn, each printing its figures and ratios against its anchors.
+
+Run one alone with `python -m bench.<name> --help`; the admin import of 100,000 identities is long,
+so `make bench` runs it with 20,000 (`python -m bench.admin` for the full figure).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+RUNS = [
+    ["bench.proxy", "--seconds", "10"],
+    ["bench.identity", "--duration", "10"],
+    ["bench.revocation", "--count", "100"],
+    ["bench.courier", "sqlite:///tmp/gatekeeper-bench-courier.db", "1000", "10"],
+    ["bench.admin", "--count", "20000", "--dialect", "both"],
+]
+
+
+def main() -> int:
+    failed = []
+    for module, *args in RUNS:
+        print(f"\n=== {module} {' '.join(args)}", flush=True)
+        if subprocess.run([sys.executable, "-m", module, *args], check=False).returncode != 0:  # noqa: S603
+            failed.append(module)
+    if failed:
+        print(f"\nfailed: {', '.join(failed)}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
