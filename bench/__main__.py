@@ -10,6 +10,7 @@ import subprocess
 import sys
 
 RUNS = [
+    ["bench.foundation", "10"],
     ["bench.proxy", "--seconds", "10"],
     ["bench.identity", "--duration", "10"],
     ["bench.revocation", "--count", "100"],
