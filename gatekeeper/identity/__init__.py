@@ -87,6 +87,9 @@ async def setup(app: App) -> None:
     settings = flows["settings"] = _settings_flows(app, ctx)
     public = PublicApi(ctx, flows)
     routes = [*public.routes(), *WebUi(ctx, flows).routes(), *_settings_routes(ctx, public, settings)]
+    from gatekeeper.identity import oidc
+
+    routes.extend(await oidc.setup(app, ctx, flows, public))  # social sign-in, when enabled
     app.routes["public"].extend(cors.apply(routes, cors.parse(app.config.serve.public.cors, app.config.source)))
     from gatekeeper.api.admin import register as register_admin
 
