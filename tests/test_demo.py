@@ -8,10 +8,8 @@ import httpx
 import pytest
 
 from demo.app import app as demo_app
+from tests.support.browser import chromium_page
 from tests.support.servers import serving
-
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
 
 
 @pytest.fixture
@@ -48,18 +46,10 @@ async def test_header_values_are_escaped_in_the_page(demo: str) -> None:
 
 @pytest.mark.browser
 async def test_a_browser_shows_the_identity_headers(demo: str) -> None:
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        try:
-            context = await browser.new_context(extra_http_headers={"X-User-Email": "ada@example.com"})
-            page = await context.new_page()
-            await page.goto(f"{demo}/")
-            assert await page.title() == "gatekeeper demo app"
-            assert await page.inner_text("#who") == "Signed in as ada@example.com"
-            assert await page.inner_text("tr.identity th") == "x-user-email"
-            await page.click("text=JSON")
-            assert '"x-user-email":"ada@example.com"' in (await page.content()).replace(" ", "")
-        finally:
-            await browser.close()
+    async with chromium_page(extra_http_headers={"X-User-Email": "ada@example.com"}) as page:
+        await page.goto(f"{demo}/")
+        assert await page.title() == "gatekeeper demo app"
+        assert await page.inner_text("#who") == "Signed in as ada@example.com"
+        assert await page.inner_text("tr.identity th") == "x-user-email"
+        await page.click("text=JSON")
+        assert '"x-user-email":"ada@example.com"' in (await page.content()).replace(" ", "")

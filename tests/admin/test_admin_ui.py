@@ -3,20 +3,12 @@ token are refused; it works without JavaScript (the browser runs with JavaScript
 
 from __future__ import annotations
 
-import os
-import shutil
-from pathlib import Path
-
 import httpx
 import pytest
 
 from tests.admin.conftest import PASSWORD, login, person
+from tests.support.browser import ARTIFACTS, chromium_page
 from tests.support.servers import Instance
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 
 
 async def seed(admin: httpx.AsyncClient, gk: Instance) -> str:
@@ -31,52 +23,43 @@ async def seed(admin: httpx.AsyncClient, gk: Instance) -> str:
 
 @pytest.mark.browser
 async def test_operator_searches_views_deactivates_revokes_and_deletes(gk: Instance, admin: httpx.AsyncClient) -> None:
-    if not os.path.exists(CHROMIUM) and not shutil.which("chromium"):
-        pytest.skip("Debian's chromium is not installed")
-    from playwright.async_api import async_playwright
-
     grace = await seed(admin, gk)
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        try:
-            page = await (await browser.new_context(java_script_enabled=False)).new_page()
-            await page.goto(f"{gk.admin}/admin/ui")
-            assert await page.locator("#identities tbody tr").count() == 2
-            await page.fill("#q", "gra")
-            await page.click("button:has-text('Search')")
-            rows = page.locator("#identities tbody tr")
-            assert await rows.count() == 1
-            await page.click("text=grace@example.org")
-            assert await page.inner_text("#identity-label") == "grace@example.org"
-            assert "compilers" not in await page.inner_text("#traits")  # metadata is not a trait
-            assert '"team": "compilers"' in await page.inner_text("#metadata")
-            assert '"email": "grace@example.org"' in await page.inner_text("#traits")
-            assert "password" in await page.inner_text("#credentials")
-            assert await page.locator("#sessions tbody tr").count() == 1
-            ARTIFACTS.mkdir(exist_ok=True)
-            await page.screenshot(path=str(ARTIFACTS / "admin-ui-identity.png"), full_page=True)
-            await page.click("button:has-text('Deactivate')")
-            assert "deactivated" in await page.inner_text("#notice")
-            assert await page.inner_text("#state") == "inactive"
-            assert (await login(gk, "grace@example.org")).status_code == 400
-            await page.click("button:has-text('Activate')")
-            assert await page.inner_text("#state") == "active"
-            token = (await login(gk, "grace@example.org")).json()["session_token"]
-            await page.reload()
-            await page.locator("#sessions button:has-text('Revoke')").first.click()
-            assert "Session revoked" in await page.inner_text("#notice")
-            await page.click("button:has-text('Revoke all sessions')")
-            assert "revoked" in await page.inner_text("#notice")
-            async with httpx.AsyncClient() as client:
-                who = await client.get(f"{gk.public}/sessions/whoami", headers={"X-Session-Token": token})
-            assert who.status_code == 401
-            await page.click("button:has-text('Delete identity')")
-            assert "Identity deleted" in await page.inner_text("#notice")
-            assert await page.locator("#identities tbody tr").count() == 1
-            await page.goto(f"{gk.admin}/admin/ui/identities/{grace}")
-            assert "Not found" in await page.inner_text("#error")
-        finally:
-            await browser.close()
+    async with chromium_page(java_script_enabled=False) as page:
+        await page.goto(f"{gk.admin}/admin/ui")
+        assert await page.locator("#identities tbody tr").count() == 2
+        await page.fill("#q", "gra")
+        await page.click("button:has-text('Search')")
+        rows = page.locator("#identities tbody tr")
+        assert await rows.count() == 1
+        await page.click("text=grace@example.org")
+        assert await page.inner_text("#identity-label") == "grace@example.org"
+        assert "compilers" not in await page.inner_text("#traits")  # metadata is not a trait
+        assert '"team": "compilers"' in await page.inner_text("#metadata")
+        assert '"email": "grace@example.org"' in await page.inner_text("#traits")
+        assert "password" in await page.inner_text("#credentials")
+        assert await page.locator("#sessions tbody tr").count() == 1
+        ARTIFACTS.mkdir(exist_ok=True)
+        await page.screenshot(path=str(ARTIFACTS / "admin-ui-identity.png"), full_page=True)
+        await page.click("button:has-text('Deactivate')")
+        assert "deactivated" in await page.inner_text("#notice")
+        assert await page.inner_text("#state") == "inactive"
+        assert (await login(gk, "grace@example.org")).status_code == 400
+        await page.click("button:has-text('Activate')")
+        assert await page.inner_text("#state") == "active"
+        token = (await login(gk, "grace@example.org")).json()["session_token"]
+        await page.reload()
+        await page.locator("#sessions button:has-text('Revoke')").first.click()
+        assert "Session revoked" in await page.inner_text("#notice")
+        await page.click("button:has-text('Revoke all sessions')")
+        assert "revoked" in await page.inner_text("#notice")
+        async with httpx.AsyncClient() as client:
+            who = await client.get(f"{gk.public}/sessions/whoami", headers={"X-Session-Token": token})
+        assert who.status_code == 401
+        await page.click("button:has-text('Delete identity')")
+        assert "Identity deleted" in await page.inner_text("#notice")
+        assert await page.locator("#identities tbody tr").count() == 1
+        await page.goto(f"{gk.admin}/admin/ui/identities/{grace}")
+        assert "Not found" in await page.inner_text("#error")
 
 
 async def test_forms_without_the_csrf_token_change_nothing(gk: Instance, admin: httpx.AsyncClient) -> None:

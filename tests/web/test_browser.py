@@ -3,24 +3,13 @@ through the built-in UI in front of the demo app, exactly as `make run` serves i
 
 from __future__ import annotations
 
-import asyncio
-import os
-import shutil
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
-from demo.app import app as demo_app
-from gatekeeper.app import LISTENERS
-from tests.identity.conftest import PASSWORD, identity_config
-from tests.support.servers import free_socket, running_gatekeeper, serving, url_of
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+from tests.identity.conftest import PASSWORD
+from tests.support.browser import ARTIFACTS, chromium_page, demo_gatekeeper
 
 pytestmark = pytest.mark.browser
 
@@ -49,52 +38,14 @@ RULES = """
 """
 
 
-def _browser_available() -> None:
-    if not os.path.exists(CHROMIUM) and not shutil.which("chromium"):
-        message = "Debian's chromium is not installed (make system-deps installs it)"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+def rules(proxy: str, upstream: str) -> str:
+    return RULES.format(proxy=proxy, upstream=upstream)
 
 
 async def test_register_logout_login_through_the_builtin_ui(tmp_path: Path, sqlite_dsn: str) -> None:
-    _browser_available()
-    from playwright.async_api import async_playwright
-
-    async with serving(demo_app) as upstream:
-        sockets = {name: free_socket() for name in LISTENERS}
-        proxy = url_of(sockets["proxy"])
-        rules = tmp_path / "rules.yaml"
-        rules.write_text(RULES.format(proxy=proxy, upstream=upstream))
-        config = identity_config(sqlite_dsn, {
-            "serve": {"proxy": {"base_url": proxy}, "public": {"base_url": f"{proxy}/.auth"}},
-            "selfservice": {"default_browser_return_url": f"{proxy}/", "allowed_return_urls": [f"{proxy}/"]},
-            "access_rules": {"matching_strategy": "glob", "repositories": [f"file://{rules}"]},
-            "authenticators": {"cookie_session": {"enabled": True}},
-            "authorizers": {"allow": {"enabled": True}},
-            "mutators": {"header": {"enabled": True}},
-            "errors": {"fallback": ["json"], "handlers": {"json": {"enabled": True}, "redirect": {"enabled": True}}},
-        })
-        async with running_gatekeeper(config, sockets=sockets), async_playwright() as pw:
-            await wait_ready(proxy)
-            browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-            page = await browser.new_page()
-            try:
-                await run_journey(page, proxy)
-            finally:
-                ARTIFACTS.mkdir(exist_ok=True)
-                await page.screenshot(path=str(ARTIFACTS / "identity-journey.png"), full_page=True)
-                await browser.close()
-
-
-async def wait_ready(url: str) -> None:
-    """Rules load in the background: wait for the proxy's readiness (which includes them)."""
-    async with httpx.AsyncClient() as client:
-        for _ in range(200):
-            if (await client.get(f"{url}/health/ready")).status_code == 200:
-                return
-            await asyncio.sleep(0.05)
-    raise AssertionError("gatekeeper did not become ready")
+    async with demo_gatekeeper(tmp_path, sqlite_dsn, rules) as proxy, \
+            chromium_page(screenshot="identity-journey.png") as page:
+        await run_journey(page, proxy)
 
 
 async def run_journey(page: Any, proxy: str) -> None:

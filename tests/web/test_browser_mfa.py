@@ -5,23 +5,21 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pyotp
 import pytest
 
-from demo.app import app as demo_app
-from gatekeeper.app import LISTENERS
 from tests.conftest import _merge
-from tests.identity.conftest import PASSWORD, identity_config
-from tests.support.servers import free_socket, running_gatekeeper, serving, url_of
-from tests.web.test_browser import ARGS, ARTIFACTS, CHROMIUM, _browser_available, wait_ready
+from tests.identity.conftest import PASSWORD
+from tests.support.browser import ARTIFACTS, chromium_page, demo_gatekeeper
 
 pytestmark = pytest.mark.browser
 
 RULES_FILE = Path(__file__).resolve().parents[2] / "rules" / "examples" / "mfa.yaml"
+MFA = {"selfservice": {"methods": {"totp": {"enabled": True}, "lookup_secret": {"enabled": True}}},
+       "authorizers": {"expression": {"enabled": True}}}
 
 
 def rules(proxy: str, upstream: str) -> str:
@@ -29,43 +27,16 @@ def rules(proxy: str, upstream: str) -> str:
     return RULES_FILE.read_text().replace("http://127.0.0.1:4455", proxy).replace("http://127.0.0.1:4500", upstream)
 
 
-@contextlib.asynccontextmanager
-async def mfa_gatekeeper(tmp_path: Path, dsn: str, overrides: dict[str, Any] | None = None) -> AsyncIterator[str]:
+def mfa_gatekeeper(tmp_path: Path, dsn: str, overrides: dict[str, Any] | None = None) -> \
+        contextlib.AbstractAsyncContextManager[str]:
     """gatekeeper (TOTP and backup codes on) in front of the demo app with rules/examples/mfa.yaml; yields the
     proxy URL (the identity API and UI under /.auth)."""
-    async with serving(demo_app) as upstream:
-        sockets = {name: free_socket() for name in LISTENERS}
-        proxy = url_of(sockets["proxy"])
-        path = tmp_path / "rules.yaml"
-        path.write_text(rules(proxy, upstream))
-        config = identity_config(dsn, _merge({
-            "serve": {"proxy": {"base_url": proxy}, "public": {"base_url": f"{proxy}/.auth"}},
-            "selfservice": {"default_browser_return_url": f"{proxy}/hello", "allowed_return_urls": [f"{proxy}/"],
-                            "methods": {"totp": {"enabled": True}, "lookup_secret": {"enabled": True}}},
-            "access_rules": {"matching_strategy": "glob", "repositories": [f"file://{path}"]},
-            "authenticators": {"cookie_session": {"enabled": True}},
-            "authorizers": {"allow": {"enabled": True}, "expression": {"enabled": True}},
-            "mutators": {"header": {"enabled": True}},
-            "errors": {"fallback": ["json"], "handlers": {"json": {"enabled": True}, "redirect": {"enabled": True}}},
-        }, overrides or {}))
-        async with running_gatekeeper(config, sockets=sockets):
-            await wait_ready(proxy)
-            yield proxy
+    return demo_gatekeeper(tmp_path, dsn, rules, _merge(MFA, overrides or {}), return_path="/hello")
 
 
 async def test_totp_journey_and_aal2_rule(tmp_path: Path, sqlite_dsn: str) -> None:
-    _browser_available()
-    from playwright.async_api import async_playwright
-
-    async with mfa_gatekeeper(tmp_path, sqlite_dsn) as proxy, async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        page = await browser.new_page()
-        try:
-            await journey(page, proxy)
-        finally:
-            ARTIFACTS.mkdir(exist_ok=True)
-            await page.screenshot(path=str(ARTIFACTS / "mfa-journey.png"), full_page=True)
-            await browser.close()
+    async with mfa_gatekeeper(tmp_path, sqlite_dsn) as proxy, chromium_page(screenshot="mfa-journey.png") as page:
+        await journey(page, proxy)
 
 
 async def journey(page: Any, proxy: str) -> None:

@@ -11,28 +11,18 @@ import pytest
 from tests.courier.sink import SmtpSink
 from tests.identity.conftest import PASSWORD, started
 from tests.identity.mail import code_in, mail_overrides, mail_to
-from tests.web.test_browser import ARGS, ARTIFACTS, CHROMIUM, _browser_available
+from tests.support.browser import ARTIFACTS, chromium_page
 
 pytestmark = pytest.mark.browser
 
 
 async def test_register_verify_logout_recover(sqlite_dsn: str) -> None:
-    _browser_available()
-    from playwright.async_api import async_playwright
-
     sink = await SmtpSink().start()
     try:
         async with started(sqlite_dsn, mail_overrides(sink, {"selfservice": {"default_browser_return_url": "",
                                                                               "allowed_return_urls": []}})) as gk, \
-                async_playwright() as pw:
-            browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-            page = await browser.new_page()
-            try:
-                await journey(page, gk.public, sink)
-            finally:
-                ARTIFACTS.mkdir(exist_ok=True)
-                await page.screenshot(path=str(ARTIFACTS / "identity-recovery.png"), full_page=True)
-                await browser.close()
+                chromium_page(screenshot="identity-recovery.png") as page:
+            await journey(page, gk.public, sink)
     finally:
         await sink.stop()
 
