@@ -76,7 +76,7 @@ class App:
         """Build the container and let each half register its routes, services and checks."""
         from gatekeeper import access, identity
 
-        app = cls(config=config, store=new_store(config.database))
+        app = cls(config=config, store=new_store(config.store_dsn))
         app.store.db.on_query = app.metrics.observe_query
         app.readiness_checks["database"] = app._store_ready
         await identity.setup(app)
@@ -107,7 +107,7 @@ class App:
                 if not retry:
                     raise
                 log.warning("database unreachable, retrying", extra={
-                    "dsn": self.config.database.masked(), "reason": exc.reason, "retry_in_s": delay})
+                    "dsn": self.config.store_dsn.masked(), "reason": exc.reason, "retry_in_s": delay})
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 10.0)
         self.store_connected.set()

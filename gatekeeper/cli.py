@@ -109,7 +109,7 @@ def _migrate(args: argparse.Namespace) -> int:
             print(f"invalid --dsn: {exc}", file=sys.stderr)
             return EXIT_CONFIG
     else:
-        dsn = load_config(args.config, secrets_needed=False).database
+        dsn = load_config(args.config, secrets_needed=False).store_dsn
     return _run_async(_migrate_async(dsn, args.action))
 
 

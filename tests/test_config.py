@@ -45,7 +45,7 @@ secrets:
 
 def test_a_minimal_config_is_valid_and_frozen() -> None:
     config = check(VALID)
-    assert config.database.dialect == "sqlite"
+    assert config.store_dsn.dialect == "sqlite"
     assert config.serve.public.port == 4433 and config.serve.proxy.port == 4455
     assert config.serve.shutdown_timeout == 10.0
     with pytest.raises(AttributeError):
@@ -173,7 +173,7 @@ def test_env_overrides_keys_the_kratos_way() -> None:
         "ACCESS_RULES_REPOSITORIES": '["file://./a.yaml", "file://./b.yaml"]',
         "UNRELATED_VARIABLE": "x", "PATH": "/usr/bin",
     })
-    assert config.database.dialect == "postgres"
+    assert config.store_dsn.dialect == "postgres"
     assert config.serve.public.port == 14433
     assert config.serve.proxy.identity_prefix == "/auth"
     assert config.serve.shutdown_timeout == 3.0
@@ -235,7 +235,7 @@ def test_load_config_reads_os_environ_by_default(tmp_path: Path, monkeypatch: py
     pytest.param("postgresql://u@db/gk?max_conns=20", "postgres", "", id="postgresql"),
 ])
 def test_accepted_dsn_forms(dsn: str, dialect: str, path: str) -> None:
-    parsed = check(VALID, env={"DSN": dsn}).database
+    parsed = check(VALID, env={"DSN": dsn}).store_dsn
     assert (parsed.dialect, parsed.path) == (dialect, path)
 
 
@@ -260,7 +260,7 @@ def test_masked_dsn_hides_the_password(dsn: str, masked: str) -> None:
 
 def test_the_dev_config_used_by_make_run_is_valid() -> None:
     config = load_config(Path(__file__).parent.parent / "config" / "dev.yaml", env={}, dev=True)
-    assert config.database.dialect == "sqlite" and config.serve.proxy.port == 4455
+    assert config.store_dsn.dialect == "sqlite" and config.serve.proxy.port == 4455
 
 
 def _key_paths(cls: type, prefix: str = "") -> list[str]:

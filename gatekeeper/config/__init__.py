@@ -18,6 +18,7 @@ from typing import Any
 from gatekeeper.config.access import AccessRules, Errors, HandlerSection
 from gatekeeper.config.convert import build
 from gatekeeper.config.courier import Courier, check_courier
+from gatekeeper.config.database import Database, check_database
 from gatekeeper.config.dsn import Dsn
 from gatekeeper.config.env import apply_env
 from gatekeeper.config.identity import Hashers, Identity, Selfservice, Session
@@ -54,10 +55,12 @@ class Config:
     authorizers: Mapping[str, HandlerSection] = field(default_factory=dict)
     mutators: Mapping[str, HandlerSection] = field(default_factory=dict)
     errors: Errors = field(default_factory=Errors)
+    database: Database = field(default_factory=Database)
     source: Source = field(default_factory=lambda: Source("<defaults>"), compare=False, repr=False)
 
     @property
-    def database(self) -> Dsn:
+    def store_dsn(self) -> Dsn:
+        """`dsn`, parsed (the `database` key is Kratos' section of database settings)."""
         return Dsn.parse(self.dsn)
 
     @property
@@ -155,6 +158,7 @@ def _check(config: Config, name: str, source: Source, out: list[ConfigProblem], 
     if config.serve.shutdown_timeout is not None and config.serve.shutdown_timeout < 0:
         add("serve.shutdown_timeout", "must not be negative")
     check_courier(config.courier, add)
+    check_database(config.database, add)
 
 
 def _with_dev_secrets(config: Config) -> Config:

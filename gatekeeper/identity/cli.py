@@ -119,7 +119,7 @@ async def _connected(args: argparse.Namespace) -> AsyncIterator[tuple[Any, Any]]
     from gatekeeper.store import new_store
 
     config = load_config(args.config, secrets_needed=False)
-    app = App(config=config, store=new_store(config.database))
+    app = App(config=config, store=new_store(config.store_dsn))
     try:
         await app.store.connect()
         if pending := await app.store.pending_migrations():

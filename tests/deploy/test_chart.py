@@ -487,7 +487,7 @@ def test_gatekeeper_accepts_the_rendered_config(chart: helm_python.Chart, scenar
 
     config = config_module.parse_config(files["gatekeeper.yaml"], name="gatekeeper.yaml", env=env)
 
-    assert config.database.dialect == ("postgres" if of_kind(docs, "Job") else "sqlite")
+    assert config.store_dsn.dialect == ("postgres" if of_kind(docs, "Job") else "sqlite")
     for name, schema in files.items():
         if name.endswith(".json"):
             json.loads(schema)

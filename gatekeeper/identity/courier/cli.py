@@ -45,7 +45,7 @@ def _watch(args: argparse.Namespace) -> int:
 
 async def watch(config: Config, *, metrics_port: int | None = None) -> int:
     """Deliver until SIGTERM/SIGINT; returns the exit code (1 when the database needs migrations)."""
-    app = App(config=config, store=new_store(config.database))
+    app = App(config=config, store=new_store(config.store_dsn))
     app.store.db.on_query = app.metrics.observe_query
     app.readiness_checks["database"] = app._store_ready
     await setup_courier(app)
