@@ -65,7 +65,7 @@ async def setup(app: App) -> None:
     """Register the public API + built-in UI routes and the cached session source on `app`."""
     from gatekeeper.api import cors
     from gatekeeper.api.public import PublicApi
-    from gatekeeper.identity.cleanup import FlowCleanup
+    from gatekeeper.identity.cleanup import Cleanup
     from gatekeeper.identity.courier import setup_courier
     from gatekeeper.identity.flows.login import LoginFlows
     from gatekeeper.identity.flows.registration import RegistrationFlows
@@ -79,7 +79,7 @@ async def setup(app: App) -> None:
     app.extensions["identity"] = ctx
     app.session_source = ctx.sessions
     ctx.sessions.instrument(app.metrics.registry)
-    app.services.append(FlowCleanup(app.store))
+    app.services.append(Cleanup.from_config(app.store, app.config))
     # subscribers (the proxy's long-lived connections) add theirs to the same list: see proxy/live.py
     revoked = app.extensions.setdefault("on_sessions_revoked", [])
     revoked.insert(0, lambda hashes: ctx.sessions.forget(*hashes))

@@ -1,44 +1,174 @@
-"""Background clean-up: flows long past their expiry are deleted (every replica may run it; it is idempotent)."""
+"""Housekeeping: stale rows are deleted in bounded batches (every replica may run it; it is idempotent).
+
+What goes, with `older_than` (Kratos' `database.cleanup.older_than`) added to every horizon:
+- flows that expired, and error pages created, before the cut-off, but not within `FLOW_GRACE` (an expired flow
+  still answers 410 with a fresh flow instead of 404 for that long);
+- sessions that expired before it, and revoked sessions last changed before the revocation horizon;
+- throttling counters whose window (the longest configured one) ended before it;
+- revocation events older than the horizon the broadcast needs (`identity.revocation.KEEP`: a lagging replica
+  still reads them);
+- courier messages sent or abandoned longer ago than `keep_courier_messages`.
+Each table is emptied `batch_size` rows per statement (no long locks), with `sleep.tables` between tables.
+"""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import logging
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from gatekeeper.errors import GatekeeperError
-from gatekeeper.store import Store
+from gatekeeper.config import Config
+from gatekeeper.config.database import DatabaseCleanup
+from gatekeeper.config.types import Duration
+from gatekeeper.errors import GatekeeperError, StoreError, StoreUnavailable
+from gatekeeper.identity.revocation import KEEP as REVOCATION_HORIZON
+from gatekeeper.store import Store, new_store
 
 log = logging.getLogger("gatekeeper.identity.cleanup")
 
+FLOW_GRACE = 3600.0
+Batch = Callable[[datetime, int], Awaitable[int]]  # (cut-off, limit) -> rows deleted
 
-class FlowCleanup:
-    """A Service (start/stop) deleting flows that expired more than `keep` ago, every `every` seconds."""
 
-    def __init__(self, store: Store, *, every: float = 600.0, keep: float = 3600.0) -> None:
-        self.store, self.every, self.keep = store, every, keep
+def longest_throttle_window(config: Config) -> float:
+    """The longest window a throttling counter is kept for: login throttling, or a one-time code's lifespan."""
+    try:
+        code = float(Duration.parse(config.selfservice.methods.code.config.get("lifespan", "1h")))
+    except ValueError:  # the code strategy refuses such a config itself
+        code = 3600.0
+    return max(float(config.selfservice.flows.login.throttling.window), code)
+
+
+class Cleanup:
+    """A Service (start/stop) running `run_once` every `settings.interval` seconds (never when it is 0)."""
+
+    def __init__(self, store: Store, settings: DatabaseCleanup, *, throttle_window: float,
+                 flow_grace: float = FLOW_GRACE) -> None:
+        self.store, self.settings, self.throttle_window, self.flow_grace = store, settings, throttle_window, flow_grace
         self._task: asyncio.Task[None] | None = None
 
-    async def run_once(self) -> int:
-        return await self.store.delete_expired_flows(datetime.now(UTC) - timedelta(seconds=self.keep))
+    @classmethod
+    def from_config(cls, store: Store, config: Config, *, older_than: float | None = None) -> Cleanup:
+        settings = config.database.cleanup
+        if older_than is not None:
+            settings = replace(settings, older_than=Duration(older_than))
+        return cls(store, settings, throttle_window=longest_throttle_window(config))
+
+    def _tables(self) -> list[tuple[str, float, Batch]]:
+        """(table, age past which its rows go, one batch) in clean-up order."""
+        store, older = self.store, float(self.settings.older_than)
+
+        async def sessions(cutoff: datetime, limit: int) -> int:
+            revoked = cutoff - timedelta(seconds=REVOCATION_HORIZON)
+            return await store.delete_stale_sessions(cutoff, revoked, limit)
+
+        async def events(cutoff: datetime, limit: int) -> int:
+            return await store.prune_revocations((datetime.now(UTC) - cutoff).total_seconds(), limit)
+
+        async def flows(cutoff: datetime, _limit: int) -> int:
+            return await store.delete_expired_flows(cutoff)  # with the error pages; one statement (flows.py)
+
+        return [
+            ("selfservice_flows", max(older, self.flow_grace), flows),
+            ("sessions", older, sessions),
+            ("throttle_counters", older + self.throttle_window, store.delete_stale_throttle_counters),
+            ("session_events", max(older, REVOCATION_HORIZON), events),
+            ("courier_messages", max(older, float(self.settings.keep_courier_messages)),
+             store.delete_finished_courier_messages),
+        ]
+
+    async def run_once(self) -> dict[str, int]:
+        """Delete every stale row now; returns rows deleted per table."""
+        deleted: dict[str, int] = {}
+        limit = self.settings.batch_size
+        for i, (table, age, batch) in enumerate(self._tables()):
+            if i:
+                await asyncio.sleep(self.settings.sleep.tables)
+            cutoff = datetime.now(UTC) - timedelta(seconds=age)  # fixed per table: new rows never extend the run
+            total = 0
+            while True:
+                n = await batch(cutoff, limit)
+                total += n
+                if n < limit:
+                    break
+                await asyncio.sleep(0)  # let requests through between two batches
+            deleted[table] = total
+        return deleted
 
     async def _loop(self) -> None:
         while True:
-            await asyncio.sleep(self.every)
+            await asyncio.sleep(self.settings.interval)
             try:
                 deleted = await self.run_once()
             except GatekeeperError as exc:  # the store is down: try again next round
-                log.warning("flow clean-up skipped", extra={"reason": type(exc).__name__})
+                log.warning("clean-up skipped", extra={"reason": type(exc).__name__})
                 continue
-            if deleted:
-                log.info("expired flows deleted", extra={"count": deleted})
+            if any(deleted.values()):
+                log.info("stale rows deleted", extra={"deleted": deleted})
 
     async def start(self) -> None:
-        self._task = asyncio.create_task(self._loop())
+        if self.settings.interval > 0:
+            self._task = asyncio.create_task(self._loop(), name="cleanup")
 
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+
+
+# -- `gatekeeper cleanup`: one run, for a CronJob (Kratos' `kratos cleanup sql`) ------------------------------
+
+
+def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Add the `cleanup` command."""
+    cleanup = commands.add_parser("cleanup", help="delete stale flows, sessions, counters, events and e-mails once")
+    cleanup.add_argument("--config", "-c", default=os.environ.get("GATEKEEPER_CONFIG"), help="YAML config file")
+    cleanup.add_argument("--older-than", type=_duration, metavar="DURATION",
+                         help="keep rows this much longer, e.g. 24h (default: database.cleanup.older_than)")
+    cleanup.set_defaults(run=_cli)
+
+
+def _duration(text: str) -> Duration:
+    try:
+        return Duration.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _cli(args: argparse.Namespace) -> int:
+    from gatekeeper.cli import _run_async
+    from gatekeeper.config import load_config
+    from gatekeeper.observe import configure_logging
+
+    config = load_config(args.config, secrets_needed=False)
+    configure_logging(config.log)
+    return _run_async(run_cli(config, older_than=args.older_than))
+
+
+async def run_cli(config: Config, *, older_than: float | None = None) -> int:
+    """Clean up once and print what went; 1 when the database is unreachable or not migrated."""
+    store = new_store(config.store_dsn)
+    try:
+        await store.connect()
+        if await store.pending_migrations():
+            print("the database needs migrations first: run `gatekeeper migrate up`", file=sys.stderr)
+            return 1
+        deleted = await Cleanup.from_config(store, config, older_than=older_than).run_once()
+    except StoreUnavailable as exc:
+        print(f"cannot reach the database {exc.reason}", file=sys.stderr)  # the reason starts with the masked DSN
+        return 1
+    except StoreError as exc:
+        print(f"clean-up failed: {exc.reason}", file=sys.stderr)
+        return 1
+    finally:
+        await store.close()
+    for table, count in deleted.items():
+        print(f"{table:<18} {count} deleted")
+    return 0

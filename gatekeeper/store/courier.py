@@ -185,6 +185,13 @@ class CourierPersister:
             f"ORDER BY created_at DESC, id LIMIT ${len(args)}", *args)
         return [_message(r) for r in rows]
 
+    async def delete_finished_courier_messages(self, before: datetime, limit: int) -> int:
+        """Delete up to `limit` sent or abandoned messages (and their dispatches) last changed before `before`."""
+        return await self.db.execute(
+            """DELETE FROM courier_messages WHERE id IN
+               (SELECT id FROM courier_messages WHERE status IN ('sent', 'abandoned') AND updated_at < $1
+                ORDER BY updated_at LIMIT $2)""", before, limit)
+
     async def _write_one(self, sql: str, *args: Any) -> Row:
         async with self.db.transaction() as tx:
             row = await tx.fetch_one(sql, *args)

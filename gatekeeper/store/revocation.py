@@ -40,6 +40,11 @@ class RevocationPersister:
             "SELECT seq, token_hash FROM session_events WHERE seq > $1 OR created_at > $2 ORDER BY seq", seq, since)
         return [(int(r["seq"]), r["token_hash"]) for r in rows]
 
-    async def prune_revocations(self, older_than: float) -> int:
+    async def prune_revocations(self, older_than: float, limit: int | None = None) -> int:
+        """Delete events older than `older_than` seconds: all of them, or the `limit` oldest (one bounded batch)."""
         cutoff = datetime.now(UTC) - timedelta(seconds=older_than)
-        return await self.db.execute("DELETE FROM session_events WHERE created_at < $1", cutoff)
+        if limit is None:
+            return await self.db.execute("DELETE FROM session_events WHERE created_at < $1", cutoff)
+        return await self.db.execute(
+            """DELETE FROM session_events WHERE seq IN
+               (SELECT seq FROM session_events WHERE created_at < $1 ORDER BY seq LIMIT $2)""", cutoff, limit)

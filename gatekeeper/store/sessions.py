@@ -82,3 +82,11 @@ class SessionPersister:
                WHERE identity_id = $1 AND id <> $2 AND active = TRUE RETURNING token_hash""",
             identity_id, keep_id, now)
         return [r["token_hash"] for r in rows]
+
+    async def delete_stale_sessions(self, expired_before: datetime, revoked_before: datetime, limit: int) -> int:
+        """Delete up to `limit` sessions that expired before `expired_before` or were revoked (last changed)
+        before `revoked_before`, oldest expiry first (one bounded statement)."""
+        return await self.db.execute(
+            """DELETE FROM sessions WHERE id IN
+               (SELECT id FROM sessions WHERE expires_at < $1 OR (active = FALSE AND updated_at < $2)
+                ORDER BY expires_at LIMIT $3)""", expired_before, revoked_before, limit)

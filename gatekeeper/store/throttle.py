@@ -37,3 +37,9 @@ class ThrottlePersister:
 
     async def reset(self, key: str) -> None:
         await self.db.execute("DELETE FROM throttle_counters WHERE key = $1", key)
+
+    async def delete_stale_throttle_counters(self, started_before: datetime, limit: int) -> int:
+        """Delete up to `limit` counters whose window started before `started_before` (one bounded statement)."""
+        return await self.db.execute(
+            """DELETE FROM throttle_counters WHERE key IN
+               (SELECT key FROM throttle_counters WHERE window_start < $1 LIMIT $2)""", started_before, limit)

@@ -16,7 +16,9 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from gatekeeper.config import parse_config
-from gatekeeper.identity.cleanup import FlowCleanup
+from gatekeeper.config.database import CleanupSleep, DatabaseCleanup
+from gatekeeper.config.types import Duration
+from gatekeeper.identity.cleanup import Cleanup
 from gatekeeper.identity.schemas import SchemaError
 from gatekeeper.identity.text import Msg
 from tests.identity.conftest import PASSWORD, identity_config
@@ -181,7 +183,9 @@ async def test_expired_flows_are_cleaned_up(start: Callable[..., Any]) -> None:
     async with start({"selfservice": {"flows": {"login": {"lifespan": "1ms"}}}}) as gk:
         async with httpx.AsyncClient(base_url=gk.public) as c:
             flow = (await c.get("/self-service/login/api")).json()
-        assert await FlowCleanup(gk.app.store, keep=0).run_once() >= 1
+        cleanup = Cleanup(gk.app.store, DatabaseCleanup(sleep=CleanupSleep(Duration(0))), throttle_window=0,
+                          flow_grace=0)
+        assert (await cleanup.run_once())["selfservice_flows"] >= 1
         async with httpx.AsyncClient(base_url=gk.public) as c:
             assert (await c.get("/self-service/login/flows", params={"id": flow["id"]})).status_code == 404
 
