@@ -65,12 +65,14 @@ def _parser() -> argparse.ArgumentParser:
     version.set_defaults(run=lambda args: print(f"gatekeeper {__version__}"))
 
     from gatekeeper.access import cli as access_cli
+    from gatekeeper.identity import cleanup
     from gatekeeper.identity import cli as identity_cli
     from gatekeeper.identity.courier import cli as courier_cli
 
     access_cli.register(commands)
     courier_cli.register(commands)
     identity_cli.register(commands)
+    cleanup.register(commands)
     return parser
 
 
