@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from gatekeeper.config import Config
 from gatekeeper.config.database import CleanupSleep, DatabaseCleanup
 from gatekeeper.config.types import Duration
 from gatekeeper.identity.cleanup import Cleanup
 from gatekeeper.store import Store
+from tests.support.servers import running_gatekeeper
 
 WINDOW = 900.0  # the throttling window the service is told about
 
@@ -176,3 +179,17 @@ async def test_a_run_repeats_batches_until_the_table_is_clean(store: Store) -> N
     deleted = await cleanup(store, batch_size=5).run_once()
     assert deleted["throttle_counters"] == 23 and deleted["courier_messages"] == 7
     assert await ids(store, "throttle_counters", "key") == set()
+
+
+async def test_a_running_gatekeeper_cleans_up_in_the_background(make_config: Callable[..., Config]) -> None:
+    config = make_config({"database": {"cleanup": {"interval": "50ms", "sleep": {"tables": "0s"}}}})
+    async with running_gatekeeper(config) as gk:
+        store = gk.app.store
+        ident = await add_identity(store)
+        await add_session(store, ident, expires=ago(minutes=1))
+        live = await add_session(store, ident, expires=ago(hours=-1))
+        for _ in range(200):  # the first round starts one interval after start-up
+            if await ids(store, "sessions") == {live}:
+                break
+            await asyncio.sleep(0.05)
+        assert await ids(store, "sessions") == {live}
