@@ -79,7 +79,7 @@ async def setup(app: App) -> None:
     app.extensions["identity"] = ctx
     app.session_source = ctx.sessions
     ctx.sessions.instrument(app.metrics.registry)
-    app.services.append(Cleanup.from_config(app.store, app.config))
+    app.services.append(Cleanup.from_config(app.store, app.config, registry=app.metrics.registry))
     # subscribers (the proxy's long-lived connections) add theirs to the same list: see proxy/live.py
     revoked = app.extensions.setdefault("on_sessions_revoked", [])
     revoked.insert(0, lambda hashes: ctx.sessions.forget(*hashes))

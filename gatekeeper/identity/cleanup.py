@@ -23,6 +23,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+from prometheus_client import CollectorRegistry, Counter
+
 from gatekeeper.config import Config
 from gatekeeper.config.database import DatabaseCleanup
 from gatekeeper.config.types import Duration
@@ -49,16 +51,24 @@ class Cleanup:
     """A Service (start/stop) running `run_once` every `settings.interval` seconds (never when it is 0)."""
 
     def __init__(self, store: Store, settings: DatabaseCleanup, *, throttle_window: float,
-                 flow_grace: float = FLOW_GRACE) -> None:
+                 flow_grace: float = FLOW_GRACE, registry: CollectorRegistry | None = None) -> None:
         self.store, self.settings, self.throttle_window, self.flow_grace = store, settings, throttle_window, flow_grace
         self._task: asyncio.Task[None] | None = None
+        self._deleted: Counter | None = None
+        self._failures: Counter | None = None
+        if registry is not None:
+            self._deleted = Counter("gatekeeper_cleanup_deleted_rows_total", "Stale rows the clean-up deleted",
+                                    ["table"], registry=registry)
+            self._failures = Counter("gatekeeper_cleanup_failures_total",
+                                     "Background clean-up rounds given up because the store failed", registry=registry)
 
     @classmethod
-    def from_config(cls, store: Store, config: Config, *, older_than: float | None = None) -> Cleanup:
+    def from_config(cls, store: Store, config: Config, *, older_than: float | None = None,
+                    registry: CollectorRegistry | None = None) -> Cleanup:
         settings = config.database.cleanup
         if older_than is not None:
             settings = replace(settings, older_than=Duration(older_than))
-        return cls(store, settings, throttle_window=longest_throttle_window(config))
+        return cls(store, settings, throttle_window=longest_throttle_window(config), registry=registry)
 
     def _tables(self) -> list[tuple[str, float, Batch]]:
         """(table, age past which its rows go, one batch) in clean-up order."""
@@ -99,6 +109,8 @@ class Cleanup:
                     break
                 await asyncio.sleep(0)  # let requests through between two batches
             deleted[table] = total
+            if self._deleted is not None:
+                self._deleted.labels(table).inc(total)
         return deleted
 
     async def _loop(self) -> None:
@@ -107,6 +119,8 @@ class Cleanup:
             try:
                 deleted = await self.run_once()
             except GatekeeperError as exc:  # the store is down: try again next round
+                if self._failures is not None:
+                    self._failures.inc()
                 log.warning("clean-up skipped", extra={"reason": type(exc).__name__})
                 continue
             if any(deleted.values()):

@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import pytest
 
 from gatekeeper.config import Config
@@ -193,3 +194,6 @@ async def test_a_running_gatekeeper_cleans_up_in_the_background(make_config: Cal
                 break
             await asyncio.sleep(0.05)
         assert await ids(store, "sessions") == {live}
+        async with httpx.AsyncClient() as client:
+            metrics = (await client.get(gk.urls["metrics"] + "/metrics")).text
+        assert 'gatekeeper_cleanup_deleted_rows_total{table="sessions"} 1.0' in metrics
