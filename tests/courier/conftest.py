@@ -14,10 +14,8 @@ from gatekeeper.config import Config
 from gatekeeper.identity.courier import Courier
 from gatekeeper.store import Store
 from gatekeeper.store.courier import CourierMessage
-from tests.courier.sink import SmtpSink, self_signed_certificate
-
-# Fast worker timings so retries and leases play out in well under a second.
-FAST = {"pull_wait": "50ms", "retry_backoff": "50ms", "retry_backoff_max": "200ms", "claim_lease": "30s"}
+from tests.support.smtp import FAST_WORKER, self_signed_certificate
+from tests.support.smtp import sink as sink  # noqa: F401  (fixture)
 
 
 @pytest.fixture
@@ -26,20 +24,12 @@ def certificate(tmp_path: Path) -> tuple[Path, Path]:
 
 
 @pytest.fixture
-async def sink() -> AsyncIterator[SmtpSink]:
-    """A plain SMTP server (no TLS) on 127.0.0.1."""
-    server = await SmtpSink().start()
-    yield server
-    await server.stop()
-
-
-@pytest.fixture
 def courier_config(make_config: Callable[..., Config]) -> Callable[..., Config]:
     """`courier_config(uri, **courier_keys)`: a Config whose courier sends to `uri` with fast worker timings."""
 
     def make(uri: str | None, *, dev: bool = False, worker: dict[str, Any] | None = None,
              **courier: Any) -> Config:
-        section: dict[str, Any] = {"worker": {**FAST, **(worker or {})}, **courier}
+        section: dict[str, Any] = {"worker": {**FAST_WORKER, **(worker or {})}, **courier}
         if uri is not None:
             section["smtp"] = {"connection_uri": uri, **section.get("smtp", {})}
         return make_config({"courier": section}, dev=dev)

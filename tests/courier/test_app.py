@@ -9,8 +9,8 @@ import httpx
 from gatekeeper.config import Config
 from gatekeeper.identity.courier import Courier, setup_courier
 from tests.courier.conftest import settled
-from tests.courier.sink import SmtpSink
 from tests.support.servers import running_gatekeeper
+from tests.support.smtp import SmtpSink
 
 
 async def test_a_running_gatekeeper_delivers_and_counts_messages(

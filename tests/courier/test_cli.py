@@ -15,14 +15,14 @@ import yaml
 from gatekeeper.config import Config
 from gatekeeper.identity.courier import Courier
 from gatekeeper.store import Store
-from tests.courier.conftest import FAST, settled
-from tests.courier.sink import SmtpSink
+from tests.courier.conftest import settled
+from tests.support.smtp import FAST_WORKER, SmtpSink
 
 
 def write_config(path: Path, dsn: str, uri: str) -> Path:
     path.write_text(yaml.safe_dump({
         "dsn": dsn, "log": {"level": "info", "format": "json"},
-        "courier": {"smtp": {"connection_uri": uri}, "worker": FAST},
+        "courier": {"smtp": {"connection_uri": uri}, "worker": FAST_WORKER},
     }))
     return path
 

@@ -16,7 +16,7 @@ from gatekeeper.identity.courier import Courier, message_json
 from gatekeeper.store import Store
 from gatekeeper.store.courier import CourierMessage
 from tests.courier.conftest import VERIFY, eventually, running, settled
-from tests.courier.sink import SmtpSink, server_tls
+from tests.support.smtp import SmtpSink, server_tls
 
 
 async def test_a_verification_code_arrives_with_subject_sender_and_both_bodies(

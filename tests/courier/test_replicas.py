@@ -14,7 +14,7 @@ from gatekeeper.config.dsn import Dsn
 from gatekeeper.identity.courier import Courier
 from gatekeeper.store import Store, open_store
 from tests.courier.conftest import running, settled
-from tests.courier.sink import SmtpSink
+from tests.support.smtp import SmtpSink
 
 
 @pytest.fixture

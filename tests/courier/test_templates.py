@@ -14,7 +14,7 @@ from gatekeeper.identity.courier import Courier, TemplateType
 from gatekeeper.identity.courier.templates import Templates
 from gatekeeper.store import Store
 from tests.courier.conftest import VERIFY, running
-from tests.courier.sink import SmtpSink
+from tests.support.smtp import SmtpSink
 
 IDENTITY = {"id": "9f5a", "traits": {"email": "ada@example.com"}}
 CASES = [

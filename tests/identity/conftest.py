@@ -3,11 +3,14 @@ dev mode, bcrypt cost 4, no network breach check, and the `session` hook after r
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
+import ory_kratos_client as k
 import pytest
 import yaml
 
@@ -66,3 +69,36 @@ async def gk(start: Callable[..., Any]) -> AsyncIterator[Instance]:
     """A gatekeeper whose public base URL is its own public listener (so SDK URLs resolve)."""
     async with start() as instance:
         yield instance
+
+
+def frontend(gk: Instance) -> k.FrontendApi:
+    return k.FrontendApi(k.ApiClient(k.Configuration(host=gk.public)))
+
+
+async def register_api(gk: Instance, email: str) -> dict[str, Any]:
+    """A native registration (password): its success body."""
+    async with httpx.AsyncClient(base_url=gk.public) as client:
+        flow = (await client.get("/self-service/registration/api")).json()
+        done = await client.post(f"/self-service/registration?flow={flow['id']}",
+                                 json={"method": "password", "password": PASSWORD, "traits": {"email": email}})
+        assert done.status_code == 200, done.text
+        body: dict[str, Any] = done.json()
+        return body
+
+
+def call(fn: Any, *args: Any, **kw: Any) -> Any:
+    """The SDK is synchronous: run it off the event loop (gatekeeper serves in the same loop)."""
+    return asyncio.to_thread(fn, *args, **kw)
+
+
+def message_ids(flow: dict[str, Any]) -> list[int]:
+    return [m["id"] for m in flow["ui"].get("messages", [])]
+
+
+async def answer_to_address(client: httpx.AsyncClient, kind: str, address: str) -> tuple[Any, ...]:
+    """What a native `kind` flow answers when asked to send a code to `address`: state, messages, node names."""
+    flow = (await client.get(f"/self-service/{kind}/api")).json()
+    sent = await client.post(f"/self-service/{kind}?flow={flow['id']}", json={"method": "code", "email": address})
+    assert sent.status_code == 200, sent.text
+    body = sent.json()
+    return body["state"], message_ids(body), [n["attributes"]["name"] for n in body["ui"]["nodes"]]

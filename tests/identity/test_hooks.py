@@ -16,11 +16,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from tests.courier.sink import SmtpSink
-from tests.identity.conftest import PASSWORD
-from tests.identity.mail import code_in, mail_to, mailing, register_api
-from tests.identity.mail import sink as sink  # noqa: F401  (fixture)
+from tests.identity.conftest import PASSWORD, register_api
 from tests.support.servers import serving
+from tests.support.smtp import SmtpSink, code_in, mail_to, mailing
+from tests.support.smtp import sink as sink  # noqa: F401  (fixture)
 
 BODY = "function(ctx) { email: ctx.identity.traits.email, flow_id: ctx.flow.id, method: ctx.flow.active }"
 

@@ -10,19 +10,9 @@ import ory_kratos_client as k
 import pytest
 from ory_kratos_client.exceptions import BadRequestException
 
-from tests.courier.sink import SmtpSink
-from tests.identity.mail import (
-    answer_to_address,
-    call,
-    code_in,
-    frontend,
-    link_in,
-    mail_to,
-    mailing,
-    message_ids,
-    register_api,
-)
-from tests.identity.mail import sink as sink  # noqa: F401  (fixture)
+from tests.identity.conftest import answer_to_address, call, frontend, message_ids, register_api
+from tests.support.smtp import SmtpSink, code_in, link_in, mail_to, mailing
+from tests.support.smtp import sink as sink  # noqa: F401  (fixture)
 
 
 def code_update(code: str | None = None, email: str | None = None) -> k.UpdateRecoveryFlowBody:

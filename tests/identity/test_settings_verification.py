@@ -6,9 +6,9 @@ from __future__ import annotations
 import httpx
 import ory_kratos_client as k
 
-from tests.courier.sink import SmtpSink
-from tests.identity.mail import call, code_in, frontend, mail_to, mailing, register_api
-from tests.identity.mail import sink as sink  # noqa: F401  (fixture)
+from tests.identity.conftest import call, frontend, register_api
+from tests.support.smtp import SmtpSink, code_in, mail_to, mailing
+from tests.support.smtp import sink as sink  # noqa: F401  (fixture)
 
 
 async def test_changed_address_is_reset_and_gets_a_code(sqlite_dsn: str, sink: SmtpSink) -> None:

@@ -4,7 +4,6 @@ in front of one upstream, delivering mail to one SMTP sink: the scale-out proof 
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -17,11 +16,11 @@ from urllib.parse import urlsplit
 
 import httpx
 import yaml
-from aiosmtpd.controller import Controller
 
 from gatekeeper.config.dsn import Dsn
 from tests.support.databases import create_postgres_database, drop_postgres_database
 from tests.support.process import SECRET, ServeProcess, gatekeeper_command, serve_process, wait_until
+from tests.support.smtp import SmtpSink
 from tests.support.tcpproxy import TcpProxy, tcp_proxy
 
 PASSWORD = "a-long-and-unusual-password-4711"
@@ -56,26 +55,13 @@ class Upstream:
         self.server.server_close()
 
 
-class Mailbox:
-    """aiosmtpd's handler: collects (recipient, subject) of every message delivered."""
-
-    def __init__(self) -> None:
-        self.received: list[tuple[str, str]] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd's naming
-        subject = next((line[9:] for line in envelope.content.decode(errors="replace").splitlines()
-                        if line.lower().startswith("subject: ")), "")
-        self.received.extend((rcpt, subject) for rcpt in envelope.rcpt_tos)
-        return "250 OK"
-
-
 @dataclass
 class Cluster:
     dsn: str  # direct
     proxied_dsn: str  # through the TCP proxy (what the replicas use)
     db_proxy: TcpProxy | None  # None on SQLite
     upstream: Upstream
-    mailbox: Mailbox
+    mailbox: SmtpSink
     tmp: Path
     replicas: list[ServeProcess] = field(default_factory=list)
     stack: ExitStack = field(default_factory=ExitStack)
@@ -152,24 +138,14 @@ def cluster(tmp: Path, size: int = 3, *, sqlite: bool = False) -> Iterator[Clust
             proxied = f"postgres://{parts.username}@127.0.0.1:{db_proxy.port}{parts.path}"
         upstream = Upstream()
         stack.callback(upstream.close)
-        mailbox = Mailbox()
-        smtp_port = free_port()
-        smtp = Controller(mailbox, hostname="127.0.0.1", port=smtp_port)
-        smtp.start()
-        stack.callback(smtp.stop)
+        mailbox = stack.enter_context(SmtpSink().threaded())
         write_rules(tmp / "rules.yaml", upstream.url)
         found = Cluster(dsn=Dsn.parse(dsn).url, proxied_dsn=proxied, db_proxy=db_proxy, upstream=upstream,
-                        mailbox=mailbox, tmp=tmp, smtp_uri=f"smtp://127.0.0.1:{smtp_port}/?disable_starttls=true")
+                        mailbox=mailbox, tmp=tmp, smtp_uri=mailbox.uri(query="disable_starttls=true"))
         stack.enter_context(found.stack)
         for i in range(size):
             found.replicas.append(found.start_replica("abc"[i]))
         yield found
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def eventually(predicate: Any, timeout: float, interval: float = 0.02) -> float:

@@ -136,7 +136,7 @@ def enqueue(three: Cluster, prefix: str, count: int) -> None:
 
 
 def delivered(three: Cluster, prefix: str) -> Counter[str]:
-    return Counter(r for r, _ in three.mailbox.received if r.startswith(prefix))
+    return Counter(r for m in three.mailbox.received for r in m.rcpt_tos if r.startswith(prefix))
 
 
 def test_courier_messages_are_sent_exactly_once_by_three_workers(three: Cluster) -> None:

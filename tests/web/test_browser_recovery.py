@@ -8,10 +8,9 @@ from typing import Any
 
 import pytest
 
-from tests.courier.sink import SmtpSink
 from tests.identity.conftest import PASSWORD, started
-from tests.identity.mail import code_in, mail_overrides, mail_to
 from tests.support.browser import ARTIFACTS, chromium_page
+from tests.support.smtp import SmtpSink, code_in, mail_overrides, mail_to
 
 pytestmark = pytest.mark.browser
 
