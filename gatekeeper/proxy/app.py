@@ -21,6 +21,7 @@ from gatekeeper.access.pipeline import Pipeline, render_bad_request
 from gatekeeper.access.repository import RuleRepository
 from gatekeeper.access.request_view import parse_networks, proxy_view
 from gatekeeper.errors import GatekeeperError, Unauthorized
+from gatekeeper.observe import adopt_route
 from gatekeeper.proxy.forward import Forwarder
 from gatekeeper.proxy.live import LiveConnections
 from gatekeeper.proxy.upstream_request import upstream_headers, upstream_target
@@ -75,11 +76,14 @@ class ProxyApp:
             return
         path = scope["path"]
         if path == self.prefix or path.startswith(self.prefix_slash):
-            scope = {**scope, "root_path": scope.get("root_path", "") + self.prefix,
+            child = {**scope, "root_path": scope.get("root_path", "") + self.prefix,
                      "path": path[len(self.prefix):] or "/"}
-            if "raw_path" in scope and scope["raw_path"]:
-                scope["raw_path"] = scope["raw_path"][len(self.prefix):] or b"/"
-            await self.identity(scope, receive, send)
+            if "raw_path" in child and child["raw_path"]:
+                child["raw_path"] = child["raw_path"][len(self.prefix):] or b"/"
+            try:
+                await self.identity(child, receive, send)
+            finally:
+                adopt_route(scope, child, self.prefix)
             return
         try:
             view, trusted = proxy_view(scope, self.trusted)
@@ -107,6 +111,7 @@ class ProxyApp:
         peer = (scope.get("client") or ("", 0))[0]
         headers = upstream_headers(rule, view, session, trusted_forwarding=trusted, peer=peer,
                                    websocket=scope["type"] == "websocket")
+        _add_request_id(headers, scope)
         target = upstream_target(rule, view)
         if scope["type"] == "websocket":
             async with self.live.watch(session) as ended:
@@ -163,6 +168,14 @@ class ProxyApp:
             else:
                 await send_error(send, render_json(Unauthorized("Access credentials are invalid",
                                                                 reason="the session ended"), verbose=False))
+
+
+def _add_request_id(headers: list[tuple[bytes, bytes]], scope: Scope) -> None:
+    """Upstream logs correlate with ours: the request id goes along as X-Request-Id unless one is already sent
+    (the client's own, or a mutator's)."""
+    request_id = scope.get("request_id")
+    if request_id and not any(k.lower() == b"x-request-id" for k, _ in headers):
+        headers.append((b"x-request-id", request_id.encode("latin-1")))
 
 
 def _wants_event_stream(scope: Scope) -> bool:
