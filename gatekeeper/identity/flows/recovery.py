@@ -78,14 +78,15 @@ class RecoveryFlows(AddressFlows):
         settings = self.all_flows.get("settings")
         if settings is None:
             return {"action": "redirect_browser_to", "redirect_browser_to": self.ctx.ui_url("settings")}, None
-        outcome = await settings.init(flow.type, client, {}, (session, ident))
-        sflow = outcome.flow
+        # Kratos' NewFlow: no AAL gate here. A recovered aal1 session of an identity with a second factor is
+        # asked for it when the settings flow is fetched, and comes back to this flow afterwards.
+        sflow, token = await settings.create(flow.type, client, {}, (session, ident))
         sflow.add_message(message)
         await settings.flows.save(sflow)
         item: dict[str, Any] = {"id": sflow.id}
         if sflow.is_browser:
             item["url"] = settings.flows.ui_redirect(sflow.id)
-        return {"action": "show_settings_ui", "flow": item}, outcome.csrf_cookie
+        return {"action": "show_settings_ui", "flow": item}, token if sflow.is_browser else None
 
     def respond(self, api: PublicApi, outcome: Outcome, client: ClientInfo) -> Response:
         if outcome.session is None or outcome.token is None:

@@ -100,12 +100,14 @@ class SettingsFlows(FlowHandler):
         aal.require_aal(self.cfg.required_aal, session, ident, self.ctx.public_base_url, return_to)
 
     def require(self, current: Current, flow: Flow | None = None) -> tuple[Any, IdentityRecord]:
-        """The session for fetch/submit: present, of the flow's identity, at the required AAL."""
+        """The session for fetch/submit: present and, once the flow is loaded, of the flow's identity and at the
+        required AAL (the second-factor login then returns to this flow, as Kratos' getSettingsFlow)."""
         if current is None:
             raise SettingsSessionRequired(self.ctx.ui_url("login"), init=False)
-        if flow is not None and flow.internal.get("identity_id") != current[1].id:
-            raise IdentityMismatch()
-        self.check_aal(current, self.flows.ui_redirect(flow.id) if flow is not None else None)
+        if flow is not None:
+            if flow.internal.get("identity_id") != current[1].id:
+                raise IdentityMismatch()
+            self.check_aal(current, self.flows.ui_redirect(flow.id))
         return current
 
     async def fetch_for(self, flow_id: str | None, client: ClientInfo, current: Current) -> Flow:
