@@ -19,7 +19,7 @@ from gatekeeper.config import parse_config
 from gatekeeper.config.dsn import Dsn
 from gatekeeper.identity.courier import Courier
 from gatekeeper.store import open_store
-from tests.courier.sink import SmtpSink
+from tests.support.smtp import SmtpSink
 
 
 async def main(dsn: str, count: int, pull_count: int) -> None:
