@@ -16,19 +16,28 @@ from starlette.routing import Route
 _IDENTITY_HEADERS = ("x-user-id", "x-user-email", "x-user-name", "authorization", "x-user-aal")
 
 
+def shown_headers(request: Request) -> dict[str, str]:
+    """The request headers, with cookie values hidden: a page that echoes a session cookie invites copying it."""
+    headers = dict(request.headers.items())
+    if "cookie" in headers:
+        names = [part.split("=", 1)[0].strip() for part in headers["cookie"].split(";") if part.strip()]
+        headers["cookie"] = "; ".join(f"{name}=<hidden>" for name in names)
+    return headers
+
+
 async def headers_json(request: Request) -> JSONResponse:
     return JSONResponse({
         "method": request.method,
         "path": request.url.path,
         "query": request.url.query,
-        "headers": {k: v for k, v in request.headers.items()},
+        "headers": shown_headers(request),
     })
 
 
 async def page(request: Request) -> HTMLResponse:
     rows = "".join(
         f"<tr class='{'identity' if k in _IDENTITY_HEADERS else ''}'><th>{escape(k)}</th><td>{escape(v)}</td></tr>"
-        for k, v in sorted(request.headers.items())
+        for k, v in sorted(shown_headers(request).items())
     )
     user = request.headers.get("x-user-email") or request.headers.get("x-user-id")
     who = f"Signed in as <strong>{escape(user)}</strong>" if user else "No identity headers received"

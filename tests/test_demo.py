@@ -53,3 +53,12 @@ async def test_a_browser_shows_the_identity_headers(demo: str) -> None:
         assert await page.inner_text("tr.identity th") == "x-user-email"
         await page.click("text=JSON")
         assert '"x-user-email":"ada@example.com"' in (await page.content()).replace(" ", "")
+
+
+async def test_the_demo_never_shows_cookie_values(demo: str) -> None:
+    cookies = {"Cookie": "ory_kratos_session=secret-session-value; theme=dark"}
+    async with httpx.AsyncClient() as client:
+        page = await client.get(f"{demo}/", headers=cookies)
+        data = (await client.get(f"{demo}/headers", headers=cookies)).json()
+    assert "secret-session-value" not in page.text and "ory_kratos_session=&lt;hidden&gt;" in page.text
+    assert data["headers"]["cookie"] == "ory_kratos_session=<hidden>; theme=<hidden>"
