@@ -101,11 +101,17 @@ def one(docs: list[Doc], kind: str, name: str | None = None) -> Doc:
 
 
 def pod_specs(docs: list[Doc]) -> list[tuple[str, Doc]]:
-    return [
+    specs = [
         (f"{doc['kind']}/{doc['metadata']['name']}", doc["spec"]["template"]["spec"])
         for doc in docs
         if doc["kind"] in ("Deployment", "Job")
     ]
+    specs += [(f"CronJob/{doc['metadata']['name']}", cron_pod(doc)) for doc in of_kind(docs, "CronJob")]
+    return specs
+
+
+def cron_pod(cron_job: Doc) -> Doc:
+    return cron_job["spec"]["jobTemplate"]["spec"]["template"]["spec"]
 
 
 def container(deployment: Doc) -> Doc:
@@ -341,6 +347,44 @@ def test_production_migrates_in_a_hook_job_before_pods_roll(chart: helm_python.C
         assert deployment_dsn["valueFrom"]["secretKeyRef"]["name"] == dsn_secret
     else:
         assert secret_value(docs, dsn_secret, "dsn") == secret_value(docs, FULLNAME, "dsn")
+
+
+@pytest.mark.parametrize("scenario", ["production", "production-managed-secret"])
+def test_production_cleans_up_from_a_cronjob_with_the_serving_pods_settings(
+    chart: helm_python.Chart, scenario: str
+) -> None:
+    docs = render(chart, SCENARIOS[scenario])
+    cron_job = one(docs, "CronJob", f"{FULLNAME}-cleanup")
+    pod = cron_pod(cron_job)
+    (cleanup,) = pod["containers"]
+    serving = container(one(docs, "Deployment"))
+
+    assert cleanup["args"] == ["cleanup", "--config", "/etc/gatekeeper/gatekeeper.yaml"]
+    assert cron_job["spec"]["schedule"] == "17 * * * *"
+    assert cron_job["spec"]["concurrencyPolicy"] == "Forbid"
+    assert pod["restartPolicy"] == "Never"
+    assert cleanup["image"] == serving["image"]
+    assert cleanup["env"] == serving["env"], "the same DSN, secrets and extra environment as the serving pods"
+    assert cleanup["securityContext"] == serving["securityContext"]
+    assert cleanup["resources"] == PRODUCTION["cleanup"]["cronJob"]["resources"]
+    config_sources = {s["configMap"]["name"] for s in pod["volumes"][0]["projected"]["sources"] if "configMap" in s}
+    assert f"{FULLNAME}-config" in config_sources, "the release's own config, not a hook copy deleted after install"
+    assert "/etc/gatekeeper/gatekeeper.yaml" in mounted_files(pod, "cleanup")
+    assert "/etc/gatekeeper/rules/app.yaml" in mounted_files(pod, "cleanup")
+
+
+def test_cleanup_cronjob_is_off_by_default_and_refused_on_sqlite(chart: helm_python.Chart) -> None:
+    assert of_kind(render(chart), "CronJob") == []
+
+    with pytest.raises(helm_python.HelmRenderError, match="cleanup.cronJob.enabled needs PostgreSQL"):
+        render(chart, {"cleanup": {"cronJob": {"enabled": True}}})
+
+
+def test_cleanup_cronjob_name_leaves_room_for_its_jobs(chart: helm_python.Chart) -> None:
+    docs = render(chart, merge(PRODUCTION, {"fullnameOverride": "g" * 60}))
+
+    (cron_job,) = of_kind(docs, "CronJob")
+    assert len(cron_job["metadata"]["name"]) <= 52
 
 
 def test_production_postgres_dsn_stays_out_of_configmaps(chart: helm_python.Chart) -> None:
