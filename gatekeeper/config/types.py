@@ -18,6 +18,8 @@ class Duration(float):
             raise ValueError("expected a duration such as 10s, 15m or 1h")
         if isinstance(text, int | float):
             return cls(float(text))
+        if not isinstance(text, str):  # a list or mapping in YAML: a problem to report, not a crash
+            raise ValueError(f"expected a duration such as 10s, 15m or 1h, got {type(text).__name__} {text!r}")
         text = text.strip()
         if text in ("0", ""):
             return cls(0.0)
