@@ -78,7 +78,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _serve(args: argparse.Namespace) -> int:
     with held_logs():  # what loading the config logs (generated --dev secrets) comes out in the configured format
-        config = load_config(args.config, dev=args.dev)
+        config = _load_checked(args.config, dev=args.dev)
         configure_logging(config.log)
     return _run_async(_serve_async(config, apply_migrations=args.migrate))
 
@@ -141,9 +141,18 @@ async def _migrate_async(dsn: Dsn, action: str) -> int:
         await store.close()
 
 
+def _load_checked(path: str | None, *, dev: bool) -> Config:
+    """The config, with every enabled handler's global config validated too (serve and config check)."""
+    from gatekeeper.access.global_config import check_global_config
+
+    config = load_config(path, dev=dev)
+    check_global_config(config)
+    return config
+
+
 def _config_check(args: argparse.Namespace) -> int:
     try:
-        load_config(args.file, dev=args.dev)
+        _load_checked(args.file, dev=args.dev)
     except ConfigError as exc:
         print(str(exc))
         return EXIT_CONFIG
