@@ -65,7 +65,8 @@ class RuleSet:
         return next((r for r in self.rules if r.id == rule_id), None)
 
 
-def _section(config: Config, kind: str, name: str) -> HandlerSection | None:
+def handler_section(config: Config, kind: str, name: str) -> HandlerSection | None:
+    """`<kind>.<name>` as configured; `errors.handlers.json` is on unless switched off (as in Oathkeeper)."""
     if kind == "errors":
         section = config.errors.handlers.get(name)
         if name == "json" and "errors.handlers.json.enabled" not in config.source.lines:
@@ -94,7 +95,7 @@ class _Compiler:
             known = ", ".join(sorted(REGISTRY[kind]))
             add("handler", f"unknown {kind[:-1]} {ref.handler!r} (known: {known})")
             return None
-        section = _section(self.config, kind, ref.handler)
+        section = handler_section(self.config, kind, ref.handler)
         if section is None or not section.enabled:
             where = f"errors.handlers.{ref.handler}" if kind == "errors" else f"{kind}.{ref.handler}"
             add("handler", f"{ref.handler!r} is not enabled (set {where}.enabled: true)")

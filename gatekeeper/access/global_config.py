@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Mapping
 
+from gatekeeper.access.compiler import handler_section
 from gatekeeper.access.handlers import REGISTRY, load_handlers
 from gatekeeper.config import Config, ConfigError, ConfigProblem
 from gatekeeper.config.access import HandlerSection
@@ -40,6 +41,7 @@ def global_config_problems(config: Config) -> list[ConfigProblem]:
                 hint = f"did you mean {close[0]!r}?" if close else f"known: {', '.join(sorted(known))}"
                 out.append(ConfigProblem(source.name, source.line(path), path, f"unknown handler {name!r} ({hint})"))
                 continue
+            section = handler_section(config, kind, name)  # errors.handlers.json is on unless switched off
             if section is None or not section.enabled:
                 continue
             found: list[ConfigProblem] = []

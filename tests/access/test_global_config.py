@@ -187,3 +187,12 @@ def test_serve_refuses_a_config_with_handler_config_problems(tmp_path: Path) -> 
         in result.stderr
     assert "mutators.id_token.config.ttl" in result.stderr and "mutators.headers: unknown handler" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_the_json_error_handler_is_checked_without_enabled_because_it_is_on_by_default(tmp_path: Path) -> None:
+    file = write(tmp_path, VALID.replace("    json:\n      enabled: true\n      config:\n        verbose: true\n",
+                                         "    json:\n      config:\n        verbos: true\n"))
+    result = run("config", "check", str(file))
+    assert result.returncode == 2
+    assert result.stdout == (f"{file}:{line_of(file, 'verbos:')}: errors.handlers.json.config.verbos: unknown key "
+                             "(did you mean 'verbose'?)\n")
