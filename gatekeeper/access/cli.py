@@ -40,6 +40,7 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
 
 
 def _lint(args: argparse.Namespace) -> int:
+    from gatekeeper.access.global_config import global_config_problems
     from gatekeeper.access.tooling import load, rule_files, tool_config
 
     config = tool_config(args.config, args.matching_strategy)
@@ -48,10 +49,11 @@ def _lint(args: argparse.Namespace) -> int:
         print("no rule files given or configured", file=sys.stderr)
         return 1
     loaded = load(files, config)
-    for problem in sorted(loaded.problems, key=lambda p: (p.file, p.line or 0)):
+    problems = loaded.problems + (global_config_problems(config) if args.config else [])
+    for problem in sorted(problems, key=lambda p: (p.file, p.line or 0)):
         print(problem)
-    if loaded.problems:
-        print(f"{len(loaded.problems)} problem(s) in {len(files)} file(s)", file=sys.stderr)
+    if problems:
+        print(f"{len(problems)} problem(s) in {len(files)} file(s)", file=sys.stderr)
         return 1
     print(f"ok: {len(loaded.rules)} rule(s) in {len(files)} file(s)")
     return 0

@@ -196,3 +196,17 @@ def test_the_json_error_handler_is_checked_without_enabled_because_it_is_on_by_d
     assert result.returncode == 2
     assert result.stdout == (f"{file}:{line_of(file, 'verbos:')}: errors.handlers.json.config.verbos: unknown key "
                              "(did you mean 'verbose'?)\n")
+
+
+def test_rules_lint_with_a_config_reports_its_handler_config_problems_too(tmp_path: Path) -> None:
+    file = broken(tmp_path)
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("- id: app\n  match: {url: 'http://app/<.*>', methods: [GET]}\n"
+                     "  authenticators: [{handler: anonymous}]\n  authorizer: {handler: allow}\n"
+                     "  mutators: [{handler: noop}]\n")
+    result = run("rules", "lint", "--config", str(file), str(rules))
+    assert result.returncode == 1
+    assert f"{file}:{line_of(file, 'scope_stratgy')}: authenticators.jwt.config.scope_stratgy: unknown key" \
+        in result.stdout
+    assert "mutators.headers: unknown handler 'headers'" in result.stdout
+    assert run("rules", "lint", "--config", str(write(tmp_path, VALID)), str(rules)).returncode == 0
