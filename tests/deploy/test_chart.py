@@ -10,7 +10,10 @@ from __future__ import annotations
 import base64
 import copy
 import json
+import os
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +22,9 @@ import helm_python
 import kubernetes_validate
 import pytest
 import yaml
+
+from tests.conftest import IN_CI
+from tests.support.databases import create_postgres_database, drop_postgres_database
 
 CHART = Path(__file__).resolve().parents[2] / "helm" / "gatekeeper"
 PRODUCTION: dict[str, Any] = yaml.safe_load((CHART / "values-production.yaml").read_text())
@@ -371,6 +377,46 @@ def test_production_cleans_up_from_a_cronjob_with_the_serving_pods_settings(
     assert f"{FULLNAME}-config" in config_sources, "the release's own config, not a hook copy deleted after install"
     assert "/etc/gatekeeper/gatekeeper.yaml" in mounted_files(pod, "cleanup")
     assert "/etc/gatekeeper/rules/app.yaml" in mounted_files(pod, "cleanup")
+
+
+@pytest.fixture
+def fresh_postgres_dsn() -> Iterator[str]:
+    """A PostgreSQL database of this test's own, not yet migrated (the session's one may be)."""
+    dsn, why = create_postgres_database()
+    if dsn is None:
+        if IN_CI:
+            pytest.fail(f"{why} (in CI PostgreSQL is required)")
+        pytest.skip(why)
+    yield dsn
+    drop_postgres_database(dsn)
+
+
+async def test_the_cronjob_command_cleans_up_a_postgres_database(
+    chart: helm_python.Chart, fresh_postgres_dsn: str, tmp_path: Path
+) -> None:
+    """The CronJob's args, the chart's rendered gatekeeper.yaml and the Secret's DSN: one clean-up run."""
+    store_module = pytest.importorskip("gatekeeper.store")
+    dsn_module = pytest.importorskip("gatekeeper.config.dsn")
+    postgres_dsn = fresh_postgres_dsn
+    docs = render(chart, merge(SCENARIOS["production-managed-secret"], {"database": {"dsn": postgres_dsn}}))
+    (cleanup,) = cron_pod(one(docs, "CronJob"))["containers"]
+    (tmp_path / "gatekeeper.yaml").write_text(one(docs, "ConfigMap", f"{FULLNAME}-config")["data"]["gatekeeper.yaml"])
+    # no pause between tables (database.cleanup.sleep.tables, 1m by default), overridden the Kratos way
+    env = {**os.environ, "DSN": secret_value(docs, FULLNAME, "dsn"), "DATABASE_CLEANUP_SLEEP_TABLES": "0s"}
+    args = [str(tmp_path / "gatekeeper.yaml") if a == "/etc/gatekeeper/gatekeeper.yaml" else a for a in cleanup["args"]]
+    command = [sys.executable, "-m", "gatekeeper.cli", *args]
+
+    unmigrated = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+    store = await store_module.open_store(dsn_module.Dsn.parse(postgres_dsn))
+    try:
+        await store.migrate()
+    finally:
+        await store.close()
+    migrated = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+
+    assert unmigrated.returncode == 1 and "gatekeeper migrate up" in unmigrated.stderr
+    assert migrated.returncode == 0, migrated.stderr
+    assert "sessions" in migrated.stdout and "deleted" in migrated.stdout
 
 
 def test_cleanup_cronjob_is_off_by_default_and_refused_on_sqlite(chart: helm_python.Chart) -> None:
