@@ -8,6 +8,8 @@
     ├── NotFound (404)
     ├── Conflict (409)
     ├── Gone (410)
+    ├── PayloadTooLarge (413)              a body over the configured limit
+    ├── UnsupportedBody (415)              a body in a content type we do not read
     ├── TooManyRequests (429)              carries retry_after seconds
     ├── UpstreamError (502) / UpstreamTimeout (504)
     └── StoreError (500)
@@ -68,6 +70,16 @@ class Conflict(GatekeeperError):
 class Gone(GatekeeperError):
     status = 410
     default_message = "The requested resource is no longer available"
+
+
+class PayloadTooLarge(BadRequest):
+    status = 413
+    default_message = "The request body is too large"
+
+
+class UnsupportedBody(BadRequest):
+    status = 415
+    default_message = "The request body has an unsupported content type"
 
 
 class TooManyRequests(GatekeeperError):

@@ -16,23 +16,13 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from gatekeeper.api.errors import error_body, error_response
-from gatekeeper.errors import BadRequest, GatekeeperError
+from gatekeeper.errors import BadRequest, GatekeeperError, PayloadTooLarge, UnsupportedBody
 from gatekeeper.identity.client import ClientInfo
 from gatekeeper.observe import ROUTE_KEY
 
 NO_CACHE = "private, no-cache, no-store, must-revalidate"
 MAX_BODY = 256 * 1024
 _OFFERS = ("text/html", "text/*", "*/*", "application/json")
-
-
-class PayloadTooLarge(BadRequest):
-    status = 413
-    default_message = "The request body is too large"
-
-
-class UnsupportedBody(BadRequest):
-    status = 415
-    default_message = "The request body has an unsupported content type"
 
 
 def _accept_json(accept: str) -> bool:

@@ -20,7 +20,7 @@ from gatekeeper.access.handlers import AuthSession
 from gatekeeper.access.pipeline import Pipeline, render_bad_request
 from gatekeeper.access.repository import RuleRepository
 from gatekeeper.access.request_view import parse_networks, proxy_view
-from gatekeeper.errors import GatekeeperError, Unauthorized
+from gatekeeper.errors import GatekeeperError, PayloadTooLarge, Unauthorized
 from gatekeeper.observe import adopt_route
 from gatekeeper.proxy.forward import Forwarder
 from gatekeeper.proxy.live import LiveConnections
@@ -55,7 +55,7 @@ class BodyBuffer:
                 chunk = message.get("body", b"")
                 size += len(chunk)
                 if size > MAX_BUFFERED_BODY:
-                    raise GatekeeperError(reason="the request body is too large to be authorized", error_id=None)
+                    raise PayloadTooLarge(reason="the request body is too large to be authorized")
                 chunks.append(chunk)
                 if not message.get("more_body", False):
                     break

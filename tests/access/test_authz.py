@@ -63,6 +63,8 @@ async def test_remote_and_remote_json(tmp_path: Path) -> None:
             assert seen[-1]["headers"]["content-type"] == "text/plain"
             assert (await decide(gk.api, "/remote", method="POST", content=b"no")).status_code == 403
             assert (await decide(gk.api, "/remote", method="POST", content=b"boom")).status_code == 500
+            huge = await decide(gk.api, "/remote", method="POST", content=b"x" * (8 * 1024 * 1024 + 1))
+            assert huge.status_code == 413 and len(seen) == 3  # refused before the authorizer is asked
             keto = await decide(gk.api, "/docs/42")
             assert keto.status_code == 200 and keto.headers["x-relation"] == "view"
             assert (await decide(gk.api, "/docs/7")).status_code == 403
