@@ -4,7 +4,9 @@ client (bench/proxy.py); aiohttp remains for WebSocket tunnels.
 
 Only what a reverse proxy needs: one request per connection at a time, `Content-Length` or chunked request
 bodies, any response framing llhttp understands. A reused keep-alive connection that the upstream closed
-before answering is retried once on a fresh connection when the request body can be replayed.
+before answering is retried once on a fresh connection when the request body can be replayed. Bytes that
+arrive while no request is in flight (a response glued after the answer, or sent on an idle connection)
+answer nobody: the connection that received them is discarded, never handed to the next request.
 """
 
 from __future__ import annotations
@@ -25,10 +27,14 @@ class UpstreamClosed(ConnectionError):
     """The upstream closed the connection before the response was complete."""
 
 
+class _Unsolicited(Exception):
+    """The upstream sent a message while no request was waiting for one."""
+
+
 class _Connection(asyncio.Protocol):
     __slots__ = ("transport", "parser", "status", "headers", "keep_alive", "chunks", "buffered", "complete",
                  "error", "waiter", "paused_reading", "write_ready", "received", "informational", "reusable",
-                 "close_delimited", "idle_since")
+                 "close_delimited", "idle_since", "in_flight")
 
     def __init__(self) -> None:
         self.transport: asyncio.Transport | None = None
@@ -36,6 +42,7 @@ class _Connection(asyncio.Protocol):
         self.write_ready: asyncio.Future[None] | None = None
         self.reusable = True
         self.idle_since = 0.0
+        self.in_flight = False
         self._reset()
 
     def _reset(self) -> None:
@@ -57,6 +64,9 @@ class _Connection(asyncio.Protocol):
         self.transport = transport  # type: ignore[assignment]
 
     def data_received(self, data: bytes) -> None:
+        if not self.in_flight:  # unsolicited bytes on an idle connection: it can answer no one any more
+            self.close()
+            return
         self.received = True
         try:
             self.parser.feed_data(data)
@@ -65,6 +75,7 @@ class _Connection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.reusable = False
+        self.in_flight = False
         if self.close_delimited and self.status and exc is None:
             self.complete = True  # a body without Content-Length or chunking ends with the connection
             self._wake()
@@ -82,6 +93,10 @@ class _Connection(asyncio.Protocol):
         self.write_ready = None
 
     # httptools callbacks
+    def on_message_begin(self) -> None:
+        if not self.in_flight:  # a second message after the answer: stop parsing, never reuse
+            raise _Unsolicited
+
     def on_header(self, name: bytes, value: bytes) -> None:
         self.headers.append((name, value))
 
@@ -110,11 +125,14 @@ class _Connection(asyncio.Protocol):
             self.informational = False
             return
         self.complete = True
+        self.in_flight = False
         self._wake()
 
     def _fail(self, exc: BaseException) -> None:
-        self.error = exc
         self.reusable = False
+        if self.complete:
+            return  # the answer is whole; what came after it only makes the connection unusable
+        self.error = exc
         self._wake()
 
     def _wake(self) -> None:
@@ -132,6 +150,7 @@ class _Connection(asyncio.Protocol):
         assert self.transport is not None
         if self.error is not None:
             raise self.error
+        self.in_flight = True
         self.transport.write(data)
         if self.write_ready is not None:
             await self.write_ready

@@ -47,6 +47,14 @@ class RawUpstream:
                     break
                 if target == "/empty":
                     writer.write(b"HTTP/1.1 204 No Content\r\n\r\n")
+                elif target == "/glued":  # a second, unsolicited response glued after the answer
+                    writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nglued"
+                                 b"HTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\ninjected")
+                elif target == "/inject-later":  # answers, then sends a response nobody asked for while idle
+                    writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfirst")
+                    await writer.drain()
+                    await asyncio.sleep(0.05)
+                    writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\ninjected")
                 elif target == "/then-close":
                     writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
                     await writer.drain()
@@ -101,6 +109,25 @@ async def test_edge_cases_through_the_proxy(tmp_path: Path, raw_upstream: tuple[
         sized = await client.post(f"{gk.proxy}/sized", content=b"x" * 100)
         assert sized.text.endswith(":/sized:" + "x" * 100)
         assert (await client.get(f"{gk.proxy}/after-all")).status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/glued", "/inject-later"])
+async def test_bytes_an_upstream_sends_unasked_never_answer_another_request(
+        tmp_path: Path, raw_upstream: tuple[str, RawUpstream], path: str) -> None:
+    """A response glued after the answer, or sent on an idle pooled connection, must not become the answer to
+    the next client's request: the connection that received it is discarded."""
+    url, upstream = raw_upstream
+    rules = [rule("raw", "http://<[^/]+>/<.*>", upstream=url, authenticators=("anonymous",))]
+    async with access_instance(access_config(tmp_path, rules)) as gk:
+        async with httpx.AsyncClient() as alice:
+            first = await alice.get(f"{gk.proxy}{path}")
+            assert first.status_code == 200 and first.text in ("glued", "first")
+        await asyncio.sleep(0.2)  # the unsolicited bytes arrive while the connection sits in the pool
+        answers = []
+        for client_path in ("/bob", "/carol", "/dave"):
+            async with httpx.AsyncClient() as other:
+                answers.append((await other.get(f"{gk.proxy}{client_path}")).text)
+        assert [a.split(":")[1:2] for a in answers] == [["/bob"], ["/carol"], ["/dave"]], answers
 
 
 async def test_query_strings_pass_byte_for_byte(tmp_path: Path, raw_upstream: tuple[str, RawUpstream]) -> None:
