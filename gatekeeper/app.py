@@ -233,7 +233,7 @@ async def serve(app: App, *, apply_migrations: bool, sockets: Mapping[str, socke
         config = uvicorn.Config(
             build_listener(app, name), loop="none", http="httptools", ws="auto", lifespan="off",
             log_config=None, access_log=False, proxy_headers=False, server_header=False, date_header=False,
-            timeout_graceful_shutdown=float(cfg.shutdown_timeout),  # type: ignore[arg-type] timeout_keep_alive=75,
+            timeout_graceful_shutdown=float(cfg.shutdown_timeout), timeout_keep_alive=float(cfg.keep_alive_timeout),
         )
         servers.append(_Server(config))
     loop = asyncio.get_running_loop()

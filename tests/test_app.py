@@ -422,3 +422,37 @@ async def test_a_hanging_readiness_check_answers_503_in_bounded_time(
     assert (response.status_code, response.json()) == (503, {"errors": {"remote": "did not answer within 0.2s"}})
     assert alive.json() == {"status": "ok"}
 
+
+
+async def _idle_connection_survives(url: str, idle: float) -> bool:
+    """Send one request on a raw keep-alive connection, stay idle, then ask again on the same connection."""
+    host, port = url.removeprefix("http://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    request = b"GET /health/alive HTTP/1.1\r\nHost: gatekeeper\r\n\r\n"
+    try:
+        writer.write(request)
+        assert b" 200 " in await reader.readuntil(b"\r\n\r\n")
+        await reader.readexactly(len(b'{"status":"ok"}'))
+        await asyncio.sleep(idle)
+        writer.write(request)
+        return (await reader.read(1024)).startswith(b"HTTP/1.1 200")
+    except ConnectionError:
+        return False
+    finally:
+        writer.close()
+
+
+async def test_idle_keep_alive_connections_are_closed_after_the_configured_timeout(
+        make_config: Callable[..., Config]) -> None:
+    async with running_gatekeeper(make_config({"serve": {"keep_alive_timeout": "1s"}})) as instance:
+        for url in instance.urls.values():
+            assert await _idle_connection_survives(url, 0.2)
+            assert not await _idle_connection_survives(url, 1.6)
+
+
+@pytest.mark.slow
+async def test_idle_keep_alive_connections_outlive_a_load_balancers_60s_idle_by_default(
+        make_config: Callable[..., Config]) -> None:
+    assert make_config().serve.keep_alive_timeout == 75
+    async with running_gatekeeper(make_config()) as instance:
+        assert await _idle_connection_survives(instance.proxy, 6)  # uvicorn's own default closes after 5 s

@@ -157,6 +157,8 @@ def _check(config: Config, name: str, source: Source, out: list[ConfigProblem], 
             add(f"serve.{listener}.port", f"expected a port between 0 and 65535, got {port}")
     if config.serve.shutdown_timeout is not None and config.serve.shutdown_timeout < 0:
         add("serve.shutdown_timeout", "must not be negative")
+    if config.serve.keep_alive_timeout is not None and config.serve.keep_alive_timeout < 0:
+        add("serve.keep_alive_timeout", "must not be negative")
     check_courier(config.courier, add)
     check_database(config.database, add)
 

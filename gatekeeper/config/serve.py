@@ -64,6 +64,7 @@ class Serve:
     api: ApiListener = field(default_factory=lambda: ApiListener(port=4456))
     metrics: Listener = field(default_factory=lambda: _listener(9000))
     shutdown_timeout: Duration = Duration(10.0)
+    keep_alive_timeout: Duration = Duration(75.0)
 
 
 @dataclass(frozen=True)
