@@ -107,7 +107,7 @@ class Sessions:
             token, _, mac = credential.partition(".")
             for key in self._keys:
                 expected = base64.urlsafe_b64encode(hmac.new(key, token.encode(), hashlib.sha256).digest())
-                if hmac.compare_digest(expected.decode().rstrip("="), mac):
+                if hmac.compare_digest(expected.rstrip(b"="), mac.encode()):  # bytes: any client byte compares
                     return token if _TOKEN.match(token) else None
             return None
         return credential if _TOKEN.match(credential) else None
