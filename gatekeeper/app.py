@@ -25,10 +25,10 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp
 
-from gatekeeper.api.errors import EXCEPTION_HANDLERS
 from gatekeeper.config import Config
 from gatekeeper.errors import GatekeeperError, StoreUnavailable
-from gatekeeper.health import ReadinessCheck, health_routes
+from gatekeeper.http.errors import EXCEPTION_HANDLERS
+from gatekeeper.http.health import ReadinessCheck, health_routes
 from gatekeeper.observe import Metrics, RequestObserver, adopt_route
 from gatekeeper.store import Store, migrate, new_store
 

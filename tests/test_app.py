@@ -16,8 +16,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from gatekeeper import __version__, health
+from gatekeeper import __version__
 from gatekeeper.config import Config
+from gatekeeper.http import health
 from tests.support.databases import create_postgres_database, drop_postgres_database
 from tests.support.process import (
     LISTENER_NAMES,

@@ -45,9 +45,9 @@ class _ForwarderService:
 
 async def setup(app: App) -> None:
     """Register the rule repository, the proxy factory and the access API routes on `app`."""
-    from gatekeeper.access.api import access_routes
+    from gatekeeper.http.oathkeeper.api import access_routes
+    from gatekeeper.http.oathkeeper.decisions import Decisions
     from gatekeeper.proxy.app import proxy_factory
-    from gatekeeper.proxy.decisions import Decisions
     from gatekeeper.proxy.forward import Forwarder
     from gatekeeper.proxy.live import LiveConnections
 

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from starlette.routing import BaseRoute
 
-    from gatekeeper.api.public import PublicApi
     from gatekeeper.app import App
+    from gatekeeper.http.kratos.public import PublicApi
     from gatekeeper.identity.courier import Courier
     from gatekeeper.identity.flows.settings import SettingsFlows
     from gatekeeper.identity.service import IdentityContext
@@ -63,14 +63,14 @@ def _warn_unsupported(ctx: IdentityContext) -> None:
 
 async def setup(app: App) -> None:
     """Register the public API + built-in UI routes and the cached session source on `app`."""
-    from gatekeeper.api import cors
-    from gatekeeper.api.public import PublicApi
+    from gatekeeper.http import cors
+    from gatekeeper.http.kratos.public import PublicApi
+    from gatekeeper.http.ui.routes import WebUi
     from gatekeeper.identity.cleanup import Cleanup
     from gatekeeper.identity.courier import setup_courier
     from gatekeeper.identity.flows.login import LoginFlows
     from gatekeeper.identity.flows.registration import RegistrationFlows
     from gatekeeper.identity.revocation import RevocationBroadcast
-    from gatekeeper.web.routes import WebUi
 
     ctx = await build_context(app)
     flows: dict[str, Any] = {"login": LoginFlows(ctx), "registration": RegistrationFlows(ctx)}
@@ -91,7 +91,7 @@ async def setup(app: App) -> None:
 
     routes.extend(await oidc.setup(app, ctx, flows, public))  # social sign-in, when enabled
     app.routes["public"].extend(cors.apply(routes, cors.parse(app.config.serve.public.cors, app.config.source)))
-    from gatekeeper.api.admin import register as register_admin
+    from gatekeeper.http.kratos.admin import register as register_admin
 
     register_admin(app, ctx)  # admin API and admin UI on the admin listener, OpenAPI documents on both
 
@@ -122,7 +122,7 @@ def _settings_flows(app: App, ctx: IdentityContext) -> SettingsFlows:
 
 
 def _settings_routes(ctx: IdentityContext, public: PublicApi, settings: SettingsFlows) -> list[BaseRoute]:
-    from gatekeeper.api.settings import SettingsApi
-    from gatekeeper.web.settings import SettingsPage
+    from gatekeeper.http.kratos.settings import SettingsApi
+    from gatekeeper.http.ui.settings import SettingsPage
 
     return [*SettingsApi(public, settings).routes(), *SettingsPage(ctx, settings).routes()]

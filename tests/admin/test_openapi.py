@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from gatekeeper.api.openapi import PUBLIC, undocumented
+from gatekeeper.http.openapi import PUBLIC, undocumented
 from tests.support.servers import Instance
 
 CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance"

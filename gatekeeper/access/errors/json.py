@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from gatekeeper.access.errors.base import Condition, ErrorResponse, HandlerBase, WhenMixin, error_name
 from gatekeeper.access.handlers import Deps, register
 from gatekeeper.access.request_view import RequestView
-from gatekeeper.api.errors import error_body
 from gatekeeper.errors import GatekeeperError, TooManyRequests
+from gatekeeper.http.errors import error_body
 
 _GENERIC = {
     401: "The request could not be authorized",

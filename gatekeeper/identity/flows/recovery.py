@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.responses import Response
 
-from gatekeeper.api.public_http import json_response, redirect
+from gatekeeper.http.common import json_response, redirect
 from gatekeeper.identity import csrf, text
 from gatekeeper.identity.client import ClientInfo
 from gatekeeper.identity.errors import SessionAlreadyAvailable
@@ -25,7 +25,7 @@ from gatekeeper.identity.identities import rfc3339
 from gatekeeper.identity.strategies.code import Challenge
 
 if TYPE_CHECKING:
-    from gatekeeper.api.public import PublicApi
+    from gatekeeper.http.kratos.public import PublicApi
     from gatekeeper.identity.courier import Courier
     from gatekeeper.identity.service import IdentityContext
 

@@ -16,8 +16,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from gatekeeper.api.public_http import endpoint, json_response, redirect
 from gatekeeper.errors import BadRequest, GatekeeperError
+from gatekeeper.http.common import endpoint, json_response, redirect
 from gatekeeper.identity import csrf, text
 from gatekeeper.identity.client import ClientInfo
 from gatekeeper.identity.flows.base import Flow, FlowKind, FlowType, Outcome, ValidationFailed
@@ -28,7 +28,7 @@ from gatekeeper.identity.strategies.link import LinkStrategy
 from gatekeeper.identity.ui import Group, csrf_node, find
 
 if TYPE_CHECKING:
-    from gatekeeper.api.public import PublicApi
+    from gatekeeper.http.kratos.public import PublicApi
     from gatekeeper.identity.courier import Courier
     from gatekeeper.identity.hooks import Hooks
     from gatekeeper.identity.service import IdentityContext

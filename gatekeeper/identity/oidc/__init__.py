@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from starlette.routing import BaseRoute
 
-    from gatekeeper.api.public import PublicApi
     from gatekeeper.app import App
+    from gatekeeper.http.kratos.public import PublicApi
     from gatekeeper.identity.service import IdentityContext
 
 
@@ -27,7 +27,7 @@ async def setup(app: App, ctx: IdentityContext, flows: dict[str, Any], public: P
     route."""
     if not ctx.config.selfservice.methods.oidc.enabled:
         return []
-    from gatekeeper.api.public_oidc import OidcRoutes
+    from gatekeeper.http.kratos.oidc import OidcRoutes
     from gatekeeper.identity.oidc.service import SocialSignIn
     from gatekeeper.identity.strategies.oidc import OidcStrategy
 

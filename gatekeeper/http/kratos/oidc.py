@@ -11,13 +11,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from gatekeeper.api.public_http import endpoint, redirect
 from gatekeeper.errors import GatekeeperError
+from gatekeeper.http.common import endpoint, redirect
 from gatekeeper.identity import csrf
 from gatekeeper.identity.oidc.service import CALLBACK
 
 if TYPE_CHECKING:
-    from gatekeeper.api.public import PublicApi
+    from gatekeeper.http.kratos.public import PublicApi
     from gatekeeper.identity.oidc.service import SocialSignIn
 
 

@@ -17,8 +17,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from gatekeeper.api.public_http import endpoint
-from gatekeeper.api.schemas import COMPONENTS
+from gatekeeper.http.common import endpoint
+from gatekeeper.http.schemas import COMPONENTS
 
 DOC_PATHS = ("/openapi.json", "/.well-known/openapi.json")
 UNDOCUMENTED_PREFIXES = ("/ui", "/admin/ui", "/health/")  # HTML pages and health checks, not API

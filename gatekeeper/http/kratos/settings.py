@@ -9,8 +9,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from gatekeeper.api.public import PublicApi
-from gatekeeper.api.public_http import endpoint, json_response, read_body, redirect, wants_json
+from gatekeeper.http.common import endpoint, json_response, read_body, redirect, wants_json
+from gatekeeper.http.kratos.public import PublicApi
 from gatekeeper.identity.client import ClientInfo
 from gatekeeper.identity.flows.base import FlowType, Outcome
 from gatekeeper.identity.flows.settings import SettingsFlows

@@ -14,10 +14,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
-from gatekeeper.api.errors import error_body
-from gatekeeper.api.openapi import Param, operation
-from gatekeeper.api.public_http import NO_CACHE, json_response, read_raw, with_query
 from gatekeeper.errors import BadRequest, GatekeeperError, NotFound
+from gatekeeper.http.common import NO_CACHE, json_response, read_raw, with_query
+from gatekeeper.http.errors import error_body
+from gatekeeper.http.openapi import Param, operation
 from gatekeeper.identity.admin import AdminService, Page, page_token, parse_uuid
 from gatekeeper.identity.admin_recovery import AdminRecovery
 from gatekeeper.identity.identities import rfc3339
@@ -300,8 +300,8 @@ class AdminApi:
 def register(app: Any, ctx: IdentityContext) -> None:
     """Admin API, admin UI and both OpenAPI documents on `app` (called from identity setup, after the public
     routes; the documents read the route lists at request time, so routes registered later are described too)."""
-    from gatekeeper.api.openapi import PUBLIC, doc_routes
-    from gatekeeper.web.admin.routes import AdminUi
+    from gatekeeper.http.openapi import PUBLIC, doc_routes
+    from gatekeeper.http.ui.admin.routes import AdminUi
 
     service = AdminService(ctx)
     app.extensions["identity_admin"] = service

@@ -29,7 +29,7 @@ SECURITY_HEADERS = {
 
 @cache
 def environment() -> jinja2.Environment:
-    loader = jinja2.PackageLoader("gatekeeper.web", "templates")
+    loader = jinja2.PackageLoader("gatekeeper.http.ui", "templates")
     env = jinja2.Environment(loader=loader, autoescape=jinja2.select_autoescape(default=True),
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.globals["label_of"] = label_of
@@ -60,4 +60,4 @@ def render_error(ctx: IdentityContext, error: dict[str, Any], *, status: int) ->
 
 
 def stylesheet() -> str:
-    return resources.files("gatekeeper.web").joinpath("static/style.css").read_text("utf-8")
+    return resources.files("gatekeeper.http.ui").joinpath("static/style.css").read_text("utf-8")

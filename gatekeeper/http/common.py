@@ -15,8 +15,8 @@ from starlette.datastructures import FormData
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from gatekeeper.api.errors import error_body, error_response
 from gatekeeper.errors import BadRequest, GatekeeperError, PayloadTooLarge, UnsupportedBody
+from gatekeeper.http.errors import error_body, error_response
 from gatekeeper.identity.client import ClientInfo
 from gatekeeper.observe import ROUTE_KEY
 

@@ -7,13 +7,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from gatekeeper.api.public_http import client_info, redirect, session_credential, with_query
 from gatekeeper.errors import GatekeeperError
+from gatekeeper.http.common import client_info, redirect, session_credential, with_query
+from gatekeeper.http.ui import render
 from gatekeeper.identity.flows.base import FlowType
 from gatekeeper.identity.flows.settings import SettingsFlows
 from gatekeeper.identity.service import IdentityContext
 from gatekeeper.observe import ROUTE_KEY
-from gatekeeper.web import render
 
 SECTIONS = (("profile", "Profile"), ("password", "Password"), ("oidc", "Sign-in providers"),
             ("totp", "Authenticator app"), ("lookup_secret", "Backup recovery codes"))

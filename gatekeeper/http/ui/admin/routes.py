@@ -17,13 +17,13 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from gatekeeper.errors import BadRequest, GatekeeperError, NotFound
+from gatekeeper.http.ui import SECURITY_HEADERS, stylesheet
 from gatekeeper.identity import csrf
 from gatekeeper.identity.admin import AdminService, Page
 from gatekeeper.identity.admin_recovery import AdminRecovery
 from gatekeeper.identity.errors import CsrfViolation
 from gatekeeper.identity.service import IdentityContext
 from gatekeeper.observe import ROUTE_KEY
-from gatekeeper.web import SECURITY_HEADERS, stylesheet
 
 ROOT = "/admin/ui"
 CSRF_COOKIE = "gatekeeper_admin_csrf"
@@ -34,8 +34,8 @@ _CSP = {**SECURITY_HEADERS, "Content-Security-Policy": "default-src 'none'; styl
 
 @cache
 def _env() -> jinja2.Environment:
-    loader = jinja2.ChoiceLoader([jinja2.PackageLoader("gatekeeper.web.admin", "templates"),
-                                  jinja2.PackageLoader("gatekeeper.web", "templates")])
+    loader = jinja2.ChoiceLoader([jinja2.PackageLoader("gatekeeper.http.ui.admin", "templates"),
+                                  jinja2.PackageLoader("gatekeeper.http.ui", "templates")])
     return jinja2.Environment(loader=loader, autoescape=jinja2.select_autoescape(default=True),
                               undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
 
@@ -58,7 +58,7 @@ class AdminUi:
     def __init__(self, ctx: IdentityContext, service: AdminService, recovery: AdminRecovery) -> None:
         self.ctx, self.service, self.recovery = ctx, service, recovery
         self._css = stylesheet()
-        self._admin_css = resources.files("gatekeeper.web.admin").joinpath("static/admin.css").read_text("utf-8")
+        self._admin_css = resources.files("gatekeeper.http.ui.admin").joinpath("static/admin.css").read_text("utf-8")
 
     def page(self, request: Request, template: str, status: int = 200, **values: Any) -> Response:
         token = request.cookies.get(CSRF_COOKIE) or ""

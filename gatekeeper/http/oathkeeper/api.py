@@ -15,7 +15,7 @@ from gatekeeper.access.jwks import JwksError
 from gatekeeper.access.mutate.id_token import public_jwks
 from gatekeeper.access.repository import RuleRepository
 from gatekeeper.errors import BadRequest, GatekeeperError, NotFound
-from gatekeeper.proxy.decisions import Decisions
+from gatekeeper.http.oathkeeper.decisions import Decisions
 
 log = logging.getLogger("gatekeeper.access")
 

@@ -18,8 +18,8 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 
-from gatekeeper.api.errors import error_body
-from gatekeeper.api.public_http import (
+from gatekeeper.errors import BadRequest, Forbidden, GatekeeperError, NotFound, StoreError
+from gatekeeper.http.common import (
     NO_CACHE,
     endpoint,
     gatekeeper_error_response,
@@ -30,8 +30,9 @@ from gatekeeper.api.public_http import (
     wants_json,
     with_query,
 )
-from gatekeeper.api.public_http import client_info as _client_info
-from gatekeeper.errors import BadRequest, Forbidden, GatekeeperError, NotFound, StoreError
+from gatekeeper.http.common import client_info as _client_info
+from gatekeeper.http.errors import error_body
+from gatekeeper.http.ui import render_error, render_logout
 from gatekeeper.identity import aal, csrf
 from gatekeeper.identity.client import ClientInfo
 from gatekeeper.identity.errors import (
@@ -46,7 +47,6 @@ from gatekeeper.identity.identities import rfc3339
 from gatekeeper.identity.oidc.errors import BrowserLocationChangeRequired
 from gatekeeper.identity.service import IdentityContext
 from gatekeeper.observe import ROUTE_KEY
-from gatekeeper.web import render_error, render_logout
 
 
 class PublicApi:

@@ -1,1 +1,0 @@
-"""HTTP surface only: routes translate HTTP to service calls and back."""

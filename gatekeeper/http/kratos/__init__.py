@@ -1,0 +1,1 @@
+"""Kratos' public and admin APIs: the identity domain over HTTP, wire-compatible with Kratos v25.4."""
