@@ -25,11 +25,13 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp
 
+from gatekeeper.asgi import adopt_route
 from gatekeeper.config import Config
 from gatekeeper.errors import GatekeeperError, StoreUnavailable
 from gatekeeper.http.errors import EXCEPTION_HANDLERS
 from gatekeeper.http.health import ReadinessCheck, health_routes
-from gatekeeper.observe import Metrics, RequestObserver, adopt_route
+from gatekeeper.http.observer import RequestObserver
+from gatekeeper.observe import Metrics
 from gatekeeper.store import Store, migrate, new_store
 
 log = logging.getLogger("gatekeeper")

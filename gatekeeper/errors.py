@@ -1,4 +1,4 @@
-"""The one exception tree. `api/errors.py` turns it into Kratos' error envelope; nothing else does.
+"""The one exception tree and Kratos' error envelope (`envelope`); `http/errors.py` maps the tree to responses.
 
     GatekeeperError (500, "internal_server_error"?)
     ├── BadRequest (400)                   malformed input the client can fix
@@ -19,15 +19,37 @@
 
 from __future__ import annotations
 
+from http import HTTPStatus
 from typing import Any, ClassVar
 
 
+def envelope(status: int, message: str, *, error_id: str | None = None, reason: str = "",
+             details: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Kratos' error envelope: `{"error": {"id", "code", "status", "reason", "message", "details"}}`."""
+    error: dict[str, Any] = {"code": status, "status": HTTPStatus(status).phrase, "message": message}
+    if error_id:
+        error["id"] = error_id
+    if reason:
+        error["reason"] = reason
+    if details:
+        error["details"] = details
+    return {"error": error}
+
+
 class GatekeeperError(Exception):
-    """Base of every error a client may see; class attributes carry the wire values."""
+    """Base of every error a client may see; class attributes carry the wire values.
+
+    `extra`: top-level members added beside `error` in the JSON body (Kratos' `redirect_browser_to`,
+    `use_flow_id`); `browser_redirect`: where an HTML request is sent instead of an error page;
+    `json_only`: answer JSON even to a browser (errors of API flows).
+    """
 
     status: ClassVar[int] = 500
     id: ClassVar[str | None] = None
     default_message: ClassVar[str] = "An internal server error occurred, please contact the system administrator"
+    extra: dict[str, Any] | None = None
+    browser_redirect: str | None = None
+    json_only: bool = False
 
     def __init__(self, message: str | None = None, *, reason: str = "",
                  details: dict[str, Any] | None = None, error_id: str | None = None) -> None:

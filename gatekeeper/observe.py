@@ -1,18 +1,16 @@
-"""Observability: JSON (or text) logs, Prometheus metrics, one log line and one observation per request."""
+"""Observability: JSON (or text) logs and the Prometheus metrics every part of gatekeeper exports."""
 
 from __future__ import annotations
 
 import contextlib
 import json
 import logging
-import os
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gatekeeper import __version__
 from gatekeeper.config.serve import Log
@@ -136,97 +134,3 @@ class Metrics:
             reason = ("unavailable" if isinstance(error, StoreUnavailable)
                       else "unique_violation" if isinstance(error, UniqueViolation) else "error")
             self.store_errors.labels(reason).inc()
-
-
-LOGGED = "gatekeeper_logged"  # attribute set on an exception once it has been logged with its traceback
-ROUTE_KEY = "gatekeeper.route"  # scope key an inner app sets to name the route (e.g. the rule id)
-LOG_KEY = "gatekeeper.log"  # scope key an inner app sets to add fields to the request's log line
-
-
-UNMATCHED = "<unmatched>"
-
-
-def route_label(scope: Scope) -> str:
-    """A bounded label for the request's route: set by the inner app, or Starlette's route template."""
-    label = scope.get(ROUTE_KEY)
-    if label:
-        return str(label)
-    route = scope.get("route")
-    path = getattr(route, "path", None)
-    return path if isinstance(path, str) else UNMATCHED
-
-
-def adopt_route(scope: Scope, child: Scope, prefix: str = "") -> None:
-    """Label `scope` with the route a mounted app matched in `child` (its copy with a shorter path).
-
-    Call it after the mounted app ran (in a `finally`), so requests under a prefix keep their route label.
-    """
-    label = route_label(child)
-    if label != UNMATCHED:
-        scope[ROUTE_KEY] = prefix + label
-
-
-class RequestObserver:
-    """Pure ASGI middleware: request id, one access-log line, request metrics. Never logs credentials."""
-
-    def __init__(self, app: ASGIApp, *, listener: str, metrics: Metrics,
-                 clock: Callable[[], float] = time.perf_counter) -> None:
-        self.app, self.listener, self.metrics, self.clock = app, listener, metrics, clock
-        self._requests = metrics.requests
-        self._seconds = metrics.request_seconds
-        self._children: dict[tuple[str, str, str], tuple[Any, Any]] = {}  # bounded like the label sets
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] not in ("http", "websocket"):
-            await self.app(scope, receive, send)
-            return
-        start = self.clock()
-        request_id = _request_id(scope)
-        scope["request_id"] = request_id
-        status = 0
-
-        async def send_with_id(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                message["headers"] = [*message.get("headers", ()), (b"x-request-id", request_id.encode())]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_with_id)
-        except Exception as exc:
-            if not status:  # nothing answered yet: let the server send its 500
-                raise
-            # Starlette re-raises after its handler answered and logged the error: log once, never twice.
-            if not getattr(exc, LOGGED, False):
-                logging.getLogger("gatekeeper").error(
-                    "request failed after its response started", exc_info=exc,
-                    extra={"request_id": request_id, "listener": self.listener, "path": scope.get("path", "")})
-        finally:
-            elapsed = self.clock() - start
-            route = route_label(scope)
-            method = scope.get("method", "WS")
-            status_text = str(status or (101 if scope["type"] == "websocket" else 500))
-            children = self._children.get((route, method, status_text))
-            if children is None:  # .labels() costs microseconds per call: resolve each series once
-                children = self._children[(route, method, status_text)] = (
-                    self._requests.labels(self.listener, route, method, status_text),
-                    self._seconds.labels(self.listener, route))
-            children[0].inc()
-            children[1].observe(elapsed)
-            extra = {"request_id": request_id, "listener": self.listener, "method": method,
-                     "path": scope.get("path", ""), "route": route, "status": int(status_text),
-                     "duration_ms": round(elapsed * 1000, 3)}
-            details = scope.get(LOG_KEY)
-            if details:  # e.g. the access decision (rule, subject, handlers, reason): one line per request
-                extra.update(details)
-            access_log.info("request", extra=extra)
-
-
-def _request_id(scope: Scope) -> str:
-    for key, value in scope.get("headers", ()):
-        if key == b"x-request-id":
-            text = value.decode("latin-1")
-            if 0 < len(text) <= 128 and text.isprintable():
-                return text
-    return os.urandom(16).hex()

@@ -15,8 +15,8 @@ from gatekeeper.access.handlers import AuthSession, NotResponsible, header_key
 from gatekeeper.access.matcher import captures
 from gatekeeper.access.metrics import AccessMetrics
 from gatekeeper.access.request_view import Headers, RequestView
+from gatekeeper.asgi import LOG_KEY
 from gatekeeper.errors import GatekeeperError, NotFound, StoreUnavailable, Unauthorized
-from gatekeeper.observe import LOG_KEY
 
 log = logging.getLogger("gatekeeper.access.decision")
 _errlog = logging.getLogger("gatekeeper.access")

@@ -15,10 +15,10 @@ from starlette.datastructures import FormData
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from gatekeeper.errors import BadRequest, GatekeeperError, PayloadTooLarge, UnsupportedBody
-from gatekeeper.http.errors import error_body, error_response
+from gatekeeper.asgi import ROUTE_KEY
+from gatekeeper.errors import BadRequest, GatekeeperError, PayloadTooLarge, UnsupportedBody, envelope
+from gatekeeper.http.errors import error_response
 from gatekeeper.identity.client import ClientInfo
-from gatekeeper.observe import ROUTE_KEY
 
 NO_CACHE = "private, no-cache, no-store, must-revalidate"
 MAX_BODY = 256 * 1024
@@ -153,11 +153,10 @@ def redirect(url: str, status: int = 303) -> Response:
 
 def gatekeeper_error_response(exc: GatekeeperError) -> Response:
     resp = error_response(exc)
-    extra = getattr(exc, "extra", None)
-    if extra:
-        body = error_body(exc.status, exc.message, error_id=exc.error_id, reason=exc.reason,
+    if exc.extra:
+        body = envelope(exc.status, exc.message, error_id=exc.error_id, reason=exc.reason,
                           details=exc.details)
-        body.update(extra)
+        body.update(exc.extra)
         headers = {k: v for k, v in resp.headers.items() if k not in ("content-length", "content-type")}
         resp = JSONResponse(body, status_code=exc.status, headers=headers)
     resp.headers["Cache-Control"] = NO_CACHE
@@ -177,7 +176,7 @@ def endpoint(name: str, *, browser_errors: BrowserError | None = None) -> Callab
             try:
                 return await fn(request)
             except GatekeeperError as exc:
-                if browser_errors is not None and not getattr(exc, "json_only", False) and not wants_json(request) \
+                if browser_errors is not None and not exc.json_only and not wants_json(request) \
                         and "x-session-token" not in request.headers:
                     return await browser_errors(request, exc)
                 return gatekeeper_error_response(exc)

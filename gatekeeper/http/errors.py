@@ -8,35 +8,21 @@ No stack trace or exception text of an unexpected error ever reaches a client; i
 from __future__ import annotations
 
 import logging
-from http import HTTPStatus
 from typing import Any
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from gatekeeper.errors import GatekeeperError, StoreError, TooManyRequests
-from gatekeeper.observe import LOGGED
+from gatekeeper.asgi import LOGGED
+from gatekeeper.errors import GatekeeperError, StoreError, TooManyRequests, envelope
 
 log = logging.getLogger("gatekeeper.api")
 
 
-def error_body(status: int, message: str, *, error_id: str | None = None, reason: str = "",
-               details: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Kratos' error envelope."""
-    error: dict[str, Any] = {"code": status, "status": HTTPStatus(status).phrase, "message": message}
-    if error_id:
-        error["id"] = error_id
-    if reason:
-        error["reason"] = reason
-    if details:
-        error["details"] = details
-    return {"error": error}
-
-
 def error_response(exc: GatekeeperError) -> JSONResponse:
     headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, TooManyRequests) else None
-    body = error_body(exc.status, exc.message, error_id=exc.error_id, reason=_public_reason(exc),
+    body = envelope(exc.status, exc.message, error_id=exc.error_id, reason=_public_reason(exc),
                       details=exc.details)
     return JSONResponse(body, status_code=exc.status, headers=headers)
 
@@ -58,14 +44,14 @@ async def handle_http_exception(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     message = {404: "The requested resource could not be found",
                405: "The requested method is not allowed for this resource"}.get(exc.status_code, str(exc.detail))
-    return JSONResponse(error_body(exc.status_code, message), status_code=exc.status_code, headers=exc.headers)
+    return JSONResponse(envelope(exc.status_code, message), status_code=exc.status_code, headers=exc.headers)
 
 
 async def handle_unexpected(request: Request, exc: Exception) -> Response:
     log.error("unhandled error", exc_info=exc,
               extra={"path": request.url.path, "request_id": request.scope.get("request_id", "")})
     setattr(exc, LOGGED, True)  # Starlette re-raises it; the request observer must not log it again
-    return JSONResponse(error_body(500, GatekeeperError.default_message), status_code=500)
+    return JSONResponse(envelope(500, GatekeeperError.default_message), status_code=500)
 
 
 EXCEPTION_HANDLERS: dict[Any, Any] = {

@@ -89,6 +89,7 @@ class FlowExpired(Gone):
     def __init__(self, *, use_flow_id: str | None, expired_at: str, since_ns: int,
                  details: dict[str, Any] | None = None) -> None:
         super().__init__(reason="The self-service flow expired, please start a new one.", details=details)
-        self.extra: dict[str, Any] = {"expired_at": expired_at, "since": since_ns}
+        extra: dict[str, Any] = {"expired_at": expired_at, "since": since_ns}
         if use_flow_id:
-            self.extra["use_flow_id"] = use_flow_id
+            extra["use_flow_id"] = use_flow_id
+        self.extra = extra

@@ -255,7 +255,7 @@ class Hooks:
                                    details={"continue_with": continue_with} if continue_with else None)
         url = continue_with[0]["flow"].get("url") if continue_with else None
         if url:
-            error.browser_redirect = url  # type: ignore[attr-defined]  # HTML: straight to the verification UI
+            error.browser_redirect = url  # HTML: straight to the verification UI
         raise error
 
 

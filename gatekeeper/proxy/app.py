@@ -14,54 +14,19 @@ from typing import Any
 from prometheus_client import CollectorRegistry
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gatekeeper.access.errors.base import ErrorResponse
 from gatekeeper.access.errors.json import render_json
 from gatekeeper.access.handlers import AuthSession
 from gatekeeper.access.pipeline import Pipeline, render_bad_request
 from gatekeeper.access.repository import RuleRepository
 from gatekeeper.access.request_view import parse_networks, proxy_view
-from gatekeeper.errors import GatekeeperError, PayloadTooLarge, Unauthorized
-from gatekeeper.observe import adopt_route
+from gatekeeper.asgi import BodyBuffer, adopt_route, send_answer
+from gatekeeper.errors import GatekeeperError, Unauthorized
 from gatekeeper.proxy.forward import Forwarder
 from gatekeeper.proxy.live import LiveConnections
 from gatekeeper.proxy.upstream_request import upstream_headers, upstream_target
 from gatekeeper.proxy.websocket import tunnel_websocket
 
 log = logging.getLogger("gatekeeper.proxy")
-
-MAX_BUFFERED_BODY = 8 * 1024 * 1024
-
-
-async def send_error(send: Send, response: ErrorResponse) -> None:
-    headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in response.headers]
-    headers.append((b"content-length", str(len(response.body)).encode()))
-    await send({"type": "http.response.start", "status": response.status, "headers": headers})
-    await send({"type": "http.response.body", "body": response.body})
-
-
-class BodyBuffer:
-    """Reads the request body once when a handler needs it (remote authorizer); the upstream gets it replayed."""
-
-    __slots__ = ("receive", "data")
-
-    def __init__(self, receive: Receive) -> None:
-        self.receive, self.data = receive, None
-
-    async def __call__(self) -> bytes:
-        if self.data is None:
-            chunks, size = [], 0
-            while True:
-                message = await self.receive()
-                chunk = message.get("body", b"")
-                size += len(chunk)
-                if size > MAX_BUFFERED_BODY:
-                    raise PayloadTooLarge(reason="the request body is too large to be authorized")
-                chunks.append(chunk)
-                if not message.get("more_body", False):
-                    break
-            self.data = b"".join(chunks)
-        return self.data
-
 
 class ProxyApp:
     def __init__(self, identity: ASGIApp, repository: RuleRepository, pipeline: Pipeline, forwarder: Forwarder,
@@ -91,7 +56,7 @@ class ProxyApp:
             if scope["type"] == "websocket":
                 await send({"type": "websocket.close", "code": 1008})
                 return
-            await send_error(send, render_bad_request(exc, self.repository.current))
+            await send_answer(send, render_bad_request(exc, self.repository.current))
             return
         buffer = BodyBuffer(receive)
         view.body = buffer
@@ -100,12 +65,12 @@ class ProxyApp:
             if scope["type"] == "websocket":
                 await send({"type": "websocket.close", "code": 1008})
             else:
-                await send_error(send, outcome.error)
+                await send_answer(send, outcome.error)
             return
         rule, session = outcome.rule, outcome.session
         assert rule is not None and session is not None
         if not rule.upstream_url:
-            await send_error(send, render_json(GatekeeperError(reason=f"rule {rule.id!r} has no upstream.url"),
+            await send_answer(send, render_json(GatekeeperError(reason=f"rule {rule.id!r} has no upstream.url"),
                                                verbose=False))
             return
         peer = (scope.get("client") or ("", 0))[0]
@@ -129,7 +94,7 @@ class ProxyApp:
         except GatekeeperError as exc:
             self.pipeline.metrics.upstream_errors.labels(rule.id, str(exc.status)).inc()
             log.warning("upstream failed", extra={"rule": rule.id, "status": exc.status, "reason": exc.reason})
-            await send_error(send, render_json(exc, verbose=True))
+            await send_answer(send, render_json(exc, verbose=True))
 
 
     async def _long_lived(self, forward: Callable[[Send], Coroutine[Any, Any, int]], session: AuthSession,
@@ -166,7 +131,7 @@ class ProxyApp:
             if started:
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
             else:
-                await send_error(send, render_json(Unauthorized("Access credentials are invalid",
+                await send_answer(send, render_json(Unauthorized("Access credentials are invalid",
                                                                 reason="the session ended"), verbose=False))
 
 

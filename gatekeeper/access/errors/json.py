@@ -8,8 +8,7 @@ from dataclasses import dataclass
 from gatekeeper.access.errors.base import Condition, ErrorResponse, HandlerBase, WhenMixin, error_name
 from gatekeeper.access.handlers import Deps, register
 from gatekeeper.access.request_view import RequestView
-from gatekeeper.errors import GatekeeperError, TooManyRequests
-from gatekeeper.http.errors import error_body
+from gatekeeper.errors import GatekeeperError, TooManyRequests, envelope
 
 _GENERIC = {
     401: "The request could not be authorized",
@@ -27,7 +26,7 @@ class JsonConfig(HandlerBase):
 def render_json(error: GatekeeperError, *, verbose: bool) -> ErrorResponse:
     status = error.status
     message = error.message if verbose or status not in _GENERIC else _GENERIC[status]
-    body = error_body(status, message, error_id=error.error_id or error_name(status),
+    body = envelope(status, message, error_id=error.error_id or error_name(status),
                       reason=error.reason if verbose else "",
                       details={k: v for k, v in error.details.items() if k != "headers"} if verbose else None)
     headers: list[tuple[str, str]] = [("Content-Type", "application/json")]

@@ -14,9 +14,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
-from gatekeeper.errors import BadRequest, GatekeeperError, NotFound
+from gatekeeper.errors import BadRequest, GatekeeperError, NotFound, envelope
 from gatekeeper.http.common import NO_CACHE, json_response, read_raw, with_query
-from gatekeeper.http.errors import error_body
 from gatekeeper.http.openapi import Param, operation
 from gatekeeper.identity.admin import AdminService, Page, page_token, parse_uuid
 from gatekeeper.identity.admin_recovery import AdminRecovery
@@ -152,7 +151,7 @@ class AdminApi:
                 result.update(action="create", identity=ident.id)
                 statuses.append(201)
             except GatekeeperError as exc:
-                error = error_body(exc.status, exc.message, error_id=exc.error_id, reason=exc.reason)["error"]
+                error = envelope(exc.status, exc.message, error_id=exc.error_id, reason=exc.reason)["error"]
                 result.update(action="error", error=error)
                 statuses.append(exc.status)
             results.append(result)

@@ -18,7 +18,8 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 
-from gatekeeper.errors import BadRequest, Forbidden, GatekeeperError, NotFound, StoreError
+from gatekeeper.asgi import ROUTE_KEY
+from gatekeeper.errors import BadRequest, Forbidden, GatekeeperError, NotFound, StoreError, envelope
 from gatekeeper.http.common import (
     NO_CACHE,
     endpoint,
@@ -31,7 +32,6 @@ from gatekeeper.http.common import (
     with_query,
 )
 from gatekeeper.http.common import client_info as _client_info
-from gatekeeper.http.errors import error_body
 from gatekeeper.http.ui import render_error, render_logout
 from gatekeeper.identity import aal, csrf
 from gatekeeper.identity.client import ClientInfo
@@ -46,7 +46,6 @@ from gatekeeper.identity.flows.handler import Current, FlowHandler
 from gatekeeper.identity.identities import rfc3339
 from gatekeeper.identity.oidc.errors import BrowserLocationChangeRequired
 from gatekeeper.identity.service import IdentityContext
-from gatekeeper.observe import ROUTE_KEY
 
 
 class PublicApi:
@@ -91,12 +90,11 @@ class PublicApi:
             except GatekeeperError:
                 target = self.ctx.default_return_url
             return redirect(target)
-        target = getattr(exc, "browser_redirect", None)  # re-authenticate / second factor / sign in first
-        if target:
-            return redirect(target)
+        if exc.browser_redirect:  # re-authenticate / second factor / sign in first
+            return redirect(exc.browser_redirect)
         error_id = str(uuid.uuid4())
         reason = "" if isinstance(exc, StoreError) else exc.reason  # driver details stay in the logs
-        body = error_body(exc.status, exc.message, error_id=exc.error_id, reason=reason, details=exc.details)
+        body = envelope(exc.status, exc.message, error_id=exc.error_id, reason=reason, details=exc.details)
         try:
             await self.ctx.store.insert_flow_error(error_id, body["error"], datetime.now(UTC))
         except StoreError:  # cannot keep it for the error page: show it right here
@@ -302,7 +300,7 @@ class PublicApi:
         error_id = request.query_params.get("id", "")
         now = rfc3339(datetime.now(UTC))
         if error_id == "stub:500":
-            error = error_body(500, "This is a stub error.", reason="This is a stub error.")["error"]
+            error = envelope(500, "This is a stub error.", reason="This is a stub error.")["error"]
             return json_response({"id": error_id, "error": error, "created_at": now, "updated_at": now})
         found = await self.ctx.store.flow_error(error_id) if 0 < len(error_id) <= 64 else None
         if found is None:

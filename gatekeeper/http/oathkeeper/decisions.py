@@ -10,8 +10,8 @@ from gatekeeper.access.errors.json import render_json
 from gatekeeper.access.pipeline import Pipeline, render_bad_request
 from gatekeeper.access.repository import RuleRepository
 from gatekeeper.access.request_view import decisions_view, in_networks, parse_networks
+from gatekeeper.asgi import BodyBuffer, send_answer
 from gatekeeper.errors import Forbidden, GatekeeperError
-from gatekeeper.proxy.app import BodyBuffer, send_error
 
 PREFIX = b"/decisions"
 
@@ -23,18 +23,18 @@ class Decisions:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self.allowed and not in_networks((scope.get("client") or ("", 0))[0], self.allowed):
-            await send_error(send, render_json(Forbidden(reason="this address may not ask for decisions"),
+            await send_answer(send, render_json(Forbidden(reason="this address may not ask for decisions"),
                                                verbose=True))
             return
         try:
             view = decisions_view(scope, len(PREFIX))
         except GatekeeperError as exc:
-            await send_error(send, render_bad_request(exc, self.repository.current))
+            await send_answer(send, render_bad_request(exc, self.repository.current))
             return
         view.body = BodyBuffer(receive)
         outcome = await self.pipeline.run(view, scope)
         if outcome.error is not None:
-            await send_error(send, outcome.error)
+            await send_answer(send, outcome.error)
             return
         assert outcome.session is not None
         headers = [(k.encode("latin-1"), v.encode("utf-8")) for k, v in outcome.session.header.items()

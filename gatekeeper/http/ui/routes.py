@@ -8,13 +8,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from gatekeeper.asgi import ROUTE_KEY
 from gatekeeper.errors import GatekeeperError
 from gatekeeper.http.common import client_info, redirect, session_credential, with_query
 from gatekeeper.http.ui import SECURITY_HEADERS, render, render_error, stylesheet
 from gatekeeper.identity.flows.base import FlowType
 from gatekeeper.identity.flows.handler import FlowHandler
 from gatekeeper.identity.service import IdentityContext
-from gatekeeper.observe import ROUTE_KEY
 
 _PASSTHROUGH = ("return_to", "refresh", "aal", "identity_schema")
 _TITLES = {"login": "Sign in", "registration": "Create your account", "verification": "Verify your account",

@@ -7,13 +7,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from gatekeeper.asgi import ROUTE_KEY
 from gatekeeper.errors import GatekeeperError
 from gatekeeper.http.common import client_info, redirect, session_credential, with_query
 from gatekeeper.http.ui import render
 from gatekeeper.identity.flows.base import FlowType
 from gatekeeper.identity.flows.settings import SettingsFlows
 from gatekeeper.identity.service import IdentityContext
-from gatekeeper.observe import ROUTE_KEY
 
 SECTIONS = (("profile", "Profile"), ("password", "Password"), ("oidc", "Sign-in providers"),
             ("totp", "Authenticator app"), ("lookup_secret", "Backup recovery codes"))
@@ -35,7 +35,7 @@ class SettingsPage:
             flow = await self.handler.fetch_for(flow_id, client_info(request, self.ctx.public_base_url), current)
         except GatekeeperError as exc:
             # no session, a second factor or a fresh login needed: go there; a stale flow: start a fresh one
-            return redirect(getattr(exc, "browser_redirect", None) or init)
+            return redirect(exc.browser_redirect or init)
         body = flow.to_json()
         return render(self.ctx, "settings.html", flow=body, ui=body["ui"], sections=SECTIONS,
                       welcome_url=self.ctx.default_return_url)

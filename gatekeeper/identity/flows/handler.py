@@ -102,7 +102,7 @@ class FlowHandler:
         except GatekeeperError as exc:
             self.ctx.metrics.submitted(str(self.kind), _result_of(exc))
             if flow.type == FlowType.API:
-                exc.json_only = True  # type: ignore[attr-defined]  # API flows always answer JSON
+                exc.json_only = True  # API flows always answer JSON
             raise
         result = outcome.extra.get("result") or (
             "restarted" if outcome.restarted else "refused" if outcome.status == 400 else "success")

@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from gatekeeper.asgi import ROUTE_KEY
 from gatekeeper.errors import BadRequest, GatekeeperError, NotFound
 from gatekeeper.http.ui import SECURITY_HEADERS, stylesheet
 from gatekeeper.identity import csrf
@@ -23,7 +24,6 @@ from gatekeeper.identity.admin import AdminService, Page
 from gatekeeper.identity.admin_recovery import AdminRecovery
 from gatekeeper.identity.errors import CsrfViolation
 from gatekeeper.identity.service import IdentityContext
-from gatekeeper.observe import ROUTE_KEY
 
 ROOT = "/admin/ui"
 CSRF_COOKIE = "gatekeeper_admin_csrf"
