@@ -63,7 +63,7 @@ async def run(dsn: str, count: int, label: str) -> None:
         print(f"[{label}] imported {count} identities in {elapsed:.1f} s: {count / elapsed:.0f}/s "
               f"(first 10%: {statistics.mean(chunk_rates[:tenth]):.0f}/s, "
               f"last 10%: {statistics.mean(chunk_rates[-tenth:]):.0f}/s)", flush=True)
-        db = gk.app.store.db
+        db = gk.container.store.db
         ids = [r["id"] for r in await db.fetch_all("SELECT id FROM identities ORDER BY id")]
         await measure(client, ids, count, f"{label}, right after the import")
         if db.dialect == "postgres":  # what autovacuum does shortly after a bulk load: fresh planner statistics

@@ -32,8 +32,8 @@ from starlette.applications import Starlette
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from gatekeeper.app import LISTENERS
 from gatekeeper.config import parse_config
+from gatekeeper.server.listeners import LISTENERS
 from tests.support.servers import free_socket, running_gatekeeper, serving, url_of
 
 PASSWORD = "bench-password-correct-horse"  # noqa: S105

@@ -54,6 +54,13 @@ class Answer(Protocol):
     def body(self) -> bytes: ...
 
 
+def annotate(scope: Scope, route: str | None, log_fields: dict[str, Any]) -> None:
+    """Name the request's route (when known) and add fields to its access-log line."""
+    if route is not None:
+        scope[ROUTE_KEY] = route
+    scope[LOG_KEY] = log_fields
+
+
 async def send_answer(send: Send, answer: Answer) -> None:
     """Send `answer` whole, with its Content-Length."""
     raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in answer.headers]

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -134,3 +135,32 @@ class Metrics:
             reason = ("unavailable" if isinstance(error, StoreUnavailable)
                       else "unique_violation" if isinstance(error, UniqueViolation) else "error")
             self.store_errors.labels(reason).inc()
+
+
+ReadinessCheck = Callable[[], Awaitable[str | None]]
+"""Returns None when ready, or the reason it is not."""
+
+
+class Readiness:
+    """Named readiness checks (`/health/ready` on every listener) and the `gatekeeper_ready` gauge.
+
+    `timeout`: seconds a check may take; a database that hangs must not hang the probe."""
+
+    def __init__(self, gauge: Gauge, *, timeout: float = 2.0) -> None:
+        self.gauge, self.timeout = gauge, timeout
+        self.checks: dict[str, ReadinessCheck] = {}
+
+    async def reasons(self) -> dict[str, str]:
+        """Why gatekeeper is not ready, by check name (empty: ready); updates the gauge."""
+        reasons = {}
+        for name, check in self.checks.items():
+            try:
+                reason = await asyncio.wait_for(check(), self.timeout)
+            except TimeoutError:
+                reason = f"did not answer within {self.timeout:g}s"
+            except Exception as exc:  # noqa: BLE001 - a failing check means not ready, whatever it raised
+                reason = f"{type(exc).__name__}"
+            if reason:
+                reasons[name] = reason
+        self.gauge.set(0 if reasons else 1)
+        return reasons

@@ -18,7 +18,6 @@ import pytest
 
 from gatekeeper import __version__
 from gatekeeper.config import Config
-from gatekeeper.http import health
 from tests.support.databases import create_postgres_database, drop_postgres_database
 from tests.support.process import (
     LISTENER_NAMES,
@@ -193,32 +192,36 @@ def test_a_stop_signal_exits_0_after_saying_it_drains(tmp_path: Path, sig: signa
     assert "Traceback" not in running.log(), running.log()[-3000:]
 
 
-# --- drain: a process running gatekeeper.app.serve with one slow route on the admin listener ---------------
+# --- drain: a process running gatekeeper.server.run.serve with one slow route on the admin listener ---------------
 
 SLOW_SERVER = textwrap.dedent("""
     import asyncio, sys
+    from starlette.applications import Starlette
     from starlette.responses import PlainTextResponse
-    from starlette.routing import Route
-    from gatekeeper.app import App, serve
+    from starlette.routing import Mount, Route
     from gatekeeper.config import load_config
     from gatekeeper.observe import configure_logging
+    from gatekeeper.server.container import build
+    from gatekeeper.server.listeners import build_listeners
+    from gatekeeper.server.run import serve
 
     async def main():
         config = load_config(sys.argv[1])
         configure_logging(config.log)
-        app = await App.create(config)
+        container = await build(config)
 
         async def slow(request):
             print("slow request started", flush=True)
             await asyncio.sleep(float(request.query_params["seconds"]))
             return PlainTextResponse("finished")
 
-        app.routes["admin"].append(Route("/slow", slow))
+        apps = build_listeners(container)
+        apps["admin"] = Starlette(routes=[Route("/slow", slow), Mount("/", apps["admin"])])
 
         def announce(urls):
             print("gatekeeper is listening:\\n" + "\\n".join(f"  {n} {u}" for n, u in urls.items()), flush=True)
 
-        return await serve(app, apply_migrations=True, on_ready=announce)
+        return await serve(container, apps, apply_migrations=True, on_ready=announce)
 
     sys.exit(asyncio.run(main()))
 """)
@@ -409,14 +412,14 @@ async def _wait_ready(client: httpx.AsyncClient, url: str, status: int) -> objec
 
 
 async def test_a_hanging_readiness_check_answers_503_in_bounded_time(
-        make_config: Callable[..., Config], monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(health, "CHECK_TIMEOUT", 0.2)
+        make_config: Callable[..., Config]) -> None:
     async with running_gatekeeper(make_config()) as instance:
+        instance.container.readiness.timeout = 0.2
         async def hangs() -> str | None:
             await asyncio.sleep(60)
             return None
 
-        instance.app.readiness_checks["remote"] = hangs
+        instance.container.readiness.checks["remote"] = hangs
         async with httpx.AsyncClient(timeout=10) as client:
             response = await client.get(f"{instance.admin}/health/ready")
             alive = await client.get(f"{instance.admin}/health/alive")

@@ -15,15 +15,19 @@ from pathlib import Path
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
 from gatekeeper import __version__
-from gatekeeper.app import App, build_listener
 from gatekeeper.config import Config
 from gatekeeper.errors import StoreError, UniqueViolation
+from gatekeeper.http.errors import EXCEPTION_HANDLERS
+from gatekeeper.http.observer import RequestObserver
 from gatekeeper.observe import JsonFormatter, Metrics
+from gatekeeper.proxy.app import ProxyApp
+from gatekeeper.server.container import build
 from gatekeeper.store import Store
 from tests.support.process import (
     LISTENER_NAMES,
@@ -168,41 +172,42 @@ async def test_failed_store_statements_are_counted_by_kind(store: Store) -> None
 
 
 async def test_requests_under_a_mounted_prefix_keep_their_route_label(make_config: Callable[..., Config]) -> None:
-    app = await App.create(make_config())
+    container = await build(make_config())
     try:
-        app.proxy_factory = None  # the bare identity mount the proxy listener falls back to
-
         async def item(request: Request) -> PlainTextResponse:
             return PlainTextResponse(request.path_params["id"])
 
-        app.routes["public"].append(Route("/items/{id}", item))
-        async with serving(build_listener(app, "proxy")) as url, httpx.AsyncClient() as client:
+        identity = Starlette(routes=[Route("/items/{id}", item)], exception_handlers=EXCEPTION_HANDLERS)
+        access = container.access
+        proxy = ProxyApp(identity, access.repository, access.proxy_pipeline, access.forwarder, prefix="/.auth",
+                         trusted_proxies=())
+        listener = RequestObserver(proxy, listener="proxy", metrics=container.metrics)
+        async with serving(listener) as url, httpx.AsyncClient() as client:
             assert (await client.get(f"{url}/.auth/items/42")).text == "42"
             await client.get(f"{url}/.auth/nothing-here")
-        count = app.metrics.registry.get_sample_value
+        count = container.metrics.registry.get_sample_value
         labels = {"listener": "proxy", "method": "GET", "status": "200"}
         assert count("gatekeeper_http_requests_total", {**labels, "route": "/.auth/items/{id}"}) == 1
         assert count("gatekeeper_http_requests_total", {**labels, "status": "404", "route": "<unmatched>"}) == 1
     finally:
-        await app.close()
+        await container.close()
 
 
 async def test_an_unexpected_error_is_a_500_envelope_logged_once_with_the_request_id(
-        make_config: Callable[..., Config], caplog: pytest.LogCaptureFixture) -> None:
-    app = await App.create(make_config())
-    try:
-        async def boom(request: Request) -> PlainTextResponse:
-            raise RuntimeError("internal detail /etc/secret-path")
+        caplog: pytest.LogCaptureFixture) -> None:
+    async def boom(request: Request) -> PlainTextResponse:
+        raise RuntimeError("internal detail /etc/secret-path")
 
-        app.routes["admin"].append(Route("/boom", boom))
-        server_log = logging.getLogger("uvicorn.error")  # where uvicorn reports exceptions that reach it
+    admin = Starlette(routes=[Route("/boom", boom)], exception_handlers=EXCEPTION_HANDLERS)
+    server_log = logging.getLogger("uvicorn.error")  # where uvicorn reports exceptions that reach it
+    try:
         with caplog.at_level(logging.INFO):
-            async with serving(build_listener(app, "admin")) as url, httpx.AsyncClient() as client:
+            listener = RequestObserver(admin, listener="admin", metrics=Metrics())
+            async with serving(listener) as url, httpx.AsyncClient() as client:
                 server_log.addHandler(caplog.handler)  # after uvicorn configured its loggers
                 response = await client.get(f"{url}/boom", headers={"X-Request-Id": "boom-1"})
     finally:
         server_log.removeHandler(caplog.handler)
-        await app.close()
     assert response.status_code == 500
     assert response.json() == {"error": {"code": 500, "status": "Internal Server Error", "message": (
         "An internal server error occurred, please contact the system administrator")}}

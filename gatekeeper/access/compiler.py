@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from gatekeeper.access.handlers import REGISTRY, Deps, deep_merge, header_key, load_handlers
+from gatekeeper.access.catalog import HANDLERS
+from gatekeeper.access.handlers import Deps, deep_merge, header_key
 from gatekeeper.access.matcher import Pattern, PatternError, Strategy, compile_match, overlap
 from gatekeeper.access.rules import HandlerRef, LoadedRule, RuleError
 from gatekeeper.access.template import TemplateError
@@ -77,7 +78,6 @@ def handler_section(config: Config, kind: str, name: str) -> HandlerSection | No
 
 class _Compiler:
     def __init__(self, config: Config, deps: Deps) -> None:
-        load_handlers()
         self.config, self.deps = config, deps
         self.problems: list[ConfigProblem] = []
 
@@ -90,9 +90,9 @@ class _Compiler:
             else:
                 self.problems.append(rule.problem(path, message))
 
-        registration = REGISTRY[kind].get(ref.handler)
+        registration = HANDLERS[kind].get(ref.handler)
         if registration is None:
-            known = ", ".join(sorted(REGISTRY[kind]))
+            known = ", ".join(sorted(HANDLERS[kind]))
             add("handler", f"unknown {kind[:-1]} {ref.handler!r} (known: {known})")
             return None
         section = handler_section(self.config, kind, ref.handler)

@@ -21,6 +21,8 @@ from gatekeeper.access.metrics import AccessMetrics
 from gatekeeper.access.pipeline import Pipeline
 from gatekeeper.access.tooling import deps, load, rule_files, view_for
 from gatekeeper.config import Config
+from gatekeeper.config.convert import build
+from gatekeeper.config.problems import ConfigProblem
 from gatekeeper.errors import GatekeeperError
 from gatekeeper.observe import Metrics
 from gatekeeper.yamlpos import YamlError
@@ -69,9 +71,6 @@ class _Sessions:
 
 async def run_fixtures(path: Path, config: Config) -> tuple[list[str], list[str]]:
     """Returns (failures, problems). Every message names the fixture file and line."""
-    from gatekeeper.config.convert import build
-    from gatekeeper.config.problems import ConfigProblem
-
     try:
         data, source = load_yaml(path.read_text(encoding="utf-8"), str(path))
     except (OSError, YamlError) as exc:
@@ -99,7 +98,7 @@ async def run_fixtures(path: Path, config: Config) -> tuple[list[str], list[str]
         except GatekeeperError as exc:
             status, rule_id, decision, headers = exc.status, None, "deny", {}
         else:
-            outcome = await pipeline.run(view, {})
+            outcome = await pipeline.run(view)
             rule_id = outcome.rule.id if outcome.rule else None
             if outcome.error is None and outcome.session is not None:
                 status, decision, headers = 200, "allow", dict(outcome.session.header)

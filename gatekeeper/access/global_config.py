@@ -9,8 +9,8 @@ from __future__ import annotations
 import difflib
 from collections.abc import Mapping
 
+from gatekeeper.access.catalog import HANDLERS
 from gatekeeper.access.compiler import handler_section
-from gatekeeper.access.handlers import REGISTRY, load_handlers
 from gatekeeper.config import Config, ConfigError, ConfigProblem
 from gatekeeper.config.access import HandlerSection
 from gatekeeper.config.convert import build
@@ -28,11 +28,10 @@ def _sections(config: Config) -> list[tuple[str, str, Mapping[str, HandlerSectio
 
 def global_config_problems(config: Config) -> list[ConfigProblem]:
     """Every problem in the handler sections, each with file, line and key path."""
-    load_handlers()
     source = config.source
     out: list[ConfigProblem] = []
     for kind, key, sections in _sections(config):
-        known = REGISTRY[kind]
+        known = HANDLERS[kind]
         for name, section in sections.items():
             path = f"{key}.{name}"
             registration = known.get(name)

@@ -1,8 +1,8 @@
 """The handler contract shared by authenticators, authorizers, mutators and error handlers.
 
-Each handler module registers itself by name with its frozen config dataclass (C1). The rule
-compiler merges the global `<kind>.<name>.config` with the rule's `config`, builds the dataclass
-(problems name file, line, rule and key) and instantiates the handler once per rule (C3).
+`catalog.py` lists every handler by kind and name with its frozen config dataclass. The rule compiler
+merges the global `<kind>.<name>.config` with the rule's `config`, builds the dataclass (problems name
+file, line, rule and key) and instantiates the handler once per rule.
 """
 
 from __future__ import annotations
@@ -10,24 +10,22 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 import httpx
 
+from gatekeeper.access.jwks import JwksCache
+from gatekeeper.access.ports import SessionSource
 from gatekeeper.access.request_view import RequestView
 from gatekeeper.access.template import HeaderMap, URLView
 from gatekeeper.config.types import Duration
 from gatekeeper.errors import GatekeeperError
 
-if TYPE_CHECKING:
-    from gatekeeper.access.jwks import JwksCache
-    from gatekeeper.app import SessionSource
-
 KINDS = ("authenticators", "authorizers", "mutators", "errors")
 
 
 class NotResponsible(Exception):
-    """"Not mine, ask the next one": authenticators and error handlers (C2)."""
+    """"Not mine, ask the next one": authenticators and error handlers."""
 
 
 @dataclass(slots=True)
@@ -102,7 +100,7 @@ class _MatchContext:
 
 @dataclass
 class Deps:
-    """What handlers may use (C7): the control-plane HTTP client, the session source, key caches."""
+    """What handlers may use: the control-plane HTTP client, the session source, key caches."""
 
     http: httpx.AsyncClient
     session_source: SessionSource | None
@@ -130,24 +128,11 @@ class NoConfig:
 
 
 @dataclass(frozen=True)
-class Registration:
-    kind: str
-    name: str
+class HandlerType:
+    """A handler's frozen config dataclass and its class, built once per rule as `factory(config, deps)`."""
+
     config: type
     factory: Callable[[Any, Deps], Any]
-
-
-REGISTRY: dict[str, dict[str, Registration]] = {kind: {} for kind in KINDS}
-
-
-def register(kind: str, name: str, config: type = NoConfig) -> Callable[[Any], Any]:
-    """Class decorator: `@register("authenticators", "jwt", JwtConfig)`."""
-    def wrap(cls: Any) -> Any:
-        REGISTRY[kind][name] = Registration(kind, name, config, cls)
-        cls.handler_id = name
-        return cls
-
-    return wrap
 
 
 @dataclass(frozen=True)
@@ -201,8 +186,3 @@ _CONTROL = {c: None for c in range(32) if c != 9} | {127: None}
 def header_value(value: str) -> str:
     """A rendered header value without CR, LF or other control characters (no header injection via traits)."""
     return value.translate(_CONTROL) if not value.isprintable() else value
-
-
-def load_handlers() -> None:
-    """Import every handler module (a written list, not a filesystem scan)."""
-    from gatekeeper.access import authn, authz, errors, mutate  # noqa: F401

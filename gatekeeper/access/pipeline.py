@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from gatekeeper.access.compiler import CompiledRule, RuleSet
 from gatekeeper.access.errors.base import ErrorResponse
@@ -15,10 +16,8 @@ from gatekeeper.access.handlers import AuthSession, NotResponsible, header_key
 from gatekeeper.access.matcher import captures
 from gatekeeper.access.metrics import AccessMetrics
 from gatekeeper.access.request_view import Headers, RequestView
-from gatekeeper.asgi import LOG_KEY
 from gatekeeper.errors import GatekeeperError, NotFound, StoreUnavailable, Unauthorized
 
-log = logging.getLogger("gatekeeper.access.decision")
 _errlog = logging.getLogger("gatekeeper.access")
 
 
@@ -36,6 +35,12 @@ class Outcome:
     session: AuthSession | None
     error: ErrorResponse | None
     reason: str = ""
+    log: dict[str, Any] = field(default_factory=dict)  # the decision's fields for the request's log line
+
+    @property
+    def route(self) -> str | None:
+        """The route label of the request: the matched rule's id."""
+        return (self.rule.id or "<rule>") if self.rule is not None else None
 
 
 def strip_headers(headers: Headers, managed: frozenset[str]) -> Headers:
@@ -50,7 +55,7 @@ class Pipeline:
     def __init__(self, current: Callable[[], RuleSet | None], metrics: AccessMetrics, mode: str) -> None:
         self.current, self.metrics, self.mode = current, metrics, mode
 
-    async def run(self, view: RequestView, scope: dict) -> Outcome:
+    async def run(self, view: RequestView) -> Outcome:
         rules = self.current()
         rule: CompiledRule | None = None
         session: AuthSession | None = None
@@ -66,7 +71,6 @@ class Pipeline:
                 raise GatekeeperError("Expected exactly one rule but found multiple rules",
                                       reason=f"rules {ids} all match", error_id="internal_server_error")
             rule, m = found[0]
-            scope["gatekeeper.route"] = rule.id or "<rule>"
             session = AuthSession(view, captures(m))
             await self._authenticate(rule, session)
             try:
@@ -79,15 +83,14 @@ class Pipeline:
             for _, mutator in rule.mutators:
                 await mutator.mutate(session)
         except GatekeeperError as exc:
-            return self._fail(rules, rule, session, view, exc, scope)
+            return self._fail(rules, rule, session, view, exc)
         except Exception as exc:  # noqa: BLE001 - a handler bug is a 500 and a log line, never an allow
             _errlog.error("access pipeline failed", exc_info=exc, extra={"rule": rule.id if rule else None})
-            return self._fail(rules, rule, session, view, GatekeeperError(reason="internal error"), scope)
+            return self._fail(rules, rule, session, view, GatekeeperError(reason="internal error"))
         self.metrics.decision(self.mode, rule.id, "allow", 200)
-        _decision_log(scope, {"mode": self.mode, "rule": rule.id, "subject": session.subject,
-                              "handlers": rule.handler_names, "authenticator": session.authenticator,
-                              "decision": "allow"}, view)
-        return Outcome(rule, session, None)
+        return Outcome(rule, session, None, log={
+            "mode": self.mode, "rule": rule.id, "subject": session.subject, "handlers": rule.handler_names,
+            "authenticator": session.authenticator, "decision": "allow"})
 
     async def _authenticate(self, rule: CompiledRule, session: AuthSession) -> None:
         for name, authenticator in rule.authenticators:
@@ -107,17 +110,14 @@ class Pipeline:
         raise Unauthorized("Access credentials are invalid", reason="no authenticator was responsible")
 
     def _fail(self, rules: RuleSet | None, rule: CompiledRule | None, session: AuthSession | None,
-              view: RequestView, error: GatekeeperError, scope: dict) -> Outcome:
+              view: RequestView, error: GatekeeperError) -> Outcome:
         response = self._render(rules, rule, view, error)
         rule_id = rule.id if rule else "<none>"
         self.metrics.decision(self.mode, rule_id, "deny", response.status)
-        _decision_log(scope, {"mode": self.mode, "rule": rule.id if rule else None,
-                              "subject": session.subject if session else "",
-                              "handlers": rule.handler_names if rule else "",
-                              "authenticator": session.authenticator if session else "",
-                              "decision": "deny", "error_status": error.status,
-                              "reason": error.reason or error.message}, view)
-        return Outcome(rule, session, response, error.reason or error.message)
+        return Outcome(rule, session, response, error.reason or error.message, log={
+            "mode": self.mode, "rule": rule.id if rule else None, "subject": session.subject if session else "",
+            "handlers": rule.handler_names if rule else "", "authenticator": session.authenticator if session else "",
+            "decision": "deny", "error_status": error.status, "reason": error.reason or error.message})
 
     def _render(self, rules: RuleSet | None, rule: CompiledRule | None, view: RequestView,
                 error: GatekeeperError) -> ErrorResponse:
@@ -134,15 +134,6 @@ class Pipeline:
         if rules is None:
             return render_json(error, verbose=False)
         return render_json(GatekeeperError(reason="no error handler is responsible"), verbose=False)
-
-
-def _decision_log(scope: dict, fields: dict, view: RequestView) -> None:
-    """One line per request: inside a listener the request's access-log line carries the decision
-    (RequestObserver merges `scope["gatekeeper.log"]`); elsewhere (rule tooling) it is logged here."""
-    if "request_id" in scope:
-        scope[LOG_KEY] = fields
-    elif log.isEnabledFor(logging.INFO):
-        log.info(fields["decision"], extra={**fields, "method": view.method, "path": view.path})
 
 
 def render_bad_request(error: GatekeeperError, rules: RuleSet | None) -> ErrorResponse:

@@ -11,8 +11,9 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from gatekeeper.access.catalog import HANDLERS
 from gatekeeper.access.compiler import CompiledRule, RuleSet, compile_ruleset
-from gatekeeper.access.handlers import REGISTRY, Deps, load_handlers
+from gatekeeper.access.handlers import Deps
 from gatekeeper.access.jwks import JwksCache
 from gatekeeper.access.matcher import split_blocks
 from gatekeeper.access.repository import dir_files, locate
@@ -28,8 +29,7 @@ def tool_config(path: str | None, strategy: str | None = None) -> Config:
     logging.getLogger("gatekeeper.config").setLevel(logging.ERROR)  # no dev-secret chatter in tool output
     config = load_config(path, dev=True)
     if not path:
-        load_handlers()
-        on = {kind: {name: HandlerSection(enabled=True) for name in REGISTRY[kind]} for kind in REGISTRY}
+        on = {kind: {name: HandlerSection(enabled=True) for name in HANDLERS[kind]} for kind in HANDLERS}
         config = replace(config, authenticators=on["authenticators"], authorizers=on["authorizers"],
                          mutators=on["mutators"], errors=Errors(handlers=on["errors"]))
     if strategy:

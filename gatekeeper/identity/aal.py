@@ -17,7 +17,7 @@ from gatekeeper.store.identities import IdentityRecord
 from gatekeeper.store.sessions import SessionRecord
 
 if TYPE_CHECKING:
-    from gatekeeper.identity.service import IdentityContext
+    from gatekeeper.identity.context import IdentityContext
 
 SECOND_FACTORS = ("totp", "lookup_secret")
 _AAL2_METHODS = frozenset(SECOND_FACTORS)

@@ -16,8 +16,8 @@ import jsonpatch
 
 from gatekeeper.errors import BadRequest, Conflict, NotFound, UniqueViolation
 from gatekeeper.identity import hashformats
+from gatekeeper.identity.context import IdentityContext
 from gatekeeper.identity.schemas import IdentitySchema, normalise_identifier
-from gatekeeper.identity.service import IdentityContext
 from gatekeeper.store.identities import AddressRecord, CredentialRecord, IdentityRecord
 from gatekeeper.store.sessions import SessionRecord
 

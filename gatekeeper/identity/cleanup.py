@@ -13,12 +13,9 @@ Each table is emptied `batch_size` rows per statement (no long locks), with `sle
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import logging
-import os
-import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -28,9 +25,9 @@ from prometheus_client import CollectorRegistry, Counter
 from gatekeeper.config import Config
 from gatekeeper.config.database import DatabaseCleanup
 from gatekeeper.config.types import Duration
-from gatekeeper.errors import GatekeeperError, StoreError, StoreUnavailable
+from gatekeeper.errors import GatekeeperError
 from gatekeeper.identity.revocation import KEEP as REVOCATION_HORIZON
-from gatekeeper.store import Store, new_store
+from gatekeeper.store import Store
 
 log = logging.getLogger("gatekeeper.identity.cleanup")
 
@@ -135,54 +132,3 @@ class Cleanup:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-
-
-# -- `gatekeeper cleanup`: one run, for a CronJob (Kratos' `kratos cleanup sql`) ------------------------------
-
-
-def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    """Add the `cleanup` command."""
-    cleanup = commands.add_parser("cleanup", help="delete stale flows, sessions, counters, events and e-mails once")
-    cleanup.add_argument("--config", "-c", default=os.environ.get("GATEKEEPER_CONFIG"), help="YAML config file")
-    cleanup.add_argument("--older-than", type=_duration, metavar="DURATION",
-                         help="keep rows this much longer, e.g. 24h (default: database.cleanup.older_than)")
-    cleanup.set_defaults(run=_cli)
-
-
-def _duration(text: str) -> Duration:
-    try:
-        return Duration.parse(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def _cli(args: argparse.Namespace) -> int:
-    from gatekeeper.cli import _run_async
-    from gatekeeper.config import load_config
-    from gatekeeper.observe import configure_logging
-
-    config = load_config(args.config, secrets_needed=False)
-    configure_logging(config.log)
-    return _run_async(run_cli(config, older_than=args.older_than))
-
-
-async def run_cli(config: Config, *, older_than: float | None = None) -> int:
-    """Clean up once and print what went; 1 when the database is unreachable or not migrated."""
-    store = new_store(config.store_dsn)
-    try:
-        await store.connect()
-        if await store.pending_migrations():
-            print("the database needs migrations first: run `gatekeeper migrate up`", file=sys.stderr)
-            return 1
-        deleted = await Cleanup.from_config(store, config, older_than=older_than).run_once()
-    except StoreUnavailable as exc:
-        print(f"cannot reach the database {exc.reason}", file=sys.stderr)  # the reason starts with the masked DSN
-        return 1
-    except StoreError as exc:
-        print(f"clean-up failed: {exc.reason}", file=sys.stderr)
-        return 1
-    finally:
-        await store.close()
-    for table, count in deleted.items():
-        print(f"{table:<18} {count} deleted")
-    return 0

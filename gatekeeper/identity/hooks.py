@@ -27,13 +27,15 @@ from gatekeeper.config.types import Duration
 from gatekeeper.errors import BadRequest, GatekeeperError, UniqueViolation, UpstreamError
 from gatekeeper.identity import text
 from gatekeeper.identity.flows.base import Flow, ValidationFailed
+from gatekeeper.identity.ports import VerificationSender
 from gatekeeper.identity.strategies.common import attach
 from gatekeeper.identity.strategies.password_settings import save_traits
 
 if TYPE_CHECKING:
     from gatekeeper.config.identity import Hook
     from gatekeeper.identity.client import ClientInfo
-    from gatekeeper.identity.service import IdentityContext
+    from gatekeeper.identity.context import IdentityContext
+    from gatekeeper.identity.flows.handler import Current
     from gatekeeper.store.identities import IdentityRecord
     from gatekeeper.store.sessions import SessionRecord
 
@@ -125,11 +127,11 @@ class HookFailed(UpstreamError):
         super().__init__(reason=reason)
 
 
-class Hooks:
-    """Runs the configured after-hooks of login, registration, recovery and verification."""
+class WebHooks:
+    """The configured hooks of every flow: what is configured (`has`), and the `web_hook`s, run in order."""
 
-    def __init__(self, ctx: IdentityContext, http: httpx.AsyncClient, verification: Any = None) -> None:
-        self.ctx, self.http, self.verification = ctx, http, verification
+    def __init__(self, ctx: IdentityContext, http: httpx.AsyncClient) -> None:
+        self.ctx, self.http = ctx, http
         self._compiled: dict[tuple[str, str, int], WebHook] = {}
         self._pending: set[asyncio.Task[None]] = set()
         flows = ctx.config.selfservice.flows
@@ -161,6 +163,17 @@ class Hooks:
             compiled = self._compiled.get((flow_name, method, i))
             if hook.hook == "web_hook" and compiled is not None:
                 await self.call(compiled, flow, ident, client, session)
+
+    async def before(self, flow_name: str, flow: Flow, current: Current, client: ClientInfo) -> None:
+        """Before-hooks (web hooks) of a flow just created; one that interrupts refuses the flow (400)."""
+        if not self.hooks(flow_name, "before"):
+            return
+        try:
+            await self.web_hooks(flow_name, "before", flow, current[1] if current else None, client)
+        except ValidationFailed:
+            shown = [*flow.ui.get("messages", []), *(m for n in flow.nodes for m in n["messages"])]
+            raise BadRequest(reason="; ".join(str(m.get("text")) for m in shown) or "Refused by a web hook.",
+                             details={"messages": shown}) from None
 
     def context(self, flow: Flow, ident: IdentityRecord | None, client: ClientInfo,
                 session: SessionRecord | None) -> dict[str, Any]:
@@ -238,26 +251,6 @@ class Hooks:
             await self.ctx.store.update_identity_metadata(ident.id, ident.metadata_public, ident.metadata_admin,
                                                           now)
 
-    # -- the other hooks -----------------------------------------------------------------------------------
-
-    async def require_verified_address(self, flow: Flow, ident: IdentityRecord, client: ClientInfo) -> None:
-        """Login: refuse an identity none of whose verifiable addresses is verified (a code is sent)."""
-        addresses = [a for a in ident.addresses if a.kind == "verifiable"]
-        if any(a.verified for a in addresses):
-            return
-        continue_with: list[dict[str, Any]] = []
-        if addresses and self.verification is not None:
-            vflow = await self.verification.send_code(ident, addresses[0].value, flow_type=flow.type,
-                                                      client=client)
-            continue_with.append(self.verification.continue_with(vflow, addresses[0].value))
-        flow.add_message(text.address_not_verified())
-        error = AddressNotVerified(reason="Your account's email or phone address are not verified yet.",
-                                   details={"continue_with": continue_with} if continue_with else None)
-        url = continue_with[0]["flow"].get("url") if continue_with else None
-        if url:
-            error.browser_redirect = url  # HTML: straight to the verification UI
-        raise error
-
 
 def _show_messages(flow: Flow, response: httpx.Response) -> bool:
     """Kratos' `{"messages":[{"instance_ptr":"#/traits/email","messages":[{id,text,type,context}]}]}`."""
@@ -290,73 +283,61 @@ def _show_messages(flow: Flow, response: httpx.Response) -> bool:
     return shown
 
 
-def install(hooks: Hooks, flows: dict[str, Any], verification: Any) -> None:
-    """Wrap the login and registration handlers' `succeed` with the after-hooks they do not run themselves.
+class FlowHooks:
+    """The after-hooks of login and registration that do more than call web hooks, in Kratos' order; the flows
+    call them explicitly before they issue a session.
 
     login: `require_verified_address` and web hooks run before the session is issued (a refusal signs no one
     in). registration: web hooks, then the `verification` hook (every unverified verifiable address gets a
-    code, when the verification flow is enabled), then `show_verification_ui`, then the handler (`session`,
-    always last)."""
-    for name in ("login", "registration", "recovery", "verification"):
-        if name in flows and hooks.hooks(name, "before"):
-            _run_before(hooks, name, flows[name])
-    login, registration = flows.get("login"), flows.get("registration")
-    enabled = hooks.ctx.config.selfservice.flows.verification.enabled
-    if login is not None:
-        login_succeed = login.succeed
+    code, when the verification flow is enabled), then `show_verification_ui`; the `session` hook is the
+    registration flow's own, always last."""
 
-        async def succeed_login(flow: Flow, ident: IdentityRecord, method: str, client: ClientInfo) -> Any:
-            flow.body["active"] = method  # the web hooks' ctx.flow shows the method, as Kratos'
-            if hooks.has("login", method, "require_verified_address"):
-                await hooks.require_verified_address(flow, ident, client)
-            await hooks.web_hooks("login", method, flow, ident, client)
-            return await login_succeed(flow, ident, method, client)
+    def __init__(self, web: WebHooks, verification: VerificationSender | None) -> None:
+        self.web, self.ctx, self.verification = web, web.ctx, verification
 
-        login.succeed = succeed_login
-    if registration is not None:
-        registration_succeed = registration.succeed
+    async def after_login(self, flow: Flow, ident: IdentityRecord, method: str, client: ClientInfo) -> None:
+        flow.body["active"] = method  # the web hooks' ctx.flow shows the method, as Kratos'
+        if self.web.has("login", method, "require_verified_address"):
+            await self.require_verified_address(flow, ident, client)
+        await self.web.web_hooks("login", method, flow, ident, client)
 
-        async def succeed_registration(flow: Flow, ident: IdentityRecord, method: str, client: ClientInfo) -> Any:
-            flow.body["active"] = method
-            try:
-                await hooks.web_hooks("registration", method, flow, ident, client)
-            except (ValidationFailed, GatekeeperError):
-                await hooks.ctx.store.delete_identity(ident.id)  # interrupted: no account kept, the form can be resent
-                raise
-            continue_with: list[dict[str, Any]] = []
-            first_url = None
-            if enabled and verification is not None and verification.method is not None:
-                for address in ident.addresses:
-                    if address.kind == "verifiable" and not address.verified:
-                        vflow = await verification.send_code(ident, address.value, flow_type=flow.type,
-                                                             client=client, return_to=flow.return_to)
-                        if hooks.has("registration", method, "show_verification_ui"):
-                            item = verification.continue_with(vflow, address.value)
-                            continue_with.append(item)
-                            first_url = first_url or item["flow"].get("url")
-            outcome = await registration_succeed(flow, ident, method, client)
-            if continue_with:
-                outcome.extra["continue_with"] = continue_with
-                if first_url and flow.is_browser:
-                    outcome.return_to = first_url  # show_verification_ui: the browser lands on the verification UI
-            return outcome
-
-        registration.succeed = succeed_registration
-
-
-def _run_before(hooks: Hooks, name: str, handler: Any) -> None:
-    """Before-hooks (web hooks) run when a flow is created; one that interrupts refuses the flow (400)."""
-    init = handler.init
-
-    async def init_with_hooks(flow_type: Any, client: ClientInfo, params: dict[str, Any], current: Any) -> Any:
-        outcome = await init(flow_type, client, params, current)
+    async def after_registration(self, flow: Flow, ident: IdentityRecord, method: str,
+                                 client: ClientInfo) -> list[dict[str, Any]]:
+        """Web hooks (an interruption deletes the new identity), then verification codes; returns the
+        `show_verification_ui` continue_with items."""
+        flow.body["active"] = method
         try:
-            await hooks.web_hooks(name, "before", outcome.flow, current[1] if current else None, client)
-        except ValidationFailed:
-            shown = [m for m in outcome.flow.ui.get("messages", [])] + [
-                m for n in outcome.flow.nodes for m in n["messages"]]
-            raise BadRequest(reason="; ".join(str(m.get("text")) for m in shown) or "Refused by a web hook.",
-                             details={"messages": shown}) from None
-        return outcome
+            await self.web.web_hooks("registration", method, flow, ident, client)
+        except (ValidationFailed, GatekeeperError):
+            await self.ctx.store.delete_identity(ident.id)  # interrupted: no account kept, the form can be resent
+            raise
+        continue_with: list[dict[str, Any]] = []
+        verification = self.verification
+        if not self.ctx.config.selfservice.flows.verification.enabled or verification is None \
+                or not verification.can_send:
+            return continue_with
+        for address in ident.addresses:
+            if address.kind == "verifiable" and not address.verified:
+                vflow = await verification.send_code(ident, address.value, flow_type=flow.type, client=client,
+                                                     return_to=flow.return_to)
+                if self.web.has("registration", method, "show_verification_ui"):
+                    continue_with.append(verification.continue_with(vflow, address.value))
+        return continue_with
 
-    handler.init = init_with_hooks
+    async def require_verified_address(self, flow: Flow, ident: IdentityRecord, client: ClientInfo) -> None:
+        """Login: refuse an identity none of whose verifiable addresses is verified (a code is sent)."""
+        addresses = [a for a in ident.addresses if a.kind == "verifiable"]
+        if any(a.verified for a in addresses):
+            return
+        continue_with: list[dict[str, Any]] = []
+        if addresses and self.verification is not None:
+            vflow = await self.verification.send_code(ident, addresses[0].value, flow_type=flow.type,
+                                                      client=client)
+            continue_with.append(self.verification.continue_with(vflow, addresses[0].value))
+        flow.add_message(text.address_not_verified())
+        error = AddressNotVerified(reason="Your account's email or phone address are not verified yet.",
+                                   details={"continue_with": continue_with} if continue_with else None)
+        url = continue_with[0]["flow"].get("url") if continue_with else None
+        if url:
+            error.browser_redirect = url  # HTML: straight to the verification UI
+        raise error

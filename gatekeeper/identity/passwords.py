@@ -41,7 +41,8 @@ def byte_size(value: str) -> int:
 class Hasher:
     """Hash and verify passwords with the configured algorithm; verify any supported stored format."""
 
-    def __init__(self, cfg: Hashers, *, dev: bool) -> None:
+    def __init__(self, cfg: Hashers, *, dev: bool, observe: Callable[[str, float], None] | None = None) -> None:
+        """`observe(operation, seconds)`: told how long each hash or verify took, waiting for the pool included."""
         self.algorithm = cfg.algorithm
         threads = cfg.threads or max(1, (os.cpu_count() or 2) - 1)
         self.limiter = anyio.CapacityLimiter(threads)
@@ -53,7 +54,7 @@ class Hasher:
             parallelism=a.parallelism or 2 * (os.cpu_count() or 1), hash_len=a.key_length, salt_len=a.salt_length,
             type=argon2.Type.ID)
         self._dummy: str | None = None
-        self.observe: Callable[[str, float], None] | None = None  # (operation, seconds incl. queueing)
+        self.observe = observe
 
     @property
     def max_password_bytes(self) -> int | None:

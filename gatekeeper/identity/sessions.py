@@ -26,6 +26,7 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter
 
 from gatekeeper.config import Config
+from gatekeeper.identity.aal import available_aal
 from gatekeeper.identity.client import ClientInfo
 from gatekeeper.identity.identities import Identities, rfc3339
 from gatekeeper.store import Store
@@ -75,7 +76,9 @@ def _epoch(rfc3339_text: str) -> float:
 class Sessions:
     """The session service and the proxy's SessionSource."""
 
-    def __init__(self, config: Config, store: Store, identities: Identities) -> None:
+    def __init__(self, config: Config, store: Store, identities: Identities,
+                 registry: CollectorRegistry | None = None) -> None:
+        """`registry`: where to count cache hits and misses (gatekeeper_session_cache_lookups_total)."""
         self.store, self.identities = store, identities
         self.lifespan = float(config.session.lifespan)
         self.ttl = float(config.session.cache_ttl)
@@ -85,13 +88,11 @@ class Sessions:
         self._cache: dict[str, Cached] = {}
         self._inflight: dict[str, asyncio.Future[Cached]] = {}
         self._hit = self._miss = _NOT_COUNTED
-
-    def instrument(self, registry: CollectorRegistry) -> None:
-        """Count cache hits and misses (store lookups) on `registry`: gatekeeper_session_cache_lookups_total."""
-        lookups = Counter("gatekeeper_session_cache_lookups_total",
-                          "Session lookups by the proxy and decisions: hit (in-process cache) or miss (store)",
-                          ["result"], registry=registry)
-        self._hit, self._miss = lookups.labels("hit"), lookups.labels("miss")
+        if registry is not None:
+            lookups = Counter("gatekeeper_session_cache_lookups_total",
+                              "Session lookups by the proxy and decisions: hit (in-process cache) or miss (store)",
+                              ["result"], registry=registry)
+            self._hit, self._miss = lookups.labels("hit"), lookups.labels("miss")
 
     # -- tokens and cookies --------------------------------------------------------------------------
 
@@ -224,8 +225,6 @@ class Sessions:
         return entry
 
     async def _load(self, raw: str) -> tuple[dict[str, Any] | None, str]:
-        from gatekeeper.identity.aal import available_aal
-
         found = await self.current(raw)
         if found is None:
             return None, "aal1"

@@ -19,7 +19,7 @@ from gatekeeper.access.handlers import AuthSession
 from gatekeeper.access.pipeline import Pipeline, render_bad_request
 from gatekeeper.access.repository import RuleRepository
 from gatekeeper.access.request_view import parse_networks, proxy_view
-from gatekeeper.asgi import BodyBuffer, adopt_route, send_answer
+from gatekeeper.asgi import BodyBuffer, adopt_route, annotate, send_answer
 from gatekeeper.errors import GatekeeperError, Unauthorized
 from gatekeeper.proxy.forward import Forwarder
 from gatekeeper.proxy.live import LiveConnections
@@ -60,7 +60,8 @@ class ProxyApp:
             return
         buffer = BodyBuffer(receive)
         view.body = buffer
-        outcome = await self.pipeline.run(view, scope)
+        outcome = await self.pipeline.run(view)
+        annotate(scope, outcome.route, outcome.log)
         if outcome.error is not None:
             if scope["type"] == "websocket":
                 await send({"type": "websocket.close", "code": 1008})
@@ -154,14 +155,3 @@ def _has_body(scope: Scope) -> bool:
         if k == b"transfer-encoding":
             return True
     return False
-
-
-def proxy_factory(repository: RuleRepository, pipeline: Pipeline, forwarder: Forwarder,
-                  live: LiveConnections) -> Any:
-    """`app.proxy_factory`: builds the proxy around the identity app the container hands over."""
-    def build(app: Any, identity: ASGIApp) -> ASGIApp:
-        proxy = app.config.serve.proxy
-        return ProxyApp(identity, repository, pipeline, forwarder, prefix=proxy.identity_prefix,
-                        trusted_proxies=proxy.trusted_proxies, live=live)
-
-    return build

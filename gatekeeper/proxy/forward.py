@@ -50,7 +50,10 @@ class Forwarder:
                 timeout=aiohttp.ClientTimeout(total=None, sock_connect=float(self.timeouts.read) or None))
         return self._session
 
-    async def close(self) -> None:
+    async def start(self) -> None:
+        """Connections open on demand: nothing to start."""
+
+    async def stop(self) -> None:
         self.pool.close()
         if self._session is not None:
             await self._session.close()

@@ -89,9 +89,9 @@ def access_config(tmp_path: Path, rules: list[dict[str, Any]] | None, overrides:
 @contextlib.asynccontextmanager
 async def access_instance(config: Config, sessions: FakeSessions | None = None) -> AsyncIterator[Instance]:
     async with running_gatekeeper(config) as instance:
-        instance.app.session_source = sessions or FakeSessions()
+        instance.container.access.deps.session_source = sessions or FakeSessions()
         for _ in range(200):
-            if instance.app.extensions["access"].current is not None:
+            if instance.container.access.repository.current is not None:
                 break
             await asyncio.sleep(0.01)
         yield instance

@@ -43,18 +43,18 @@ async def test_a_changed_file_is_reloaded_and_a_broken_change_keeps_the_last_goo
         assert (await client.get(f"{gk.api}/decisions/two")).status_code == 404
 
         path.write_text(yaml.safe_dump([rule("two", "http://<.*>/two")]))
-        await eventually(lambda: gk.app.extensions["access"].current.by_id("two") is not None)
+        await eventually(lambda: gk.container.access.repository.current.by_id("two") is not None)
         assert (await client.get(f"{gk.api}/decisions/two")).status_code == 200
         assert (await client.get(f"{gk.api}/decisions/one")).status_code == 404
 
         path.write_text("- id: broken\n  match: [this is not a rule\n")
-        await eventually(lambda: gk.app.extensions["access"].last_problems)
-        problem = gk.app.extensions["access"].last_problems[0]
+        await eventually(lambda: gk.container.access.repository.last_problems)
+        problem = gk.container.access.repository.last_problems[0]
         assert problem.file == str(path) and problem.line in (2, 3)
         assert (await client.get(f"{gk.api}/decisions/two")).status_code == 200  # last good set serves
 
         path.write_text(yaml.safe_dump([rule("a", "http://<.*>/<.*>"), rule("b", "http://<.*>/x")]))
-        await eventually(lambda: any("overlaps" in p.message for p in gk.app.extensions["access"].last_problems))
+        await eventually(lambda: any("overlaps" in p.message for p in gk.container.access.repository.last_problems))
         assert (await client.get(f"{gk.api}/decisions/two")).status_code == 200
         assert (await client.get(f"{gk.api}/health/ready")).status_code == 200
 
@@ -78,7 +78,7 @@ async def test_a_kubernetes_configmap_directory_swap_is_noticed(tmp_path: Path) 
     async with access_instance(config) as gk:
         assert await decision_status(gk.api, "/v1")() == 200
         publish("v2", [rule("v2", "http://<.*>/v2")])
-        await eventually(lambda: gk.app.extensions["access"].current.by_id("v2") is not None)
+        await eventually(lambda: gk.container.access.repository.current.by_id("v2") is not None)
         assert await decision_status(gk.api, "/v1")() == 404
         assert await decision_status(gk.api, "/v2")() == 200
 
@@ -92,7 +92,7 @@ async def test_every_file_of_a_directory_is_a_source_and_removed_files_drop_thei
     async with access_instance(access_config(tmp_path, None, repositories=[f"file://{rules_dir}"])) as gk:
         assert await decision_status(gk.api, "/a")() == 200 and await decision_status(gk.api, "/b")() == 200
         (rules_dir / "b.json").unlink()
-        await eventually(lambda: gk.app.extensions["access"].current.by_id("b") is None)
+        await eventually(lambda: gk.container.access.repository.current.by_id("b") is None)
         assert await decision_status(gk.api, "/a")() == 200
 
 
@@ -116,7 +116,7 @@ async def test_not_ready_until_every_source_has_loaded(tmp_path: Path) -> None:
         denied = await client.get(f"{gk.proxy}/anything")
         assert denied.status_code == 503
         path.write_text(yaml.safe_dump([rule("late", "http://<.*>/late")]))
-        await eventually(lambda: gk.app.extensions["access"].current is not None)
+        await eventually(lambda: gk.container.access.repository.current is not None)
         assert (await client.get(f"{gk.api}/health/ready")).status_code == 200
 
 

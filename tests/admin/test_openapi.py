@@ -12,14 +12,16 @@ import httpx
 import pytest
 
 from gatekeeper.http.openapi import PUBLIC, undocumented
+from gatekeeper.server.listeners import route_tables
 from tests.support.servers import Instance
 
 CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance"
 
 
 def test_every_api_route_is_described(gk: Instance) -> None:
-    assert undocumented(gk.app.routes["admin"], {}) == []
-    assert undocumented(gk.app.routes["public"], PUBLIC) == []
+    tables = route_tables(gk.container)
+    assert undocumented(tables["admin"], {}) == []
+    assert undocumented(tables["public"], PUBLIC) == []
 
 
 def test_a_route_without_description_is_reported() -> None:

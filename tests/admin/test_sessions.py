@@ -114,7 +114,7 @@ async def test_deleting_an_identity_ends_its_sessions(gk: Instance, admin: httpx
 
 
 async def test_courier_messages_are_listed_and_read(gk: Instance, admin: httpx.AsyncClient) -> None:
-    store = gk.app.store
+    store = gk.container.store
     for n in range(3):
         await store.add_courier_message(recipient=f"r{n}@mail.test", subject=f"s{n}", body="b", body_html="",
                                         template_type="stub", template_data={})

@@ -14,8 +14,8 @@ import ory_kratos_client as k
 import pytest
 import yaml
 
-from gatekeeper.app import LISTENERS
 from gatekeeper.config import Config, parse_config
+from gatekeeper.server.listeners import LISTENERS
 from tests.conftest import TEST_SECRET, _merge
 from tests.support.servers import Instance, free_socket, running_gatekeeper, url_of
 

@@ -209,7 +209,7 @@ async def test_throttled_browser_logins_get_a_message_on_the_form(start: Callabl
 
 
 async def test_unknown_identifiers_cost_a_hash_verification_like_wrong_passwords(gk: Instance) -> None:
-    ctx = gk.app.extensions["identity"]
+    ctx = gk.container.identity.ctx
     calls: list[str] = []
     original = ctx.hasher._verify
 

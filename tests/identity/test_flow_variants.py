@@ -183,7 +183,7 @@ async def test_expired_flows_are_cleaned_up(start: Callable[..., Any]) -> None:
     async with start({"selfservice": {"flows": {"login": {"lifespan": "1ms"}}}}) as gk:
         async with httpx.AsyncClient(base_url=gk.public) as c:
             flow = (await c.get("/self-service/login/api")).json()
-        cleanup = Cleanup(gk.app.store, DatabaseCleanup(sleep=CleanupSleep(Duration(0))), throttle_window=0,
+        cleanup = Cleanup(gk.container.store, DatabaseCleanup(sleep=CleanupSleep(Duration(0))), throttle_window=0,
                           flow_grace=0)
         assert (await cleanup.run_once())["selfservice_flows"] >= 1
         async with httpx.AsyncClient(base_url=gk.public) as c:

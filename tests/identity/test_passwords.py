@@ -132,7 +132,7 @@ async def test_login_rehashes_when_the_configured_algorithm_changed(sqlite_dsn: 
             done = await c.post(f"/self-service/registration?flow={flow['id']}", json={
                 "method": "password", "password": PASSWORD, "traits": {"email": "ada@example.com"}})
             identity_id = done.json()["identity"]["id"]
-        ident = await gk.app.store.identity(identity_id)
+        ident = await gk.container.store.identity(identity_id)
         assert ident.credentials["password"].config["hashed_password"].startswith("$2b$")
     argon = {"hashers": {"algorithm": "argon2", "argon2": {"memory": "64KB", "parallelism": 1}}}
     async with start(argon) as gk:
@@ -141,5 +141,5 @@ async def test_login_rehashes_when_the_configured_algorithm_changed(sqlite_dsn: 
             ok = await c.post(f"/self-service/login?flow={flow['id']}", json={
                 "method": "password", "identifier": "ada@example.com", "password": PASSWORD})
             assert ok.status_code == 200
-        ident = await gk.app.store.identity(identity_id)
+        ident = await gk.container.store.identity(identity_id)
         assert ident.credentials["password"].config["hashed_password"].startswith("$argon2id$")

@@ -42,7 +42,7 @@ class CountingLookups:
 
 async def test_warm_cache_needs_no_store_and_misses_are_single_flight(gk: Instance) -> None:
     token = (await register(gk.public))["session_token"]
-    source = gk.app.session_source
+    source = gk.container.identity.ctx.sessions
     assert isinstance(source, Sessions)
     spy = CountingLookups(source)
     results = await asyncio.gather(*(source.session_for_token(token) for _ in range(20)))
@@ -56,7 +56,7 @@ async def test_warm_cache_needs_no_store_and_misses_are_single_flight(gk: Instan
 
 
 async def test_forged_or_malformed_credentials_cost_no_store_round_trip(gk: Instance) -> None:
-    source = gk.app.session_source
+    source = gk.container.identity.ctx.sessions
     assert isinstance(source, Sessions)
     spy = CountingLookups(source)
     token = (await register(gk.public))["session_token"]
@@ -67,7 +67,7 @@ async def test_forged_or_malformed_credentials_cost_no_store_round_trip(gk: Inst
 
 async def test_logout_on_this_process_drops_the_cached_session_at_once(gk: Instance) -> None:
     token = (await register(gk.public))["session_token"]
-    source = gk.app.session_source
+    source = gk.container.identity.ctx.sessions
     assert source is not None and await source.session_for_token(token) is not None
     async with httpx.AsyncClient(base_url=gk.public) as c:
         resp = await c.request("DELETE", "/self-service/logout/api", json={"session_token": token})
@@ -78,7 +78,7 @@ async def test_logout_on_this_process_drops_the_cached_session_at_once(gk: Insta
 @pytest.mark.parametrize("how", ["x-session-token", "bearer", "cookie"])
 async def test_whoami_accepts_every_credential_source(gk: Instance, how: str) -> None:
     token = (await register(gk.public))["session_token"]
-    source = gk.app.session_source
+    source = gk.container.identity.ctx.sessions
     assert isinstance(source, Sessions)
     headers = {"x-session-token": {"X-Session-Token": token}, "bearer": {"Authorization": f"Bearer {token}"},
                "cookie": {"Cookie": f"ory_kratos_session={source.cookie_value(token)}"}}[how]
@@ -158,9 +158,9 @@ async def test_a_logout_on_one_replica_reaches_the_cache_of_another(postgres_dsn
     long_ttl = {"session": {"cache_ttl": "60s"}}  # so only the announcement can explain a drop
     async with started(postgres_dsn, long_ttl) as one, started(postgres_dsn, long_ttl) as two:
         token = (await register(one.public))["session_token"]
-        cache_two = two.app.session_source
+        cache_two = two.container.identity.ctx.sessions
         assert cache_two is not None and await cache_two.session_for_token(token) is not None  # warm on two
-        broadcast = next(s for s in two.app.services if type(s).__name__ == "RevocationBroadcast")
+        broadcast = next(s for s in two.container.services if type(s).__name__ == "RevocationBroadcast")
         await asyncio.wait_for(broadcast.ready.wait(), 10)  # type: ignore[attr-defined]
         async with httpx.AsyncClient(base_url=one.public) as c:
             resp = await c.request("DELETE", "/self-service/logout/api", json={"session_token": token})
@@ -178,8 +178,8 @@ async def test_an_unreachable_store_denies_with_503_never_500(gk: Instance) -> N
     token = (await register(gk.public))["session_token"]
     async with httpx.AsyncClient(base_url=gk.public) as c:
         flow = (await c.get("/self-service/login/api")).json()
-        await gk.app.store.close()  # the database goes away
-        source = gk.app.session_source
+        await gk.container.store.close()  # the database goes away
+        source = gk.container.identity.ctx.sessions
         assert source is not None
         with pytest.raises(StoreUnavailable):
             await source.session_for_token(token)  # the proxy's authenticators deny on this

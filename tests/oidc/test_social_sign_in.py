@@ -48,7 +48,7 @@ async def error_of(c: httpx.AsyncClient, resp: httpx.Response) -> dict[str, Any]
 
 
 async def oidc_identity(env: Env, identifier: str) -> Any:
-    return await env.gk.app.extensions["identity"].store.identity_by_identifier("oidc", identifier)
+    return await env.gk.container.identity.ctx.store.identity_by_identifier("oidc", identifier)
 
 
 async def test_sign_up_then_sign_in_with_an_openid_connect_provider(dsn: str, env_for: Any) -> None:

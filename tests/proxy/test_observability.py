@@ -14,7 +14,7 @@ async def test_identity_requests_under_the_prefix_keep_their_route_label(tmp_pat
     async with access_instance(access_config(tmp_path, [])) as gk, httpx.AsyncClient() as c:
         assert (await c.get(f"{gk.proxy}/.auth/self-service/login/api")).status_code == 200
         assert (await c.get(f"{gk.proxy}/.auth/no-such-page")).status_code == 404
-        count = gk.app.metrics.registry.get_sample_value
+        count = gk.container.metrics.registry.get_sample_value
         labels = {"listener": "proxy", "method": "GET"}
         assert count("gatekeeper_http_requests_total",
                      {**labels, "status": "200", "route": "/.auth/self-service/login/api"}) == 1

@@ -61,7 +61,7 @@ async def replicas(tmp_path: Path, count: int, extra: dict[str, Any] | None = No
         found = [await stack.enter_async_context(running_gatekeeper(config(tmp_path, upstream, extra)))
                  for _ in range(count)]
         for gk in found:
-            while gk.app.extensions["access"].current is None:
+            while gk.container.access.repository.current is None:
                 await asyncio.sleep(0.01)
         yield found
 
@@ -136,7 +136,7 @@ async def test_revoking_all_sessions_of_an_identity_reaches_every_replica(tmp_pa
         for t in tokens:  # cached on B (60 s TTL)
             assert (await c.get(f"{b.api}/decisions/events", headers={"Cookie": f"ory_kratos_session={t}"})
                     ).status_code == 200
-        assert await a.app.extensions["identity"].sessions.revoke_all(identity_id) == 2
+        assert await a.container.identity.ctx.sessions.revoke_all(identity_id) == 2
         for t in tokens:
             for _ in range(100):
                 resp = await c.get(f"{b.api}/decisions/events", headers={"Cookie": f"ory_kratos_session={t}"})
@@ -154,18 +154,18 @@ async def test_a_websocket_checked_by_a_remote_session_endpoint_ends_on_the_next
             ("cookie_session", {"check_session_url": f"{kratos.public}/sessions/whoami", "preserve_path": True}),))]
         (tmp_path / "edge").mkdir()
         async with running_gatekeeper(access_config(tmp_path / "edge", remote)) as edge:
-            while edge.app.extensions["access"].current is None:
+            while edge.container.access.repository.current is None:
                 await asyncio.sleep(0.01)
             token = (await register(kratos.public))["session_token"]
             url = edge.proxy.replace("http://", "ws://") + "/ws"
             async with websockets.connect(url, additional_headers={"Cookie": f"ory_kratos_session={token}"}) as ws:
                 await ws.send("hello")
                 assert await ws.recv() == "hello"
-                await edge.app.extensions["live_connections"].recheck()
+                await edge.container.access.live.recheck()
                 await ws.send("still")
                 assert await ws.recv() == "still"  # the session is fine: the connection stays
                 await logout(kratos, token)
-                await edge.app.extensions["live_connections"].recheck()  # what the periodic re-check does
+                await edge.container.access.live.recheck()  # what the periodic re-check does
                 with pytest.raises(websockets.ConnectionClosed) as closed:
                     await asyncio.wait_for(ws.recv(), 5)
             assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008

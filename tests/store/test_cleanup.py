@@ -185,7 +185,7 @@ async def test_a_run_repeats_batches_until_the_table_is_clean(store: Store) -> N
 async def test_a_running_gatekeeper_cleans_up_in_the_background(make_config: Callable[..., Config]) -> None:
     config = make_config({"database": {"cleanup": {"interval": "50ms", "sleep": {"tables": "0s"}}}})
     async with running_gatekeeper(config) as gk:
-        store = gk.app.store
+        store = gk.container.store
         ident = await add_identity(store)
         await add_session(store, ident, expires=ago(minutes=1))
         live = await add_session(store, ident, expires=ago(hours=-1))

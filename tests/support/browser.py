@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from demo.app import app as demo_app
-from gatekeeper.app import LISTENERS
+from gatekeeper.server.listeners import LISTENERS
 from tests.conftest import _merge
 from tests.identity.conftest import identity_config
 from tests.support.servers import free_socket, running_gatekeeper, serving, url_of

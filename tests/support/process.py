@@ -86,7 +86,7 @@ def gatekeeper_command(*args: str) -> list[str]:
 @contextmanager
 def serve_process(command: Sequence[str], log_file: Path, *, env: dict[str, str] | None = None,
                   wait_listening: bool = True) -> Iterator[ServeProcess]:
-    """Start `command` (a `gatekeeper serve`, or a script calling `gatekeeper.app.serve`), kill it afterwards.
+    """Start `command` (a `gatekeeper serve`, or a script calling `gatekeeper.server.run.serve`), kill it afterwards.
 
     With `wait_listening`, waits for the "gatekeeper is listening" lines and fills `urls`.
     """

@@ -12,8 +12,10 @@ from typing import Any
 import uvicorn
 from starlette.types import ASGIApp
 
-from gatekeeper.app import LISTENERS, App, serve
 from gatekeeper.config import Config
+from gatekeeper.server.container import Container, build
+from gatekeeper.server.listeners import LISTENERS, build_listeners
+from gatekeeper.server.run import serve
 
 
 def free_socket() -> socket.socket:
@@ -49,7 +51,7 @@ async def serving(app: ASGIApp, **uvicorn_options: Any) -> AsyncIterator[str]:
 class Instance:
     """A running gatekeeper: the container and the base URL of each listener."""
 
-    app: App
+    container: Container
     urls: dict[str, str]
 
     @property
@@ -81,12 +83,13 @@ async def running_gatekeeper(config: Config, *, migrate: bool = True,
     Pass `sockets` (from `free_socket()`) when the config must name the listeners' URLs (base_url).
     """
     sockets = {name: (sockets or {}).get(name) or free_socket() for name in LISTENERS}
-    app = await App.create(config)
+    container = await build(config)
     stop = asyncio.Event()
-    task = asyncio.create_task(serve(app, apply_migrations=migrate, sockets=sockets, stop=stop))
-    await asyncio.wait_for(_wait_connected(app, task), timeout=15)
+    task = asyncio.create_task(serve(container, build_listeners(container), apply_migrations=migrate,
+                                     sockets=sockets, stop=stop))
+    await asyncio.wait_for(_wait_connected(container, task), timeout=15)
     try:
-        yield Instance(app, {name: url_of(sock) for name, sock in sockets.items()})
+        yield Instance(container, {name: url_of(sock) for name, sock in sockets.items()})
     finally:
         stop.set()
         await asyncio.wait_for(task, timeout=20)
@@ -94,8 +97,8 @@ async def running_gatekeeper(config: Config, *, migrate: bool = True,
             sock.close()
 
 
-async def _wait_connected(app: App, task: asyncio.Task[int]) -> None:
-    while not app.store_connected.is_set():
+async def _wait_connected(container: Container, task: asyncio.Task[int]) -> None:
+    while not container.store_connected.is_set():
         if task.done():
             raise RuntimeError(f"gatekeeper stopped during start-up (exit code {task.result()})")
         await asyncio.sleep(0.01)

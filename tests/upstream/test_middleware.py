@@ -109,7 +109,7 @@ async def test_asgi_and_wsgi_apps_behind_gatekeeper_see_the_verified_identity(tm
                 old = json.loads(keys.read_text())["keys"]
                 _keys(keys, "k2")
                 keys.write_text(json.dumps({"keys": json.loads(keys.read_text())["keys"] + old}))
-                gk.app.extensions["access"].deps.jwks._entries.clear()  # skip gatekeeper's 30 s key cache
+                gk.container.access.repository.deps.jwks._entries.clear()  # skip gatekeeper's 30 s key cache
                 r = await client.get(f"{gk.proxy}/asgi/me", headers={"Cookie": "ory_kratos_session=bob-token"})
                 assert r.json() == {"subject": "user-bob", "email": "bob@example.com"}
                 assert set(asgi_holder["app"].verifier._keys) == {"k1", "k2"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gatekeeper.access.handlers import AuthSession, Deps, NotResponsible, register
+from gatekeeper.access.handlers import AuthSession, Deps, NotResponsible
 
 
 @dataclass(frozen=True)
@@ -12,7 +12,6 @@ class AnonymousConfig:
     subject: str = "anonymous"
 
 
-@register("authenticators", "anonymous", AnonymousConfig)
 class Anonymous:
     def __init__(self, cfg: AnonymousConfig, deps: Deps) -> None:
         self.subject = cfg.subject

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from gatekeeper.access.authn import session_check
 from gatekeeper.access.authn.session_check import SessionCheck
 from gatekeeper.access.authn.tokens import TokenFrom, find_token, token_source_problems
-from gatekeeper.access.handlers import AuthSession, Deps, NotResponsible, register
+from gatekeeper.access.handlers import AuthSession, Deps, NotResponsible
 
 
 @dataclass(frozen=True)
@@ -17,7 +17,6 @@ class BearerTokenConfig(SessionCheck):
     prefix: str = ""
 
 
-@register("authenticators", "bearer_token", BearerTokenConfig)
 class BearerToken:
     def __init__(self, cfg: BearerTokenConfig, deps: Deps) -> None:
         self.cfg, self.deps = cfg, deps

@@ -12,7 +12,7 @@ from urllib.parse import unquote
 import httpx
 from cachetools import TTLCache
 
-from gatekeeper.access.handlers import AuthSession, Deps, NotResponsible, Retry, register, retry_default
+from gatekeeper.access.handlers import AuthSession, Deps, NotResponsible, Retry, retry_default
 from gatekeeper.config.types import Duration
 from gatekeeper.errors import GatekeeperError, TooManyRequests, Unauthorized
 
@@ -37,7 +37,6 @@ class ClientCredentialsConfig:
 _PASS_THROUGH = {429: TooManyRequests}
 
 
-@register("authenticators", "oauth2_client_credentials", ClientCredentialsConfig)
 class ClientCredentials:
     def __init__(self, cfg: ClientCredentialsConfig, deps: Deps) -> None:
         self.cfg, self.deps = cfg, deps

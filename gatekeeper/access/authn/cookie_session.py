@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from gatekeeper.access.authn import session_check
 from gatekeeper.access.authn.session_check import SessionCheck
-from gatekeeper.access.handlers import AuthSession, Deps, NotResponsible, register
+from gatekeeper.access.handlers import AuthSession, Deps, NotResponsible
 
 DEFAULT_COOKIE = "ory_kratos_session"
 
@@ -16,7 +16,6 @@ class CookieSessionConfig(SessionCheck):
     only: tuple[str, ...] = ()
 
 
-@register("authenticators", "cookie_session", CookieSessionConfig)
 class CookieSession:
     def __init__(self, cfg: CookieSessionConfig, deps: Deps) -> None:
         self.cfg, self.deps = cfg, deps

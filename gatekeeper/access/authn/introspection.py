@@ -14,7 +14,7 @@ from cachetools import TTLCache
 
 from gatekeeper.access.authn import scopes
 from gatekeeper.access.authn.tokens import TokenFrom, find_token, token_source_problems
-from gatekeeper.access.handlers import AuthSession, Deps, NotResponsible, Retry, json_object, register, retry_default
+from gatekeeper.access.handlers import AuthSession, Deps, NotResponsible, Retry, json_object, retry_default
 from gatekeeper.config.types import Duration
 from gatekeeper.errors import Forbidden, GatekeeperError, TooManyRequests, Unauthorized
 
@@ -54,7 +54,6 @@ class IntrospectionConfig:
     cache: IntrospectionCache = field(default_factory=IntrospectionCache)
 
 
-@register("authenticators", "oauth2_introspection", IntrospectionConfig)
 class Introspection:
     def __init__(self, cfg: IntrospectionConfig, deps: Deps) -> None:
         self.cfg, self.deps = cfg, deps

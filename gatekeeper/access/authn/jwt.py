@@ -9,7 +9,7 @@ import jwt as pyjwt
 
 from gatekeeper.access.authn import scopes
 from gatekeeper.access.authn.tokens import TokenFrom, find_token, token_source_problems
-from gatekeeper.access.handlers import AuthSession, Deps, NotResponsible, register
+from gatekeeper.access.handlers import AuthSession, Deps, NotResponsible
 from gatekeeper.access.jwks import JwksError
 from gatekeeper.config.types import Duration
 from gatekeeper.errors import Unauthorized
@@ -36,7 +36,6 @@ def _deny(reason: str) -> Unauthorized:
     return Unauthorized("Access credentials are invalid", reason=reason)
 
 
-@register("authenticators", "jwt", JwtConfig)
 class Jwt:
     def __init__(self, cfg: JwtConfig, deps: Deps) -> None:
         self.cfg, self.deps = cfg, deps

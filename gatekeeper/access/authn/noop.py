@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from gatekeeper.access.handlers import AuthSession, Deps, NoConfig, register
+from gatekeeper.access.handlers import AuthSession, Deps, NoConfig
 
 
-@register("authenticators", "noop")
-class Noop:
+class NoopAuthenticator:
     def __init__(self, cfg: NoConfig, deps: Deps) -> None:
         pass
 

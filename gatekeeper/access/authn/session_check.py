@@ -12,17 +12,15 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
 from gatekeeper.access.authn.tokens import gjson
 from gatekeeper.access.handlers import AuthSession, Deps, json_object
+from gatekeeper.access.ports import SessionSource
 from gatekeeper.errors import Forbidden, StoreUnavailable, TooManyRequests, Unauthorized
-
-if TYPE_CHECKING:
-    from gatekeeper.app import SessionSource
 
 log = logging.getLogger("gatekeeper.access.authn")
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from gatekeeper.access.handlers import AuthSession, Deps, NoConfig, register
+from gatekeeper.access.handlers import AuthSession, Deps, NoConfig
 from gatekeeper.errors import Unauthorized
 
 
-@register("authenticators", "unauthorized")
 class AlwaysUnauthorized:
     def __init__(self, cfg: NoConfig, deps: Deps) -> None:
         pass

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from gatekeeper.access.handlers import AuthSession, Deps, NoConfig, register
+from gatekeeper.access.handlers import AuthSession, Deps, NoConfig
 
 
-@register("authorizers", "allow")
 class Allow:
     def __init__(self, cfg: NoConfig, deps: Deps) -> None:
         pass

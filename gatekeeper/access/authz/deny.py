@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from gatekeeper.access.handlers import AuthSession, Deps, NoConfig, register
+from gatekeeper.access.handlers import AuthSession, Deps, NoConfig
 from gatekeeper.errors import Forbidden
 
 FORBIDDEN = "Access credentials are not sufficient to access this resource"
 
 
-@register("authorizers", "deny")
 class Deny:
     def __init__(self, cfg: NoConfig, deps: Deps) -> None:
         pass

@@ -20,7 +20,7 @@ from typing import Any
 
 import simpleeval
 
-from gatekeeper.access.handlers import AuthSession, Deps, register
+from gatekeeper.access.handlers import AuthSession, Deps
 from gatekeeper.errors import Forbidden
 
 log = logging.getLogger("gatekeeper.access.authz")
@@ -85,7 +85,6 @@ def parse(expression: str) -> ast.AST:
     return tree
 
 
-@register("authorizers", "expression", ExpressionConfig)
 class Expression:
     def __init__(self, cfg: ExpressionConfig, deps: Deps) -> None:
         self.source = cfg.expression

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from gatekeeper.access.authz import remote_call
-from gatekeeper.access.handlers import AuthSession, Deps, register
+from gatekeeper.access.handlers import AuthSession, Deps
 
 
 @dataclass(frozen=True)
@@ -13,7 +13,6 @@ class RemoteConfig(remote_call.RemoteBase):
     pass
 
 
-@register("authorizers", "remote", RemoteConfig)
 class Remote:
     sets_headers: tuple[str, ...]
 

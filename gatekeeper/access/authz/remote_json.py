@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 
 from gatekeeper.access.authz import remote_call
-from gatekeeper.access.handlers import AuthSession, Deps, register
+from gatekeeper.access.handlers import AuthSession, Deps
 from gatekeeper.access.template import TemplateError, compile_template
 from gatekeeper.errors import GatekeeperError
 
@@ -16,7 +16,6 @@ class RemoteJsonConfig(remote_call.RemoteBase):
     payload: str = ""
 
 
-@register("authorizers", "remote_json", RemoteJsonConfig)
 class RemoteJson:
     sets_headers: tuple[str, ...]
 

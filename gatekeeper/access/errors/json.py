@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 
 from gatekeeper.access.errors.base import Condition, ErrorResponse, HandlerBase, WhenMixin, error_name
-from gatekeeper.access.handlers import Deps, register
+from gatekeeper.access.handlers import Deps
 from gatekeeper.access.request_view import RequestView
 from gatekeeper.errors import GatekeeperError, TooManyRequests, envelope
 
@@ -36,7 +36,6 @@ def render_json(error: GatekeeperError, *, verbose: bool) -> ErrorResponse:
     return ErrorResponse(status, tuple(headers), json.dumps(body).encode())
 
 
-@register("errors", "json", JsonConfig)
 class Json(WhenMixin):
     def __init__(self, cfg: JsonConfig, deps: Deps) -> None:
         self.verbose = cfg.verbose

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from gatekeeper.access.errors.base import Condition, ErrorResponse, HandlerBase, WhenMixin
-from gatekeeper.access.handlers import Deps, register
+from gatekeeper.access.handlers import Deps
 from gatekeeper.access.request_view import RequestView
 from gatekeeper.errors import GatekeeperError
 
@@ -18,7 +18,6 @@ class RedirectConfig(HandlerBase):
     return_to_query_param: str = ""
 
 
-@register("errors", "redirect", RedirectConfig)
 class Redirect(WhenMixin):
     def __init__(self, cfg: RedirectConfig, deps: Deps) -> None:
         self.cfg = cfg

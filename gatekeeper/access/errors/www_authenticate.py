@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from gatekeeper.access.errors.base import Condition, ErrorResponse, HandlerBase, WhenMixin
-from gatekeeper.access.handlers import Deps, register
+from gatekeeper.access.handlers import Deps
 from gatekeeper.access.request_view import RequestView
 from gatekeeper.errors import GatekeeperError
 
@@ -15,7 +15,6 @@ class WwwAuthenticateConfig(HandlerBase):
     realm: str = "Please authenticate."
 
 
-@register("errors", "www_authenticate", WwwAuthenticateConfig)
 class WwwAuthenticate(WhenMixin):
     def __init__(self, cfg: WwwAuthenticateConfig, deps: Deps) -> None:
         self.realm = cfg.realm

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from gatekeeper.access.handlers import AuthSession, Deps, header_value, register
+from gatekeeper.access.handlers import AuthSession, Deps, header_value
 from gatekeeper.access.mutate.header import template_problems
 from gatekeeper.access.template import TemplateError, compile_template
 from gatekeeper.errors import GatekeeperError
@@ -16,7 +16,6 @@ class CookieConfig:
     cookies: Mapping[str, str]
 
 
-@register("mutators", "cookie", CookieConfig)
 class Cookie:
     sets_headers = ("Cookie",)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from gatekeeper.access.handlers import AuthSession, Deps, canonical, header_value, register
+from gatekeeper.access.handlers import AuthSession, Deps, canonical, header_value
 from gatekeeper.access.template import TemplateError, compile_template
 from gatekeeper.errors import GatekeeperError
 
@@ -25,7 +25,6 @@ def template_problems(values: Mapping[str, str], key: str) -> list[tuple[str, st
     return out
 
 
-@register("mutators", "header", HeaderConfig)
 class Header:
     def __init__(self, cfg: HeaderConfig, deps: Deps) -> None:
         self.templates = tuple((canonical(name), compile_template(str(v))) for name, v in cfg.headers.items())

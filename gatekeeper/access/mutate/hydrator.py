@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import httpx
 from cachetools import TTLCache
 
-from gatekeeper.access.handlers import AuthSession, Deps, Retry, canonical, json_object, register, retry_default
+from gatekeeper.access.handlers import AuthSession, Deps, Retry, canonical, json_object, retry_default
 from gatekeeper.config.types import Duration
 from gatekeeper.errors import GatekeeperError
 
@@ -49,7 +49,6 @@ class HydratorConfig:
     cache: HydratorCache = field(default_factory=HydratorCache)
 
 
-@register("mutators", "hydrator", HydratorConfig)
 class Hydrator:
     sets_headers: tuple[str, ...] = ()
 

@@ -18,7 +18,7 @@ import jwt as pyjwt
 from cachetools import TTLCache
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
-from gatekeeper.access.handlers import AuthSession, Deps, register
+from gatekeeper.access.handlers import AuthSession, Deps
 from gatekeeper.access.jwks import JwksError
 from gatekeeper.access.template import TemplateError, compile_template
 from gatekeeper.config.types import Duration
@@ -45,7 +45,6 @@ async def signing_key(deps: Deps, url: str) -> tuple[Any, str, str]:
     raise JwksError(f"{url} holds no private signing key")
 
 
-@register("mutators", "id_token", IdTokenConfig)
 class IdToken:
     sets_headers = ("Authorization",)
 

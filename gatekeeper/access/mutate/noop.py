@@ -3,11 +3,10 @@ decisions API cannot echo a forged identity header back (spec §12)."""
 
 from __future__ import annotations
 
-from gatekeeper.access.handlers import AuthSession, Deps, NoConfig, register
+from gatekeeper.access.handlers import AuthSession, Deps, NoConfig
 
 
-@register("mutators", "noop")
-class Noop:
+class NoopMutator:
     sets_headers: tuple[str, ...] = ()
 
     def __init__(self, cfg: NoConfig, deps: Deps) -> None:

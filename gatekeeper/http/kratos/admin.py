@@ -19,8 +19,8 @@ from gatekeeper.http.common import NO_CACHE, json_response, read_raw, with_query
 from gatekeeper.http.openapi import Param, operation
 from gatekeeper.identity.admin import AdminService, Page, page_token, parse_uuid
 from gatekeeper.identity.admin_recovery import AdminRecovery
+from gatekeeper.identity.context import IdentityContext
 from gatekeeper.identity.identities import rfc3339
-from gatekeeper.identity.service import IdentityContext
 from gatekeeper.store.courier import CourierMessage
 
 MAX_BODY = 32 * 1024 * 1024  # a batch of 1000 identities
@@ -294,29 +294,3 @@ class AdminApi:
                       "Create a recovery code", body="CreateRecoveryBody",
                       responses={201: "RecoveryCodeForIdentity", 404: "ErrorGeneric"}),
         ]
-
-
-def register(app: Any, ctx: IdentityContext) -> None:
-    """Admin API, admin UI and both OpenAPI documents on `app` (called from identity setup, after the public
-    routes; the documents read the route lists at request time, so routes registered later are described too)."""
-    from gatekeeper.http.openapi import PUBLIC, doc_routes
-    from gatekeeper.http.ui.admin.routes import AdminUi
-
-    service = AdminService(ctx)
-    app.extensions["identity_admin"] = service
-    recovery = AdminRecovery(_recovery_flows(ctx, app.extensions.get("courier")))
-    admin = app.routes["admin"]
-    admin.extend(AdminApi(ctx, service, recovery).routes())
-    admin.extend(AdminUi(ctx, service, recovery).routes())
-    admin.extend(doc_routes("gatekeeper admin API (Ory Kratos v25.4 compatible)", admin, {}))
-    public = app.routes["public"]
-    public.extend(doc_routes("gatekeeper public API (Ory Kratos v25.4 compatible)", public, PUBLIC))
-
-
-def _recovery_flows(ctx: IdentityContext, courier: Any) -> Any:
-    """A recovery flow handler of our own, for creating flows (the public one also runs their submissions)."""
-    if courier is None or not ctx.config.selfservice.flows.recovery.enabled:
-        return None
-    from gatekeeper.identity.flows.recovery import RecoveryFlows
-
-    return RecoveryFlows(ctx, courier, {})

@@ -32,9 +32,11 @@ from gatekeeper.http.common import (
     with_query,
 )
 from gatekeeper.http.common import client_info as _client_info
+from gatekeeper.http.kratos.flows import address_response, link_route
 from gatekeeper.http.ui import render_error, render_logout
 from gatekeeper.identity import aal, csrf
 from gatekeeper.identity.client import ClientInfo
+from gatekeeper.identity.context import IdentityContext
 from gatekeeper.identity.errors import (
     CannotRevokeCurrentSession,
     NoActiveSession,
@@ -42,16 +44,17 @@ from gatekeeper.identity.errors import (
     SessionInactive,
 )
 from gatekeeper.identity.flows.base import Flow, FlowType, Outcome
+from gatekeeper.identity.flows.bundle import FlowHandlers
 from gatekeeper.identity.flows.handler import Current, FlowHandler
+from gatekeeper.identity.flows.verification import AddressFlows
 from gatekeeper.identity.identities import rfc3339
 from gatekeeper.identity.oidc.errors import BrowserLocationChangeRequired
-from gatekeeper.identity.service import IdentityContext
 
 
 class PublicApi:
     """Route handlers over the identity context and the flow handlers."""
 
-    def __init__(self, ctx: IdentityContext, flows: dict[str, FlowHandler]) -> None:
+    def __init__(self, ctx: IdentityContext, flows: FlowHandlers) -> None:
         self.ctx, self.flows = ctx, flows
         cfg = ctx.config
         self.cookie = cfg.session.cookie
@@ -104,7 +107,8 @@ class PublicApi:
     # -- flows -----------------------------------------------------------------------------------------
 
     def flow_routes(self, kind: str) -> list[BaseRoute]:
-        handler = self.flows[kind]
+        handler = self.flows.by_kind(kind)
+        assert handler is not None
         browser_errors = self.browser_error
 
         @endpoint(f"/self-service/{kind}/browser", browser_errors=browser_errors)
@@ -147,9 +151,8 @@ class PublicApi:
 
     def submit_response(self, handler: FlowHandler, outcome: Outcome, client: ClientInfo) -> Response:
         """Kratos' response matrix (spec §1.5) for a submit's outcome."""
-        respond = getattr(handler, "respond", None)  # flows with their own matrix (verification, recovery)
-        if respond is not None:
-            return respond(self, outcome, client)  # type: ignore[no-any-return]
+        if isinstance(handler, AddressFlows):  # verification and recovery have their own matrix
+            return address_response(self, handler, outcome, client)
         flow = outcome.flow
         assert flow is not None
         html = flow.is_browser and not client.wants_json
@@ -158,7 +161,7 @@ class PublicApi:
                     else json_response(flow.to_json(), status=400))
         elif html:
             resp = redirect(outcome.return_to or self.ctx.default_return_url)
-        elif flow.is_browser and outcome.extra.get("aal2_pending") and outcome.return_to:
+        elif flow.is_browser and outcome.aal2_pending and outcome.return_to:
             # Kratos: the SPA is told to navigate to the second factor (the session cookie is still set)
             resp = gatekeeper_error_response(BrowserLocationChangeRequired(outcome.return_to))
         else:
@@ -174,13 +177,13 @@ class PublicApi:
 
     def success_body(self, flow: Flow, outcome: Outcome) -> dict[str, Any]:
         body: dict[str, Any] = {}
-        continue_with: list[dict[str, Any]] = list(outcome.extra.get("continue_with", []))  # from hooks
+        continue_with: list[dict[str, Any]] = list(outcome.continue_with)  # from hooks
         if flow.kind == "registration":
             assert outcome.identity is not None
             body["identity"] = self.ctx.identities.to_json(outcome.identity)
         if outcome.session is not None and outcome.identity is not None:
             body["session"] = self.ctx.sessions.to_json(outcome.session, outcome.identity)
-            if outcome.extra.get("aal2_pending"):
+            if outcome.aal2_pending:
                 body["session"]["identity"] = None  # Kratos: not before the second factor (phishing)
             if flow.type == FlowType.API and outcome.token:
                 body["session_token"] = outcome.token
@@ -314,8 +317,8 @@ class PublicApi:
             Route("/sessions/whoami", Whoami(self.ctx, self.cookie.name), methods=["GET"]),  # hot path: first
             *self.flow_routes("login"),
             *self.flow_routes("registration"),
-            *[route for kind in ("verification", "recovery") if kind in self.flows
-              for route in (*self.flow_routes(kind), *self.flows[kind].routes(self))],  # type: ignore[attr-defined]
+            *self.flow_routes("verification"), link_route(self, self.flows.verification),
+            *self.flow_routes("recovery"), link_route(self, self.flows.recovery),
             _route("/self-service/logout/browser", self.logout_browser, "GET"),
             _route("/self-service/logout", self.logout, "GET", browser_errors=self.browser_error),
             _route("/self-service/logout/api", self.logout_api, "DELETE"),

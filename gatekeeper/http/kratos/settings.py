@@ -57,7 +57,7 @@ class SettingsApi:
             return self.public.submit_response(self.handler, outcome, client)
         html = flow.is_browser and not client.wants_json
         if html:
-            target = outcome.return_to if outcome.extra.get("result") == "success" else None
+            target = outcome.return_to if outcome.result == "success" else None
             resp = redirect(target or self.handler.flows.ui_redirect(flow.id))
         else:
             body: dict[str, Any] = dict(flow.to_json())

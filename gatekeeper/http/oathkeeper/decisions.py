@@ -10,7 +10,7 @@ from gatekeeper.access.errors.json import render_json
 from gatekeeper.access.pipeline import Pipeline, render_bad_request
 from gatekeeper.access.repository import RuleRepository
 from gatekeeper.access.request_view import decisions_view, in_networks, parse_networks
-from gatekeeper.asgi import BodyBuffer, send_answer
+from gatekeeper.asgi import BodyBuffer, annotate, send_answer
 from gatekeeper.errors import Forbidden, GatekeeperError
 
 PREFIX = b"/decisions"
@@ -32,7 +32,8 @@ class Decisions:
             await send_answer(send, render_bad_request(exc, self.repository.current))
             return
         view.body = BodyBuffer(receive)
-        outcome = await self.pipeline.run(view, scope)
+        outcome = await self.pipeline.run(view)
+        annotate(scope, outcome.route, outcome.log)
         if outcome.error is not None:
             await send_answer(send, outcome.error)
             return

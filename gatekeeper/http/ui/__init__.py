@@ -14,7 +14,7 @@ import jinja2
 from starlette.responses import HTMLResponse, Response
 
 if TYPE_CHECKING:
-    from gatekeeper.identity.service import IdentityContext
+    from gatekeeper.identity.context import IdentityContext
 
 NO_CACHE = "private, no-cache, no-store, must-revalidate"
 SECURITY_HEADERS = {

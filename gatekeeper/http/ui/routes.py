@@ -12,9 +12,9 @@ from gatekeeper.asgi import ROUTE_KEY
 from gatekeeper.errors import GatekeeperError
 from gatekeeper.http.common import client_info, redirect, session_credential, with_query
 from gatekeeper.http.ui import SECURITY_HEADERS, render, render_error, stylesheet
+from gatekeeper.identity.context import IdentityContext
 from gatekeeper.identity.flows.base import FlowType
-from gatekeeper.identity.flows.handler import FlowHandler
-from gatekeeper.identity.service import IdentityContext
+from gatekeeper.identity.flows.bundle import FlowHandlers
 
 _PASSTHROUGH = ("return_to", "refresh", "aal", "identity_schema")
 _TITLES = {"login": "Sign in", "registration": "Create your account", "verification": "Verify your account",
@@ -22,12 +22,13 @@ _TITLES = {"login": "Sign in", "registration": "Create your account", "verificat
 
 
 class WebUi:
-    def __init__(self, ctx: IdentityContext, flows: dict[str, FlowHandler]) -> None:
+    def __init__(self, ctx: IdentityContext, flows: FlowHandlers) -> None:
         self.ctx, self.flows = ctx, flows
         self._css = stylesheet()
 
     def flow_page(self, kind: str) -> Any:
-        handler = self.flows[kind]
+        handler = self.flows.by_kind(kind)
+        assert handler is not None
 
         async def page(request: Request) -> Response:
             request.scope[ROUTE_KEY] = f"/ui/{kind}"
@@ -45,7 +46,7 @@ class WebUi:
             switch = with_query(f"{self.ctx.public_base_url}/self-service/{other}/browser",
                                 return_to=body.get("return_to"))
             recovery = f"{self.ctx.public_base_url}/self-service/recovery/browser" \
-                if kind == "login" and "recovery" in self.flows and self.ctx.config.selfservice.flows.recovery.enabled \
+                if kind == "login" and self.ctx.config.selfservice.flows.recovery.enabled \
                 else ""
             return render(self.ctx, "flow.html", kind=kind, title=_TITLES[kind], flow=body,
                           ui=body["ui"], switch_url=switch, focus=_focus(body["ui"]["nodes"]), recovery_url=recovery)
@@ -78,8 +79,8 @@ class WebUi:
         return [
             Route("/ui/login", self.flow_page("login"), methods=["GET"]),
             Route("/ui/registration", self.flow_page("registration"), methods=["GET"]),
-            *[Route(f"/ui/{kind}", self.flow_page(kind), methods=["GET"]) for kind in ("verification", "recovery")
-              if kind in self.flows],
+            Route("/ui/verification", self.flow_page("verification"), methods=["GET"]),
+            Route("/ui/recovery", self.flow_page("recovery"), methods=["GET"]),
             Route("/ui/error", self.error, methods=["GET"]),
             Route("/ui/welcome", self.welcome, methods=["GET"]),
             Route("/ui/static/style.css", self.css, methods=["GET"]),

@@ -11,9 +11,9 @@ from gatekeeper.asgi import ROUTE_KEY
 from gatekeeper.errors import GatekeeperError
 from gatekeeper.http.common import client_info, redirect, session_credential, with_query
 from gatekeeper.http.ui import render
+from gatekeeper.identity.context import IdentityContext
 from gatekeeper.identity.flows.base import FlowType
 from gatekeeper.identity.flows.settings import SettingsFlows
-from gatekeeper.identity.service import IdentityContext
 
 SECTIONS = (("profile", "Profile"), ("password", "Password"), ("oidc", "Sign-in providers"),
             ("totp", "Authenticator app"), ("lookup_secret", "Backup recovery codes"))

@@ -24,7 +24,7 @@ from gatekeeper.store.identities import IdentityRecord
 from gatekeeper.store.sessions import SessionRecord
 
 if TYPE_CHECKING:
-    from gatekeeper.identity.service import IdentityContext
+    from gatekeeper.identity.context import IdentityContext
 
 
 class FlowKind(StrEnum):
@@ -121,7 +121,10 @@ class Outcome:
     return_to: str | None = None
     csrf_cookie: str | None = None  # set this CSRF cookie token
     restarted: bool = False  # HTML: the flow was replaced by a fresh one (expired, CSRF)
-    extra: dict[str, Any] = field(default_factory=dict)
+    result: str | None = None  # for gatekeeper_identity_flow_submissions_total, when not success/refused/restarted
+    in_progress: bool = False  # the flow goes on (a code was sent): saved, not completed
+    aal2_pending: bool = False  # signed in with aal1 by an identity with a second factor: aal2 login next
+    continue_with: list[dict[str, Any]] = field(default_factory=list)  # from hooks
 
 
 class FlowStore:

@@ -22,12 +22,13 @@ from gatekeeper.identity.flows.base import (
     Outcome,
     ValidationFailed,
 )
+from gatekeeper.identity.hooks import WebHooks
 from gatekeeper.identity.ui import csrf_node
 from gatekeeper.store.identities import IdentityRecord
 from gatekeeper.store.sessions import SessionRecord
 
 if TYPE_CHECKING:
-    from gatekeeper.identity.service import IdentityContext
+    from gatekeeper.identity.context import IdentityContext
 
 Current = tuple[SessionRecord, IdentityRecord] | None
 
@@ -37,8 +38,9 @@ class FlowHandler:
 
     kind: FlowKind
 
-    def __init__(self, ctx: IdentityContext, lifespan: float) -> None:
-        self.ctx = ctx
+    def __init__(self, ctx: IdentityContext, lifespan: float, web_hooks: WebHooks | None = None) -> None:
+        """`web_hooks`: runs the flow's before-hooks when one is created (None: no before-hooks)."""
+        self.ctx, self.web_hooks = ctx, web_hooks
         self.flows = FlowStore(ctx, self.kind, lifespan, ctx.ui_url(str(self.kind)))
 
     # -- hooks for subclasses ---------------------------------------------------------------------------
@@ -83,6 +85,8 @@ class FlowHandler:
                    current: Current) -> Outcome:
         self.check_init(current, params)
         flow, token = await self.create(flow_type, client, params, current)
+        if self.web_hooks is not None:
+            await self.web_hooks.before(str(self.kind), flow, current, client)
         return Outcome(flow=flow, csrf_cookie=token if flow_type == FlowType.BROWSER else None)
 
     async def fetch(self, flow_id: str | None, client: ClientInfo) -> Flow:
@@ -104,7 +108,7 @@ class FlowHandler:
             if flow.type == FlowType.API:
                 exc.json_only = True  # API flows always answer JSON
             raise
-        result = outcome.extra.get("result") or (
+        result = outcome.result or (
             "restarted" if outcome.restarted else "refused" if outcome.status == 400 else "success")
         self.ctx.metrics.submitted(str(self.kind), result)
         return outcome
@@ -146,11 +150,11 @@ class FlowHandler:
                 raise
             flow.add_message(text.too_many_attempts(exc.retry_after))
             await self.flows.save(flow)
-            return Outcome(flow=flow, status=400, extra={"result": "throttled"})
+            return Outcome(flow=flow, status=400, result="throttled")
         if outcome is None:
             await self.flows.save(flow)
             return Outcome(flow=flow, status=400)
-        if outcome.extra.get("in_progress"):  # e.g. a code was sent: the flow goes on (verification, recovery)
+        if outcome.in_progress:  # e.g. a code was sent: the flow goes on (verification, recovery)
             await self.flows.save(flow)
             return outcome
         flow.internal["completed"] = True

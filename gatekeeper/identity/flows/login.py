@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from gatekeeper.errors import BadRequest
 from gatekeeper.identity import aal as levels
 from gatekeeper.identity import text, text_settings
 from gatekeeper.identity.client import ClientInfo
+from gatekeeper.identity.context import IdentityContext
 from gatekeeper.identity.errors import SessionAlreadyAvailable
 from gatekeeper.identity.flows.base import Flow, FlowKind, Outcome
 from gatekeeper.identity.flows.handler import Current, FlowHandler
+from gatekeeper.identity.hooks import FlowHooks
 from gatekeeper.identity.identities import rfc3339
-from gatekeeper.identity.service import IdentityContext
+from gatekeeper.identity.ports import LoginMethod
 from gatekeeper.identity.strategies import IdentifierFirstStrategy, PasswordStrategy
 from gatekeeper.identity.strategies.lookup import LookupStrategy
 from gatekeeper.identity.strategies.totp import TotpStrategy
@@ -38,9 +41,11 @@ def _truthy(value: Any) -> bool:
 class LoginFlows(FlowHandler):
     kind = FlowKind.LOGIN
 
-    def __init__(self, ctx: IdentityContext) -> None:
+    def __init__(self, ctx: IdentityContext, hooks: FlowHooks, *, methods: Sequence[LoginMethod] = ()) -> None:
+        """`hooks` run before a session is issued; `methods`: further first factors besides the password (oidc)."""
         cfg = ctx.config.selfservice.flows.login
-        super().__init__(ctx, float(cfg.lifespan))
+        super().__init__(ctx, float(cfg.lifespan), hooks.web)
+        self.hooks = hooks
         self.after = cfg.after
         self.password = PasswordStrategy(ctx)
         self.strategies: list[Any] = [self.password] if ctx.config.selfservice.methods.password.enabled else []
@@ -48,14 +53,14 @@ class LoginFlows(FlowHandler):
             if cfg.style == "identifier_first" else None
         if self.identifier_first is not None:
             self.strategies.insert(0, self.identifier_first)
-        methods = ctx.config.selfservice.methods
+        enabled = ctx.config.selfservice.methods
         # second factors (aal=aal2 flows), as Kratos' PopulateLoginMethodSecondFactor strategies
-        self.second_factors: list[Any] = [s for s, on in ((TotpStrategy(ctx), methods.totp.enabled),
-                                                          (LookupStrategy(ctx), methods.lookup_secret.enabled)) if on]
-        # awaited with (flow, identity) before a session is issued; may refuse with ValidationFailed (oidc linking)
-        self.on_success: list[Any] = []
+        self.second_factors: list[Any] = [s for s, on in ((TotpStrategy(ctx), enabled.totp.enabled),
+                                                          (LookupStrategy(ctx), enabled.lookup_secret.enabled)) if on]
+        self.methods = tuple(methods)
+        self.strategies.extend(self.methods)
         # first-factor strategies that need no identifier (oidc): also offered on the identifier-first step
-        self.without_identifier: list[Any] = []
+        self.without_identifier = [m for m in self.methods if m.identifier_free]
 
     def check_init(self, current: Current, params: dict[str, Any]) -> None:
         aal = params.get("aal") or ("aal2" if self.owes_second_factor(current, params) else "aal1")
@@ -141,8 +146,9 @@ class LoginFlows(FlowHandler):
         return await self.succeed(flow, ident, method, client)
 
     async def succeed(self, flow: Flow, ident: IdentityRecord, method: str, client: ClientInfo) -> Outcome:
-        for hook in self.on_success:
-            await hook(flow, ident)
+        await self.hooks.after_login(flow, ident, method, client)
+        for first_factor in self.methods:  # e.g. oidc links the provider the user came with (may refuse)
+            await first_factor.before_session(flow, ident)
         session, token = await self.ctx.sessions.issue(ident, method, client)
         after = self.after.for_method(method)
         if any(h.hook == "revoke_active_sessions" for h in after.hooks):
@@ -150,13 +156,14 @@ class LoginFlows(FlowHandler):
         flow.body["active"] = method
         flow.body["updated_at"] = rfc3339(session.issued_at)
         return_to = flow.return_to or after.default_browser_return_url or self.ctx.default_return_url
-        extra: dict[str, Any] = {}
+        aal2_pending = False
         if self.ctx.config.session.whoami.required_aal == "highest_available" \
                 and levels.available_aal(ident) == "aal2" and levels.method_aal(method) == "aal1":
             # Kratos' post-login hook: an identity with a second factor goes on to the aal2 login
             return_to = levels.login_url(self.ctx.public_base_url, aal="aal2", return_to=return_to)
-            extra["aal2_pending"] = True  # SPA: 422 to that login; API: the session without its identity
-        return Outcome(flow=flow, session=session, token=token, identity=ident, return_to=return_to, extra=extra)
+            aal2_pending = True  # SPA: 422 to that login; API: the session without its identity
+        return Outcome(flow=flow, session=session, token=token, identity=ident, return_to=return_to,
+                       aal2_pending=aal2_pending)
 
     async def second_factor(self, flow: Flow, body: dict[str, Any], current: Current) -> Outcome | None:
         """aal=aal2: the session's identity proves a second factor; the same session is upgraded to aal2."""

@@ -3,8 +3,8 @@
 No enumeration: an unknown address gets the same answer as a known one. On success a privileged session
 (AMR `code_recovery` / `link_recovery`) is issued, the `revoke_active_sessions` and web hooks run, and the
 flow ends with `continue_with` (Kratos' transitions: `set_ory_session_token` for API flows, then
-`show_settings_ui`); a browser is redirected to the settings UI. Until a settings flow handler exists,
-the settings UI URL is used without a flow (`redirect_browser_to`).
+`show_settings_ui`); a browser is redirected to the settings UI. Without a settings flow handler (recovery
+flows the admin API creates), the settings UI URL is used without a flow (`redirect_browser_to`).
 """
 
 from __future__ import annotations
@@ -12,31 +12,33 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from starlette.responses import Response
-
-from gatekeeper.http.common import json_response, redirect
-from gatekeeper.identity import csrf, text
+from gatekeeper.identity import text
 from gatekeeper.identity.client import ClientInfo
 from gatekeeper.identity.errors import SessionAlreadyAvailable
 from gatekeeper.identity.flows.base import Flow, FlowKind, FlowType, Outcome
 from gatekeeper.identity.flows.handler import Current
+from gatekeeper.identity.flows.settings import SettingsFlows
 from gatekeeper.identity.flows.verification import AddressFlows
+from gatekeeper.identity.hooks import WebHooks
 from gatekeeper.identity.identities import rfc3339
 from gatekeeper.identity.strategies.code import Challenge
+from gatekeeper.store.identities import IdentityRecord
+from gatekeeper.store.sessions import SessionRecord
 
 if TYPE_CHECKING:
-    from gatekeeper.http.kratos.public import PublicApi
+    from gatekeeper.identity.context import IdentityContext
     from gatekeeper.identity.courier import Courier
-    from gatekeeper.identity.service import IdentityContext
 
 
 class RecoveryFlows(AddressFlows):
     kind = FlowKind.RECOVERY
     address_kind = "recovery"
 
-    def __init__(self, ctx: IdentityContext, courier: Courier, flows: dict[str, Any]) -> None:
-        super().__init__(ctx, courier)
-        self.all_flows = flows  # the settings handler, when there is one, is looked up at use
+    def __init__(self, ctx: IdentityContext, courier: Courier, web_hooks: WebHooks | None = None,
+                 settings: SettingsFlows | None = None) -> None:
+        """`settings`: where a recovered user continues (None: the settings UI, without a flow)."""
+        super().__init__(ctx, courier, web_hooks)
+        self.settings = settings
 
     def check_init(self, current: Current, params: dict[str, Any]) -> None:
         super().check_init(current, params)
@@ -52,10 +54,10 @@ class RecoveryFlows(AddressFlows):
         method = f"{self.method.id if self.method else 'code'}_recovery"
         session, token = await self.ctx.sessions.issue(ident, method, client)
         hook_method = self.method.id if self.method else "code"
-        if self.hooks is not None:
-            if self.hooks.has("recovery", hook_method, "revoke_active_sessions"):
+        if self.web_hooks is not None:
+            if self.web_hooks.has("recovery", hook_method, "revoke_active_sessions"):
                 await self.ctx.sessions.revoke_others(ident.id, session.id)
-            await self.hooks.web_hooks("recovery", hook_method, flow, ident, client, session)
+            await self.web_hooks.web_hooks("recovery", hook_method, flow, ident, client, session)
         continue_with: list[dict[str, Any]] = []
         if flow.type == FlowType.API:
             continue_with.append({"action": "set_ory_session_token", "ory_session_token": token})
@@ -69,13 +71,13 @@ class RecoveryFlows(AddressFlows):
         return Outcome(flow=flow, session=session, token=token, identity=ident, return_to=url,
                        csrf_cookie=settings_csrf)
 
-    async def _settings(self, flow: Flow, client: ClientInfo, session: Any,
-                        ident: Any) -> tuple[dict[str, Any], str | None]:
+    async def _settings(self, flow: Flow, client: ClientInfo, session: SessionRecord,
+                        ident: IdentityRecord) -> tuple[dict[str, Any], str | None]:
         """A settings flow for the recovered identity (message 1060001), as a continue_with item."""
         max_age = float(self.ctx.config.selfservice.flows.settings.privileged_session_max_age)
         until = datetime.now(UTC) + timedelta(seconds=max_age)
         message = text.recovery_successful(rfc3339(until) or "", int(until.timestamp()), int(max_age // 60))
-        settings = self.all_flows.get("settings")
+        settings = self.settings
         if settings is None:
             return {"action": "redirect_browser_to", "redirect_browser_to": self.ctx.ui_url("settings")}, None
         # Kratos' NewFlow: no AAL gate here. A recovered aal1 session of an identity with a second factor is
@@ -87,21 +89,3 @@ class RecoveryFlows(AddressFlows):
         if sflow.is_browser:
             item["url"] = settings.flows.ui_redirect(sflow.id)
         return {"action": "show_settings_ui", "flow": item}, token if sflow.is_browser else None
-
-    def respond(self, api: PublicApi, outcome: Outcome, client: ClientInfo) -> Response:
-        if outcome.session is None or outcome.token is None:
-            return super().respond(api, outcome, client)
-        flow = outcome.flow
-        assert flow is not None
-        html = flow.is_browser and not client.wants_json
-        resp = redirect(outcome.return_to or self.ctx.ui_url("settings")) if html else json_response(flow.to_json())
-        if flow.is_browser:
-            api.set_csrf_cookie(resp, outcome.csrf_cookie or csrf.new_token())
-            api.set_session_cookie(resp, outcome.token, outcome.session.expires_at)
-        return resp
-
-    def link_success(self, api: PublicApi, flow: Flow, outcome: Outcome) -> Response:
-        assert outcome.session is not None and outcome.token is not None
-        resp = redirect(outcome.return_to or self.ctx.ui_url("settings"))
-        api.set_session_cookie(resp, outcome.token, outcome.session.expires_at)
-        return resp

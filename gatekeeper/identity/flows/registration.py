@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from gatekeeper.errors import BadRequest
 from gatekeeper.identity import text
 from gatekeeper.identity.client import ClientInfo
+from gatekeeper.identity.context import IdentityContext
 from gatekeeper.identity.errors import FlowDisabled, SessionAlreadyAvailable
 from gatekeeper.identity.flows.base import Flow, FlowKind, Outcome
 from gatekeeper.identity.flows.handler import Current, FlowHandler
+from gatekeeper.identity.hooks import FlowHooks
+from gatekeeper.identity.ports import RegistrationMethod
 from gatekeeper.identity.schemas import IdentitySchema
-from gatekeeper.identity.service import IdentityContext
 from gatekeeper.identity.strategies import PasswordStrategy, ProfileStrategy
 from gatekeeper.identity.ui import Group, Node, csrf_node, find, input_node, sort_registration, submit_node
 from gatekeeper.store.identities import IdentityRecord
@@ -20,15 +23,18 @@ from gatekeeper.store.identities import IdentityRecord
 class RegistrationFlows(FlowHandler):
     kind = FlowKind.REGISTRATION
 
-    def __init__(self, ctx: IdentityContext) -> None:
+    def __init__(self, ctx: IdentityContext, hooks: FlowHooks, *,
+                 methods: Sequence[RegistrationMethod] = ()) -> None:
+        """`hooks` run before the session hook; `methods`: further ways to register besides the password (oidc)."""
         cfg = ctx.config.selfservice.flows.registration
-        super().__init__(ctx, float(cfg.lifespan))
-        self.cfg = cfg
+        super().__init__(ctx, float(cfg.lifespan), hooks.web)
+        self.cfg, self.hooks = cfg, hooks
         self.password = PasswordStrategy(ctx)
         self.profile = ProfileStrategy(ctx, self._show_screen)
         self.strategies: list[Any] = [self.password] if ctx.config.selfservice.methods.password.enabled else []
         if not cfg.one_step:
             self.strategies.insert(0, self.profile)
+        self.strategies.extend(methods)
 
     def check_init(self, current: Current, params: dict[str, Any]) -> None:
         if not self.cfg.enabled:
@@ -101,11 +107,14 @@ class RegistrationFlows(FlowHandler):
         return await self.succeed(flow, ident, str(body.get("method")), client)
 
     async def succeed(self, flow: Flow, ident: IdentityRecord, method: str, client: ClientInfo) -> Outcome:
+        continue_with = await self.hooks.after_registration(flow, ident, method, client)
         after = self.cfg.after.for_method(method)
-        outcome = Outcome(flow=flow, identity=ident,
+        outcome = Outcome(flow=flow, identity=ident, continue_with=continue_with,
                           return_to=flow.return_to or after.default_browser_return_url
                           or self.ctx.default_return_url)
-        flow.body["active"] = method
         if any(h.hook == "session" for h in after.hooks):  # Kratos runs it last, whatever its position
             outcome.session, outcome.token = await self.ctx.sessions.issue(ident, method, client)
+        verification_ui = next((item["flow"]["url"] for item in continue_with if item["flow"].get("url")), None)
+        if verification_ui and flow.is_browser:  # show_verification_ui: the browser lands on the verification UI
+            outcome.return_to = verification_ui
         return outcome

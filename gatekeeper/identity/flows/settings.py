@@ -8,6 +8,7 @@ or, in a browser, the refresh login). A flow stays usable after a successful sav
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,10 +16,11 @@ from gatekeeper.errors import Forbidden, Unauthorized
 from gatekeeper.identity import aal
 from gatekeeper.identity import text_settings as msg
 from gatekeeper.identity.client import ClientInfo
+from gatekeeper.identity.context import IdentityContext
 from gatekeeper.identity.flows.base import Flow, FlowKind, FlowStore, FlowType, Outcome, ValidationFailed
 from gatekeeper.identity.flows.handler import Current, FlowHandler
 from gatekeeper.identity.identities import rfc3339
-from gatekeeper.identity.service import IdentityContext
+from gatekeeper.identity.ports import SettingsMethod, VerificationSender
 from gatekeeper.identity.strategies.lookup import LookupStrategy
 from gatekeeper.identity.strategies.password_settings import PasswordSettings, ProfileSettings
 from gatekeeper.identity.strategies.totp import TotpStrategy
@@ -70,20 +72,23 @@ def _claimed_method(body: dict[str, Any]) -> str | None:
 class SettingsFlows(FlowHandler):
     kind = FlowKind.SETTINGS
 
-    def __init__(self, ctx: IdentityContext, extensions: dict[str, Any]) -> None:
+    def __init__(self, ctx: IdentityContext, verification: VerificationSender | None, *,
+                 methods: Sequence[SettingsMethod] = ()) -> None:
+        """`verification` sends codes for changed addresses; `methods`: further settings methods (oidc)."""
         self.cfg = ctx.config.selfservice.flows.settings
         super().__init__(ctx, float(self.cfg.lifespan))
         self.flows = SettingsFlowStore(ctx, self.kind, float(self.cfg.lifespan), ctx.ui_url("settings"))
-        methods = ctx.config.selfservice.methods
+        enabled = ctx.config.selfservice.methods
         self.strategies: list[Any] = []
-        if methods.profile.enabled:
-            self.strategies.append(ProfileSettings(ctx, extensions))
-        if methods.password.enabled:
+        if enabled.profile.enabled:
+            self.strategies.append(ProfileSettings(ctx, verification))
+        if enabled.password.enabled:
             self.strategies.append(PasswordSettings(ctx))
-        if methods.totp.enabled:
+        if enabled.totp.enabled:
             self.strategies.append(TotpStrategy(ctx))
-        if methods.lookup_secret.enabled:
+        if enabled.lookup_secret.enabled:
             self.strategies.append(LookupStrategy(ctx))
+        self.strategies.extend(methods)
 
     # -- access ----------------------------------------------------------------------------------------
 
@@ -174,10 +179,10 @@ class SettingsFlows(FlowHandler):
         self.render(flow, ident)
         self.sort(flow)
         flow.body["active"] = strategy.id
-        outcome = Outcome(flow=flow, identity=ident, session=None, extra={"in_progress": True})
+        outcome = Outcome(flow=flow, identity=ident, session=None, in_progress=True)
         if not changed:
             flow.body["state"] = "show_form"
-            outcome.extra["result"] = "shown"
+            outcome.result = "shown"
             return outcome
         flow.body["state"] = "success"
         flow.add_message(msg.saved())
@@ -188,5 +193,5 @@ class SettingsFlows(FlowHandler):
         if strategy.id == "password" and any(h.hook == "revoke_active_sessions" for h in after.hooks):
             await self.ctx.sessions.revoke_others(ident.id, session.id)
         outcome.return_to = flow.return_to or after.default_browser_return_url or self.flows.ui_redirect(flow.id)
-        outcome.extra["result"] = "success"
+        outcome.result = "success"
         return outcome

@@ -3,36 +3,42 @@
 One strategy answers, the one named by `selfservice.flows.<flow>.use` (`code`, the default, or `link`).
 States: `choose_method` -> `sent_email` -> `passed_challenge`. A correct code marks the verifiable address
 verified (`verified`, `verified_at`, `status: completed`) and turns the UI into a "continue" link.
-`VerificationFlows.send_code` is the service other flows use (registration's `verification` hook, the
-login hook `require_verified_address`, profile settings): `app.extensions["verification"]`.
+`VerificationFlows` is also the `VerificationSender` other flows use (registration's `verification` hook, the
+login hook `require_verified_address`, profile settings).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
-
 from gatekeeper.errors import BadRequest, GatekeeperError
-from gatekeeper.http.common import endpoint, json_response, redirect
 from gatekeeper.identity import csrf, text
 from gatekeeper.identity.client import ClientInfo
 from gatekeeper.identity.flows.base import Flow, FlowKind, FlowType, Outcome, ValidationFailed
 from gatekeeper.identity.flows.handler import Current, FlowHandler
+from gatekeeper.identity.hooks import WebHooks
 from gatekeeper.identity.schemas import normalise_identifier
 from gatekeeper.identity.strategies.code import AddressMethod, Challenge, CodeStrategy
 from gatekeeper.identity.strategies.link import LinkStrategy
 from gatekeeper.identity.ui import Group, csrf_node, find
 
 if TYPE_CHECKING:
-    from gatekeeper.http.kratos.public import PublicApi
+    from gatekeeper.identity.context import IdentityContext
     from gatekeeper.identity.courier import Courier
-    from gatekeeper.identity.hooks import Hooks
-    from gatekeeper.identity.service import IdentityContext
     from gatekeeper.store.identities import IdentityRecord
+
+
+@dataclass
+class FollowedLink:
+    """Where following an e-mailed link left the flow: `outcome` when the link completed it, `restarted` when the
+    flow had expired and `flow` is a fresh one; `csrf_cookie` binds this browser to the flow."""
+
+    flow: Flow
+    csrf_cookie: str
+    outcome: Outcome | None = None
+    restarted: bool = False
 
 
 class AddressFlows(FlowHandler):
@@ -40,9 +46,10 @@ class AddressFlows(FlowHandler):
 
     address_kind = "verifiable"
 
-    def __init__(self, ctx: IdentityContext, courier: Courier) -> None:
+    def __init__(self, ctx: IdentityContext, courier: Courier, web_hooks: WebHooks | None = None) -> None:
+        """`web_hooks`: the flow's before- and after-hooks (None: no hooks run, e.g. flows the admin API creates)."""
         self.cfg = getattr(ctx.config.selfservice.flows, str(self.kind))
-        super().__init__(ctx, float(self.cfg.lifespan))
+        super().__init__(ctx, float(self.cfg.lifespan), web_hooks)
         methods = ctx.config.selfservice.methods
         method: AddressMethod | None = None
         if self.cfg.use == "link" and methods.link.enabled:
@@ -51,7 +58,6 @@ class AddressFlows(FlowHandler):
             method = CodeStrategy(ctx, courier, str(self.kind))
         self.method = method
         self.strategies: list[Any] = [method] if method else []
-        self.hooks: Hooks | None = None
 
     def check_init(self, current: Current, params: dict[str, Any]) -> None:
         if not self.cfg.enabled:
@@ -79,7 +85,7 @@ class AddressFlows(FlowHandler):
             flow.add_message(text.no_strategy(str(self.kind)))
             return None
         if challenge is None:
-            return Outcome(flow=flow, extra={"in_progress": True, "result": "sent"})
+            return Outcome(flow=flow, in_progress=True, result="sent")
         return await self.passed(flow, challenge, client)
 
     async def passed(self, flow: Flow, challenge: Challenge, client: ClientInfo) -> Outcome | None:
@@ -98,70 +104,41 @@ class AddressFlows(FlowHandler):
             raise ValidationFailed()
         return ident
 
-    # -- responses (Kratos' matrix for these flows) -------------------------------------------------------
-
-    def respond(self, api: PublicApi, outcome: Outcome, client: ClientInfo) -> Response:
-        """Validation errors 400 (HTML: back to the UI); a sent code or a verified address 200 with the flow."""
-        flow = outcome.flow
-        assert flow is not None
-        html = flow.is_browser and not client.wants_json
-        status = 400 if outcome.restarted or outcome.status == 400 else 200
-        resp = redirect(self.flows.ui_redirect(flow.id)) if html else json_response(flow.to_json(), status=status)
-        if outcome.csrf_cookie:
-            api.set_csrf_cookie(resp, outcome.csrf_cookie)
-        return resp
-
     # -- the link in the e-mail ------------------------------------------------------------------------------
 
-    def routes(self, api: PublicApi) -> list[BaseRoute]:
-        """`GET /self-service/<flow>?flow=&code=` (or `&token=`): what the e-mail's link opens."""
-        path = f"/self-service/{self.kind}"
-
-        @endpoint(path, browser_errors=api.browser_error)
-        async def follow_link(request: Request) -> Response:
-            client = api.client(request)
-            flow = await self.flows.load(request.query_params.get("flow"))
-            code, token = request.query_params.get("code"), request.query_params.get("token")
-            if not code and not token:
-                raise BadRequest(reason="The link needs a code or a token.")
-            if flow.expired():
-                fresh, cookie = await self.create(FlowType.BROWSER, client, {"return_to": flow.return_to}, None)
-                fresh.add_message(self.flows.expired_message(flow))
-                await self.flows.save(fresh)
-                resp = redirect(self.flows.ui_redirect(fresh.id))
-                api.set_csrf_cookie(resp, cookie)
-                return resp
-            cookie = self.bind(flow, client)
-            await self.ctx.store.update_flow_csrf(flow.id, flow.record.csrf_hash)
-            outcome: Outcome | None = None
-            if code and isinstance(self.method, CodeStrategy) and not flow.internal.get("completed"):
-                self.method.rewrite_for_link(flow, code[:16])  # Kratos: prefill; the user submits
-                await self.flows.save(flow)
-            elif token and isinstance(self.method, LinkStrategy) and not flow.internal.get("completed"):
-                flow.reset_messages()
-                challenge = await self.method.use(flow, token[:256])
-                if challenge is None:
-                    flow.add_message(text.token_invalid(str(self.kind)))
-                else:
-                    try:
-                        outcome = await self.passed(flow, challenge, client)
-                    except ValidationFailed:
-                        outcome = None
-                    if outcome is not None:
-                        flow.internal["completed"] = True
-                        flow.body["state"] = "passed_challenge"
-                await self.flows.save(flow)
-            if outcome is not None:
-                resp = self.link_success(api, flow, outcome)
+    async def follow_link(self, flow_id: str | None, code: str | None, token: str | None,
+                          client: ClientInfo) -> FollowedLink:
+        """`GET /self-service/<flow>?flow=&code=` (or `&token=`): what the e-mail's link opens. A code prefills the
+        form (Kratos: the user submits it); a link token completes the flow; an expired flow is replaced."""
+        flow = await self.flows.load(flow_id)
+        if not code and not token:
+            raise BadRequest(reason="The link needs a code or a token.")
+        if flow.expired():
+            fresh, cookie = await self.create(FlowType.BROWSER, client, {"return_to": flow.return_to}, None)
+            fresh.add_message(self.flows.expired_message(flow))
+            await self.flows.save(fresh)
+            return FollowedLink(fresh, cookie, restarted=True)
+        cookie = self.bind(flow, client)
+        await self.ctx.store.update_flow_csrf(flow.id, flow.record.csrf_hash)
+        outcome: Outcome | None = None
+        if code and isinstance(self.method, CodeStrategy) and not flow.internal.get("completed"):
+            self.method.rewrite_for_link(flow, code[:16])
+            await self.flows.save(flow)
+        elif token and isinstance(self.method, LinkStrategy) and not flow.internal.get("completed"):
+            flow.reset_messages()
+            challenge = await self.method.use(flow, token[:256])
+            if challenge is None:
+                flow.add_message(text.token_invalid(str(self.kind)))
             else:
-                resp = redirect(self.flows.ui_redirect(flow.id))
-            api.set_csrf_cookie(resp, outcome.csrf_cookie or cookie if outcome else cookie)
-            return resp
-
-        return [Route(path, follow_link, methods=["GET"])]
-
-    def link_success(self, api: PublicApi, flow: Flow, outcome: Outcome) -> Response:
-        return redirect(self.flows.ui_redirect(flow.id))
+                try:
+                    outcome = await self.passed(flow, challenge, client)
+                except ValidationFailed:
+                    outcome = None
+                if outcome is not None:
+                    flow.internal["completed"] = True
+                    flow.body["state"] = "passed_challenge"
+            await self.flows.save(flow)
+        return FollowedLink(flow, cookie, outcome)
 
     def bind(self, flow: Flow, client: ClientInfo) -> str:
         """Bind a browser flow to this browser's CSRF cookie (Kratos regenerates it when a link is followed)."""
@@ -195,8 +172,8 @@ class VerificationFlows(AddressFlows):
         if address_id:
             await self.address_verified(ident.id, address_id)
         ident = await self.ctx.store.identity(ident.id) or ident
-        if self.hooks is not None:
-            await self.hooks.web_hooks("verification", str(self.method.id if self.method else "code"), flow,
+        if self.web_hooks is not None:
+            await self.web_hooks.web_hooks("verification", str(self.method.id if self.method else "code"), flow,
                                        ident, client)
         target = flow.return_to or self.cfg.after.default_browser_return_url or self.ctx.default_return_url
         flow.ui.clear()
@@ -204,7 +181,11 @@ class VerificationFlows(AddressFlows):
                         "messages": [text.verification_successful()]})
         return Outcome(flow=flow, identity=ident, return_to=target)
 
-    # -- the service other flows call --------------------------------------------------------------------------
+    # -- the service other flows call (VerificationSender) ------------------------------------------------------
+
+    @property
+    def can_send(self) -> bool:
+        return self.method is not None
 
     async def send_code(self, identity_record: IdentityRecord, address: str, *,
                         flow_type: FlowType = FlowType.BROWSER, client: ClientInfo | None = None,

@@ -5,20 +5,20 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from gatekeeper.identity import text, text_settings
+from gatekeeper.identity.client import ClientInfo
+from gatekeeper.identity.context import IdentityContext
 from gatekeeper.identity.flows.base import Flow, FlowType, ValidationFailed
+from gatekeeper.identity.flows.bundle import FlowHandlers
+from gatekeeper.identity.flows.handler import Current
+from gatekeeper.identity.oidc.providers import Provider
 from gatekeeper.identity.ui import find
 from gatekeeper.store.identities import CredentialRecord, IdentityRecord
-
-if TYPE_CHECKING:
-    from gatekeeper.identity.client import ClientInfo
-    from gatekeeper.identity.flows.handler import Current, FlowHandler
-    from gatekeeper.identity.oidc.providers import Provider
-    from gatekeeper.identity.service import IdentityContext
 
 log = logging.getLogger("gatekeeper.identity.oidc")
 
@@ -37,7 +37,7 @@ class Linking:
     """Part of SocialSignIn (service.py): what happens to accounts that exist already."""
 
     ctx: IdentityContext
-    flows: dict[str, FlowHandler]
+    flows: Callable[[], FlowHandlers]
     providers: dict[str, Provider]
 
     @staticmethod
@@ -47,7 +47,7 @@ class Linking:
     async def _ask_to_link(self, flow: Flow, pending: dict[str, Any], duplicate: str,
                            client: ClientInfo) -> CallbackResult:
         """A login flow explaining that the address has an account; signing in there links the provider."""
-        login = self.flows["login"]
+        login = self.flows().login
         lf, _ = await login.create(FlowType.BROWSER, client, {"return_to": flow.return_to}, None)
         provider = self.providers[pending["provider"]]
         nodes = []
@@ -126,8 +126,8 @@ class Linking:
 
     async def _link_in_settings(self, flow: Flow, provider: Provider, claims: dict[str, Any],
                                 tokens: dict[str, str], current: Current) -> CallbackResult:
-        settings = self.flows["settings"]
-        session, ident = settings.require(current, flow)  # type: ignore[attr-defined]
+        settings = self.flows().settings
+        session, ident = settings.require(current, flow)
         ident = await self.ctx.store.identity(ident.id) or ident
         flow.reset_messages()
         owner = await self.ctx.store.identity_by_identifier("oidc", f"{provider.id}:{claims['sub']}")
@@ -138,7 +138,7 @@ class Linking:
             flow.body["state"] = "success"
             flow.add_message(text_settings.saved())
             self.ctx.sessions.forget(session.token_hash)  # the cached session holds the identity
-        settings.render(flow, ident)  # type: ignore[attr-defined]
+        settings.render(flow, ident)
         settings.sort(flow)
         flow.body["active"] = "oidc"
         await settings.flows.save(flow)

@@ -10,8 +10,9 @@ import hashlib
 import hmac
 import secrets
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import Any, NoReturn
 
 import httpx
 from prometheus_client import CollectorRegistry, Counter
@@ -19,8 +20,12 @@ from prometheus_client import CollectorRegistry, Counter
 from gatekeeper.config.problems import ConfigError, ConfigProblem
 from gatekeeper.errors import BadRequest, NotFound, UniqueViolation
 from gatekeeper.identity import text
+from gatekeeper.identity.client import ClientInfo
+from gatekeeper.identity.context import IdentityContext
 from gatekeeper.identity.errors import FlowDisabled
 from gatekeeper.identity.flows.base import Flow, FlowType, ValidationFailed
+from gatekeeper.identity.flows.bundle import FlowHandlers
+from gatekeeper.identity.flows.handler import Current, FlowHandler
 from gatekeeper.identity.oidc.continuity import LIFETIME, Sealer
 from gatekeeper.identity.oidc.errors import BrowserLocationChangeRequired, OidcFailed
 from gatekeeper.identity.oidc.linking import CallbackResult, Linking
@@ -28,11 +33,6 @@ from gatekeeper.identity.oidc.mapper import Mapped, Mapper
 from gatekeeper.identity.oidc.providers import PROVIDERS, Provider
 from gatekeeper.identity.ui import Group, Node, csrf_node, find, submit_node
 from gatekeeper.store.identities import CredentialRecord, IdentityRecord
-
-if TYPE_CHECKING:
-    from gatekeeper.identity.client import ClientInfo
-    from gatekeeper.identity.flows.handler import Current, FlowHandler
-    from gatekeeper.identity.service import IdentityContext
 
 CALLBACK = "/self-service/methods/oidc/callback/{provider}"
 
@@ -53,26 +53,27 @@ def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
 
 
 class SocialSignIn(Linking):
-    """The configured providers with their mappers; flows are attached by identity setup."""
+    """The configured providers with their mappers.
 
-    def __init__(self, ctx: IdentityContext, providers: dict[str, Provider], mappers: dict[str, Mapper]) -> None:
-        self.ctx, self.providers, self.mappers = ctx, providers, mappers
+    `flows` returns the flow handlers: the oidc strategy is part of the login and registration handlers and,
+    to link an account, creates a login flow itself, so the handlers exist only after it; calling `flows()`
+    at use breaks that one cycle."""
+
+    def __init__(self, ctx: IdentityContext, providers: dict[str, Provider], mappers: dict[str, Mapper],
+                 flows: Callable[[], FlowHandlers], registry: CollectorRegistry) -> None:
+        self.ctx, self.providers, self.mappers, self.flows = ctx, providers, mappers, flows
         self.continuity = Sealer(ctx.config, b"oidc continuity")
         self.tokens = Sealer(ctx.config, b"oidc tokens")
-        self.flows: dict[str, FlowHandler] = {}
-        self.callbacks: Counter | None = None
-
-    def instrument(self, registry: CollectorRegistry) -> None:
         self.callbacks = Counter("gatekeeper_social_sign_in_total", "Social sign-in callbacks by provider and result "
                                  "(signed_in, registered, traits_required, link_required, linked, already_signed_in, "
                                  "refused, provider_unavailable, error)", ["provider", "result"], registry=registry)
 
     def count(self, provider_id: str, result: str) -> None:
-        if self.callbacks is not None:
-            self.callbacks.labels(provider_id if provider_id in self.providers else "unknown", result).inc()
+        self.callbacks.labels(provider_id if provider_id in self.providers else "unknown", result).inc()
 
     @classmethod
-    async def build(cls, ctx: IdentityContext, http: httpx.AsyncClient) -> SocialSignIn:
+    async def build(cls, ctx: IdentityContext, http: httpx.AsyncClient, flows: Callable[[], FlowHandlers],
+                    registry: CollectorRegistry) -> SocialSignIn:
         """The providers and their mappers; ConfigError (file:line:key) for every unusable provider entry."""
         cfg = ctx.config.selfservice.methods.oidc.config
         base = (cfg.base_redirect_uri or ctx.public_base_url).rstrip("/")
@@ -98,7 +99,7 @@ class SocialSignIn(Linking):
                 problem(i, "mapper_url", str(exc))
         if problems:
             raise ConfigError(problems)
-        return cls(ctx, providers, mappers)
+        return cls(ctx, providers, mappers, flows, registry)
 
     # -- going to the provider ----------------------------------------------------------------------------
 
@@ -151,7 +152,7 @@ class SocialSignIn(Linking):
                    "verified_addresses": mapped.verified_addresses,
                    "tokens": {"initial_id_token": self.tokens.seal({"v": id_token})}}
         if flow.kind == "login":  # a first sign-in registers; its traits must be complete already
-            schema = self.flows["registration"].schema_for(flow)  # type: ignore[attr-defined]
+            schema = self.flows().registration.schema_for(flow)
             for _, message in schema.validate(schema.coerce(_merge(mapped.traits, form_traits))):
                 flow.add_message(message)
             if flow.ui.get("messages"):
@@ -174,7 +175,7 @@ class SocialSignIn(Linking):
             raise OidcFailed("Unable to complete OpenID Connect flow because the OpenID Provider did not return "
                              "the state query parameter.")
         sealed = self.continuity.open(state, ttl=LIFETIME)
-        handler = self.flows.get(str((sealed or {}).get("kind")))
+        handler = self.flows().by_kind(str((sealed or {}).get("kind")))
         if sealed is None or handler is None:
             raise OidcFailed("Unable to complete OpenID Connect flow because the state parameter is invalid.")
         if sealed.get("provider") != provider_id:
@@ -227,7 +228,7 @@ class SocialSignIn(Linking):
         ident = await self.ctx.store.identity_by_identifier("oidc", f"{provider.id}:{claims['sub']}")
         if ident is not None:
             return await self._sign_in(flow, ident, client, provider.id)
-        registration = self.flows["registration"]
+        registration = self.flows().registration
         if not self.ctx.config.selfservice.flows.registration.enabled:
             raise FlowDisabled(reason="Registration is not allowed because it was disabled.")
         reg, _ = await registration.create(FlowType.BROWSER, client, {"return_to": flow.return_to}, None)
@@ -238,10 +239,10 @@ class SocialSignIn(Linking):
                        provider_id: str) -> CallbackResult:
         if ident.state != "active":
             raise OidcFailed("This account is disabled.")
-        login = self.flows["login"]
+        login = self.flows().login
         if flow.kind != "login":
             flow, _ = await login.create(FlowType.BROWSER, client, {"return_to": flow.return_to}, None)
-        outcome = await login.succeed(flow, ident, "oidc", client)  # type: ignore[attr-defined]
+        outcome = await login.succeed(flow, ident, "oidc", client)
         return await self._finish(login, flow, outcome, provider_id)
 
     async def _finish(self, handler: FlowHandler, flow: Flow, outcome: Any, provider_id: str) -> CallbackResult:
@@ -268,20 +269,19 @@ class SocialSignIn(Linking):
         pending = {"provider": provider.id, "subject": claims["sub"], "traits": mapped.traits,
                    "metadata_public": mapped.metadata_public, "metadata_admin": mapped.metadata_admin,
                    "verified_addresses": mapped.verified_addresses, "tokens": tokens}
-        registration = self.flows["registration"]
+        registration = self.flows().registration
         done = await self.complete_registration(flow, pending, {}, client)
         if not isinstance(done, IdentityRecord):
             await registration.flows.save(flow)
             return done or CallbackResult(registration.flows.ui_redirect(flow.id), result="traits_required")
-        outcome = await registration.succeed(flow, done, "oidc", client)  # type: ignore[attr-defined]
+        outcome = await registration.succeed(flow, done, "oidc", client)
         return await self._finish(registration, flow, outcome, provider.id)
 
     async def complete_registration(self, flow: Flow, pending: dict[str, Any], form_traits: dict[str, Any],
                                     client: ClientInfo) -> IdentityRecord | CallbackResult | None:
         """Create the identity from mapped (and submitted) traits; None when traits are missing or invalid (the
         form shows them); a CallbackResult to the linking login flow when the address has an account."""
-        registration = self.flows["registration"]
-        schema = registration.schema_for(flow)  # type: ignore[attr-defined]
+        schema = self.flows().registration.schema_for(flow)
         traits = schema.coerce(_merge(pending["traits"], form_traits))
         problems = schema.validate(traits)
         if problems:

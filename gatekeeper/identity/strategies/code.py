@@ -27,8 +27,8 @@ from gatekeeper.identity.ui import Group, input_node, submit_node
 
 if TYPE_CHECKING:
     from gatekeeper.identity.client import ClientInfo
+    from gatekeeper.identity.context import IdentityContext
     from gatekeeper.identity.courier import Courier
-    from gatekeeper.identity.service import IdentityContext
     from gatekeeper.store.identities import IdentityRecord
 
 log = logging.getLogger("gatekeeper.identity.code")

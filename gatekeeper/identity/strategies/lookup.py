@@ -25,7 +25,7 @@ from gatekeeper.identity.ui import Group, input_node, submit_node
 from gatekeeper.store.identities import CredentialRecord, IdentityRecord
 
 if TYPE_CHECKING:
-    from gatekeeper.identity.service import IdentityContext
+    from gatekeeper.identity.context import IdentityContext
 
 CODES = 12
 _ALPHABET = string.ascii_lowercase + string.digits

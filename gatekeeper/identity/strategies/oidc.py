@@ -23,9 +23,14 @@ if TYPE_CHECKING:
 class OidcStrategy:
     id: ClassVar[str] = "oidc"
     group: ClassVar[Group] = Group.OIDC
+    identifier_free: ClassVar[bool] = True  # the provider's buttons show on the identifier-first step too
 
     def __init__(self, social: SocialSignIn) -> None:
         self.social = social
+
+    async def before_session(self, flow: Flow, ident: IdentityRecord) -> None:
+        """A login that proved ownership of an account links the provider the user came with (1010016)."""
+        await self.social.link_pending(flow, ident)
 
     def _buttons(self, flow: Flow, label: Any) -> None:
         for provider in self.social.providers.values():

@@ -17,7 +17,7 @@ from gatekeeper.store.identities import IdentityRecord
 
 if TYPE_CHECKING:
     from gatekeeper.identity.client import ClientInfo
-    from gatekeeper.identity.service import IdentityContext
+    from gatekeeper.identity.context import IdentityContext
 
 log = logging.getLogger("gatekeeper.identity.password")
 

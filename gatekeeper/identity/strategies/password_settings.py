@@ -2,7 +2,7 @@
 
 profile: traits re-validated by the schema; a change of a login identifier or a verifiable address needs a
 privileged session; a new verifiable address starts unverified and gets a code when a verification service is
-installed (`app.extensions["verification"]`). password: the policy and breach check, must differ from the old
+enabled. password: the policy and breach check, must differ from the old
 one, always needs a privileged session.
 """
 
@@ -17,12 +17,13 @@ from gatekeeper.errors import UniqueViolation
 from gatekeeper.identity import text
 from gatekeeper.identity import text_settings as msg
 from gatekeeper.identity.flows.base import Flow, NotResponsible, ValidationFailed
+from gatekeeper.identity.ports import VerificationSender
 from gatekeeper.identity.strategies.common import attach, refill_traits, submitted_traits, text_field
 from gatekeeper.identity.ui import Group, input_node, submit_node
 from gatekeeper.store.identities import AddressRecord, CredentialRecord, IdentityRecord
 
 if TYPE_CHECKING:
-    from gatekeeper.identity.service import IdentityContext
+    from gatekeeper.identity.context import IdentityContext
 
 log = logging.getLogger("gatekeeper.identity.settings")
 
@@ -43,8 +44,8 @@ class ProfileSettings:
     id: ClassVar[str] = "profile"
     group: ClassVar[Group] = Group.PROFILE
 
-    def __init__(self, ctx: IdentityContext, extensions: dict[str, Any]) -> None:
-        self.ctx, self.extensions = ctx, extensions
+    def __init__(self, ctx: IdentityContext, verification: VerificationSender | None) -> None:
+        self.ctx, self.verification = ctx, verification
 
     def schema(self, ident: IdentityRecord) -> Any:
         return self.ctx.schemas.get(ident.schema_id) or self.ctx.schemas.default
@@ -81,7 +82,7 @@ class ProfileSettings:
             raise ValidationFailed() from None
         if "password" in ident.credentials:
             ident.credentials["password"].identifiers = schema.identifiers(traits)
-        verification = self.extensions.get("verification")
+        verification = self.verification
         if not self.ctx.config.selfservice.flows.verification.enabled:
             verification = None  # as Kratos: codes for changed addresses only when verification is on
         for address in fresh if verification is not None else ():

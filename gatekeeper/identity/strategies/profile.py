@@ -12,7 +12,7 @@ from gatekeeper.identity.ui import Group, submit_node
 
 if TYPE_CHECKING:
     from gatekeeper.identity.client import ClientInfo
-    from gatekeeper.identity.service import IdentityContext
+    from gatekeeper.identity.context import IdentityContext
     from gatekeeper.store.identities import IdentityRecord
 
 

@@ -26,7 +26,7 @@ from gatekeeper.identity.ui import Group, Node, input_node, submit_node
 from gatekeeper.store.identities import CredentialRecord, IdentityRecord
 
 if TYPE_CHECKING:
-    from gatekeeper.identity.service import IdentityContext
+    from gatekeeper.identity.context import IdentityContext
 
 
 

@@ -22,8 +22,8 @@ from gatekeeper.http.ui import SECURITY_HEADERS, stylesheet
 from gatekeeper.identity import csrf
 from gatekeeper.identity.admin import AdminService, Page
 from gatekeeper.identity.admin_recovery import AdminRecovery
+from gatekeeper.identity.context import IdentityContext
 from gatekeeper.identity.errors import CsrfViolation
-from gatekeeper.identity.service import IdentityContext
 
 ROOT = "/admin/ui"
 CSRF_COOKIE = "gatekeeper_admin_csrf"

@@ -4,20 +4,21 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import logging
 import os
 import signal
 import sys
-from collections.abc import Iterator
 
 import uvicorn
 
-from gatekeeper.app import App, bind, build_listener
+from gatekeeper.cli.runtime import NotMigrated, ensure_migrated, run_async
 from gatekeeper.config import Config, load_config
 from gatekeeper.errors import StoreUnavailable
-from gatekeeper.identity.courier import setup_courier
-from gatekeeper.observe import configure_logging
+from gatekeeper.observe import Metrics, Readiness, configure_logging
+from gatekeeper.server.container import store_ready
+from gatekeeper.server.identity_wiring import build_courier
+from gatekeeper.server.listeners import metrics_listener
+from gatekeeper.server.run import QuietServer, bind
 from gatekeeper.store import Store, new_store
 
 log = logging.getLogger("gatekeeper.courier")
@@ -36,19 +37,20 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
 
 
 def _watch(args: argparse.Namespace) -> int:
-    from gatekeeper.cli import _run_async
-
     config = load_config(args.config, dev=args.dev, secrets_needed=False)
     configure_logging(config.log)
-    return _run_async(watch(config, metrics_port=args.expose_metrics_port))
+    return run_async(watch(config, metrics_port=args.expose_metrics_port))
 
 
 async def watch(config: Config, *, metrics_port: int | None = None) -> int:
     """Deliver until SIGTERM/SIGINT; returns the exit code (1 when the database needs migrations)."""
-    app = App(config=config, store=new_store(config.store_dsn))
-    app.store.db.on_query = app.metrics.observe_query
-    app.readiness_checks["database"] = app._store_ready
-    await setup_courier(app)
+    metrics = Metrics()
+    store = new_store(config.store_dsn)
+    store.db.on_query = metrics.observe_query
+    connected = asyncio.Event()
+    courier = build_courier(config, store, metrics, connected)
+    readiness = Readiness(metrics.ready)
+    readiness.checks["database"] = lambda: store_ready(store, connected)
     loop = asyncio.get_running_loop()
     stopping = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -57,18 +59,19 @@ async def watch(config: Config, *, metrics_port: int | None = None) -> int:
     try:
         if metrics_port is not None:
             try:
-                server = _metrics_server(app, metrics_port)
+                server = _metrics_server(metrics, readiness, metrics_port)
             except OSError as exc:
                 print(f"cannot listen on port {metrics_port}: {exc.strerror}", file=sys.stderr)
                 return 1
-        if not await _connect(app.store, stopping):
+        if not await _connect(store, stopping):
             return 0
-        if pending := await app.store.pending_migrations():
-            names = ", ".join(f"{m.version:04d}_{m.name}" for m in pending)
-            print(f"the database has pending migrations ({names}): run `gatekeeper migrate up`", file=sys.stderr)
+        try:
+            await ensure_migrated(store)
+        except NotMigrated as exc:
+            print(exc, file=sys.stderr)
             return 1
-        app.store_connected.set()
-        await app.start_services()
+        connected.set()
+        await courier.worker.start()
         await stopping.wait()
         return 0
     finally:
@@ -77,21 +80,18 @@ async def watch(config: Config, *, metrics_port: int | None = None) -> int:
         if server is not None:
             server.should_exit = True
             await server.task
-        await app.close()
+        await courier.worker.stop()
+        await store.close()
 
 
-class _MetricsServer(uvicorn.Server):
-    """The metrics listener; signals stay with `watch`."""
+class _MetricsServer(QuietServer):
+    """The metrics listener, served beside the worker."""
 
     task: asyncio.Task[None]
 
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
 
-
-def _metrics_server(app: App, port: int) -> _MetricsServer:
-    config = uvicorn.Config(build_listener(app, "metrics"), loop="none", lifespan="off", log_config=None,
+def _metrics_server(metrics: Metrics, readiness: Readiness, port: int) -> _MetricsServer:
+    config = uvicorn.Config(metrics_listener(metrics, readiness), loop="none", lifespan="off", log_config=None,
                             access_log=False, server_header=False)
     server = _MetricsServer(config)
     sock = bind("0.0.0.0", port)  # noqa: S104 - probes reach it from outside the pod

@@ -13,8 +13,16 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import httpx
+
+from gatekeeper.cli.runtime import NotMigrated, migrated_store, run_async
+from gatekeeper.config import load_config
 from gatekeeper.errors import GatekeeperError, StoreUnavailable
 from gatekeeper.identity import hashformats
+from gatekeeper.identity.admin import AdminService, Page
+from gatekeeper.identity.importer import AdminApiTarget, Importer, ServiceTarget, count_items, read_items
+from gatekeeper.observe import Metrics
+from gatekeeper.server.identity_wiring import build_context
 
 
 def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -62,7 +70,7 @@ def _hash(args: argparse.Namespace) -> int:
 class _Remote:
     """The admin API over HTTP, answering like AdminService (bodies as dicts)."""
 
-    def __init__(self, http: Any, url: str) -> None:
+    def __init__(self, http: httpx.AsyncClient, url: str) -> None:
         self.http, self.url = http, url.rstrip("/")
 
     async def page(self, size: int, token: str | None) -> list[dict[str, Any]]:
@@ -88,12 +96,12 @@ class _Remote:
 
 
 class _Local:
-    def __init__(self, service: Any) -> None:
+    """The store through the admin service, answering like the admin API."""
+
+    def __init__(self, service: AdminService) -> None:
         self.service = service
 
     async def page(self, size: int, token: str | None) -> list[dict[str, Any]]:
-        from gatekeeper.identity.admin import Page
-
         return [self.service.to_json(i) for i in await self.service.list(Page(size, token))]
 
     async def get(self, identity_id: str) -> dict[str, Any]:
@@ -104,35 +112,18 @@ class _Local:
 
 
 @contextlib.asynccontextmanager
-async def _connected(args: argparse.Namespace) -> AsyncIterator[tuple[Any, Any]]:
-    """(AdminService or None, http client or None) for the chosen target."""
-    import httpx
-
-    if args.admin_url:
-        async with httpx.AsyncClient(timeout=120) as http:
+async def _connected(args: argparse.Namespace) -> AsyncIterator[tuple[AdminService | None, httpx.AsyncClient]]:
+    """(the admin service on the config's database, or None for a remote admin API; an HTTP client)."""
+    async with httpx.AsyncClient(timeout=120) as http:
+        if args.admin_url:
             yield None, http
-        return
-    from gatekeeper.app import App
-    from gatekeeper.config import load_config
-    from gatekeeper.identity import build_context
-    from gatekeeper.identity.admin import AdminService
-    from gatekeeper.store import new_store
-
-    config = load_config(args.config, secrets_needed=False)
-    app = App(config=config, store=new_store(config.store_dsn))
-    try:
-        await app.store.connect()
-        if pending := await app.store.pending_migrations():
-            raise GatekeeperError(f"the database has {len(pending)} pending migration(s): run `gatekeeper migrate up`")
-        yield AdminService(await build_context(app)), None
-    finally:
-        await app.http.aclose()
-        await app.store.close()
+            return
+        config = load_config(args.config, secrets_needed=False)
+        async with migrated_store(config.store_dsn) as store:
+            yield AdminService(await build_context(config, store, http, Metrics())), http
 
 
 def _run(args: argparse.Namespace, work: Any) -> int:
-    from gatekeeper.cli import _run_async
-
     async def main() -> int:
         try:
             async with _connected(args) as (service, http):
@@ -140,18 +131,18 @@ def _run(args: argparse.Namespace, work: Any) -> int:
                 return int(await work(client, service, http))
         except StoreUnavailable as exc:
             print(f"cannot reach the database {exc.reason}", file=sys.stderr)
+        except NotMigrated as exc:
+            print(f"error: {exc}", file=sys.stderr)
         except GatekeeperError as exc:
             print(f"error: {exc.reason or exc.message}", file=sys.stderr)
         except OSError as exc:
             print(f"error: {exc}", file=sys.stderr)
         return 1
 
-    return _run_async(main())
+    return run_async(main())
 
 
 def _import(args: argparse.Namespace) -> int:
-    from gatekeeper.identity.importer import AdminApiTarget, Importer, ServiceTarget, count_items, read_items
-
     if not args.file.is_file():
         print(f"error: {args.file} is not a readable file", file=sys.stderr)
         return 2

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import sys
 from pathlib import Path
+
+from gatekeeper.access.fixtures import run_fixtures
+from gatekeeper.access.global_config import global_config_problems
+from gatekeeper.access.tooling import explain, load, rule_files, tool_config, view_for
+from gatekeeper.cli.runtime import run_async
+from gatekeeper.errors import GatekeeperError
 
 
 def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -40,9 +45,6 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
 
 
 def _lint(args: argparse.Namespace) -> int:
-    from gatekeeper.access.global_config import global_config_problems
-    from gatekeeper.access.tooling import load, rule_files, tool_config
-
     config = tool_config(args.config, args.matching_strategy)
     files = rule_files(args.paths, config)
     if not files:
@@ -60,11 +62,8 @@ def _lint(args: argparse.Namespace) -> int:
 
 
 def _test(args: argparse.Namespace) -> int:
-    from gatekeeper.access.fixtures import run_fixtures
-    from gatekeeper.access.tooling import tool_config
-
     config = tool_config(args.config, args.matching_strategy)
-    failures, problems = asyncio.run(run_fixtures(Path(args.fixtures), config))
+    failures, problems = run_async(run_fixtures(Path(args.fixtures), config))
     for line in problems + failures:
         print(line)
     if problems or failures:
@@ -74,9 +73,6 @@ def _test(args: argparse.Namespace) -> int:
 
 
 def _explain(args: argparse.Namespace) -> int:
-    from gatekeeper.access.tooling import explain, load, rule_files, tool_config, view_for
-    from gatekeeper.errors import GatekeeperError
-
     config = tool_config(args.config, args.matching_strategy)
     loaded = load(rule_files(args.rules, config), config)
     for problem in loaded.problems:

@@ -1,0 +1,65 @@
+"""What identity's parts need from each other, declared by the side that needs it (the composition root in
+`gatekeeper/server/` hands in the objects that fit)."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from gatekeeper.identity.client import ClientInfo
+from gatekeeper.identity.flows.base import Flow, FlowType
+from gatekeeper.identity.schemas import IdentitySchema
+from gatekeeper.store.identities import IdentityRecord
+
+
+class VerificationSender(Protocol):
+    """Sends a verification code (or link) for an address outside the verification flow itself: registration's
+    `verification` hook, login's `require_verified_address`, a changed address in profile settings."""
+
+    @property
+    def can_send(self) -> bool:
+        """Whether a verification method (code or link) is enabled."""
+
+    async def send_code(self, identity_record: IdentityRecord, address: str, *, flow_type: FlowType = ...,
+                        client: ClientInfo | None = None, return_to: str | None = None) -> Flow:
+        """A verification flow in `sent_email` for `address`, its code (or link) sent."""
+
+    def continue_with(self, flow: Flow, address: str) -> dict[str, Any]:
+        """Kratos' `show_verification_ui` continue_with item for that flow."""
+
+
+class LoginMethod(Protocol):
+    """A first factor besides the password, offered by the login flow (oidc)."""
+
+    id: str
+    identifier_free: bool  # offered on the identifier-first step too (it needs no identifier)
+
+    def populate_login(self, flow: Flow, schema: IdentitySchema, *, identifier: str | None = None) -> None:
+        """Add its nodes to a new login flow."""
+
+    async def login(self, flow: Flow, body: dict[str, Any], client: ClientInfo) -> IdentityRecord | None:
+        """The identity the submission proves; NotResponsible when the submission is not for this method."""
+
+    async def before_session(self, flow: Flow, ident: IdentityRecord) -> None:
+        """Called on every successful login before its session is issued; may refuse with ValidationFailed."""
+
+
+class RegistrationMethod(Protocol):
+    """A way to register besides the password (oidc)."""
+
+    id: str
+
+    def populate_registration(self, flow: Flow) -> None:
+        """Add its nodes to a new registration flow."""
+
+    async def register(self, flow: Flow, body: dict[str, Any], client: ClientInfo,
+                       schema: IdentitySchema) -> IdentityRecord | None:
+        """The new identity; None when the flow continues; NotResponsible when the submission is not its own."""
+
+
+class SettingsMethod(Protocol):
+    """A credential managed in the settings flow besides profile, password, TOTP and lookup codes (oidc)."""
+
+    id: str
+
+    def populate_settings(self, flow: Flow, ident: IdentityRecord) -> None:
+        """Add its nodes to a settings flow of `ident`."""

@@ -1,0 +1,56 @@
+"""The access domain and the data plane built on it: rule repository, the two pipelines, the upstream
+forwarder, long-lived connection tracking and the decisions endpoint."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import httpx
+
+from gatekeeper.access.handlers import Deps
+from gatekeeper.access.jwks import JwksCache
+from gatekeeper.access.metrics import AccessMetrics
+from gatekeeper.access.pipeline import Pipeline
+from gatekeeper.access.ports import SessionSource
+from gatekeeper.access.repository import RuleRepository
+from gatekeeper.config import Config, ConfigError, ConfigProblem
+from gatekeeper.http.oathkeeper.decisions import Decisions
+from gatekeeper.observe import Metrics
+from gatekeeper.proxy.forward import Forwarder
+from gatekeeper.proxy.live import LiveConnections
+
+log = logging.getLogger("gatekeeper.access")
+
+
+@dataclass(frozen=True)
+class AccessServices:
+    """What the access domain offers the listeners."""
+
+    deps: Deps
+    repository: RuleRepository
+    proxy_pipeline: Pipeline
+    forwarder: Forwarder
+    live: LiveConnections
+    decisions: Decisions
+
+
+def build_access(config: Config, http: httpx.AsyncClient, metrics: Metrics, sessions: SessionSource) -> AccessServices:
+    access_metrics = AccessMetrics(metrics.registry)
+    deps = Deps(http=http, session_source=sessions, jwks=JwksCache(http))
+    repository = RuleRepository(config, deps, access_metrics)
+    if config.serve.proxy.trust_forwarded_headers and not config.serve.proxy.trusted_proxies:
+        log.warning("serve.proxy.trust_forwarded_headers has no effect until serve.proxy.trusted_proxies "
+                    "lists the CIDRs of the proxies in front of gatekeeper")
+    try:
+        decisions = Decisions(repository, Pipeline(lambda: repository.current, access_metrics, "decisions"),
+                              config.serve.api.decisions_allowed_callers)
+    except ValueError as exc:
+        path = "serve.api.decisions_allowed_callers"
+        raise ConfigError([ConfigProblem(config.source.name, config.source.line(path), path, str(exc))]) from None
+    return AccessServices(
+        deps=deps, repository=repository,
+        proxy_pipeline=Pipeline(lambda: repository.current, access_metrics, "proxy"),
+        forwarder=Forwarder(config.serve.proxy.timeout),
+        live=LiveConnections(metrics.registry),  # WebSocket/SSE connections end with their session
+        decisions=decisions)

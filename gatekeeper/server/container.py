@@ -1,0 +1,88 @@
+"""`Container`: everything one gatekeeper process runs, built once by `build(config)`; every collaborator is a
+typed field, handed to the parts that need it through their constructors."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import httpx
+
+from gatekeeper.config import Config
+from gatekeeper.errors import GatekeeperError
+from gatekeeper.identity.revocation import RevocationBroadcast
+from gatekeeper.observe import Metrics, Readiness
+from gatekeeper.server.access_wiring import AccessServices, build_access
+from gatekeeper.server.identity_wiring import IdentityServices, build_identity
+from gatekeeper.store import Store, new_store
+
+
+class Service(Protocol):
+    """A background component with a lifecycle (rule watcher, courier worker, cache invalidation...)."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+@dataclass
+class Container:
+    config: Config
+    store: Store
+    metrics: Metrics
+    http: httpx.AsyncClient
+    readiness: Readiness
+    identity: IdentityServices
+    access: AccessServices
+    services: list[Service]  # started in this order, stopped in reverse
+    store_connected: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def start_services(self) -> None:
+        for service in self.services:
+            await service.start()
+
+    async def close(self) -> None:
+        for service in reversed(self.services):
+            with contextlib.suppress(Exception):
+                await service.stop()
+        await self.http.aclose()
+        await self.store.close()
+
+
+async def build(config: Config) -> Container:
+    """Construct every service in dependency order; nothing runs until `start_services`."""
+    metrics = Metrics()
+    http = httpx.AsyncClient(timeout=5.0)
+    store = new_store(config.store_dsn)
+    store.db.on_query = metrics.observe_query
+    store_connected = asyncio.Event()
+    identity = await build_identity(config, store, http, metrics, store_connected)
+    sessions = identity.ctx.sessions
+    access = build_access(config, http, metrics, sessions)
+    # a session revoked on any replica: dropped from this one's cache, and its WebSocket/SSE connections closed
+    revocation = RevocationBroadcast(store, [lambda hashes: sessions.forget(*hashes), access.live.revoked],
+                                     sessions.forget_all, metrics.registry)
+    readiness = Readiness(metrics.ready)
+    container = Container(
+        config=config, store=store, metrics=metrics, http=http, readiness=readiness, identity=identity,
+        access=access, store_connected=store_connected,
+        services=[identity.courier.worker, identity.cleanup, revocation, access.live, access.repository,
+                  access.forwarder])
+    readiness.checks["database"] = lambda: store_ready(store, store_connected)
+    readiness.checks["rules"] = access.repository.ready
+    return container
+
+
+async def store_ready(store: Store, connected: asyncio.Event) -> str | None:
+    """The database readiness check: reached, answering, and without pending migrations."""
+    if not connected.is_set():
+        return "the database has not been reached yet"
+    try:
+        await store.ping()
+    except GatekeeperError:
+        return "the database does not answer"
+    if await store.pending_migrations():
+        return "the database has pending migrations"
+    return None

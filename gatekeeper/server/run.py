@@ -1,0 +1,148 @@
+"""Running a built container: bind the listeners, connect the store (retrying, migrating when asked), start
+the services, serve until SIGTERM/SIGINT, then drain."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import socket
+from collections.abc import Callable, Iterator, Mapping
+
+import uvicorn
+
+from gatekeeper.asgi import ASGIApp
+from gatekeeper.errors import StoreUnavailable
+from gatekeeper.server.container import Container
+from gatekeeper.server.listeners import LISTENERS
+from gatekeeper.store import Store
+
+log = logging.getLogger("gatekeeper")
+
+
+class PendingMigrations(RuntimeError):
+    pass
+
+
+async def connect_store(c: Container, *, apply_migrations: bool, retry: bool = True) -> None:
+    """Connect and check (or apply) migrations, retrying with backoff while the database is unavailable."""
+    delay = 0.5
+    while True:
+        try:
+            await c.store.connect()
+            await _migrations(c.store, apply_migrations)
+            break
+        except StoreUnavailable as exc:
+            await c.store.close()
+            if not retry:
+                raise
+            log.warning("database unreachable, retrying", extra={
+                "dsn": c.config.store_dsn.masked(), "reason": exc.reason, "retry_in_s": delay})
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 10.0)
+    c.store_connected.set()
+
+
+async def _migrations(store: Store, apply: bool) -> None:
+    if apply:
+        for m in await store.migrate():
+            log.info("applied migration", extra={"migration": f"{m.version:04d}_{m.name}"})
+    elif pending := await store.pending_migrations():
+        names = ", ".join(f"{m.version:04d}_{m.name}" for m in pending)
+        raise PendingMigrations(f"the database has pending migrations ({names}): run "
+                                "`gatekeeper migrate up` or start with --migrate")
+
+
+class QuietServer(uvicorn.Server):
+    """uvicorn server that leaves signal handling to its caller (several servers share one loop)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+    def install_signal_handlers(self) -> None:  # uvicorn < 0.29
+        return None
+
+
+def bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.create_server((host, port), family=family, reuse_port=False, backlog=2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+async def serve(c: Container, apps: Mapping[str, ASGIApp], *, apply_migrations: bool,
+                sockets: Mapping[str, socket.socket] | None = None,
+                on_ready: Callable[[dict[str, str]], None] | None = None,
+                stop: asyncio.Event | None = None) -> int:
+    """Run every listener's app (`listeners.build_listeners`) until SIGTERM/SIGINT (or `stop` is set); drain
+    in-flight requests.
+
+    Returns the process exit code: 0 after a clean stop, 1 when a listener or the store could not be used.
+    """
+    cfg = c.config.serve
+    socks = dict(sockets or {})
+    for name in LISTENERS:
+        if name not in socks:
+            listener = getattr(cfg, name)
+            try:
+                socks[name] = bind(listener.host, listener.port)
+            except OSError as exc:
+                log.error("cannot start", extra={"reason": f"cannot listen on {listener.host}:{listener.port} "
+                                                           f"(serve.{name}): {exc.strerror or exc}"})
+                for sock in socks.values():
+                    if sockets is None or sock not in sockets.values():
+                        sock.close()
+                await c.close()
+                return 1
+    servers = [QuietServer(uvicorn.Config(
+        apps[name], loop="none", http="httptools", ws="auto", lifespan="off", log_config=None, access_log=False,
+        proxy_headers=False, server_header=False, date_header=False,
+        timeout_graceful_shutdown=float(cfg.shutdown_timeout), timeout_keep_alive=float(cfg.keep_alive_timeout),
+    )) for name in LISTENERS]
+    loop = asyncio.get_running_loop()
+    stop = stop or asyncio.Event()
+    handle_signals = sockets is None  # embedded (tests): the caller owns signals and sockets
+    if handle_signals:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+    tasks = [asyncio.create_task(s.serve(sockets=[socks[n]])) for s, n in zip(servers, LISTENERS, strict=True)]
+    urls = {n: url_of(socks[n]) for n in LISTENERS}
+    exit_code = 0
+    try:
+        await c.start_services()
+        connect = asyncio.create_task(connect_store(c, apply_migrations=apply_migrations))
+        if on_ready:
+            on_ready(urls)
+        log.info("gatekeeper listening", extra={"listeners": urls})
+        waiter = asyncio.create_task(stop.wait())
+        done, _ = await asyncio.wait({connect, waiter}, return_when=asyncio.FIRST_COMPLETED)
+        if connect in done and connect.exception() is not None:
+            exc = connect.exception()
+            log.error("cannot start", extra={"reason": str(exc)})
+            exit_code = 1
+        else:
+            await stop.wait()
+            log.info("shutting down: draining in-flight requests",
+                     extra={"timeout_s": float(cfg.shutdown_timeout)})
+        connect.cancel()
+        waiter.cancel()
+        await asyncio.gather(connect, waiter, return_exceptions=True)  # settled before the store closes
+    finally:
+        for server in servers:
+            server.should_exit = True
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if handle_signals:
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.remove_signal_handler(sig)
+        await c.close()
+    return exit_code
+
+
+def url_of(sock: socket.socket) -> str:
+    """The URL a listening socket answers on (127.0.0.1 for the wildcard address)."""
+    host, port = sock.getsockname()[:2]
+    if host in ("0.0.0.0", "::"):  # noqa: S104
+        host = "127.0.0.1"
+    return f"http://{host}:{port}"
