@@ -42,8 +42,11 @@ system-deps:
 	    else echo "not installing$$missing (needs root and apt-get): the tests that need them say so"; fi; \
 	  fi
 
+## make lint: style (ruff), the import rules of docs/architecture.md (import-linter), types (mypy)
 lint: install
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
 
 test: install system-deps lint
 	$(VENV)/bin/pytest

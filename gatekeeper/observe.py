@@ -27,14 +27,13 @@ access_log = logging.getLogger("gatekeeper.access_log")
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: time (UTC), level, logger, msg, plus every `extra` field."""
 
-    converter = time.gmtime  # the "Z" in the timestamp must be true whatever the host's time zone
     _second, _second_text = -1, ""  # one strftime per second, not per line (a line per request)
     _encode = json.JSONEncoder(default=str).encode
 
     def format(self, record: logging.LogRecord) -> str:
         second = int(record.created)
         if second != self._second:
-            self._second, self._second_text = second, time.strftime("%Y-%m-%dT%H:%M:%S", self.converter(second))
+            self._second, self._second_text = second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
         entry: dict[str, Any] = {
             "time": f"{self._second_text}.{int(record.msecs):03d}Z",
             "level": record.levelname.lower(),
@@ -62,7 +61,7 @@ def configure_logging(cfg: Log) -> None:
     # A line per request: skip the record fields no line prints (the Logging HOWTO's "optimization" switches;
     # the caller lookup walks the stack on every record).
     logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
-    logging._srcfile = None  # type: ignore[attr-defined]
+    logging._srcfile = None
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if cfg.format == "json" else TextFormatter())
     root = logging.getLogger()

@@ -29,6 +29,7 @@ from typing import Any
 import anyio
 import httpx
 import jwt
+from jwt.types import Options
 
 SCOPE_KEY = "gatekeeper.identity"
 _UNAUTHORIZED = json.dumps({"error": {"code": 401, "status": "Unauthorized", "id": "unauthorized",
@@ -96,7 +97,7 @@ class IdentityVerifier:
 
     def verify(self, token: str) -> Identity:
         key = self._key(token)
-        options = {"require": ["exp", "iat", "sub"], "verify_aud": self.audience is not None}
+        options: Options = {"require": ["exp", "iat", "sub"], "verify_aud": self.audience is not None}
         try:
             claims = jwt.decode(token, key.key, algorithms=self.algorithms, audience=self.audience,
                                 issuer=self.issuer, leeway=self.leeway, options=options)

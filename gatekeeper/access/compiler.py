@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from gatekeeper.access.catalog import HANDLERS
+from gatekeeper.access.errors.base import ErrorHandler
 from gatekeeper.access.handlers import Deps, deep_merge, header_key
 from gatekeeper.access.matcher import Pattern, PatternError, Strategy, compile_match, overlap
 from gatekeeper.access.rules import HandlerRef, LoadedRule, RuleError
@@ -32,7 +33,7 @@ class CompiledRule:
     authenticators: tuple[tuple[str, Any], ...]
     authorizer: tuple[str, Any]
     mutators: tuple[tuple[str, Any], ...]
-    errors: tuple[tuple[str, Any], ...]
+    errors: tuple[tuple[str, ErrorHandler], ...]
     upstream_url: str
     upstream_base_path: str
     preserve_host: bool
@@ -49,7 +50,7 @@ class CompiledRule:
 class RuleSet:
     rules: tuple[CompiledRule, ...]
     by_method: Mapping[str, tuple[CompiledRule, ...]]
-    fallback: tuple[tuple[str, Any], ...]
+    fallback: tuple[tuple[str, ErrorHandler], ...]
     managed_headers: frozenset[str]
     strategy: Strategy
 
@@ -73,7 +74,8 @@ def handler_section(config: Config, kind: str, name: str) -> HandlerSection | No
         if name == "json" and "errors.handlers.json.enabled" not in config.source.lines:
             return HandlerSection(enabled=True, config=section.config if section else {})  # on by default
         return section
-    return getattr(config, SECTION[kind]).get(name)
+    sections: Mapping[str, HandlerSection] = getattr(config, SECTION[kind])
+    return sections.get(name)
 
 
 class _Compiler:
@@ -104,7 +106,7 @@ class _Compiler:
         found: list[ConfigProblem] = []
         source = rule.source if rule else self.config.source
         at = f"{rule.at}.{key}.config" if rule else f"{key}.config"
-        cfg = build(registration.config, merged, at=at, source=source, problems=found)
+        cfg: Any = build(registration.config, merged, at=at, source=source, problems=found)
         for p in found:
             add("config" + p.path[len(at):], p.message)
         if found:
@@ -137,7 +139,7 @@ class _Compiler:
         errors = [self.handler("errors", h, rule, f"errors.{i}") for i, h in enumerate(spec.errors)]
         if len(self.problems) > before or pattern is None or authz is None:
             return None
-        managed = {header_key(h) for _, m in mutators if m for h in getattr(m, "sets_headers", ())}
+        managed = {header_key(h) for pair in mutators if pair for h in getattr(pair[1], "sets_headers", ())}
         managed |= {header_key(h) for h in getattr(authz[1], "sets_headers", ())}
         upstream = urlsplit(spec.upstream.url) if spec.upstream.url else None
         return CompiledRule(

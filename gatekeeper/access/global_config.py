@@ -32,7 +32,7 @@ def global_config_problems(config: Config) -> list[ConfigProblem]:
     out: list[ConfigProblem] = []
     for kind, key, sections in _sections(config):
         known = HANDLERS[kind]
-        for name, section in sections.items():
+        for name in sections:
             path = f"{key}.{name}"
             registration = known.get(name)
             if registration is None:
@@ -40,11 +40,11 @@ def global_config_problems(config: Config) -> list[ConfigProblem]:
                 hint = f"did you mean {close[0]!r}?" if close else f"known: {', '.join(sorted(known))}"
                 out.append(ConfigProblem(source.name, source.line(path), path, f"unknown handler {name!r} ({hint})"))
                 continue
-            section = handler_section(config, kind, name)  # errors.handlers.json is on unless switched off
-            if section is None or not section.enabled:
+            enabled = handler_section(config, kind, name)  # errors.handlers.json is on unless switched off
+            if enabled is None or not enabled.enabled:
                 continue
             found: list[ConfigProblem] = []
-            build(registration.config, section.config, at=f"{path}.config", source=source, problems=found)
+            build(registration.config, enabled.config, at=f"{path}.config", source=source, problems=found)
             out.extend(_partial(found))
     return out
 

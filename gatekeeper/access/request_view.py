@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from http.cookies import CookieError, SimpleCookie
 from typing import Any
@@ -199,7 +199,7 @@ def _forwarded_client(raw: Sequence[tuple[bytes, bytes]], peer: str, trusted: Se
     return chain[0] if chain else peer
 
 
-def proxy_view(scope: dict, trusted: Sequence[Network]) -> tuple[RequestView, bool]:
+def proxy_view(scope: MutableMapping[str, Any], trusted: Sequence[Network]) -> tuple[RequestView, bool]:
     """The view of a request arriving at the proxy; returns (view, whether forwarded headers were honoured)."""
     raw = scope["headers"]
     peer = (scope.get("client") or ("", 0))[0]
@@ -226,7 +226,7 @@ _DECISION_HEADERS = frozenset({b"x-forwarded-method", b"x-forwarded-proto", b"x-
                                b"host"})
 
 
-def decisions_view(scope: dict, prefix_len: int) -> RequestView:
+def decisions_view(scope: MutableMapping[str, Any], prefix_len: int) -> RequestView:
     """The view described by a decisions call (nginx auth_request, Traefik forwardAuth, Envoy ext_authz)."""
     raw = scope["headers"]
     wanted: list[tuple[bytes, bytes]] = []

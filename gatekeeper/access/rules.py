@@ -79,7 +79,10 @@ class LoadedRule:
     def as_json(self) -> dict[str, Any]:
         """The rule as Oathkeeper's `/rules` API shows it."""
         s = self.spec
-        ref = lambda h: {"handler": h.handler, "config": dict(h.config) or None}  # noqa: E731
+
+        def ref(h: HandlerRef) -> dict[str, Any]:
+            return {"handler": h.handler, "config": dict(h.config) or None}
+
         return {
             "id": s.id, "version": s.version, "description": s.description,
             "match": {"url": s.match.url if s.match else "", "methods": list(s.match.methods) if s.match else []},

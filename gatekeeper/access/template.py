@@ -22,16 +22,16 @@ from gatekeeper.access.template_values import (
     QueryMap,
     TemplateError,
     URLView,
-    _empty,
-    _print,
+    go_print,
     go_str,
+    is_empty,
 )
 
 __all__ = ["FUNCTIONS", "HeaderMap", "NoValue", "QueryMap", "Template", "TemplateError", "URLView",
            "compile_template", "go_str"]
 
 Data = Mapping[str, Any]
-Eval = Callable[[Any], Any]
+Eval = Callable[..., Any]
 
 
 ROOT_FIELDS = frozenset({"Subject", "Extra", "Header", "MatchContext"})
@@ -186,6 +186,7 @@ class Template:
     """A compiled template: `render(data)` never parses. `{{ print .A.b }}` / `{{ .A.b }}` take a fast path."""
 
     __slots__ = ("source", "_nodes", "render")
+    render: Callable[[Any], str]
 
     def __init__(self, source: str) -> None:
         self.source = source
@@ -193,16 +194,30 @@ class Template:
         simple = _SIMPLE.match(source.strip()) if source.strip() == source else None
         if simple:
             path = tuple(p for p in simple.group(2).split(".") if p)
-            fmt = _print if simple.group(1) else go_str
-            self.render = lambda data: fmt(_walk(data, path))  # type: ignore[method-assign]
+            fmt = go_print if simple.group(1) else go_str
+            self.render = lambda data: fmt(_walk(data, path))
         else:
-            self.render = self._render  # type: ignore[method-assign]
+            self.render = self._render
 
     def _render(self, data: Any) -> str:
         out: list[str] = []
         for node in self._nodes:
             node(data, out)
         return "".join(out)
+
+
+def _literal(text: str) -> Node:
+    def node(data: Any, out: list[str]) -> None:
+        out.append(text)
+
+    return node
+
+
+def _output(action: Callable[[Any, Any], Any]) -> Node:
+    def node(data: Any, out: list[str]) -> None:
+        out.append(go_str(action(data, data)))
+
+    return node
 
 
 def _walk(value: Any, path: tuple[str, ...]) -> Any:
@@ -223,7 +238,7 @@ def _compile(source: str) -> list[Node]:
             text = text.rstrip()
         pending_trim = bool(m.group(3))
         if text:
-            stack[-1][0].append(lambda d, o, t=text: o.append(t))
+            stack[-1][0].append(_literal(text))
         pos = m.end()
         body = m.group(2).strip()
         if body.startswith("/*"):
@@ -253,7 +268,7 @@ def _compile(source: str) -> list[Node]:
             raise TemplateError(f"{{{{ {word} }}}} is not supported")
         else:
             action = _compile_action(body)
-            stack[-1][0].append(lambda d, o, a=action: o.append(go_str(a(d, d))))
+            stack[-1][0].append(_output(action))
     if len(stack) != 1:
         raise TemplateError("{{ if }} without {{ end }}")
     tail = source[pos:]
@@ -262,13 +277,13 @@ def _compile(source: str) -> list[Node]:
     if "{{" in tail:
         raise TemplateError("unclosed action '{{'")
     if tail:
-        stack[0][0].append(lambda d, o, t=tail: o.append(t))
+        stack[0][0].append(_literal(tail))
     return stack[0][0]
 
 
 def _if_node(cond: Callable[[Any, Any], Any], then: list[Node], other: list[Node]) -> Node:
     def run(data: Any, out: list[str]) -> None:
-        for node in (other if _empty(cond(data, data)) else then):
+        for node in (other if is_empty(cond(data, data)) else then):
             node(data, out)
 
     return run

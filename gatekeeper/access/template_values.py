@@ -43,7 +43,8 @@ def go_str(value: Any) -> str:
     return str(value)
 
 
-def _print(*args: Any) -> str:
+def go_print(*args: Any) -> str:
+    """Go's `print`: values as Go formats them, spaces only between operands that are not strings."""
     if len(args) == 1:
         return "" if args[0] is None or isinstance(args[0], NoValue) else go_str(args[0])
     out = ""
@@ -95,12 +96,13 @@ def _index(container: Any, *keys: Any) -> Any:
 
 def _print_index(container: Any, i: Any) -> str:
     try:
-        return _print(container[int(i)])
+        return go_print(container[int(i)])
     except (IndexError, ValueError, TypeError, KeyError):
         return ""
 
 
-def _empty(value: Any) -> bool:
+def is_empty(value: Any) -> bool:
+    """Sprig's `empty`: nil, a missing value, "", 0, false or an empty collection."""
     return value is None or isinstance(value, NoValue) or value in ("", 0, False) or (
         isinstance(value, Mapping | list | tuple) and not value)
 
@@ -110,9 +112,9 @@ def _to_json(value: Any) -> str:
 
 
 FUNCTIONS: dict[str, Callable[..., Any]] = {
-    "print": _print,
+    "print": go_print,
     "printf": _printf,
-    "println": lambda *a: _print(*a) + "\n",
+    "println": lambda *a: go_print(*a) + "\n",
     "printIndex": _print_index,
     "index": _index,
     "len": lambda v: len(v or ()),
@@ -120,16 +122,16 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "upper": lambda s: go_str(s).upper(),
     "trim": lambda s: go_str(s).strip(),
     "title": lambda s: go_str(s).title(),
-    "quote": lambda *a: " ".join(json.dumps(_print(v)) for v in a),
-    "squote": lambda *a: " ".join(f"'{_print(v)}'" for v in a),
-    "default": lambda d, v=None: d if _empty(v) else v,
-    "empty": _empty,
-    "coalesce": lambda *a: next((v for v in a if not _empty(v)), None),
+    "quote": lambda *a: " ".join(json.dumps(go_print(v)) for v in a),
+    "squote": lambda *a: " ".join(f"'{go_print(v)}'" for v in a),
+    "default": lambda d, v=None: d if is_empty(v) else v,
+    "empty": is_empty,
+    "coalesce": lambda *a: next((v for v in a if not is_empty(v)), None),
     "toJson": _to_json,
     "toJSON": _to_json,
     "toRawJson": _to_json,
-    "toString": lambda v: _print(v),
-    "join": lambda sep, items: sep.join(_print(i) for i in (items or ())),
+    "toString": lambda v: go_print(v),
+    "join": lambda sep, items: sep.join(go_print(i) for i in (items or ())),
     "split": lambda sep, s: {f"_{i}": p for i, p in enumerate(go_str(s).split(sep))},
     "splitList": lambda sep, s: go_str(s).split(sep),
     "replace": lambda old, new, s: go_str(s).replace(old, new),
@@ -138,7 +140,7 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "hasSuffix": lambda p, s: go_str(s).endswith(p),
     "trimPrefix": lambda p, s: go_str(s).removeprefix(p),
     "trimSuffix": lambda p, s: go_str(s).removesuffix(p),
-    "urlquery": lambda *a: quote_plus(_print(*a)),
+    "urlquery": lambda *a: quote_plus(go_print(*a)),
     "b64enc": lambda s: base64.b64encode(go_str(s).encode()).decode(),
     "b64dec": lambda s: base64.b64decode(go_str(s)).decode("utf-8", "replace"),
     "int": lambda v: int(float(v)) if v not in (None, "") and not isinstance(v, NoValue) else 0,
@@ -146,9 +148,9 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "sub": lambda a, b: int(a) - int(b),
     "eq": lambda a, *b: any(a == x for x in b),
     "ne": lambda a, b: a != b,
-    "not": lambda v: _empty(v),
-    "and": lambda *a: next((v for v in a if _empty(v)), a[-1]),
-    "or": lambda *a: next((v for v in a if not _empty(v)), a[-1]),
+    "not": lambda v: is_empty(v),
+    "and": lambda *a: next((v for v in a if is_empty(v)), a[-1]),
+    "or": lambda *a: next((v for v in a if not is_empty(v)), a[-1]),
     "list": lambda *a: list(a),
 }
 
@@ -169,7 +171,8 @@ class QueryMap:
     __slots__ = ("_raw", "_parsed")
 
     def __init__(self, raw: str) -> None:
-        self._raw, self._parsed = raw, None
+        self._raw = raw
+        self._parsed: dict[str, list[str]] | None = None
 
     def Get(self, name: str) -> str:  # noqa: N802
         if self._parsed is None:

@@ -7,6 +7,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Literal
 from urllib.parse import urlsplit
 
 import httpx
@@ -24,7 +25,7 @@ from gatekeeper.config.access import Errors, HandlerSection
 from gatekeeper.config.problems import ConfigProblem
 
 
-def tool_config(path: str | None, strategy: str | None = None) -> Config:
+def tool_config(path: str | None, strategy: Literal["glob", "regexp"] | None = None) -> Config:
     """The given config, or (without one) a config in which every handler is enabled, for linting files alone."""
     logging.getLogger("gatekeeper.config").setLevel(logging.ERROR)  # no dev-secret chatter in tool output
     config = load_config(path, dev=True)

@@ -14,7 +14,7 @@ from gatekeeper.identity.cleanup import Cleanup
 from gatekeeper.observe import configure_logging
 
 
-def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     cleanup = commands.add_parser("cleanup", help="delete stale flows, sessions, counters, events and e-mails once")
     cleanup.add_argument("--config", "-c", default=os.environ.get("GATEKEEPER_CONFIG"), help="YAML config file")
     cleanup.add_argument("--older-than", type=_duration, metavar="DURATION",

@@ -8,7 +8,7 @@ from gatekeeper.cli.runtime import EXIT_CONFIG, load_checked
 from gatekeeper.config import ConfigError
 
 
-def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     config = commands.add_parser("config", help="configuration tools")
     actions = config.add_subparsers(metavar="ACTION", required=True)
     check = actions.add_parser("check", help="validate a config file: prints ok or every problem")

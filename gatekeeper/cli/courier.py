@@ -24,7 +24,7 @@ from gatekeeper.store import Store, new_store
 log = logging.getLogger("gatekeeper.courier")
 
 
-def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the `courier` command group."""
     courier = commands.add_parser("courier", help="e-mail delivery")
     actions = courier.add_subparsers(metavar="ACTION", required=True)

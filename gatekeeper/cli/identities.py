@@ -25,7 +25,7 @@ from gatekeeper.observe import Metrics
 from gatekeeper.server.identity_wiring import build_context
 
 
-def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the `identities` and `hash` command groups."""
     identities = commands.add_parser("identities", help="manage identities (import, list, get, delete)")
     actions = identities.add_subparsers(metavar="ACTION", required=True)
@@ -102,7 +102,7 @@ class _Local:
         self.service = service
 
     async def page(self, size: int, token: str | None) -> list[dict[str, Any]]:
-        return [self.service.to_json(i) for i in await self.service.list(Page(size, token))]
+        return [self.service.to_json(i) for i in await self.service.list_identities(Page(size, token))]
 
     async def get(self, identity_id: str) -> dict[str, Any]:
         return dict(self.service.to_json(await self.service.get(identity_id)))

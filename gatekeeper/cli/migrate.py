@@ -13,7 +13,7 @@ from gatekeeper.errors import StoreError, StoreUnavailable
 from gatekeeper.store import migrate, new_store
 
 
-def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     command = commands.add_parser("migrate", help="database migrations")
     actions = command.add_subparsers(metavar="ACTION", required=True)
     for action, help_text in (("up", "apply pending migrations"), ("status", "list migrations and their state")):

@@ -14,7 +14,7 @@ from gatekeeper.cli.runtime import run_async
 from gatekeeper.errors import GatekeeperError
 
 
-def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the `rules` command group."""
     rules = commands.add_parser("rules", help="access rule tooling: lint, test, explain")
     actions = rules.add_subparsers(metavar="ACTION", required=True)

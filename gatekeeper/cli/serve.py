@@ -15,7 +15,7 @@ from gatekeeper.server.listeners import build_listeners
 from gatekeeper.server.run import serve
 
 
-def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     command = commands.add_parser("serve", help="run every listener (proxy, public, admin, api, metrics)")
     command.add_argument("--config", "-c", default=os.environ.get("GATEKEEPER_CONFIG"), help="YAML config file")
     command.add_argument("--dev", action="store_true", help="development mode: generated secrets, insecure cookies")

@@ -176,4 +176,4 @@ def as_dict(value: Any) -> Any:
     """Plain data for a typed config value (used when a handler needs its config re-validated)."""
     from dataclasses import asdict, is_dataclass
 
-    return asdict(value) if is_dataclass(value) else value
+    return asdict(value) if is_dataclass(value) and not isinstance(value, type) else value

@@ -14,7 +14,7 @@ import types
 import typing
 from collections.abc import Mapping
 from functools import cache
-from typing import Any, Literal, TypeVar, get_args, get_origin
+from typing import Any, Literal, TypeVar, cast, get_args, get_origin
 
 from gatekeeper.config.problems import ConfigProblem
 from gatekeeper.config.types import Duration, Secret
@@ -64,7 +64,7 @@ def _dataclass(cls: type[T], data: Any, path: str, out: _Collector, base: Any) -
         out.add(path, f"expected a mapping, got {_kind(data)}")
         data = {}
     fields = {f.name: f for f in dataclasses.fields(cls) if f.init}  # type: ignore[arg-type]
-    hints = _hints(cls)
+    hints = _hints(cast(type, cls))
     values: dict[str, Any] = {}
     for key, raw in data.items():
         key = str(key)
@@ -122,7 +122,7 @@ def _value(tp: Any, raw: Any, path: str, out: _Collector, base: Any = None) -> A
         return {str(k): _value(value_type, v, join(path, str(k)), out) for k, v in raw.items()}
     if tp is Any:
         return raw
-    if dataclasses.is_dataclass(tp) and tp is not Secret:
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp) and tp is not Secret:
         return _dataclass(tp, raw, path, out, base if dataclasses.is_dataclass(base) else None)
     return _scalar(tp, raw, path, out)
 

@@ -74,7 +74,7 @@ class RequestObserver:
 def _request_id(scope: Scope) -> str:
     for key, value in scope.get("headers", ()):
         if key == b"x-request-id":
-            text = value.decode("latin-1")
+            text = str(value.decode("latin-1"))
             if 0 < len(text) <= 128 and text.isprintable():
                 return text
     return os.urandom(16).hex()

@@ -81,7 +81,7 @@ class AdminService:
             raise NotFound(reason="Unable to locate the resource: no identity has this external_id.")
         return await self.get(found)
 
-    async def list(self, page: Page, *, identifier: str | None = None, similar: str | None = None,
+    async def list_identities(self, page: Page, *, identifier: str | None = None, similar: str | None = None,
                    ids: list[str] | None = None) -> list[IdentityRecord]:
         if sum(x is not None for x in (identifier, similar, ids)) > 1:
             raise _bad("credentials_identifier, preview_credentials_identifier_similar and ids cannot be combined.")

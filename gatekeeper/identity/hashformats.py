@@ -249,7 +249,7 @@ def make(algorithm: str, password: str) -> str:
         return prefix + _enc(_digest(_SSHA[prefix], pw + salt) + salt)
     if f"${algorithm}$" in _CRYPT:
         handler = _crypt_handlers()[_CRYPT[f"${algorithm}$"]]
-        standard = handler.hash(password)
+        standard = str(handler.hash(password))
         return f"${algorithm}$" + standard.split("$", 2)[2]
     if algorithm.startswith("hmac-"):
         return f"${algorithm}${_enc(hmac.new(salt, pw, algorithm[5:]).hexdigest().encode())}${_enc(salt)}"

@@ -85,7 +85,7 @@ class WebHook:
     def render(self, context: dict[str, Any]) -> bytes | None:
         if self.body is None:
             return None
-        out = _jsonnet.evaluate_snippet("body.jsonnet", self.body, tla_codes={"ctx": json.dumps(context)})
+        out: str = _jsonnet.evaluate_snippet("body.jsonnet", self.body, tla_codes={"ctx": json.dumps(context)})
         return out.encode()
 
     def request_kwargs(self) -> dict[str, Any]:
@@ -133,7 +133,7 @@ class WebHooks:
     def __init__(self, ctx: IdentityContext, http: httpx.AsyncClient) -> None:
         self.ctx, self.http = ctx, http
         self._compiled: dict[tuple[str, str, int], WebHook] = {}
-        self._pending: set[asyncio.Task[None]] = set()
+        self._pending: set[asyncio.Task[httpx.Response | None]] = set()
         flows = ctx.config.selfservice.flows
         for flow_name in ("login", "registration", "recovery", "verification", "settings"):
             for i, hook in enumerate(getattr(flows, flow_name).before.hooks):

@@ -51,7 +51,7 @@ def read_items(path: Path) -> Iterator[tuple[int, dict[str, Any] | ParseError]]:
                 continue
             try:
                 item = json.loads(line)
-            except ValueError as exc:
+            except json.JSONDecodeError as exc:
                 yield number, ParseError(f"not valid JSON ({exc.msg} at column {exc.colno})")
                 continue
             yield number, item if isinstance(item, dict) else ParseError("expected a JSON object")
@@ -76,7 +76,7 @@ def _array_items(text: str) -> Iterator[tuple[int, dict[str, Any] | ParseError]]
             return
         try:
             item, end = decoder.raw_decode(text, start)
-        except ValueError as exc:
+        except json.JSONDecodeError as exc:
             yield exc.lineno, ParseError(f"not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno}); "
                                          "the rest of the file was not read")
             return
@@ -137,7 +137,7 @@ def _reason(resp: Any) -> str:
         err = resp.json()["error"]
         return str(err.get("reason") or err.get("message"))
     except (ValueError, KeyError, TypeError):
-        return resp.text[:200]
+        return str(resp.text)[:200]
 
 
 @dataclass

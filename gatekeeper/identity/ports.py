@@ -30,8 +30,12 @@ class VerificationSender(Protocol):
 class LoginMethod(Protocol):
     """A first factor besides the password, offered by the login flow (oidc)."""
 
-    id: str
-    identifier_free: bool  # offered on the identifier-first step too (it needs no identifier)
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def identifier_free(self) -> bool:
+        """Offered on the identifier-first step too (it needs no identifier)."""
 
     def populate_login(self, flow: Flow, schema: IdentitySchema, *, identifier: str | None = None) -> None:
         """Add its nodes to a new login flow."""
@@ -46,7 +50,8 @@ class LoginMethod(Protocol):
 class RegistrationMethod(Protocol):
     """A way to register besides the password (oidc)."""
 
-    id: str
+    @property
+    def id(self) -> str: ...
 
     def populate_registration(self, flow: Flow) -> None:
         """Add its nodes to a new registration flow."""
@@ -59,7 +64,8 @@ class RegistrationMethod(Protocol):
 class SettingsMethod(Protocol):
     """A credential managed in the settings flow besides profile, password, TOTP and lookup codes (oidc)."""
 
-    id: str
+    @property
+    def id(self) -> str: ...
 
     def populate_settings(self, flow: Flow, ident: IdentityRecord) -> None:
         """Add its nodes to a settings flow of `ident`."""

@@ -190,7 +190,7 @@ def _translate(err: ValidationError) -> tuple[str, dict[str, Any]]:
         msg, message, context = simple[kw]
         return name, text.error(msg, message, **context)
     if kw == "type":
-        allowed = value if isinstance(value, list) else [value]
+        allowed = [str(v) for v in value] if isinstance(value, list) else [str(value)]
         actual = _json_type(inst)
         return name, text.error(Msg.ERR_VALIDATION_TYPE, f"expected {' or '.join(allowed)}, but got {actual}",
                                 allowed_types=allowed, actual_type=actual)

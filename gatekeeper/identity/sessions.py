@@ -46,14 +46,6 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-class _NotCounted:
-    def inc(self, amount: float = 1) -> None:
-        return None
-
-
-_NOT_COUNTED = _NotCounted()
-
-
 class Cached:
     """One cached lookup: the session JSON (None: no active session), its bytes and identity id for whoami."""
 
@@ -77,7 +69,7 @@ class Sessions:
     """The session service and the proxy's SessionSource."""
 
     def __init__(self, config: Config, store: Store, identities: Identities,
-                 registry: CollectorRegistry | None = None) -> None:
+                 registry: CollectorRegistry) -> None:
         """`registry`: where to count cache hits and misses (gatekeeper_session_cache_lookups_total)."""
         self.store, self.identities = store, identities
         self.lifespan = float(config.session.lifespan)
@@ -87,12 +79,10 @@ class Sessions:
         self._keys = [s.value.encode() for s in config.cookie_secrets]
         self._cache: dict[str, Cached] = {}
         self._inflight: dict[str, asyncio.Future[Cached]] = {}
-        self._hit = self._miss = _NOT_COUNTED
-        if registry is not None:
-            lookups = Counter("gatekeeper_session_cache_lookups_total",
-                              "Session lookups by the proxy and decisions: hit (in-process cache) or miss (store)",
-                              ["result"], registry=registry)
-            self._hit, self._miss = lookups.labels("hit"), lookups.labels("miss")
+        lookups = Counter("gatekeeper_session_cache_lookups_total",
+                          "Session lookups by the proxy and decisions: hit (in-process cache) or miss (store)",
+                          ["result"], registry=registry)
+        self._hit, self._miss = lookups.labels("hit"), lookups.labels("miss")
 
     # -- tokens and cookies --------------------------------------------------------------------------
 

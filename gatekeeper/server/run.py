@@ -9,6 +9,7 @@ import logging
 import signal
 import socket
 from collections.abc import Callable, Iterator, Mapping
+from typing import cast
 
 import uvicorn
 
@@ -99,7 +100,9 @@ async def serve(c: Container, apps: Mapping[str, ASGIApp], *, apply_migrations: 
     servers = [QuietServer(uvicorn.Config(
         apps[name], loop="none", http="httptools", ws="auto", lifespan="off", log_config=None, access_log=False,
         proxy_headers=False, server_header=False, date_header=False,
-        timeout_graceful_shutdown=float(cfg.shutdown_timeout), timeout_keep_alive=float(cfg.keep_alive_timeout),
+        # uvicorn annotates these as int; it hands them to asyncio as seconds, fractions included
+        timeout_graceful_shutdown=cast(int, float(cfg.shutdown_timeout)),
+        timeout_keep_alive=cast(int, float(cfg.keep_alive_timeout)),
     )) for name in LISTENERS]
     loop = asyncio.get_running_loop()
     stop = stop or asyncio.Event()
@@ -119,8 +122,7 @@ async def serve(c: Container, apps: Mapping[str, ASGIApp], *, apply_migrations: 
         waiter = asyncio.create_task(stop.wait())
         done, _ = await asyncio.wait({connect, waiter}, return_when=asyncio.FIRST_COMPLETED)
         if connect in done and connect.exception() is not None:
-            exc = connect.exception()
-            log.error("cannot start", extra={"reason": str(exc)})
+            log.error("cannot start", extra={"reason": str(connect.exception())})
             exit_code = 1
         else:
             await stop.wait()

@@ -29,6 +29,8 @@ class Store(ThrottlePersister, IdentityPersister, SessionPersister, FlowPersiste
             RevocationPersister, AddressPersister, CredentialPersister, AdminPersister):
     """Every persister over one database."""
 
+    db: SqliteDatabase | PostgresDatabase
+
     def __init__(self, db: SqliteDatabase | PostgresDatabase) -> None:
         self.db = db
 

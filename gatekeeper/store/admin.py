@@ -10,17 +10,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from gatekeeper.store import jsoncol
 from gatekeeper.store.db import Database, Row
 from gatekeeper.store.identities import (
     AddressRecord,
     CredentialRecord,
     IdentityRecord,
-    _dump,
-    _insert_credential,
-    _load,
     insert_address,
+    insert_credential,
 )
-from gatekeeper.store.sessions import SessionRecord, _record
+from gatekeeper.store.sessions import SessionRecord, session_record
 
 
 def _in(start: int, count: int) -> str:
@@ -56,8 +55,8 @@ class AdminPersister:
 
     async def _complete_many(self, rows: list[Row]) -> list[IdentityRecord]:
         idents = [IdentityRecord(
-            id=r["id"], schema_id=r["schema_id"], state=r["state"], traits=_load(r["traits"]),
-            metadata_public=_load(r["metadata_public"]), metadata_admin=_load(r["metadata_admin"]),
+            id=r["id"], schema_id=r["schema_id"], state=r["state"], traits=jsoncol.load(r["traits"]),
+            metadata_public=jsoncol.load(r["metadata_public"]), metadata_admin=jsoncol.load(r["metadata_admin"]),
             external_id=r["external_id"], state_changed_at=r["state_changed_at"], created_at=r["created_at"],
             updated_at=r["updated_at"]) for r in rows]
         if not idents:
@@ -76,7 +75,7 @@ class AdminPersister:
             per_cred.setdefault(n["credential_id"], []).append(n["identifier"])
         for c in creds:
             by_id[c["identity_id"]].credentials[c["type"]] = CredentialRecord(
-                id=c["id"], type=c["type"], config=_load(c["config"]), version=c["version"],
+                id=c["id"], type=c["type"], config=jsoncol.load(c["config"]), version=c["version"],
                 identifiers=per_cred.get(c["id"], []), created_at=c["created_at"], updated_at=c["updated_at"])
         addrs = await self.db.fetch_all(
             f"SELECT * FROM identity_addresses WHERE identity_id IN ({marks}) "  # noqa: S608
@@ -94,13 +93,13 @@ class AdminPersister:
             await tx.execute(
                 """UPDATE identities SET schema_id = $2, state = $3, traits = $4, metadata_public = $5,
                    metadata_admin = $6, external_id = $7, state_changed_at = $8, updated_at = $9 WHERE id = $1""",
-                ident.id, ident.schema_id, ident.state, _dump(ident.traits), _dump(ident.metadata_public),
-                _dump(ident.metadata_admin), ident.external_id, ident.state_changed_at, ident.updated_at)
+                ident.id, ident.schema_id, ident.state, jsoncol.dump(ident.traits), jsoncol.dump(ident.metadata_public),
+                jsoncol.dump(ident.metadata_admin), ident.external_id, ident.state_changed_at, ident.updated_at)
             await tx.execute("DELETE FROM identity_credential_identifiers WHERE identity_id = $1", ident.id)
             await tx.execute("DELETE FROM identity_credentials WHERE identity_id = $1", ident.id)
             await tx.execute("DELETE FROM identity_addresses WHERE identity_id = $1", ident.id)
             for cred in ident.credentials.values():
-                await _insert_credential(tx, ident.id, cred)
+                await insert_credential(tx, ident.id, cred)
             for addr in ident.addresses:
                 await insert_address(tx, ident.id, addr)
 
@@ -113,7 +112,8 @@ class AdminPersister:
             return await tx.execute("DELETE FROM identities WHERE id = $1", identity_id) > 0
 
     async def identity_id_by_external_id(self, external_id: str) -> str | None:
-        return await self.db.fetch_val("SELECT id FROM identities WHERE external_id = $1", external_id)
+        found = await self.db.fetch_val("SELECT id FROM identities WHERE external_id = $1", external_id)
+        return None if found is None else str(found)
 
     async def identity_ids_with(self, identifiers: list[str]) -> set[str]:
         """Which of these credential identifiers are taken (any type): the importer skips them."""
@@ -128,7 +128,7 @@ class AdminPersister:
 
     async def session(self, session_id: str) -> SessionRecord | None:
         row = await self.db.fetch_one("SELECT * FROM sessions WHERE id = $1", session_id)
-        return None if row is None else _record(row)
+        return None if row is None else session_record(row)
 
     async def list_sessions(self, *, limit: int, after: str | None = None, active: bool | None = None,
                             identity_id: str | None = None, now: datetime | None = None) -> list[SessionRecord]:
@@ -146,7 +146,7 @@ class AdminPersister:
         args.append(limit)
         sql = (f"SELECT * FROM sessions {'WHERE ' + ' AND '.join(where) if where else ''} "  # noqa: S608
                f"ORDER BY id LIMIT ${len(args)}")
-        return [_record(r) for r in await self.db.fetch_all(sql, *args)]
+        return [session_record(r) for r in await self.db.fetch_all(sql, *args)]
 
     async def extend_session(self, session_id: str, expires_at: datetime, now: datetime) -> bool:
         return await self.db.execute(

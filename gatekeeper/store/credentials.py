@@ -7,16 +7,12 @@ time step, a lookup code) against two requests racing with the same code.
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 
+from gatekeeper.store import jsoncol
 from gatekeeper.store.db import Database
-from gatekeeper.store.identities import AddressRecord, CredentialRecord, IdentityRecord, _insert_credential
-
-
-def _dump(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"))
+from gatekeeper.store.identities import AddressRecord, CredentialRecord, IdentityRecord, insert_credential
 
 
 class CredentialPersister:
@@ -28,7 +24,7 @@ class CredentialPersister:
         (UniqueViolation when an identifier or address belongs to someone else)."""
         async with self.db.transaction() as tx:
             await tx.execute("UPDATE identities SET traits = $1, updated_at = $2 WHERE id = $3",
-                             _dump(traits), now, ident.id)
+                             jsoncol.dump(traits), now, ident.id)
             cred = ident.credentials.get("password")
             if cred is not None:
                 await tx.execute("DELETE FROM identity_credential_identifiers WHERE credential_id = $1", cred.id)
@@ -49,7 +45,7 @@ class CredentialPersister:
         async with self.db.transaction() as tx:
             await tx.execute("DELETE FROM identity_credentials WHERE identity_id = $1 AND type = $2",
                              identity_id, cred.type)
-            await _insert_credential(tx, identity_id, cred)
+            await insert_credential(tx, identity_id, cred)
 
     async def delete_credential(self, identity_id: str, cred_type: str) -> None:
         await self.db.execute("DELETE FROM identity_credentials WHERE identity_id = $1 AND type = $2",
@@ -61,7 +57,7 @@ class CredentialPersister:
         row = await self.db.fetch_one(
             """UPDATE identity_credentials SET config = $1, updated_at = $2
                WHERE identity_id = $3 AND type = $4 AND config = $5 RETURNING id""",
-            _dump(new), now, identity_id, cred_type, _dump(old))
+            jsoncol.dump(new), now, identity_id, cred_type, jsoncol.dump(old))
         return row is not None
 
     async def update_session_authentication(self, session_id: str, aal: str, methods: list[dict[str, Any]],
@@ -69,4 +65,4 @@ class CredentialPersister:
         """A step-up or refresh login on an existing session: new AAL, methods and authentication time."""
         await self.db.execute(
             """UPDATE sessions SET aal = $1, authentication_methods = $2, authenticated_at = $3, updated_at = $4
-               WHERE id = $5""", aal, _dump(methods), authenticated_at, now, session_id)
+               WHERE id = $5""", aal, jsoncol.dump(methods), authenticated_at, now, session_id)

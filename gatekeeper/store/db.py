@@ -24,8 +24,10 @@ QueryObserver = Callable[[str, float, "StoreError | None"], None]
 class Database(Protocol):
     """What the persisters need from a connection (pool): run SQL, read rows, group work atomically."""
 
-    dialect: Literal["sqlite", "postgres"]
     on_query: QueryObserver | None
+
+    @property
+    def dialect(self) -> Literal["sqlite", "postgres"]: ...
 
     async def execute(self, sql: str, *args: Any) -> int:
         """Run one statement; returns the number of rows it changed."""

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from gatekeeper.store import jsoncol
 from gatekeeper.store.db import Database, Row
 
 
@@ -52,13 +52,6 @@ class IdentityRecord:
     addresses: list[AddressRecord] = field(default_factory=list)
 
 
-def _dump(value: Any) -> str | None:
-    return None if value is None else json.dumps(value, separators=(",", ":"))
-
-
-def _load(text: str | None) -> Any:
-    return None if text is None else json.loads(text)
-
 
 class IdentityPersister:
     db: Database
@@ -70,11 +63,11 @@ class IdentityPersister:
                 """INSERT INTO identities (id, schema_id, state, traits, metadata_public, metadata_admin,
                    external_id, state_changed_at, created_at, updated_at)
                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)""",
-                ident.id, ident.schema_id, ident.state, _dump(ident.traits), _dump(ident.metadata_public),
-                _dump(ident.metadata_admin), ident.external_id, ident.state_changed_at, ident.created_at,
+                ident.id, ident.schema_id, ident.state, jsoncol.dump(ident.traits), jsoncol.dump(ident.metadata_public),
+                jsoncol.dump(ident.metadata_admin), ident.external_id, ident.state_changed_at, ident.created_at,
                 ident.updated_at)
             for cred in ident.credentials.values():
-                await _insert_credential(tx, ident.id, cred)
+                await insert_credential(tx, ident.id, cred)
             for addr in ident.addresses:
                 await insert_address(tx, ident.id, addr)
 
@@ -93,12 +86,12 @@ class IdentityPersister:
                                        now: datetime) -> None:
         await self.db.execute(
             "UPDATE identity_credentials SET config = $1, updated_at = $2 WHERE identity_id = $3 AND type = $4",
-            _dump(config), now, identity_id, cred_type)
+            jsoncol.dump(config), now, identity_id, cred_type)
 
     async def _complete(self, row: Row) -> IdentityRecord:
         ident = IdentityRecord(
-            id=row["id"], schema_id=row["schema_id"], state=row["state"], traits=_load(row["traits"]),
-            metadata_public=_load(row["metadata_public"]), metadata_admin=_load(row["metadata_admin"]),
+            id=row["id"], schema_id=row["schema_id"], state=row["state"], traits=jsoncol.load(row["traits"]),
+            metadata_public=jsoncol.load(row["metadata_public"]), metadata_admin=jsoncol.load(row["metadata_admin"]),
             external_id=row["external_id"], state_changed_at=row["state_changed_at"],
             created_at=row["created_at"], updated_at=row["updated_at"])
         creds = await self.db.fetch_all(
@@ -108,7 +101,7 @@ class IdentityPersister:
             "ORDER BY identifier", ident.id)
         for c in creds:
             ident.credentials[c["type"]] = CredentialRecord(
-                id=c["id"], type=c["type"], config=_load(c["config"]), version=c["version"],
+                id=c["id"], type=c["type"], config=jsoncol.load(c["config"]), version=c["version"],
                 identifiers=[i["identifier"] for i in idents if i["credential_id"] == c["id"]],
                 created_at=c["created_at"], updated_at=c["updated_at"])
         rows = await self.db.fetch_all(
@@ -120,11 +113,11 @@ class IdentityPersister:
         return ident
 
 
-async def _insert_credential(tx: Database, identity_id: str, cred: CredentialRecord) -> None:
+async def insert_credential(tx: Database, identity_id: str, cred: CredentialRecord) -> None:
     await tx.execute(
         """INSERT INTO identity_credentials (id, identity_id, type, config, version, created_at, updated_at)
            VALUES ($1, $2, $3, $4, $5, $6, $7)""",
-        cred.id, identity_id, cred.type, _dump(cred.config), cred.version, cred.created_at, cred.updated_at)
+        cred.id, identity_id, cred.type, jsoncol.dump(cred.config), cred.version, cred.created_at, cred.updated_at)
     for identifier in cred.identifiers:
         await tx.execute(
             """INSERT INTO identity_credential_identifiers (type, identifier, credential_id, identity_id)

@@ -73,7 +73,8 @@ class _Connection:
     async def fetch_one(self, sql: str, *args: Any) -> Row | None:
         with timed(self.on_query, sql):
             try:
-                return await self._conn.fetchrow(sql, *args)
+                row: Row | None = await self._conn.fetchrow(sql, *args)
+                return row
             except (asyncpg.PostgresError, *_UNAVAILABLE) as exc:
                 raise _translate(exc) from exc
 
@@ -130,7 +131,7 @@ class PostgresDatabase(_Connection):
             raise _translate(exc) from exc
         try:
             async with conn.transaction():
-                yield _Transaction(conn, self.on_query)  # type: ignore[misc]
+                yield _Transaction(conn, self.on_query)
         except (asyncpg.PostgresError, *_UNAVAILABLE) as exc:  # BEGIN/COMMIT themselves failed
             raise _translate(exc) from exc
         finally:
@@ -146,7 +147,7 @@ class PostgresDatabase(_Connection):
         except (asyncpg.PostgresError, *_UNAVAILABLE) as exc:
             raise _translate(exc) from exc
         try:
-            locked = _Transaction(conn, self.on_query)  # type: ignore[misc]
+            locked = _Transaction(conn, self.on_query)
             # poll rather than block: a long migration elsewhere must not trip this connection's command_timeout
             waited = 0.0
             while not await locked.fetch_val("SELECT pg_try_advisory_lock($1)", key):

@@ -26,7 +26,7 @@ class SessionRecord:
     devices: list[dict[str, Any]] = field(default_factory=list)
 
 
-def _record(row: Row) -> SessionRecord:
+def session_record(row: Row) -> SessionRecord:
     return SessionRecord(
         id=row["id"], identity_id=row["identity_id"], token_hash=row["token_hash"],
         logout_token_hash=row["logout_token_hash"], active=bool(row["active"]), aal=row["aal"],
@@ -49,11 +49,11 @@ class SessionPersister:
 
     async def session_by_token_hash(self, digest: str) -> SessionRecord | None:
         row = await self.db.fetch_one("SELECT * FROM sessions WHERE token_hash = $1", digest)
-        return None if row is None else _record(row)
+        return None if row is None else session_record(row)
 
     async def session_by_logout_token_hash(self, digest: str) -> SessionRecord | None:
         row = await self.db.fetch_one("SELECT * FROM sessions WHERE logout_token_hash = $1", digest)
-        return None if row is None else _record(row)
+        return None if row is None else session_record(row)
 
     async def set_logout_token_hash(self, session_id: str, digest: str) -> None:
         await self.db.execute("UPDATE sessions SET logout_token_hash = $1 WHERE id = $2", digest, session_id)
@@ -61,7 +61,7 @@ class SessionPersister:
     async def sessions_of_identity(self, identity_id: str) -> list[SessionRecord]:
         rows = await self.db.fetch_all(
             "SELECT * FROM sessions WHERE identity_id = $1 ORDER BY issued_at DESC, id", identity_id)
-        return [_record(r) for r in rows]
+        return [session_record(r) for r in rows]
 
     async def revoke_session(self, session_id: str, now: datetime, *, identity_id: str | None = None) -> str | None:
         """Deactivate one session (of `identity_id` when given); returns its token hash, None if not found."""

@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import aiosqlite
 
@@ -103,7 +103,7 @@ class _Connection:
         with timed(self.on_query, sql):
             try:
                 async with self._conn.execute(to_qmark(sql), args) as cursor:
-                    return list(await cursor.fetchall())
+                    return cast(list[Row], list(await cursor.fetchall()))  # sqlite3.Row: read by column name
             except sqlite3.Error as exc:
                 raise _translate(exc) from exc
 
@@ -111,12 +111,17 @@ class _Connection:
         with timed(self.on_query, sql):
             try:
                 async with self._conn.execute(to_qmark(sql), args) as cursor:
-                    return await cursor.fetchone()
+                    return cast(Row | None, await cursor.fetchone())
             except sqlite3.Error as exc:
                 raise _translate(exc) from exc
 
     async def fetch_val(self, sql: str, *args: Any) -> Any:
-        row = await self.fetch_one(sql, *args)
+        with timed(self.on_query, sql):
+            try:
+                async with self._conn.execute(to_qmark(sql), args) as cursor:
+                    row = await cursor.fetchone()
+            except sqlite3.Error as exc:
+                raise _translate(exc) from exc
         return None if row is None else row[0]
 
 
@@ -200,7 +205,7 @@ class SqliteDatabase(_Connection):
         async with self._write_lock:
             await _run(writer, "BEGIN IMMEDIATE")
             try:
-                yield _Transaction(writer, self.on_query)  # type: ignore[misc]
+                yield _Transaction(writer, self.on_query)
             except BaseException:
                 await _run(writer, "ROLLBACK")
                 raise

@@ -4,6 +4,7 @@ audience, scopes and the clock. Not responsible unless the token looks like a JW
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import jwt as pyjwt
 
@@ -84,7 +85,7 @@ class Jwt:
         session.subject = str(claims.get("sub", ""))
         session.extra = claims
 
-    def _check_claims(self, claims: dict) -> None:
+    def _check_claims(self, claims: dict[str, Any]) -> None:
         cfg = self.cfg
         if cfg.trusted_issuers and claims.get("iss") not in cfg.trusted_issuers:
             raise _deny("the JWT issuer is not trusted")

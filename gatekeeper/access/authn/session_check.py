@@ -72,6 +72,7 @@ def url_problem(url: str) -> str | None:
 async def check(session: AuthSession, cfg: SessionCheck, deps: Deps, token: str,
                 forward: Mapping[str, str]) -> None:
     """Resolve `token` to a session and fill subject/extra; raises 401/403/429/503 on failure."""
+    doc: Mapping[str, Any] | None
     if cfg.check_session_url:
         doc = await _remote(session, cfg, deps, forward)
         session.still_valid = partial(_still_remote, session, cfg, deps, forward)

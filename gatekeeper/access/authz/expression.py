@@ -75,7 +75,7 @@ class ExpressionConfig:
 
 def parse(expression: str) -> ast.AST:
     evaluator = simpleeval.EvalWithCompoundTypes(functions=FUNCTIONS)
-    tree = evaluator.parse(expression)
+    tree: ast.AST = evaluator.parse(expression)
     for node in ast.walk(tree):
         if isinstance(node, ast.Name) and node.id not in NAMES and node.id not in FUNCTIONS \
                 and node.id not in ("True", "False", "None"):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from http import HTTPStatus
+from typing import Protocol
 
 from gatekeeper.access.request_view import Network, RequestView, in_networks, parse_networks
 from gatekeeper.errors import GatekeeperError
@@ -110,6 +111,14 @@ def condition_problems(when: tuple[When, ...]) -> list[tuple[str, str]]:
         except ValueError as exc:
             out.append((f"when.{i}", str(exc)))
     return out
+
+
+class ErrorHandler(Protocol):
+    """Renders a refused request's answer, when its `when` conditions hold."""
+
+    def responsible(self, error: GatekeeperError, view: RequestView | None) -> bool: ...
+
+    def render(self, error: GatekeeperError, view: RequestView | None) -> ErrorResponse: ...
 
 
 class WhenMixin:

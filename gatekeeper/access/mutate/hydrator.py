@@ -8,9 +8,11 @@ import json
 import logging
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 from cachetools import TTLCache
+from httpx import USE_CLIENT_DEFAULT
 
 from gatekeeper.access.handlers import AuthSession, Deps, Retry, canonical, json_object, retry_default
 from gatekeeper.config.types import Duration
@@ -55,8 +57,9 @@ class Hydrator:
     def __init__(self, cfg: HydratorConfig, deps: Deps) -> None:
         self.cfg, self.deps = cfg, deps
         basic = cfg.api.auth.basic
-        self.auth = (basic.username, basic.password) if basic and basic.username else None
-        self.cache: TTLCache[str, dict] = TTLCache(maxsize=10_000, ttl=float(cfg.cache.ttl) or 60.0)
+        self.auth: tuple[str | bytes, str | bytes] | None = \
+            (basic.username, basic.password) if basic and basic.username else None
+        self.cache: TTLCache[str, dict[str, Any]] = TTLCache(maxsize=10_000, ttl=float(cfg.cache.ttl) or 60.0)
 
     @staticmethod
     def problems(cfg: HydratorConfig) -> list[tuple[str, str]]:
@@ -81,7 +84,7 @@ class Hydrator:
             elif isinstance(values, str):
                 session.header[canonical(name)] = values
 
-    async def _call(self, session: AuthSession, body: str) -> dict:
+    async def _call(self, session: AuthSession, body: str) -> dict[str, Any]:
         """POST the session; transport errors and 5xx are retried (backoff up to max_delay) until give_up_after."""
         retry = self.cfg.api.retry
         deadline = time.monotonic() + (float(retry.give_up_after) or 1.0)
@@ -90,7 +93,8 @@ class Hydrator:
             left = deadline - time.monotonic()
             try:
                 response = await self.deps.http.post(
-                    self.cfg.api.url, content=body, auth=self.auth, params=session.view.query or None,
+                    self.cfg.api.url, content=body, auth=self.auth or USE_CLIENT_DEFAULT,
+                    params=session.view.query or None,
                     headers={"Content-Type": "application/json", "Accept": "application/json"},
                     timeout=max(left, 0.01))
                 failure = f"answered {response.status_code}" if response.status_code >= 500 else ""

@@ -96,7 +96,7 @@ class AdminApi:
         q = request.query_params
         page = page_of(request, maximum=500)
         ids = q.getlist("ids") or None
-        found = await self.service.list(page, identifier=q.get("credentials_identifier"),
+        found = await self.service.list_identities(page, identifier=q.get("credentials_identifier"),
                                         similar=q.get("preview_credentials_identifier_similar"), ids=ids)
         include = tuple(q.getlist("include_credential"))
         body = [self.service.to_json(i, include) for i in found]

@@ -187,7 +187,7 @@ class CourierWorker:
     def _backoff(self, attempt: int) -> float:
         worker = self.config.worker
         delay = min(float(worker.retry_backoff) * 2 ** (attempt - 1), float(worker.retry_backoff_max))
-        return delay * (0.75 + random.random() / 4)  # jitter keeps replicas from retrying in lockstep
+        return float(delay * (0.75 + random.random() / 4))  # jitter keeps replicas from retrying in lockstep
 
     def _log_instead(self, message: CourierMessage) -> None:
         log.info("courier (--dev, no SMTP configured): e-mail logged instead of sent", extra={

@@ -92,7 +92,7 @@ class Mapper:
                 from None
         ident = data.get("identity") if isinstance(data, dict) else None
         traits = ident.get("traits") if isinstance(ident, dict) else None
-        if not isinstance(traits, dict):
+        if not isinstance(ident, dict) or not isinstance(traits, dict):
             raise MapperError(reason="OpenID Connect Jsonnet mapper did not return an object for key "
                                      "identity.traits. Please check your Jsonnet code!")
         verified = ident.get("verified_addresses") or []

@@ -58,8 +58,8 @@ class ProfileSettings:
         """Only when a login identifier or a verifiable address changes (Kratos §6.7)."""
         schema = self.schema(ident)
         traits = schema.coerce(submitted_traits(body, ident.traits))
-        return (schema.identifiers(traits) != schema.identifiers(ident.traits)
-                or schema.addresses(traits, "verification") != schema.addresses(ident.traits, "verification"))
+        return bool(schema.identifiers(traits) != schema.identifiers(ident.traits)
+                    or schema.addresses(traits, "verification") != schema.addresses(ident.traits, "verification"))
 
     async def settings(self, flow: Flow, body: dict[str, Any], ident: IdentityRecord) -> bool:
         if body.get("method") != self.id:
@@ -83,9 +83,9 @@ class ProfileSettings:
         if "password" in ident.credentials:
             ident.credentials["password"].identifiers = schema.identifiers(traits)
         verification = self.verification
-        if not self.ctx.config.selfservice.flows.verification.enabled:
-            verification = None  # as Kratos: codes for changed addresses only when verification is on
-        for address in fresh if verification is not None else ():
+        if verification is None or not self.ctx.config.selfservice.flows.verification.enabled:
+            return True  # as Kratos: codes for changed addresses only when verification is on
+        for address in fresh:
             try:
                 await verification.send_code(ident, address.value)
             except Exception:  # noqa: BLE001 - the profile is saved; a failed e-mail must not undo it

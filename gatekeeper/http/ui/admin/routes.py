@@ -6,6 +6,7 @@ pages answer 303 back to where the operator was, with a notice. No JavaScript.
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -88,7 +89,7 @@ class AdminUi:
     async def identities(self, request: Request) -> Response:
         q = request.query_params.get("q", "").strip()
         token = request.query_params.get("page_token") or None
-        found = await self.service.list(Page(PAGE_SIZE, token), similar=q or None)
+        found = await self.service.list_identities(Page(PAGE_SIZE, token), similar=q or None)
         rows = []
         for ident in found:
             data = self.service.to_json(ident)
@@ -154,7 +155,7 @@ class AdminUi:
         return Response(text, media_type="text/css", headers={**_CSP, "Cache-Control": "public, max-age=3600"})
 
     def routes(self) -> list[BaseRoute]:
-        def named(path: str, fn: Any) -> Any:
+        def named(path: str, fn: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
             async def handle(request: Request) -> Response:
                 request.scope[ROUTE_KEY] = ROOT + path
                 try:
