@@ -105,7 +105,7 @@ def held_logs() -> Iterator[None]:
 
 
 class Metrics:
-    """Every metric gatekeeper exports, on its own registry (one per App, so tests don't collide)."""
+    """Every metric gatekeeper exports, on a registry of its own (several containers in one process never collide)."""
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)

@@ -1,4 +1,4 @@
-"""Compile parsed rules into a frozen `RuleSet` (C3): patterns, handler configs (global merged with the
+"""Compile parsed rules into a frozen `RuleSet`: patterns, handler configs (global merged with the
 rule's, validated into each handler's dataclass), handler instances, templates, managed headers.
 Problems name the file, line, rule id and key; provable overlaps between rules are problems too.
 """

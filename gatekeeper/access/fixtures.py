@@ -98,12 +98,12 @@ async def run_fixtures(path: Path, config: Config) -> tuple[list[str], list[str]
         except GatekeeperError as exc:
             status, rule_id, decision, headers = exc.status, None, "deny", {}
         else:
-            outcome = await pipeline.run(view)
-            rule_id = outcome.rule.id if outcome.rule else None
-            if outcome.error is None and outcome.session is not None:
-                status, decision, headers = 200, "allow", dict(outcome.session.header)
+            verdict = await pipeline.run(view)
+            rule_id = verdict.rule.id if verdict.rule else None
+            if verdict.error is None and verdict.session is not None:
+                status, decision, headers = 200, "allow", dict(verdict.session.header)
             else:
-                status, decision, headers = outcome.error.status if outcome.error else 500, "deny", {}
+                status, decision, headers = verdict.error.status if verdict.error else 500, "deny", {}
         failures += [f"{where}: {m}" for m in _compare(case.expect, rule_id, decision, status, headers)]
     await handler_deps.http.aclose()
     return failures, []

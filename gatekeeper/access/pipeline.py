@@ -28,7 +28,7 @@ class NoRuleSet(GatekeeperError):
 
 
 @dataclass(slots=True)
-class Outcome:
+class Decision:
     """What the pipeline decided: an allowed session (with the headers to inject) or an error response."""
 
     rule: CompiledRule | None
@@ -55,7 +55,7 @@ class Pipeline:
     def __init__(self, current: Callable[[], RuleSet | None], metrics: AccessMetrics, mode: str) -> None:
         self.current, self.metrics, self.mode = current, metrics, mode
 
-    async def run(self, view: RequestView) -> Outcome:
+    async def run(self, view: RequestView) -> Decision:
         rules = self.current()
         rule: CompiledRule | None = None
         session: AuthSession | None = None
@@ -88,7 +88,7 @@ class Pipeline:
             _errlog.error("access pipeline failed", exc_info=exc, extra={"rule": rule.id if rule else None})
             return self._fail(rules, rule, session, view, GatekeeperError(reason="internal error"))
         self.metrics.decision(self.mode, rule.id, "allow", 200)
-        return Outcome(rule, session, None, log={
+        return Decision(rule, session, None, log={
             "mode": self.mode, "rule": rule.id, "subject": session.subject, "handlers": rule.handler_names,
             "authenticator": session.authenticator, "decision": "allow"})
 
@@ -110,11 +110,11 @@ class Pipeline:
         raise Unauthorized("Access credentials are invalid", reason="no authenticator was responsible")
 
     def _fail(self, rules: RuleSet | None, rule: CompiledRule | None, session: AuthSession | None,
-              view: RequestView, error: GatekeeperError) -> Outcome:
+              view: RequestView, error: GatekeeperError) -> Decision:
         response = self._render(rules, rule, view, error)
         rule_id = rule.id if rule else "<none>"
         self.metrics.decision(self.mode, rule_id, "deny", response.status)
-        return Outcome(rule, session, response, error.reason or error.message, log={
+        return Decision(rule, session, response, error.reason or error.message, log={
             "mode": self.mode, "rule": rule.id if rule else None, "subject": session.subject if session else "",
             "handlers": rule.handler_names if rule else "", "authenticator": session.authenticator if session else "",
             "decision": "deny", "error_status": error.status, "reason": error.reason or error.message})

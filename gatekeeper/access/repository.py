@@ -3,7 +3,7 @@ inline `base64://` / `inline://`. Loaded at start, then watched: files and direc
 (stat signature, which also notices Kubernetes' `..data` symlink swap), remote URLs re-fetched.
 
 A source that fails to read, parse or compile is reported with file:line:rule:key and its last good
-rules stay in force (C4: reload swaps one reference; the active set is never mutated).
+rules stay in force (a reload swaps one reference; the active set is never mutated).
 """
 
 from __future__ import annotations
@@ -77,7 +77,7 @@ def version_of(ruleset: RuleSet) -> str:
 
 
 class RuleRepository:
-    """The rule-set holder and its watcher (an App service)."""
+    """The rule-set holder and its watcher (a service: start/stop)."""
 
     def __init__(self, config: Config, deps: Deps, metrics: AccessMetrics) -> None:
         self.config, self.deps, self.metrics = config, deps, metrics

@@ -13,7 +13,6 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
 
 from gatekeeper.config.access import AccessRules, Errors, HandlerSection
 from gatekeeper.config.convert import build
@@ -172,8 +171,3 @@ def _with_dev_secrets(config: Config) -> Config:
                                            cipher=config.secrets.cipher or (Secret(secrets.token_urlsafe(24)),)))
 
 
-def as_dict(value: Any) -> Any:
-    """Plain data for a typed config value (used when a handler needs its config re-validated)."""
-    from dataclasses import asdict, is_dataclass
-
-    return asdict(value) if is_dataclass(value) and not isinstance(value, type) else value

@@ -160,7 +160,7 @@ class PasswordMethod:
 
 @dataclass(frozen=True)
 class Method:
-    """A method whose strategy comes with a later issue: its switch and raw config block."""
+    """A method gatekeeper does not implement yet (passkey, webauthn, saml): its switch and raw config block."""
 
     enabled: bool = False
     config: Mapping[str, Any] = field(default_factory=dict)

@@ -1,4 +1,4 @@
-"""OpenAPI component schemas: the wire shapes of Kratos v25.4 (spec/kratos.md §3, §4, §7, §10).
+"""OpenAPI component schemas: the wire shapes of Kratos v25.4 (its OpenAPI document: identity, session, flows, errors).
 
 Written to what the SDK `ory-kratos-client==25.4.0` requires; extra keys stay allowed, as in Kratos' spec.
 """

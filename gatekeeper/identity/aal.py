@@ -1,4 +1,4 @@
-"""Authenticator assurance levels (Kratos §3.1, §6.7): which methods count for which level, what an identity
+"""Authenticator assurance levels (Kratos' AAL rules): which methods count for which level, what an identity
 could reach, the errors that ask for a second factor or a fresh login, and upgrading a session in place.
 
     session AAL:   aal2 when its methods hold an aal1 and an aal2 method; aal1 with aal1 methods only

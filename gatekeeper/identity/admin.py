@@ -1,6 +1,6 @@
 """Admin identity service: create/import, replace, JSON-Patch, delete, state, and session administration.
 
-Kratos' admin semantics (spec/kratos.md §3.5, §4): bodies are validated completely before anything is
+Kratos' admin semantics (its admin API reference, docs/admin.md): bodies are validated completely before anything is
 written, each identity is written in one transaction, a taken identifier is a 409, an unknown hash
 format a 400. Deactivating or deleting an identity revokes its sessions on every replica.
 """
@@ -18,7 +18,7 @@ from gatekeeper.errors import BadRequest, Conflict, NotFound, UniqueViolation
 from gatekeeper.identity import hashformats
 from gatekeeper.identity.context import IdentityContext
 from gatekeeper.identity.schemas import IdentitySchema, normalise_identifier
-from gatekeeper.store.identities import AddressRecord, CredentialRecord, IdentityRecord
+from gatekeeper.store.identities import CredentialRecord, IdentityRecord
 from gatekeeper.store.sessions import SessionRecord
 
 STATES = ("active", "inactive")
@@ -384,5 +384,3 @@ def _keep_verification(ident: IdentityRecord, body: dict[str, Any], existing: Id
             a.verified_at = found.get("verified_at") or (ident.updated_at if a.verified else None)
 
 
-def address_summary(a: AddressRecord) -> str:
-    return f"{a.value} ({a.via}{', verified' if a.verified else ''})"

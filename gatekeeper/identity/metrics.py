@@ -1,4 +1,4 @@
-"""Identity metrics on the App's registry: flow submissions by result, password hashing time (with queueing)."""
+"""Identity metrics: flow submissions by result, password hashing time (with queueing)."""
 
 from __future__ import annotations
 

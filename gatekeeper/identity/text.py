@@ -290,10 +290,6 @@ def address_not_verified() -> dict[str, Any]:
     return error(Msg.ERR_ADDRESS_NOT_VERIFIED, "Account not active yet. Did you forget to verify your email address?")
 
 
-def code_submitted_too_often() -> dict[str, Any]:
-    return generic("The request was submitted too often. Please request another code.")
-
-
 # -- social sign-in (oidc) ---------------------------------------------------------------------------
 
 def login_with(label: str, provider_id: str) -> dict[str, Any]:

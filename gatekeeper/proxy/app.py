@@ -1,6 +1,6 @@
 """The `:4455` listener: identity under the prefix, everything else through the access rules to the upstream.
 
-Pure ASGI (C9): tables are built in `__init__`; `__call__` does only per-request work.
+Pure ASGI: tables are built in `__init__`; `__call__` does only per-request work.
 """
 
 from __future__ import annotations
@@ -60,15 +60,15 @@ class ProxyApp:
             return
         buffer = BodyBuffer(receive)
         view.body = buffer
-        outcome = await self.pipeline.run(view)
-        annotate(scope, outcome.route, outcome.log)
-        if outcome.error is not None:
+        decision = await self.pipeline.run(view)
+        annotate(scope, decision.route, decision.log)
+        if decision.error is not None:
             if scope["type"] == "websocket":
                 await send({"type": "websocket.close", "code": 1008})
             else:
-                await send_answer(send, outcome.error)
+                await send_answer(send, decision.error)
             return
-        rule, session = outcome.rule, outcome.session
+        rule, session = decision.rule, decision.session
         assert rule is not None and session is not None
         if not rule.upstream_url:
             await send_answer(send, render_json(GatekeeperError(reason=f"rule {rule.id!r} has no upstream.url"),

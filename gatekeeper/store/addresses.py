@@ -24,12 +24,6 @@ class AddressPersister:
             """UPDATE identity_addresses SET verified = $1, status = 'completed', verified_at = $2, updated_at = $2
                WHERE id = $3""", True, now, address_id)
 
-    async def reset_address_verification(self, address_id: str, now: datetime) -> None:
-        """A changed address is pending again (the settings flow sends a new code)."""
-        await self.db.execute(
-            """UPDATE identity_addresses SET verified = $1, status = 'pending', verified_at = NULL, updated_at = $2
-               WHERE id = $3""", False, now, address_id)
-
     async def update_identity_metadata(self, identity_id: str, metadata_public: Any, metadata_admin: Any,
                                        now: datetime) -> None:
         """Replace both metadata documents (a web hook with `response.parse` answered new ones)."""

@@ -115,15 +115,6 @@ class AdminPersister:
         found = await self.db.fetch_val("SELECT id FROM identities WHERE external_id = $1", external_id)
         return None if found is None else str(found)
 
-    async def identity_ids_with(self, identifiers: list[str]) -> set[str]:
-        """Which of these credential identifiers are taken (any type): the importer skips them."""
-        if not identifiers:
-            return set()
-        rows = await self.db.fetch_all(
-            f"SELECT identifier FROM identity_credential_identifiers WHERE identifier IN "  # noqa: S608
-            f"({_in(1, len(identifiers))})", *identifiers)
-        return {r["identifier"] for r in rows}
-
     # -- sessions --------------------------------------------------------------------------------------
 
     async def session(self, session_id: str) -> SessionRecord | None:

@@ -27,14 +27,6 @@ class ThrottlePersister:
         assert row is not None
         return row["hits"], row["window_start"] + timedelta(seconds=window)
 
-    async def attempts(self, key: str, window: float) -> int:
-        """Attempts counted against `key` in the current window, without counting one."""
-        expired = datetime.now(UTC) - timedelta(seconds=window)
-        hits = await self.db.fetch_val(
-            "SELECT hits FROM throttle_counters WHERE key = $1 AND window_start > $2", key, expired
-        )
-        return int(hits or 0)
-
     async def reset(self, key: str) -> None:
         await self.db.execute("DELETE FROM throttle_counters WHERE key = $1", key)
 

@@ -103,16 +103,6 @@ class Condition:
         return True
 
 
-def condition_problems(when: tuple[When, ...]) -> list[tuple[str, str]]:
-    out = []
-    for i, entry in enumerate(when):
-        try:
-            Condition(entry)
-        except ValueError as exc:
-            out.append((f"when.{i}", str(exc)))
-    return out
-
-
 class ErrorHandler(Protocol):
     """Renders a refused request's answer, when its `when` conditions hold."""
 

@@ -1,5 +1,5 @@
 """`noop`: changes nothing. Unlike Oathkeeper it never copies client headers into the trusted set, so the
-decisions API cannot echo a forged identity header back (spec §12)."""
+decisions API cannot echo a forged identity header back."""
 
 from __future__ import annotations
 

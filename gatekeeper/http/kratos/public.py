@@ -150,7 +150,7 @@ class PublicApi:
         ]
 
     def submit_response(self, handler: FlowHandler, outcome: Outcome, client: ClientInfo) -> Response:
-        """Kratos' response matrix (spec §1.5) for a submit's outcome."""
+        """Kratos' response matrix for a submit's outcome (browser vs API flows, HTML vs JSON)."""
         if isinstance(handler, AddressFlows):  # verification and recovery have their own matrix
             return address_response(self, handler, outcome, client)
         flow = outcome.flow

@@ -32,13 +32,13 @@ class Decisions:
             await send_answer(send, render_bad_request(exc, self.repository.current))
             return
         view.body = BodyBuffer(receive)
-        outcome = await self.pipeline.run(view)
-        annotate(scope, outcome.route, outcome.log)
-        if outcome.error is not None:
-            await send_answer(send, outcome.error)
+        decision = await self.pipeline.run(view)
+        annotate(scope, decision.route, decision.log)
+        if decision.error is not None:
+            await send_answer(send, decision.error)
             return
-        assert outcome.session is not None
-        headers = [(k.encode("latin-1"), v.encode("utf-8")) for k, v in outcome.session.header.items()
+        assert decision.session is not None
+        headers = [(k.encode("latin-1"), v.encode("utf-8")) for k, v in decision.session.header.items()
                    if k.lower() != "content-length"]
         headers.append((b"content-length", b"0"))
         await send({"type": "http.response.start", "status": 200, "headers": headers})

@@ -1,6 +1,6 @@
 """The delivery worker: claims due messages, sends them, records every attempt, backs off on failure.
 
-Runs inside `gatekeeper serve` (an App service) and in `gatekeeper courier watch`. It polls every
+Runs inside `gatekeeper serve` (a service the server starts) and in `gatekeeper courier watch`. It polls every
 `courier.worker.pull_wait` and is woken at once by `enqueue_email` in the same process. Each attempt
 counts in `send_count`; a failure sends the message back to the queue after an exponential backoff
 (`retry_backoff` doubled per attempt, at most `retry_backoff_max`) until `message_retries` retries
@@ -32,7 +32,7 @@ BACKLOG_INTERVAL = 15.0  # seconds between two looks at the outbox's size for th
 
 
 class CourierWorker:
-    """An App service (start/stop) that delivers the outbox and reports its backlog (also when it cannot send)."""
+    """A service (start/stop) that delivers the outbox and reports its backlog (also when it cannot send)."""
 
     def __init__(self, courier: Courier, *, ready: asyncio.Event | None = None) -> None:
         self.courier = courier

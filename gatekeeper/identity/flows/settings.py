@@ -1,4 +1,5 @@
-"""The settings flow (Kratos §1.2-§1.5, §6.7): profile, password, TOTP and lookup codes for the signed-in identity.
+"""The settings flow (Kratos' self-service settings): profile, password, TOTP and lookup codes of the signed-in
+identity.
 
 Needs a session (browser HTML goes to the login page, JSON gets 401), an AAL that satisfies
 `selfservice.flows.settings.required_aal`, and, for password / second-factor / identifier changes, a

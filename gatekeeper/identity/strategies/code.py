@@ -20,7 +20,6 @@ from gatekeeper.config.types import Duration
 from gatekeeper.errors import GatekeeperError
 from gatekeeper.identity import text
 from gatekeeper.identity.flows.base import Flow, NotResponsible, ValidationFailed
-from gatekeeper.identity.identities import rfc3339
 from gatekeeper.identity.schemas import normalise_identifier
 from gatekeeper.identity.strategies.common import MAX_FIELD, attach, text_field
 from gatekeeper.identity.ui import Group, input_node, submit_node
@@ -203,6 +202,3 @@ class CodeStrategy(AddressMethod):
             node["attributes"]["value"] = code
 
 
-def expires_text(seconds: float) -> tuple[str, int]:
-    at = datetime.now(UTC) + timedelta(seconds=seconds)
-    return rfc3339(at) or "", int(at.timestamp())

@@ -1,4 +1,4 @@
-"""The lookup_secret method (Kratos §6.4): 12 single-use backup codes as a second factor.
+"""The lookup_secret method (Kratos' `lookup_secret`): 12 single-use backup codes as a second factor.
 
 Settings: regenerate (new codes shown once, kept in the flow until confirmed), confirm (stored), reveal (which
 codes are left and when the others were used) and disable. Codes are stored only as salted HMAC-SHA256

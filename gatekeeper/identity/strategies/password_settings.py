@@ -55,7 +55,7 @@ class ProfileSettings:
         flow.nodes.append(submit_node("method", "profile", Group.PROFILE, msg.save_button()))
 
     def needs_privilege(self, body: dict[str, Any], ident: IdentityRecord) -> bool:
-        """Only when a login identifier or a verifiable address changes (Kratos §6.7)."""
+        """Only when a login identifier or a verifiable address changes (as Kratos' profile strategy)."""
         schema = self.schema(ident)
         traits = schema.coerce(submitted_traits(body, ident.traits))
         return bool(schema.identifiers(traits) != schema.identifiers(ident.traits)

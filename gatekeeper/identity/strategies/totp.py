@@ -1,4 +1,4 @@
-"""The totp method (Kratos §6.3): link an authenticator app in settings, use it as a second factor at login.
+"""The totp method (Kratos' `totp`): link an authenticator app in settings, use it as a second factor at login.
 
 Setup keeps the pending secret in the flow's internal context and shows it as a QR code (PNG data URI made
 locally with segno) and as text; a correct code links it (`credentials.totp.config.totp_url`). Codes are
