@@ -22,7 +22,7 @@ from gatekeeper.config.dsn import Dsn
 from gatekeeper.config.env import apply_env
 from gatekeeper.config.identity import Hashers, Identity, Selfservice, Session
 from gatekeeper.config.problems import ConfigError, ConfigProblem
-from gatekeeper.config.serve import Log, Secrets, Serve
+from gatekeeper.config.serve import Log, Secrets, Serve, check_upstream
 from gatekeeper.config.types import Duration, Secret
 from gatekeeper.yamlpos import Source, YamlError, load
 
@@ -158,6 +158,7 @@ def _check(config: Config, name: str, source: Source, out: list[ConfigProblem], 
         add("serve.shutdown_timeout", "must not be negative")
     if config.serve.keep_alive_timeout is not None and config.serve.keep_alive_timeout < 0:
         add("serve.keep_alive_timeout", "must not be negative")
+    check_upstream(config.serve.proxy.upstream, add)
     check_courier(config.courier, add)
     check_database(config.database, add)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,11 +11,23 @@ from gatekeeper.config.types import Duration, Secret
 
 @dataclass(frozen=True)
 class ProxyTimeouts:
-    """Oathkeeper's `serve.proxy.timeout`: applied to the upstream connection."""
+    """Oathkeeper's `serve.proxy.timeout`: the client side of the proxy (accepted; the upstream connection has its
+    own keys, `serve.proxy.upstream`)."""
 
     read: Duration = Duration(5.0)
     write: Duration = Duration(120.0)
     idle: Duration = Duration(120.0)
+
+
+@dataclass(frozen=True)
+class ProxyUpstream:
+    """`serve.proxy.upstream` (gatekeeper): the proxy's connections to the upstreams the rules name. Durations of
+    `0` mean no limit."""
+
+    connect_timeout: Duration = Duration(5.0)
+    response_timeout: Duration = Duration(120.0)
+    write_timeout: Duration = Duration(60.0)
+    idle_timeout: Duration = Duration(90.0)
 
 
 @dataclass(frozen=True)
@@ -29,6 +41,7 @@ class ProxyListener:
     trust_forwarded_headers: bool = False
     trusted_proxies: tuple[str, ...] = ()
     timeout: ProxyTimeouts = field(default_factory=ProxyTimeouts)
+    upstream: ProxyUpstream = field(default_factory=ProxyUpstream)
     injected_headers: tuple[str, ...] = ()
     cors: Mapping[str, Any] = field(default_factory=dict)
 
@@ -82,3 +95,12 @@ class Secrets:
     cookie: tuple[Secret, ...] = ()
     cipher: tuple[Secret, ...] = ()
     pagination: tuple[Secret, ...] = ()
+
+
+def check_upstream(upstream: ProxyUpstream, add: Callable[[str, str], None]) -> None:
+    """Report the problems of `serve.proxy.upstream` through `add(path, message)` (None: already reported)."""
+    at = "serve.proxy.upstream"
+    for key in ("connect_timeout", "response_timeout", "write_timeout", "idle_timeout"):
+        value = getattr(upstream, key)
+        if value is not None and value < 0:
+            add(f"{at}.{key}", "must not be negative")

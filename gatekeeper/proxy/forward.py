@@ -16,7 +16,7 @@ import aiohttp
 import httptools
 from starlette.types import Receive, Send
 
-from gatekeeper.config.serve import ProxyTimeouts
+from gatekeeper.config.serve import ProxyTimeouts, ProxyUpstream
 from gatekeeper.errors import UpstreamError, UpstreamTimeout
 from gatekeeper.proxy.h1 import Pool, UpstreamClosed
 
@@ -36,10 +36,14 @@ def hop_by_hop(headers: Sequence[tuple[bytes, bytes]]) -> frozenset[bytes]:
 class Forwarder:
     """The proxy's upstream connections: an h1 pool for HTTP, an aiohttp session for WebSockets."""
 
-    def __init__(self, timeouts: ProxyTimeouts) -> None:
-        self.timeouts = timeouts
-        self.pool = Pool(connect_timeout=float(timeouts.read) or None, read_timeout=float(timeouts.write) or None,
-                         idle_timeout=float(timeouts.idle) or None)
+    def __init__(self, settings: ProxyUpstream | ProxyTimeouts) -> None:
+        """`settings`: `serve.proxy.upstream`. Handed `serve.proxy.timeout` instead (what `gatekeeper.access` passes
+        until it passes `serve.proxy.upstream`), its read/write/idle stand in for the connect/response/idle
+        timeouts, as before the upstream had keys of its own."""
+        self.settings = upstream = _upstream_settings(settings)
+        self.pool = Pool(connect_timeout=_limit(upstream.connect_timeout),
+                         response_timeout=_limit(upstream.response_timeout),
+                         write_timeout=_limit(upstream.write_timeout), idle_timeout=_limit(upstream.idle_timeout))
         self._origins: dict[str, tuple[str, int, bool]] = {}
         self._session: aiohttp.ClientSession | None = None
 
@@ -47,7 +51,7 @@ class Forwarder:
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=0), auto_decompress=False, cookie_jar=aiohttp.DummyCookieJar(),
-                timeout=aiohttp.ClientTimeout(total=None, sock_connect=float(self.timeouts.read) or None))
+                timeout=aiohttp.ClientTimeout(total=None, sock_connect=_limit(self.settings.connect_timeout)))
         return self._session
 
     async def start(self) -> None:
@@ -108,6 +112,17 @@ class Forwarder:
             return response.status
         finally:
             response.release()
+
+
+def _upstream_settings(settings: ProxyUpstream | ProxyTimeouts) -> ProxyUpstream:
+    if isinstance(settings, ProxyUpstream):
+        return settings
+    return ProxyUpstream(connect_timeout=settings.read, response_timeout=settings.write, idle_timeout=settings.idle)
+
+
+def _limit(duration: float) -> float | None:
+    """A configured duration as a timeout: `0` is no limit."""
+    return float(duration) or None
 
 
 async def _stream(receive: Receive) -> AsyncIterator[bytes]:

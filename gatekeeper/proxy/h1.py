@@ -146,14 +146,15 @@ class _Connection(asyncio.Protocol):
         finally:
             self.waiter = None
 
-    async def write(self, data: bytes) -> None:
+    async def write(self, data: bytes, timeout: float | None) -> None:
+        """Send `data`; while the upstream reads nothing, wait at most `timeout` for it to take more."""
         assert self.transport is not None
         if self.error is not None:
             raise self.error
         self.in_flight = True
         self.transport.write(data)
         if self.write_ready is not None:
-            await self.write_ready
+            await asyncio.wait_for(asyncio.shield(self.write_ready), timeout)
 
     async def response_head(self, timeout: float | None) -> None:
         while self.status == 0:
@@ -208,10 +209,10 @@ class Response:
 class Pool:
     """Idle keep-alive connections per (host, port, tls)."""
 
-    def __init__(self, *, connect_timeout: float | None, read_timeout: float | None, max_idle: int = 512,
-                 idle_timeout: float | None = None) -> None:
-        self.connect_timeout, self.read_timeout, self.max_idle = connect_timeout, read_timeout, max_idle
-        self.idle_timeout = idle_timeout
+    def __init__(self, *, connect_timeout: float | None, response_timeout: float | None,
+                 write_timeout: float | None, idle_timeout: float | None, max_idle: int = 512) -> None:
+        self.connect_timeout, self.response_timeout = connect_timeout, response_timeout
+        self.write_timeout, self.idle_timeout, self.max_idle = write_timeout, idle_timeout, max_idle
         self._idle: dict[tuple[str, int, bool], collections.deque[_Connection]] = {}
         self._ssl: ssl.SSLContext | None = None
 
@@ -231,7 +232,7 @@ class Pool:
         while idle:
             conn = idle.pop()
             if self.idle_timeout and now - conn.idle_since > self.idle_timeout:
-                conn.close()  # idle longer than serve.proxy.timeout.idle
+                conn.close()  # idle longer than serve.proxy.upstream.idle_timeout
                 continue
             if conn.reusable and conn.transport is not None and not conn.transport.is_closing():
                 return conn
@@ -259,9 +260,9 @@ class Pool:
             if conn is None:
                 conn = await self._open(key)
             try:
-                await self._send(conn, head, body, chunked=chunked)
-                await conn.response_head(self.read_timeout)
-                return Response(conn, self, key, self.read_timeout, is_head)
+                await self._send(conn, head, body, chunked=chunked, timeout=self.write_timeout)
+                await conn.response_head(self.response_timeout)
+                return Response(conn, self, key, self.response_timeout, is_head)
             except TimeoutError:  # a subclass of OSError: keep it apart (-> 504)
                 conn.close()
                 raise
@@ -278,16 +279,16 @@ class Pool:
 
     @staticmethod
     async def _send(conn: _Connection, head: bytes, body: bytes | AsyncIterator[bytes] | None, *,
-                    chunked: bool) -> None:
+                    chunked: bool, timeout: float | None) -> None:
         if body is None or isinstance(body, bytes):
-            await conn.write(head + (body or b""))
+            await conn.write(head + (body or b""), timeout)
             return
-        await conn.write(head)
+        await conn.write(head, timeout)
         async for chunk in body:
             if chunk:
-                await conn.write(b"%x\r\n%s\r\n" % (len(chunk), chunk) if chunked else chunk)
+                await conn.write(b"%x\r\n%s\r\n" % (len(chunk), chunk) if chunked else chunk, timeout)
         if chunked:
-            await conn.write(b"0\r\n\r\n")
+            await conn.write(b"0\r\n\r\n", timeout)
 
     def close(self) -> None:
         for idle in self._idle.values():

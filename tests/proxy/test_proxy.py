@@ -178,7 +178,7 @@ async def test_the_identity_prefix_is_served_by_the_identity_app_not_the_rules(t
     repository = RuleRepository(config, Deps(client, None, JwksCache(client)), metrics)
     await repository.start()
     proxy = ProxyApp(identity, repository, Pipeline(lambda: repository.current, metrics, "proxy"),
-                     Forwarder(config.serve.proxy.timeout), prefix="/.auth", trusted_proxies=())
+                     Forwarder(config.serve.proxy.upstream), prefix="/.auth", trusted_proxies=())
     async with serving(proxy) as url, httpx.AsyncClient() as c:
         assert (await c.get(f"{url}/.auth/ui/login")).json() == {"path": "/ui/login", "root_path": "/.auth"}
         assert (await c.get(f"{url}/.authx")).status_code == 404  # not the prefix: the (empty) rules answer
