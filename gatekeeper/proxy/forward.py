@@ -13,12 +13,11 @@ from collections.abc import AsyncIterator, Sequence
 from urllib.parse import urlsplit
 
 import aiohttp
-import httptools
 from starlette.types import Receive, Send
 
 from gatekeeper.config.serve import ProxyTimeouts, ProxyUpstream
 from gatekeeper.errors import UpstreamError, UpstreamTimeout
-from gatekeeper.proxy.h1 import Pool, UpstreamClosed
+from gatekeeper.proxy.h1 import Pool, UpstreamClosed, UpstreamProtocolError
 
 log = logging.getLogger("gatekeeper.proxy")
 
@@ -92,7 +91,10 @@ class Forwarder:
                                                is_head=method == "HEAD")
         except TimeoutError:
             raise UpstreamTimeout(reason="the upstream did not answer in time") from None
-        except (UpstreamClosed, OSError, httptools.HttpParserError) as exc:
+        except UpstreamProtocolError as exc:
+            log.warning("refused the response of upstream %s: %s", origin, exc, extra={"upstream": origin})
+            raise UpstreamError(reason="the upstream's response could not be relayed") from None
+        except (UpstreamClosed, OSError) as exc:
             raise UpstreamError(reason=f"the upstream could not be reached ({type(exc).__name__})") from None
         try:
             raw = response.headers
@@ -105,8 +107,9 @@ class Forwarder:
             try:
                 async for chunk in response.body():
                     await send({"type": "http.response.body", "body": chunk, "more_body": True})
-            except (TimeoutError, UpstreamClosed, OSError, httptools.HttpParserError) as exc:
-                log.warning("upstream broke off mid-response", extra={"error": type(exc).__name__})
+            except (TimeoutError, UpstreamClosed, OSError, UpstreamProtocolError) as exc:
+                log.warning("upstream %s broke off mid-response: %s", origin, exc or type(exc).__name__,
+                            extra={"upstream": origin, "error": type(exc).__name__})
                 raise
             await send({"type": "http.response.body", "body": b""})
             return response.status

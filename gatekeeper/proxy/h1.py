@@ -3,7 +3,11 @@ responses, bodies streamed both ways with flow control. About 4x less work per r
 client (bench/proxy.py); aiohttp remains for WebSocket tunnels.
 
 Only what a reverse proxy needs: one request per connection at a time, `Content-Length` or chunked request
-bodies, any response framing llhttp understands. A reused keep-alive connection that the upstream closed
+bodies; responses framed by `Content-Length`, chunked, or the connection's end (RFC 9112 §6.3). A response the
+proxy cannot relay faithfully (another transfer-coding, conflicting lengths, an unasked 101, a malformed message)
+is refused with `UpstreamProtocolError` before its head is handed out. Interim (1xx) responses are skipped and
+trailers dropped (RFC 9110 §6.5: a proxy may discard them). Bodiless answers (HEAD, 204, 304) keep the
+connection. A reused keep-alive connection that the upstream closed
 before answering is retried once on a fresh connection when the request body can be replayed. Bytes that
 arrive while no request is in flight (a response glued after the answer, or sent on an idle connection)
 answer nobody: the connection that received them is discarded, never handed to the next request.
@@ -27,6 +31,10 @@ class UpstreamClosed(ConnectionError):
     """The upstream closed the connection before the response was complete."""
 
 
+class UpstreamProtocolError(Exception):
+    """The upstream's response cannot be relayed faithfully: malformed, or framed in a way the proxy refuses."""
+
+
 class _Unsolicited(Exception):
     """The upstream sent a message while no request was waiting for one."""
 
@@ -34,7 +42,7 @@ class _Unsolicited(Exception):
 class _Connection(asyncio.Protocol):
     __slots__ = ("transport", "parser", "status", "headers", "keep_alive", "chunks", "buffered", "complete",
                  "error", "waiter", "paused_reading", "write_ready", "received", "informational", "reusable",
-                 "close_delimited", "idle_since", "in_flight")
+                 "close_delimited", "idle_since", "in_flight", "no_body")
 
     def __init__(self) -> None:
         self.transport: asyncio.Transport | None = None
@@ -43,9 +51,12 @@ class _Connection(asyncio.Protocol):
         self.reusable = True
         self.idle_since = 0.0
         self.in_flight = False
+        self.no_body = False
         self._reset()
 
     def _reset(self) -> None:
+        if self.no_body:  # llhttp expects the body a HEAD answer's head announces: start afresh
+            self.parser = httptools.HttpResponseParser(self)
         self.status = 0
         self.headers: list[tuple[bytes, bytes]] = []
         self.keep_alive = False
@@ -70,8 +81,12 @@ class _Connection(asyncio.Protocol):
         self.received = True
         try:
             self.parser.feed_data(data)
+        except httptools.HttpParserUpgrade:  # 101 is refused in on_headers_complete; this is llhttp's own word
+            self._fail(UpstreamProtocolError("a protocol switch nobody asked for"))
         except httptools.HttpParserError as exc:
-            self._fail(exc)
+            refused = exc.__context__
+            self._fail(refused if isinstance(refused, UpstreamProtocolError | _Unsolicited) else
+                       UpstreamProtocolError(f"malformed response ({exc})"))
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.reusable = False
@@ -98,21 +113,41 @@ class _Connection(asyncio.Protocol):
             raise _Unsolicited
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        self.headers.append((name, value))
+        if not self.status:  # once the head is done, fields are trailers: dropped
+            self.headers.append((name, value))
 
     def on_headers_complete(self) -> None:
         status = self.parser.get_status_code()
-        if 100 <= status < 200:
+        if status == 101 or status < 100:
+            raise UpstreamProtocolError(f"status {status} to a request that asked for no upgrade")
+        if status < 200:
             self.informational = True
             self.headers = []
             return
+        if not self.no_body and status not in (204, 304):
+            codings = [t.strip().lower() for k, v in self.headers if k.lower() == b"transfer-encoding"
+                       for t in v.split(b",")]
+            if codings and codings != [b"chunked"]:
+                coding = b", ".join(codings).decode("latin-1")
+                raise UpstreamProtocolError(f"unsupported Transfer-Encoding {coding!r}")
         self.status = status
-        self.keep_alive = self.parser.should_keep_alive()
-        names = {k.lower() for k, _ in self.headers}
-        self.close_delimited = b"content-length" not in names and b"transfer-encoding" not in names
+        if self.no_body:  # llhttp cannot know the request was HEAD: the answer is whole with its head
+            self.keep_alive = self._persistent()
+            self.complete, self.in_flight = True, False
+        else:
+            self.keep_alive = self.parser.should_keep_alive()
+            names = {k.lower() for k, _ in self.headers}
+            self.close_delimited = b"content-length" not in names and b"transfer-encoding" not in names
         self._wake()
 
+    def _persistent(self) -> bool:
+        """Whether the connection stays open after a bodiless answer (RFC 9112 §9.3)."""
+        tokens = {t.strip().lower() for k, v in self.headers if k.lower() == b"connection" for t in v.split(b",")}
+        return b"close" not in tokens and (self.parser.get_http_version() != "1.0" or b"keep-alive" in tokens)
+
     def on_body(self, body: bytes) -> None:
+        if self.complete:  # bytes after a HEAD answer's head: they answer nothing
+            raise _Unsolicited
         self.chunks.append(body)
         self.buffered += len(body)
         if self.buffered > _HIGH_WATER and not self.paused_reading and self.transport is not None:
@@ -123,6 +158,8 @@ class _Connection(asyncio.Protocol):
     def on_message_complete(self) -> None:
         if self.informational:
             self.informational = False
+            return
+        if self.complete:  # a HEAD answer that announced no body
             return
         self.complete = True
         self.in_flight = False
@@ -151,10 +188,13 @@ class _Connection(asyncio.Protocol):
         assert self.transport is not None
         if self.error is not None:
             raise self.error
-        self.in_flight = True
         self.transport.write(data)
         if self.write_ready is not None:
             await asyncio.wait_for(asyncio.shield(self.write_ready), timeout)
+
+    def begin(self, *, no_body: bool) -> None:
+        """A request is about to be sent; `no_body`: its answer has none, whatever its head says (HEAD)."""
+        self.in_flight, self.no_body = True, no_body
 
     async def response_head(self, timeout: float | None) -> None:
         while self.status == 0:
@@ -187,19 +227,18 @@ class _Connection(asyncio.Protocol):
 class Response:
     """An upstream response whose body is streamed; `release()` returns the connection to the pool."""
 
-    __slots__ = ("status", "headers", "_conn", "_pool", "_key", "_timeout", "_head")
+    __slots__ = ("status", "headers", "_conn", "_pool", "_key", "_timeout")
 
-    def __init__(self, conn: _Connection, pool: Pool, key: tuple[str, int, bool], timeout: float | None,
-                 head: bool) -> None:
+    def __init__(self, conn: _Connection, pool: Pool, key: tuple[str, int, bool], timeout: float | None) -> None:
         self.status, self.headers = conn.status, conn.headers
-        self._conn, self._pool, self._key, self._timeout, self._head = conn, pool, key, timeout, head
+        self._conn, self._pool, self._key, self._timeout = conn, pool, key, timeout
 
     def body(self) -> AsyncIterator[bytes]:
         return self._conn.body(self._timeout)
 
     def release(self) -> None:
         conn = self._conn
-        if self._head or not conn.complete or not conn.keep_alive or not conn.reusable or conn.chunks:
+        if not conn.complete or not conn.keep_alive or not conn.reusable or conn.chunks:
             conn.close()
         else:
             conn._reset()
@@ -260,9 +299,10 @@ class Pool:
             if conn is None:
                 conn = await self._open(key)
             try:
+                conn.begin(no_body=is_head)
                 await self._send(conn, head, body, chunked=chunked, timeout=self.write_timeout)
                 await conn.response_head(self.response_timeout)
-                return Response(conn, self, key, self.response_timeout, is_head)
+                return Response(conn, self, key, self.response_timeout)
             except TimeoutError:  # a subclass of OSError: keep it apart (-> 504)
                 conn.close()
                 raise
