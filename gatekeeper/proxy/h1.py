@@ -183,18 +183,35 @@ class _Connection(asyncio.Protocol):
         finally:
             self.waiter = None
 
-    async def write(self, data: bytes, timeout: float | None) -> None:
-        """Send `data`; while the upstream reads nothing, wait at most `timeout` for it to take more."""
-        assert self.transport is not None
+    def write_nowait(self, data: bytes) -> None:
+        """Queue `data` for the upstream; raises once the connection has failed or closed."""
         if self.error is not None:
             raise self.error
+        if self.transport is None or self.transport.is_closing():
+            raise UpstreamClosed("the upstream closed the connection")
         self.transport.write(data)
+
+    async def write(self, data: bytes, timeout: float | None) -> None:
+        """Send `data`; while the upstream reads nothing, wait at most `timeout` for it to take more."""
+        self.write_nowait(data)
         if self.write_ready is not None:
             await asyncio.wait_for(asyncio.shield(self.write_ready), timeout)
 
     def begin(self, *, no_body: bool) -> None:
         """A request is about to be sent; `no_body`: its answer has none, whatever its head says (HEAD)."""
         self.in_flight, self.no_body = True, no_body
+
+    async def head_or_sent(self, sender: asyncio.Future[None]) -> None:
+        """Wait for the answer's head (or the connection's failure) or the end of `sender`, whichever is first;
+        raises what `sender` failed with when there is no answer to hear instead."""
+        while not self.status and self.error is None and not sender.done():
+            self.waiter = asyncio.get_running_loop().create_future()
+            try:
+                await asyncio.wait((self.waiter, sender), return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                self.waiter = None
+        if not self.status and self.error is None:
+            sender.result()
 
     async def response_head(self, timeout: float | None) -> None:
         while self.status == 0:
@@ -225,21 +242,25 @@ class _Connection(asyncio.Protocol):
 
 
 class Response:
-    """An upstream response whose body is streamed; `release()` returns the connection to the pool."""
+    """An upstream response whose body is streamed; `release()` returns the connection to the pool.
 
-    __slots__ = ("status", "headers", "_conn", "_pool", "_key", "_timeout")
+    `sender` is still sending the request body when the upstream answered early: release stops it."""
 
-    def __init__(self, conn: _Connection, pool: Pool, key: tuple[str, int, bool], timeout: float | None) -> None:
+    __slots__ = ("status", "headers", "_conn", "_pool", "_key", "_timeout", "_sender")
+
+    def __init__(self, conn: _Connection, pool: Pool, key: tuple[str, int, bool], timeout: float | None,
+                 sender: asyncio.Future[None] | None) -> None:
         self.status, self.headers = conn.status, conn.headers
-        self._conn, self._pool, self._key, self._timeout = conn, pool, key, timeout
+        self._conn, self._pool, self._key, self._timeout, self._sender = conn, pool, key, timeout, sender
 
     def body(self) -> AsyncIterator[bytes]:
         return self._conn.body(self._timeout)
 
     def release(self) -> None:
-        conn = self._conn
-        if not conn.complete or not conn.keep_alive or not conn.reusable or conn.chunks:
-            conn.close()
+        conn, sender = self._conn, self._sender
+        body_sent = sender is None or (sender.done() and not sender.cancelled() and sender.exception() is None)
+        if not body_sent or not conn.complete or not conn.keep_alive or not conn.reusable or conn.chunks:
+            _abandon(conn, sender)
         else:
             conn._reset()
             self._pool.put(self._key, conn)
@@ -291,46 +312,64 @@ class Pool:
 
     async def request(self, key: tuple[str, int, bool], head: bytes, body: bytes | AsyncIterator[bytes] | None,
                       *, chunked: bool, is_head: bool) -> Response:
-        """Send one request; returns once the response head has arrived."""
+        """Send one request; returns once the response head has arrived.
+
+        A streamed body is sent alongside reading the answer: an upstream that answers before it has read the
+        whole body (413, 401, then often closing) is heard, and the rest of the body is not sent."""
         replayable = not isinstance(body, AsyncIterator)
         conn = self._take(key)
         reused = conn is not None
         for attempt in (0, 1):
             if conn is None:
                 conn = await self._open(key)
+            sender = None
             try:
                 conn.begin(no_body=is_head)
-                await self._send(conn, head, body, chunked=chunked, timeout=self.write_timeout)
+                if isinstance(body, AsyncIterator):
+                    sender = asyncio.ensure_future(self._send(conn, head, body, chunked=chunked))
+                    sender.add_done_callback(_retrieve)
+                    await conn.head_or_sent(sender)
+                else:
+                    conn.write_nowait(head + (body or b""))
                 await conn.response_head(self.response_timeout)
-                return Response(conn, self, key, self.response_timeout)
+                return Response(conn, self, key, self.response_timeout, sender)
             except TimeoutError:  # a subclass of OSError: keep it apart (-> 504)
-                conn.close()
+                _abandon(conn, sender)
                 raise
             except (ConnectionError, OSError) as exc:
-                conn.close()
+                _abandon(conn, sender)
                 if attempt == 0 and reused and replayable and not conn.received:
                     conn = None  # a stale keep-alive connection: try once more on a fresh one
                     continue
                 raise UpstreamClosed(str(exc) or type(exc).__name__) from None
             except BaseException:
-                conn.close()
+                _abandon(conn, sender)
                 raise
         raise AssertionError("unreachable")
 
-    @staticmethod
-    async def _send(conn: _Connection, head: bytes, body: bytes | AsyncIterator[bytes] | None, *,
-                    chunked: bool, timeout: float | None) -> None:
-        if body is None or isinstance(body, bytes):
-            await conn.write(head + (body or b""), timeout)
-            return
-        await conn.write(head, timeout)
+    async def _send(self, conn: _Connection, head: bytes, body: AsyncIterator[bytes], *, chunked: bool) -> None:
+        """Stream the request: each write waits at most write_timeout for an upstream that reads nothing."""
+        await conn.write(head, self.write_timeout)
         async for chunk in body:
             if chunk:
-                await conn.write(b"%x\r\n%s\r\n" % (len(chunk), chunk) if chunked else chunk, timeout)
+                await conn.write(b"%x\r\n%s\r\n" % (len(chunk), chunk) if chunked else chunk, self.write_timeout)
         if chunked:
-            await conn.write(b"0\r\n\r\n", timeout)
+            await conn.write(b"0\r\n\r\n", self.write_timeout)
 
     def close(self) -> None:
         for idle in self._idle.values():
             while idle:
                 idle.pop().close()
+
+
+def _abandon(conn: _Connection, sender: asyncio.Future[None] | None) -> None:
+    """Close `conn`, and stop sending the request body on it."""
+    conn.close()
+    if sender is not None:
+        sender.cancel()
+
+
+def _retrieve(sender: asyncio.Future[None]) -> None:
+    """A send that failed after the answer came is no news: the answer is what counts."""
+    if not sender.cancelled():
+        sender.exception()

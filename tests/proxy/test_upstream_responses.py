@@ -6,12 +6,13 @@ that answers before it has read the whole request body is heard."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from pathlib import Path
 
 import pytest
 
-from tests.proxy.rawnet import RawRequest, ask, gateway, keep_answering, raw_upstream, read_head
+from tests.proxy.rawnet import Answer, RawRequest, ask, gateway, keep_answering, raw_upstream, read_answer, read_head
 
 BODILESS = {
     "HEAD": b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-Kind: head\r\n\r\n",
@@ -108,3 +109,41 @@ async def test_a_body_that_breaks_off_is_never_relayed_as_a_complete_answer(tmp_
         answer = await ask(proxy, "GET", "/broken")
         assert answer.status == 200 and not answer.complete, answer
         assert answer.body in (b"", b"hello")
+
+
+async def _upload(proxy: str, head: bytes, chunk: bytes) -> Answer:
+    """Send `head`, then `chunk` over and over (256 MiB at most) while reading the proxy's answer."""
+    host, port = proxy.split("://")[1].split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    writer.write(head)
+
+    async def upload() -> None:
+        with contextlib.suppress(ConnectionError):
+            for _ in range(256 * 1024 * 1024 // len(chunk)):
+                writer.write(chunk)
+                await writer.drain()
+
+    sending = asyncio.create_task(upload())
+    try:
+        return await read_answer(reader, "POST")
+    finally:
+        sending.cancel()
+        writer.close()
+
+
+@pytest.mark.parametrize("framing", ["content-length", "chunked"])
+async def test_an_upstream_that_answers_before_reading_the_body_is_heard(tmp_path: Path, framing: str) -> None:
+    """The upstream reads the head, answers 413 with `Connection: close` and closes, while the client uploads."""
+    async def refuses(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_head(reader)
+        writer.write(b"HTTP/1.1 413 Content Too Large\r\nConnection: close\r\nContent-Length: 8\r\n\r\ntoo big!")
+        await writer.drain()
+
+    if framing == "chunked":
+        head, chunk = b"POST /up HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n", \
+            b"10000\r\n" + b"u" * 0x10000 + b"\r\n"
+    else:
+        head, chunk = b"POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: 268435456\r\n\r\n", b"u" * 0x10000
+    async with raw_upstream(refuses) as upstream, gateway(tmp_path, upstream.url) as proxy:
+        answer = await _upload(proxy, head, chunk)
+        assert (answer.status, answer.body) == (413, b"too big!"), answer
