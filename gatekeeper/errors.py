@@ -12,6 +12,7 @@
     ├── UnsupportedBody (415)              a body in a content type we do not read
     ├── TooManyRequests (429)              carries retry_after seconds
     ├── UpstreamError (502) / UpstreamTimeout (504)
+    ├── UpstreamBusy (503)                 every connection to the upstream is in use (serve.proxy.upstream)
     └── StoreError (500)
         ├── StoreUnavailable (503)         the database cannot be reached: deny, never allow
         └── UniqueViolation (409)          an insert hit a unique constraint
@@ -121,6 +122,11 @@ class UpstreamError(GatekeeperError):
 class UpstreamTimeout(GatekeeperError):
     status = 504
     default_message = "The upstream service did not answer in time"
+
+
+class UpstreamBusy(GatekeeperError):
+    status = 503
+    default_message = "The upstream service is busy, please try again later"
 
 
 class StoreError(GatekeeperError):

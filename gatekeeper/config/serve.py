@@ -22,12 +22,14 @@ class ProxyTimeouts:
 @dataclass(frozen=True)
 class ProxyUpstream:
     """`serve.proxy.upstream` (gatekeeper): the proxy's connections to the upstreams the rules name. Durations of
-    `0` mean no limit."""
+    `0` and a `max_connections` of `0` mean no limit."""
 
     connect_timeout: Duration = Duration(5.0)
     response_timeout: Duration = Duration(120.0)
     write_timeout: Duration = Duration(60.0)
     idle_timeout: Duration = Duration(90.0)
+    max_connections: int = 256
+    pool_timeout: Duration = Duration(5.0)
 
 
 @dataclass(frozen=True)
@@ -100,7 +102,8 @@ class Secrets:
 def check_upstream(upstream: ProxyUpstream, add: Callable[[str, str], None]) -> None:
     """Report the problems of `serve.proxy.upstream` through `add(path, message)` (None: already reported)."""
     at = "serve.proxy.upstream"
-    for key in ("connect_timeout", "response_timeout", "write_timeout", "idle_timeout"):
+    for key in ("connect_timeout", "response_timeout", "write_timeout", "idle_timeout", "max_connections",
+                "pool_timeout"):
         value = getattr(upstream, key)
         if value is not None and value < 0:
             add(f"{at}.{key}", "must not be negative")

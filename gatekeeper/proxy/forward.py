@@ -3,7 +3,8 @@
 HTTP requests go through `h1.Pool` (httptools), chosen by benchmark (bench/proxy.py): it does a fraction of
 the per-request work of aiohttp, which in turn was ~10x faster than a shared httpx client at 50
 connections. WebSocket tunnels use aiohttp. httpx stays for control-plane calls. Hop-by-hop headers are
-removed in both directions (RFC 9110 §7.6.1); timeouts map to 504, connection failures to 502.
+removed in both directions (RFC 9110 §7.6.1); timeouts map to 504, connection failures to 502, no free
+connection within `serve.proxy.upstream.pool_timeout` to 503.
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ import aiohttp
 from starlette.types import Receive, Send
 
 from gatekeeper.config.serve import ProxyTimeouts, ProxyUpstream
-from gatekeeper.errors import UpstreamError, UpstreamTimeout
-from gatekeeper.proxy.h1 import Pool, UpstreamClosed, UpstreamProtocolError
+from gatekeeper.errors import UpstreamBusy, UpstreamError, UpstreamTimeout
+from gatekeeper.proxy.h1 import Pool, PoolExhausted, UpstreamClosed, UpstreamProtocolError
 
 log = logging.getLogger("gatekeeper.proxy")
 
@@ -42,15 +43,22 @@ class Forwarder:
         self.settings = upstream = _upstream_settings(settings)
         self.pool = Pool(connect_timeout=_limit(upstream.connect_timeout),
                          response_timeout=_limit(upstream.response_timeout),
-                         write_timeout=_limit(upstream.write_timeout), idle_timeout=_limit(upstream.idle_timeout))
+                         write_timeout=_limit(upstream.write_timeout), idle_timeout=_limit(upstream.idle_timeout),
+                         max_connections=upstream.max_connections, pool_timeout=_limit(upstream.pool_timeout))
         self._origins: dict[str, tuple[str, int, bool]] = {}
         self._session: aiohttp.ClientSession | None = None
 
     def session(self) -> aiohttp.ClientSession:
+        """The WebSocket client: as many connections per upstream as HTTP may have (counted apart), the same
+        connect and pool timeouts (aiohttp's `connect` covers both the wait for a free slot and connecting)."""
         if self._session is None or self._session.closed:
+            upstream = self.settings
+            connect, wait = _limit(upstream.connect_timeout), _limit(upstream.pool_timeout)
             self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=0), auto_decompress=False, cookie_jar=aiohttp.DummyCookieJar(),
-                timeout=aiohttp.ClientTimeout(total=None, sock_connect=_limit(self.settings.connect_timeout)))
+                connector=aiohttp.TCPConnector(limit=0, limit_per_host=upstream.max_connections),
+                auto_decompress=False, cookie_jar=aiohttp.DummyCookieJar(),
+                timeout=aiohttp.ClientTimeout(total=None, connect=connect + wait if connect and wait else None,
+                                              sock_connect=connect))
         return self._session
 
     async def start(self) -> None:
@@ -91,6 +99,9 @@ class Forwarder:
                                                is_head=method == "HEAD")
         except TimeoutError:
             raise UpstreamTimeout(reason="the upstream did not answer in time") from None
+        except PoolExhausted as exc:
+            log.warning("upstream %s: %s", origin, exc, extra={"upstream": origin})
+            raise UpstreamBusy(reason="every connection to the upstream is in use") from None
         except UpstreamProtocolError as exc:
             log.warning("refused the response of upstream %s: %s", origin, exc, extra={"upstream": origin})
             raise UpstreamError(reason="the upstream's response could not be relayed") from None

@@ -7,7 +7,10 @@ bodies; responses framed by `Content-Length`, chunked, or the connection's end (
 proxy cannot relay faithfully (another transfer-coding, conflicting lengths, an unasked 101, a malformed message)
 is refused with `UpstreamProtocolError` before its head is handed out. Interim (1xx) responses are skipped and
 trailers dropped (RFC 9110 §6.5: a proxy may discard them). Bodiless answers (HEAD, 204, 304) keep the
-connection. A reused keep-alive connection that the upstream closed
+connection.
+
+At most `max_connections` connections per upstream (opening, in use and idle alike); a request waits up to
+`pool_timeout` for one, then fails with `PoolExhausted`. A reused keep-alive connection that the upstream closed
 before answering is retried once on a fresh connection when the request body can be replayed. Bytes that
 arrive while no request is in flight (a response glued after the answer, or sent on an idle connection)
 answer nobody: the connection that received them is discarded, never handed to the next request.
@@ -17,9 +20,10 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import ssl
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 
 import httptools
 
@@ -35,6 +39,10 @@ class UpstreamProtocolError(Exception):
     """The upstream's response cannot be relayed faithfully: malformed, or framed in a way the proxy refuses."""
 
 
+class PoolExhausted(Exception):
+    """Every connection the cap allows to this upstream stayed in use for the whole pool timeout."""
+
+
 class _Unsolicited(Exception):
     """The upstream sent a message while no request was waiting for one."""
 
@@ -42,7 +50,7 @@ class _Unsolicited(Exception):
 class _Connection(asyncio.Protocol):
     __slots__ = ("transport", "parser", "status", "headers", "keep_alive", "chunks", "buffered", "complete",
                  "error", "waiter", "paused_reading", "write_ready", "received", "informational", "reusable",
-                 "close_delimited", "idle_since", "in_flight", "no_body")
+                 "close_delimited", "idle_since", "in_flight", "no_body", "on_close")
 
     def __init__(self) -> None:
         self.transport: asyncio.Transport | None = None
@@ -52,6 +60,7 @@ class _Connection(asyncio.Protocol):
         self.idle_since = 0.0
         self.in_flight = False
         self.no_body = False
+        self.on_close: Callable[[], None] | None = None  # the pool's count of this connection ends
         self._reset()
 
     def _reset(self) -> None:
@@ -90,6 +99,7 @@ class _Connection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.reusable = False
+        self._uncount()
         self.in_flight = False
         if self.close_delimited and self.status and exc is None:
             self.complete = True  # a body without Content-Length or chunking ends with the connection
@@ -237,8 +247,14 @@ class _Connection(asyncio.Protocol):
 
     def close(self) -> None:
         self.reusable = False
+        self._uncount()
         if self.transport is not None:
             self.transport.close()
+
+    def _uncount(self) -> None:
+        on_close, self.on_close = self.on_close, None
+        if on_close is not None:
+            on_close()
 
 
 class Response:
@@ -248,7 +264,7 @@ class Response:
 
     __slots__ = ("status", "headers", "_conn", "_pool", "_key", "_timeout", "_sender")
 
-    def __init__(self, conn: _Connection, pool: Pool, key: tuple[str, int, bool], timeout: float | None,
+    def __init__(self, conn: _Connection, pool: Pool, key: Key, timeout: float | None,
                  sender: asyncio.Future[None] | None) -> None:
         self.status, self.headers = conn.status, conn.headers
         self._conn, self._pool, self._key, self._timeout, self._sender = conn, pool, key, timeout, sender
@@ -266,28 +282,64 @@ class Response:
             self._pool.put(self._key, conn)
 
 
+Key = tuple[str, int, bool]  # (host, port, tls)
+
+
+class _Origin:
+    """One upstream's connections: the idle ones, how many exist or are opening, who waits for one."""
+
+    __slots__ = ("idle", "count", "waiters")
+
+    def __init__(self) -> None:
+        self.idle: collections.deque[_Connection] = collections.deque()
+        self.count = 0
+        self.waiters: collections.deque[asyncio.Future[None]] = collections.deque()
+
+    def wake_one(self) -> None:
+        """A connection went idle or a slot came free: the longest waiter looks again."""
+        while self.waiters:
+            waiter = self.waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+
+    def free(self) -> None:
+        self.count -= 1
+        self.wake_one()
+
+
 class Pool:
-    """Idle keep-alive connections per (host, port, tls)."""
+    """Keep-alive connections per (host, port, tls), at most `max_connections` each (`0`: no cap)."""
 
     def __init__(self, *, connect_timeout: float | None, response_timeout: float | None,
-                 write_timeout: float | None, idle_timeout: float | None, max_idle: int = 512) -> None:
+                 write_timeout: float | None, idle_timeout: float | None, max_connections: int = 0,
+                 pool_timeout: float | None = None, max_idle: int = 512) -> None:
         self.connect_timeout, self.response_timeout = connect_timeout, response_timeout
         self.write_timeout, self.idle_timeout, self.max_idle = write_timeout, idle_timeout, max_idle
-        self._idle: dict[tuple[str, int, bool], collections.deque[_Connection]] = {}
+        self.max_connections, self.pool_timeout = max_connections, pool_timeout
+        self._origins: dict[Key, _Origin] = {}
         self._ssl: ssl.SSLContext | None = None
 
-    def put(self, key: tuple[str, int, bool], conn: _Connection) -> None:
-        idle = self._idle.setdefault(key, collections.deque())
+    def _origin(self, key: Key) -> _Origin:
+        origin = self._origins.get(key)
+        if origin is None:
+            origin = self._origins[key] = _Origin()
+        return origin
+
+    def put(self, key: Key, conn: _Connection) -> None:
+        origin = self._origin(key)
+        idle = origin.idle
         if len(idle) >= self.max_idle:
             conn.close()
-        else:
-            conn.idle_since = now = time.monotonic()
-            while self.idle_timeout and idle and now - idle[0].idle_since > self.idle_timeout:
-                idle.popleft().close()  # the oldest idle connections expire first
-            idle.append(conn)
+            return
+        conn.idle_since = now = time.monotonic()
+        while self.idle_timeout and idle and now - idle[0].idle_since > self.idle_timeout:
+            idle.popleft().close()  # the oldest idle connections expire first
+        idle.append(conn)
+        origin.wake_one()
 
-    def _take(self, key: tuple[str, int, bool]) -> _Connection | None:
-        idle = self._idle.get(key)
+    def _take(self, origin: _Origin) -> _Connection | None:
+        idle = origin.idle
         now = time.monotonic()
         while idle:
             conn = idle.pop()
@@ -298,7 +350,42 @@ class Pool:
                 return conn
         return None
 
-    async def _open(self, key: tuple[str, int, bool]) -> _Connection:
+    async def _acquire(self, key: Key, *, reuse: bool) -> _Connection:
+        """An idle connection (when `reuse`), or a new one within the cap, waiting up to pool_timeout for either."""
+        origin = self._origin(key)
+        try:
+            async with asyncio.timeout(self.pool_timeout):
+                while True:
+                    conn = self._take(origin) if reuse else None
+                    if conn is not None:
+                        return conn
+                    if not self.max_connections or origin.count < self.max_connections:
+                        break
+                    await self._wait_turn(origin)
+        except TimeoutError:
+            raise PoolExhausted(f"all {self.max_connections} connections stayed in use") from None
+        origin.count += 1  # counted from now: opening, then in use, then idle, until it closes
+        try:
+            return await self._open(key, origin.free)
+        except BaseException:
+            origin.free()
+            raise
+
+    @staticmethod
+    async def _wait_turn(origin: _Origin) -> None:
+        waiter = asyncio.get_running_loop().create_future()
+        origin.waiters.append(waiter)
+        try:
+            await waiter
+        except BaseException:
+            if waiter.done() and not waiter.cancelled():
+                origin.wake_one()  # woken, but leaving: the turn passes on
+            else:
+                with contextlib.suppress(ValueError):
+                    origin.waiters.remove(waiter)
+            raise
+
+    async def _open(self, key: Key, on_close: Callable[[], None]) -> _Connection:
         host, port, tls = key
         loop = asyncio.get_running_loop()
         context = None
@@ -308,20 +395,24 @@ class Pool:
         _, conn = await asyncio.wait_for(
             loop.create_connection(_Connection, host, port, ssl=context, server_hostname=host if tls else None),
             self.connect_timeout)
+        conn.on_close = on_close
+        if conn.transport is None or conn.transport.is_closing():
+            conn.close()  # lost before the pool could count it
+            raise UpstreamClosed("the upstream closed the connection")
         return conn
 
-    async def request(self, key: tuple[str, int, bool], head: bytes, body: bytes | AsyncIterator[bytes] | None,
+    async def request(self, key: Key, head: bytes, body: bytes | AsyncIterator[bytes] | None,
                       *, chunked: bool, is_head: bool) -> Response:
         """Send one request; returns once the response head has arrived.
 
         A streamed body is sent alongside reading the answer: an upstream that answers before it has read the
         whole body (413, 401, then often closing) is heard, and the rest of the body is not sent."""
         replayable = not isinstance(body, AsyncIterator)
-        conn = self._take(key)
-        reused = conn is not None
+        conn = await self._acquire(key, reuse=True)
+        reused = conn.idle_since > 0
         for attempt in (0, 1):
-            if conn is None:
-                conn = await self._open(key)
+            if attempt:
+                conn = await self._acquire(key, reuse=False)
             sender = None
             try:
                 conn.begin(no_body=is_head)
@@ -339,8 +430,7 @@ class Pool:
             except (ConnectionError, OSError) as exc:
                 _abandon(conn, sender)
                 if attempt == 0 and reused and replayable and not conn.received:
-                    conn = None  # a stale keep-alive connection: try once more on a fresh one
-                    continue
+                    continue  # a stale keep-alive connection: try once more on a fresh one
                 raise UpstreamClosed(str(exc) or type(exc).__name__) from None
             except BaseException:
                 _abandon(conn, sender)
@@ -357,9 +447,9 @@ class Pool:
             await conn.write(b"0\r\n\r\n", self.write_timeout)
 
     def close(self) -> None:
-        for idle in self._idle.values():
-            while idle:
-                idle.pop().close()
+        for origin in self._origins.values():
+            while origin.idle:
+                origin.idle.pop().close()
 
 
 def _abandon(conn: _Connection, sender: asyncio.Future[None] | None) -> None:
