@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +21,23 @@ class ProxyTimeouts:
 
 
 @dataclass(frozen=True)
+class UpstreamTls:
+    """`serve.proxy.upstream.tls`: how `https://` and `wss://` upstreams are verified, and the client certificate
+    presented to those that ask for one (mTLS). Empty `ca_file`: the system's CAs."""
+
+    ca_file: str = ""
+    cert_file: str = ""
+    key_file: str = ""
+
+    def context(self) -> ssl.SSLContext:
+        """A client context verifying certificates and host names; raises OSError/ssl.SSLError on a bad file."""
+        context = ssl.create_default_context(cafile=self.ca_file or None)
+        if self.cert_file:
+            context.load_cert_chain(self.cert_file, self.key_file)
+        return context
+
+
+@dataclass(frozen=True)
 class ProxyUpstream:
     """`serve.proxy.upstream` (gatekeeper): the proxy's connections to the upstreams the rules name. Durations of
     `0` and a `max_connections` of `0` mean no limit."""
@@ -30,6 +48,7 @@ class ProxyUpstream:
     idle_timeout: Duration = Duration(90.0)
     max_connections: int = 256
     pool_timeout: Duration = Duration(5.0)
+    tls: UpstreamTls = field(default_factory=UpstreamTls)
 
 
 @dataclass(frozen=True)
@@ -107,3 +126,16 @@ def check_upstream(upstream: ProxyUpstream, add: Callable[[str, str], None]) -> 
         value = getattr(upstream, key)
         if value is not None and value < 0:
             add(f"{at}.{key}", "must not be negative")
+    tls = upstream.tls
+    if bool(tls.cert_file) != bool(tls.key_file):
+        add(f"{at}.tls.cert_file", "cert_file and key_file go together")
+    if tls.ca_file:
+        try:
+            ssl.create_default_context(cafile=tls.ca_file)
+        except (OSError, ssl.SSLError) as exc:
+            add(f"{at}.tls.ca_file", f"cannot load {tls.ca_file}: {exc.strerror or exc}")
+    if tls.cert_file and tls.key_file:
+        try:
+            ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_cert_chain(tls.cert_file, tls.key_file)
+        except (OSError, ssl.SSLError) as exc:
+            add(f"{at}.tls.cert_file", f"cannot load {tls.cert_file} with {tls.key_file}: {exc.strerror or exc}")

@@ -41,21 +41,23 @@ class Forwarder:
         until it passes `serve.proxy.upstream`), its read/write/idle stand in for the connect/response/idle
         timeouts, as before the upstream had keys of its own."""
         self.settings = upstream = _upstream_settings(settings)
+        self.tls = upstream.tls.context()
         self.pool = Pool(connect_timeout=_limit(upstream.connect_timeout),
                          response_timeout=_limit(upstream.response_timeout),
                          write_timeout=_limit(upstream.write_timeout), idle_timeout=_limit(upstream.idle_timeout),
-                         max_connections=upstream.max_connections, pool_timeout=_limit(upstream.pool_timeout))
+                         max_connections=upstream.max_connections, pool_timeout=_limit(upstream.pool_timeout),
+                         ssl_context=self.tls)
         self._origins: dict[str, tuple[str, int, bool]] = {}
         self._session: aiohttp.ClientSession | None = None
 
     def session(self) -> aiohttp.ClientSession:
         """The WebSocket client: as many connections per upstream as HTTP may have (counted apart), the same
-        connect and pool timeouts (aiohttp's `connect` covers both the wait for a free slot and connecting)."""
+        TLS settings, connect and pool timeouts (aiohttp's `connect` covers the wait for a slot and connecting)."""
         if self._session is None or self._session.closed:
             upstream = self.settings
             connect, wait = _limit(upstream.connect_timeout), _limit(upstream.pool_timeout)
             self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=0, limit_per_host=upstream.max_connections),
+                connector=aiohttp.TCPConnector(limit=0, limit_per_host=upstream.max_connections, ssl=self.tls),
                 auto_decompress=False, cookie_jar=aiohttp.DummyCookieJar(),
                 timeout=aiohttp.ClientTimeout(total=None, connect=connect + wait if connect and wait else None,
                                               sock_connect=connect))
@@ -106,6 +108,8 @@ class Forwarder:
             log.warning("refused the response of upstream %s: %s", origin, exc, extra={"upstream": origin})
             raise UpstreamError(reason="the upstream's response could not be relayed") from None
         except (UpstreamClosed, OSError) as exc:
+            log.warning("upstream %s could not be reached: %s", origin, exc or type(exc).__name__,
+                        extra={"upstream": origin})
             raise UpstreamError(reason=f"the upstream could not be reached ({type(exc).__name__})") from None
         try:
             raw = response.headers

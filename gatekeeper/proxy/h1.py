@@ -313,12 +313,13 @@ class Pool:
 
     def __init__(self, *, connect_timeout: float | None, response_timeout: float | None,
                  write_timeout: float | None, idle_timeout: float | None, max_connections: int = 0,
-                 pool_timeout: float | None = None, max_idle: int = 512) -> None:
+                 pool_timeout: float | None = None, ssl_context: ssl.SSLContext | None = None,
+                 max_idle: int = 512) -> None:
         self.connect_timeout, self.response_timeout = connect_timeout, response_timeout
         self.write_timeout, self.idle_timeout, self.max_idle = write_timeout, idle_timeout, max_idle
         self.max_connections, self.pool_timeout = max_connections, pool_timeout
         self._origins: dict[Key, _Origin] = {}
-        self._ssl: ssl.SSLContext | None = None
+        self.ssl_context = ssl_context or ssl.create_default_context()
 
     def _origin(self, key: Key) -> _Origin:
         origin = self._origins.get(key)
@@ -388,12 +389,9 @@ class Pool:
     async def _open(self, key: Key, on_close: Callable[[], None]) -> _Connection:
         host, port, tls = key
         loop = asyncio.get_running_loop()
-        context = None
-        if tls:
-            self._ssl = self._ssl or ssl.create_default_context()
-            context = self._ssl
         _, conn = await asyncio.wait_for(
-            loop.create_connection(_Connection, host, port, ssl=context, server_hostname=host if tls else None),
+            loop.create_connection(_Connection, host, port, ssl=self.ssl_context if tls else None,
+                                   server_hostname=host if tls else None),
             self.connect_timeout)
         conn.on_close = on_close
         if conn.transport is None or conn.transport.is_closing():
