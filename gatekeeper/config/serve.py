@@ -39,8 +39,8 @@ class UpstreamTls:
 
 @dataclass(frozen=True)
 class ProxyUpstream:
-    """`serve.proxy.upstream` (gatekeeper): the proxy's connections to the upstreams the rules name. Durations of
-    `0` and a `max_connections` of `0` mean no limit."""
+    """`serve.proxy.upstream` (gatekeeper): the proxy's connections to the upstreams the rules name. Durations,
+    `max_connections` and `websocket_max_message_size` of `0` mean no limit."""
 
     connect_timeout: Duration = Duration(5.0)
     response_timeout: Duration = Duration(120.0)
@@ -48,6 +48,7 @@ class ProxyUpstream:
     idle_timeout: Duration = Duration(90.0)
     max_connections: int = 256
     pool_timeout: Duration = Duration(5.0)
+    websocket_max_message_size: int = 1024 * 1024
     tls: UpstreamTls = field(default_factory=UpstreamTls)
 
 
@@ -122,7 +123,7 @@ def check_upstream(upstream: ProxyUpstream, add: Callable[[str, str], None]) -> 
     """Report the problems of `serve.proxy.upstream` through `add(path, message)` (None: already reported)."""
     at = "serve.proxy.upstream"
     for key in ("connect_timeout", "response_timeout", "write_timeout", "idle_timeout", "max_connections",
-                "pool_timeout"):
+                "pool_timeout", "websocket_max_message_size"):
         value = getattr(upstream, key)
         if value is not None and value < 0:
             add(f"{at}.{key}", "must not be negative")

@@ -52,7 +52,8 @@ class Forwarder:
 
     def session(self) -> aiohttp.ClientSession:
         """The WebSocket client: as many connections per upstream as HTTP may have (counted apart), the same
-        TLS settings, connect and pool timeouts (aiohttp's `connect` covers the wait for a slot and connecting)."""
+        TLS settings, connect and pool timeouts (aiohttp's `connect` covers the wait for a slot and connecting);
+        `response_timeout` bounds the wait for the upstream's handshake answer (aiohttp drops it after the upgrade)."""
         if self._session is None or self._session.closed:
             upstream = self.settings
             connect, wait = _limit(upstream.connect_timeout), _limit(upstream.pool_timeout)
@@ -60,7 +61,7 @@ class Forwarder:
                 connector=aiohttp.TCPConnector(limit=0, limit_per_host=upstream.max_connections, ssl=self.tls),
                 auto_decompress=False, cookie_jar=aiohttp.DummyCookieJar(),
                 timeout=aiohttp.ClientTimeout(total=None, connect=connect + wait if connect and wait else None,
-                                              sock_connect=connect))
+                                              sock_connect=connect, sock_read=_limit(upstream.response_timeout)))
         return self._session
 
     async def start(self) -> None:

@@ -24,8 +24,9 @@ async def tunnel_websocket(forwarder: Forwarder, scope: Scope, receive: Receive,
     headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in raw_headers]
     protocols = tuple(p.strip() for p in scope.get("subprotocols", ()))
     try:
-        upstream = await forwarder.session().ws_connect(ws_url, headers=headers, protocols=protocols,
-                                                        autoclose=False, autoping=True)
+        upstream = await forwarder.session().ws_connect(
+            ws_url, headers=headers, protocols=protocols, autoclose=False, autoping=True,
+            max_msg_size=_aiohttp_limit(forwarder.settings.websocket_max_message_size))
     except (TimeoutError, aiohttp.ClientError) as exc:
         log.warning("websocket upstream unreachable", extra={"error": type(exc).__name__})
         await send({"type": "websocket.close", "code": 1011})
@@ -70,3 +71,8 @@ async def tunnel_websocket(forwarder: Forwarder, scope: Scope, receive: Receive,
             task.cancel()
         with contextlib.suppress(Exception):
             await upstream.close()
+
+
+def _aiohttp_limit(largest: int) -> int:
+    """aiohttp refuses a message of exactly `max_msg_size` bytes: one more lets the largest allowed one pass."""
+    return largest + 1 if largest else 0

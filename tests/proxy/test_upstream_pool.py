@@ -1,9 +1,11 @@
 """`serve.proxy.upstream.max_connections` and `pool_timeout`: an upstream never holds more connections from the
-proxy than the cap, HTTP and WebSocket alike; a request waits for a free one, and past `pool_timeout` is 503."""
+proxy than the cap, HTTP and WebSocket alike; a request waits for a free one, and past `pool_timeout` is 503.
+WebSocket tunnels: the message size from the upstream is bounded, and so is the wait for its handshake."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from pathlib import Path
 
@@ -13,7 +15,7 @@ import websockets
 from gatekeeper.config import parse_config
 from gatekeeper.config.serve import ProxyUpstream
 from gatekeeper.config.types import Duration
-from tests.proxy.rawnet import Handler, RawRequest, ask, gateway, keep_answering, raw_upstream
+from tests.proxy.rawnet import Handler, RawRequest, ask, gateway, keep_answering, raw_upstream, read_head
 
 
 def held_until(release: asyncio.Event) -> Handler:
@@ -78,3 +80,40 @@ async def test_websocket_tunnels_count_against_the_cap(tmp_path: Path) -> None:
             async with websockets.connect(url) as third:  # the first tunnel ended: its connection is free
                 await third.send(json.dumps("three"))
                 assert await third.recv() == 'echo:"three"'
+
+
+async def test_websocket_messages_from_the_upstream_are_bounded(tmp_path: Path) -> None:
+    async def sender(ws: websockets.ServerConnection) -> None:
+        with contextlib.suppress(websockets.ConnectionClosed):  # the proxy closes with 1009
+            async for message in ws:
+                await ws.send("x" * int(message))
+
+    settings = ProxyUpstream(websocket_max_message_size=1000)
+    async with websockets.serve(sender, "127.0.0.1", 0) as server:
+        port = server.sockets[0].getsockname()[1]
+        async with gateway(tmp_path, f"http://127.0.0.1:{port}", settings) as proxy:
+            async with websockets.connect(proxy.replace("http://", "ws://") + "/ws") as ws:
+                await ws.send("1000")
+                assert await ws.recv() == "x" * 1000
+                await ws.send("1001")
+                with pytest.raises(websockets.ConnectionClosed):
+                    await ws.recv()
+                assert ws.close_code == 1009  # "message too big", as the proxy's side of the tunnel closed it
+
+
+async def test_a_websocket_upstream_that_never_answers_the_handshake_is_given_up(tmp_path: Path) -> None:
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_head(reader)
+        await asyncio.sleep(30)
+
+    settings = ProxyUpstream(response_timeout=Duration(0.3))
+    async with raw_upstream(silent) as upstream, gateway(tmp_path, upstream.url, settings) as proxy:
+        async with asyncio.timeout(10):
+            with pytest.raises(websockets.InvalidStatus):
+                async with websockets.connect(proxy.replace("http://", "ws://") + "/ws"):
+                    pass
+
+
+def test_the_websocket_message_size_parses_with_its_default() -> None:
+    upstream = parse_config("", name="t.yaml", env={}, dev=True).serve.proxy.upstream
+    assert upstream.websocket_max_message_size == 1024 * 1024
