@@ -124,22 +124,24 @@ class _Connection(asyncio.Protocol):
 
     def on_header(self, name: bytes, value: bytes) -> None:
         if not self.status:  # once the head is done, fields are trailers: dropped
-            self.headers.append((name, value))
+            self.headers.append((name, value.rstrip(b" \t")))  # llhttp keeps trailing whitespace (RFC 9110 §5.5)
 
     def on_headers_complete(self) -> None:
         status = self.parser.get_status_code()
         if status == 101 or status < 100:
             raise UpstreamProtocolError(f"status {status} to a request that asked for no upgrade")
         if status < 200:
+            if any(k.lower() in (b"content-length", b"transfer-encoding") for k, _ in self.headers):
+                # RFC 9110 §8.6, RFC 9112 §6.1: never on a 1xx. llhttp would read a body for some (104..199)
+                raise UpstreamProtocolError(f"an interim {status} response announcing content")
             self.informational = True
             self.headers = []
             return
-        if not self.no_body and status not in (204, 304):
-            codings = [t.strip().lower() for k, v in self.headers if k.lower() == b"transfer-encoding"
-                       for t in v.split(b",")]
-            if codings and codings != [b"chunked"]:
-                coding = b", ".join(codings).decode("latin-1")
-                raise UpstreamProtocolError(f"unsupported Transfer-Encoding {coding!r}")
+        codings = [t.strip().lower() for k, v in self.headers if k.lower() == b"transfer-encoding"
+                   for t in v.split(b",")]
+        if codings and codings != [b"chunked"]:  # even on a bodiless answer: what would its body have been?
+            coding = b", ".join(codings).decode("latin-1")
+            raise UpstreamProtocolError(f"unsupported Transfer-Encoding {coding!r}")
         self.status = status
         if self.no_body:  # llhttp cannot know the request was HEAD: the answer is whole with its head
             self.keep_alive = self._persistent()
