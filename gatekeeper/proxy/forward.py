@@ -109,7 +109,7 @@ class Forwarder:
             log.warning("refused the response of upstream %s: %s", origin, exc, extra={"upstream": origin})
             raise UpstreamError(reason="the upstream's response could not be relayed") from None
         except (UpstreamClosed, OSError) as exc:
-            log.warning("upstream %s could not be reached: %s", origin, exc or type(exc).__name__,
+            log.warning("upstream %s could not be reached: %s", origin, str(exc) or type(exc).__name__,
                         extra={"upstream": origin})
             raise UpstreamError(reason=f"the upstream could not be reached ({type(exc).__name__})") from None
         try:
@@ -124,7 +124,7 @@ class Forwarder:
                 async for chunk in response.body():
                     await send({"type": "http.response.body", "body": chunk, "more_body": True})
             except (TimeoutError, UpstreamClosed, OSError, UpstreamProtocolError) as exc:
-                log.warning("upstream %s broke off mid-response: %s", origin, exc or type(exc).__name__,
+                log.warning("upstream %s broke off mid-response: %s", origin, str(exc) or type(exc).__name__,
                             extra={"upstream": origin, "error": type(exc).__name__})
                 raise
             await send({"type": "http.response.body", "body": b""})

@@ -28,6 +28,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 import httptools
 
 Headers = Sequence[tuple[bytes, bytes]]
+Key = tuple[str, int, bool]  # (host, port, tls)
 _HIGH_WATER = 256 * 1024
 
 
@@ -93,8 +94,8 @@ class _Connection(asyncio.Protocol):
         except httptools.HttpParserUpgrade:  # 101 is refused in on_headers_complete; this is llhttp's own word
             self._fail(UpstreamProtocolError("a protocol switch nobody asked for"))
         except httptools.HttpParserError as exc:
-            refused = exc.__context__
-            self._fail(refused if isinstance(refused, UpstreamProtocolError | _Unsolicited) else
+            refused = exc.__context__  # what a callback raised; _Unsolicited only comes after a whole answer
+            self._fail(refused if isinstance(refused, UpstreamProtocolError) else
                        UpstreamProtocolError(f"malformed response ({exc})"))
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -128,8 +129,10 @@ class _Connection(asyncio.Protocol):
 
     def on_headers_complete(self) -> None:
         status = self.parser.get_status_code()
-        if status == 101 or status < 100:
-            raise UpstreamProtocolError(f"status {status} to a request that asked for no upgrade")
+        if status < 100:
+            raise UpstreamProtocolError(f"status {status}")
+        if status == 101:
+            raise UpstreamProtocolError("101 Switching Protocols to a request that asked for no upgrade")
         if status < 200:
             if any(k.lower() in (b"content-length", b"transfer-encoding") for k, _ in self.headers):
                 # RFC 9110 §8.6, RFC 9112 §6.1: never on a 1xx. llhttp would read a body for some (104..199)
@@ -284,9 +287,6 @@ class Response:
             self._pool.put(self._key, conn)
 
 
-Key = tuple[str, int, bool]  # (host, port, tls)
-
-
 class _Origin:
     """One upstream's connections: the idle ones, how many exist or are opening, who waits for one."""
 
@@ -395,10 +395,9 @@ class Pool:
             loop.create_connection(_Connection, host, port, ssl=self.ssl_context if tls else None,
                                    server_hostname=host if tls else None),
             self.connect_timeout)
-        conn.on_close = on_close
-        if conn.transport is None or conn.transport.is_closing():
-            conn.close()  # lost before the pool could count it
+        if conn.transport is None or conn.transport.is_closing():  # lost already: the caller frees its slot
             raise UpstreamClosed("the upstream closed the connection")
+        conn.on_close = on_close
         return conn
 
     async def request(self, key: Key, head: bytes, body: bytes | AsyncIterator[bytes] | None,
