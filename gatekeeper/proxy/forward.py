@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 import aiohttp
 from starlette.types import Receive, Send
 
-from gatekeeper.config.serve import ProxyTimeouts, ProxyUpstream
+from gatekeeper.config.serve import ProxyUpstream
 from gatekeeper.errors import UpstreamBusy, UpstreamError, UpstreamTimeout
 from gatekeeper.proxy.h1 import Pool, PoolExhausted, UpstreamClosed, UpstreamProtocolError
 
@@ -36,11 +36,9 @@ def hop_by_hop(headers: Sequence[tuple[bytes, bytes]]) -> frozenset[bytes]:
 class Forwarder:
     """The proxy's upstream connections: an h1 pool for HTTP, an aiohttp session for WebSockets."""
 
-    def __init__(self, settings: ProxyUpstream | ProxyTimeouts) -> None:
-        """`settings`: `serve.proxy.upstream`. Handed `serve.proxy.timeout` instead (what `gatekeeper.access` passes
-        until it passes `serve.proxy.upstream`), its read/write/idle stand in for the connect/response/idle
-        timeouts, as before the upstream had keys of its own."""
-        self.settings = upstream = _upstream_settings(settings)
+    def __init__(self, upstream: ProxyUpstream) -> None:
+        """`upstream`: `serve.proxy.upstream` (timeouts, connection cap, TLS trust)."""
+        self.settings = upstream
         self.tls = upstream.tls.context()
         self.pool = Pool(connect_timeout=_limit(upstream.connect_timeout),
                          response_timeout=_limit(upstream.response_timeout),
@@ -131,12 +129,6 @@ class Forwarder:
             return response.status
         finally:
             response.release()
-
-
-def _upstream_settings(settings: ProxyUpstream | ProxyTimeouts) -> ProxyUpstream:
-    if isinstance(settings, ProxyUpstream):
-        return settings
-    return ProxyUpstream(connect_timeout=settings.read, response_timeout=settings.write, idle_timeout=settings.idle)
 
 
 def _limit(duration: float) -> float | None:

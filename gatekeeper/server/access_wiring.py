@@ -51,6 +51,6 @@ def build_access(config: Config, http: httpx.AsyncClient, metrics: Metrics, sess
     return AccessServices(
         deps=deps, repository=repository,
         proxy_pipeline=Pipeline(lambda: repository.current, access_metrics, "proxy"),
-        forwarder=Forwarder(config.serve.proxy.timeout),
+        forwarder=Forwarder(config.serve.proxy.upstream),
         live=LiveConnections(metrics.registry),  # WebSocket/SSE connections end with their session
         decisions=decisions)

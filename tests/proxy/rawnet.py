@@ -1,33 +1,23 @@
 """Raw sockets on 127.0.0.1 for the upstream-client tests: upstreams that send exactly the bytes a test writes,
-a client that reads the proxy's answer with h11 (so a truncated message shows), and `gateway(...)`: the :4455
-stack (request observer, access rules, Forwarder with given `serve.proxy.upstream` settings) under uvicorn with
-httptools, as `gatekeeper serve` runs it."""
+a client that reads the proxy's answer with h11 (so a truncated message shows), and `gateway(...)`: a whole
+gatekeeper with given `serve.proxy.upstream` settings in front of such an upstream."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import h11
-import httpx
-from starlette.responses import Response
 
-from gatekeeper.access.handlers import Deps
-from gatekeeper.access.jwks import JwksCache
-from gatekeeper.access.metrics import AccessMetrics
-from gatekeeper.access.pipeline import Pipeline
-from gatekeeper.access.repository import RuleRepository
 from gatekeeper.config.serve import ProxyUpstream
-from gatekeeper.observe import Metrics, RequestObserver
-from gatekeeper.proxy.app import ProxyApp
-from gatekeeper.proxy.forward import Forwarder
-from tests.access.support import access_config, rule
-from tests.support.servers import serving
+from tests.access.support import access_config, access_instance, rule
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 METHODS = ("GET", "POST", "PUT", "HEAD", "DELETE")
@@ -125,22 +115,21 @@ def keep_answering(answer: Callable[[RawRequest], bytes | Awaitable[bytes]], see
 
 @contextlib.asynccontextmanager
 async def gateway(tmp_path: Path, upstream_url: str, settings: ProxyUpstream | None = None) -> AsyncIterator[str]:
-    """The proxy listener in front of `upstream_url` (one rule, anonymous, every method); yields its URL."""
+    """A gatekeeper whose proxy listener stands in front of `upstream_url` (one rule, anonymous, every method),
+    with `settings` as its `serve.proxy.upstream`; yields the proxy's URL."""
+    upstream = _plain(dataclasses.asdict(settings or ProxyUpstream()))
     config = access_config(tmp_path, [rule("raw", "<.*>", upstream=upstream_url, methods=METHODS,
-                                           authenticators=("anonymous",))])
-    forwarder = Forwarder(settings or ProxyUpstream())
-    metrics = AccessMetrics(Metrics().registry)
-    async with httpx.AsyncClient() as http:
-        repository = RuleRepository(config, Deps(http, None, JwksCache(http)), metrics)
-        await repository.start()
-        proxy = ProxyApp(Response(status_code=404), repository, Pipeline(lambda: repository.current, metrics, "proxy"),
-                         forwarder, prefix="/.auth", trusted_proxies=())
-        try:
-            async with serving(RequestObserver(proxy, listener="proxy", metrics=Metrics()), http="httptools") as url:
-                yield url
-        finally:
-            await repository.stop()
-            await forwarder.close()
+                                           authenticators=("anonymous",))],
+                           {"serve": {"proxy": {"upstream": upstream}}})
+    async with access_instance(config) as gk:
+        yield gk.proxy
+
+
+def _plain(value: Any) -> Any:
+    """Config values as YAML writes them (durations as seconds)."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return float(value) if isinstance(value, float) else value
 
 
 @dataclass

@@ -130,7 +130,7 @@ async def test_bodies_stream_both_ways_and_sse_passes_through(tmp_path: Path, up
 async def test_upstream_failures_are_502_and_504_with_the_error_envelope(tmp_path: Path, upstream: str) -> None:
     rules = [rule("down", "http://<[^/]+>/down", upstream="http://127.0.0.1:9"),
              rule("slow", "http://<[^/]+>/slow", upstream=upstream)]
-    config = access_config(tmp_path, rules, {"serve": {"proxy": {"timeout": {"write": "200ms"}}}})
+    config = access_config(tmp_path, rules, {"serve": {"proxy": {"upstream": {"response_timeout": "200ms"}}}})
     async with access_instance(config) as gk, httpx.AsyncClient() as c:
         down = await c.get(f"{gk.proxy}/down")
         assert down.status_code == 502 and down.json()["error"]["code"] == 502
