@@ -19,9 +19,10 @@ RUN python -m venv /opt/gatekeeper
 WORKDIR /src
 # Every runtime dependency ships manylinux wheels for CPython 3.11, so no compiler is needed here.
 # Bytecode is compiled here once, because the root filesystem is read-only at run time.
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md requirements.lock ./
 COPY gatekeeper ./gatekeeper
-RUN /opt/gatekeeper/bin/pip install --no-cache-dir --no-compile . \
+RUN /opt/gatekeeper/bin/pip install --no-cache-dir --no-compile --require-hashes -r requirements.lock \
+    && /opt/gatekeeper/bin/pip install --no-cache-dir --no-compile --no-deps . \
     && /opt/gatekeeper/bin/python -m compileall -q /opt/gatekeeper/lib \
     && /opt/gatekeeper/bin/gatekeeper version
 

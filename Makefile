@@ -5,9 +5,9 @@ STAMP   := $(VENV)/.installed
 CONFIG  ?= config/dev.yaml
 DEMO_PORT ?= 4500
 
-.PHONY: install run demo test lint system-deps bench clean
+.PHONY: install run demo test lint lock system-deps bench clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml requirements-dev.lock
 	@python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
 	  { echo "gatekeeper needs Python 3.11 or newer (found $$(python3 --version 2>&1))"; exit 1; }
 	@python3 -m venv $(VENV) 2>/dev/null || { \
@@ -17,7 +17,9 @@ $(STAMP): pyproject.toml
 	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null && python3 -m venv $(VENV); \
 	  else echo "python3 -m venv failed: install python3-venv (sudo apt-get install python3-venv)"; exit 1; fi; }
 	$(VENV)/bin/pip install -q --upgrade pip
-	$(VENV)/bin/pip install -q -e '.[test]'
+	$(VENV)/bin/pip uninstall -q -y passlib 2>/dev/null || true  # libpass (its maintained fork) installs the same module
+	$(VENV)/bin/pip install -q --require-hashes -r requirements-dev.lock
+	$(VENV)/bin/pip install -q --no-deps -e .
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -53,6 +55,16 @@ test: install system-deps lint
 
 bench: install system-deps
 	$(PY) -m bench
+
+## make lock: re-pin every dependency within pyproject.toml's ranges, with hashes: requirements.lock (what the
+## image runs), requirements-dev.lock (the same pins plus the test extra, what make installs)
+lock:
+	python3 -m venv .lock-venv && .lock-venv/bin/pip install -q uv
+	.lock-venv/bin/uv pip compile -q pyproject.toml --extra test --python-version 3.11 --generate-hashes \
+	  -o requirements-dev.lock
+	.lock-venv/bin/uv pip compile -q pyproject.toml --python-version 3.11 --generate-hashes \
+	  -c requirements-dev.lock -o requirements.lock
+	rm -rf .lock-venv
 
 clean:
 	rm -rf $(VENV) var tests/artifacts .pytest_cache
