@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
+from collections.abc import AsyncIterator
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -65,6 +67,48 @@ async def test_fetching_a_browser_flow_without_its_csrf_cookie_is_forbidden(gk: 
     assert resp.status_code == 403
     assert resp.json()["error"]["id"] == "security_csrf_violation"
     assert resp.json()["error"]["details"]["reject_reason"]
+
+
+@contextlib.asynccontextmanager
+async def two_browsers(gk: Instance) -> AsyncIterator[tuple[httpx.AsyncClient, dict, httpx.AsyncClient, dict]]:
+    """Browser A and browser B, each holding the valid CSRF cookie of a login flow it started itself."""
+    async with httpx.AsyncClient(base_url=gk.public) as a, httpx.AsyncClient(base_url=gk.public) as b:
+        theirs, mine = await start_browser_flow(a, "login"), await start_browser_flow(b, "login")
+        name = cookie_name(gk.public)
+        assert a.cookies[name] and b.cookies[name] and a.cookies[name] != b.cookies[name]
+        yield a, theirs, b, mine
+
+
+async def test_a_browser_with_its_own_csrf_cookie_cannot_read_another_browsers_flow(gk: Instance) -> None:
+    async with two_browsers(gk) as (a, theirs, b, _):
+        resp = await b.get("/self-service/login/flows", params={"id": theirs["id"]})
+        assert resp.status_code == 403, resp.text
+        assert resp.json()["error"]["id"] == "security_csrf_violation"
+        assert (await a.get("/self-service/login/flows", params={"id": theirs["id"]})).status_code == 200
+
+
+async def test_a_browser_with_its_own_csrf_cookie_cannot_submit_another_browsers_flow(gk: Instance) -> None:
+    async with httpx.AsyncClient(base_url=gk.public) as setup:
+        await register_html(setup, "ada@example.com")
+    async with two_browsers(gk) as (a, theirs, b, mine):
+        # B submits A's flow with right credentials and B's own (valid) token: login CSRF, refused
+        creds = {"method": "password", "identifier": "ada@example.com", "password": PASSWORD,
+                 "csrf_token": csrf_value(mine)}
+        spa = await b.post(theirs["ui"]["action"], headers=JSON, json=creds)
+        assert spa.status_code == 403, spa.text
+        assert spa.json()["error"]["id"] == "security_csrf_violation"
+        html = await b.post(theirs["ui"]["action"], data=creds)
+        assert html.status_code == 303 and html.headers["location"].startswith(f"{gk.public}/ui/login?flow=")
+        restarted = flow_id(html.headers["location"])
+        assert restarted not in (theirs["id"], mine["id"])  # the flow restarts, with a message
+        page = await b.get(html.headers["location"])
+        assert page.status_code == 200 and 'class="message error"' in page.text
+        assert "ory_kratos_session" not in b.cookies
+        assert (await b.get("/sessions/whoami")).status_code == 401
+        # A's flow is intact: A signs in with it
+        done = await a.post(theirs["ui"]["action"], data={**creds, "csrf_token": csrf_value(theirs)})
+        assert done.status_code == 303 and done.headers["location"] == "http://app.example.test/"
+        assert (await a.get("/sessions/whoami")).status_code == 200
 
 
 async def test_two_step_registration_by_form_posts_then_whoami_by_cookie(gk: Instance) -> None:

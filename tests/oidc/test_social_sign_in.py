@@ -8,6 +8,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 import httpx
 
+from gatekeeper.identity.csrf import cookie_name
 from gatekeeper.identity.text import Msg
 from tests.identity.conftest import PASSWORD
 from tests.identity.test_browser_flows import csrf_value, flow_id, register_html, start_browser_flow
@@ -107,6 +108,14 @@ async def test_wrong_state_replayed_callback_and_another_browser_are_refused(env
         async with httpx.AsyncClient(base_url=env.gk.public) as stranger:
             error = await error_of(stranger, await stranger.get(callback))
             assert error["id"] == "security_csrf_violation"
+        # nor from one holding a valid CSRF cookie of its own (login CSRF: it would sign in as A's account)
+        async with httpx.AsyncClient(base_url=env.gk.public) as stranger:
+            own = await start_browser_flow(stranger, "login")
+            assert cookie_name(env.gk.public) in stranger.cookies and own["id"] != flow["id"]
+            error = await error_of(stranger, await stranger.get(callback))
+            assert error["id"] == "security_csrf_violation"
+            assert "ory_kratos_session" not in stranger.cookies
+            assert (await stranger.get("/sessions/whoami")).status_code == 401
         # the stranger's attempt did not spend it: the browser that started the sign-in finishes it
         assert (await c.get(callback)).headers["location"] == APP
         # and replaying the callback afterwards is refused, with or without the session
