@@ -115,6 +115,30 @@ async def test_allowed_return_to_is_kept_on_the_flow(gk: Instance, return_to: st
         assert resp.status_code == 200 and resp.json()["return_to"].startswith("http://app.example.test/")
 
 
+@pytest.mark.parametrize(("allowed", "refused", "kept"), [
+    pytest.param("https://*.example.com/",
+                 ["https://evilexample.com/", "https://example.com.evil.net/", "https://app.example.com.evil.net/",
+                  "https://example.com/", "http://app.example.com/x"],
+                 ["https://app.example.com/x", "https://a.b.example.com/"], id="wildcard host"),
+    pytest.param("https://app.example.com/allowed/",
+                 ["https://app.example.com/allowedx", "https://app.example.com/", "https://app.example.com/other"],
+                 ["https://app.example.com/allowed/sub", "https://app.example.com/allowed/",
+                  "https://app.example.com/allowed"], id="path prefix"),
+])
+async def test_return_to_allow_list_entries_match_whole_labels_and_path_segments(
+        start: Callable[..., Any], allowed: str, refused: list[str], kept: list[str]) -> None:
+    async with start({"selfservice": {"allowed_return_urls": [allowed]}}) as gk, \
+            httpx.AsyncClient(base_url=gk.public) as c:
+        for return_to in refused:
+            resp = await c.get("/self-service/login/browser", params={"return_to": return_to}, headers=JSON)
+            assert resp.status_code == 400, (return_to, resp.text)
+            assert is_error(resp, 400, "self_service_flow_return_to_forbidden")
+        for return_to in kept:
+            resp = await c.get("/self-service/login/browser", params={"return_to": return_to}, headers=JSON)
+            assert resp.status_code == 200, (return_to, resp.text)
+            assert resp.json()["return_to"] == return_to
+
+
 @pytest.mark.parametrize("headers", [{"Origin": "http://evil.example"}, {"Cookie": "tracking=1"}])
 async def test_api_flows_refuse_browser_requests(gk: Instance, headers: dict[str, str]) -> None:
     async with httpx.AsyncClient(base_url=gk.public) as c:
