@@ -1,4 +1,5 @@
-"""`return_to` allow-list, by parsed URL: scheme, host (or `*.suffix`) and path prefix must all match."""
+"""`return_to` allow-list, by parsed URL: scheme, host (or `*.suffix`) and path prefix must all match (the path
+as a browser resolves it: dot segments removed)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,27 @@ class _Allowed:
     host: str
     port: int | None
     path: str
+
+
+_DOT = (".", "%2e")
+_DOT_DOT = ("..", ".%2e", "%2e.", "%2e%2e")
+
+
+def _resolved(path: str) -> str:
+    """The path a browser goes to: `.` and `..` segments (percent-encoded too, as browsers read them) removed
+    (RFC 3986 5.2.4), so that `/allowed/../admin` is checked as `/admin`."""
+    out: list[str] = []
+    segments = path.split("/")[1:]
+    for i, segment in enumerate(segments):
+        dots = segment.lower()
+        if dots in _DOT_DOT and out:
+            out.pop()
+        if dots in _DOT or dots in _DOT_DOT:
+            if i == len(segments) - 1:
+                out.append("")  # `/a/b/..` is `/a/`: the directory, with its slash
+            continue
+        out.append(segment)
+    return "/" + "/".join(out)
 
 
 def _port(parts: SplitResult) -> int | None:
@@ -51,7 +73,7 @@ class ReturnToPolicy:
             raise ReturnToForbidden()
         if parts.username is not None or parts.password is not None or "@" in parts.netloc:
             raise ReturnToForbidden()
-        host, port, path = parts.hostname.lower(), _port(parts), parts.path or "/"
+        host, port, path = parts.hostname.lower(), _port(parts), _resolved(parts.path or "/")
         for a in self._allowed:
             if a.scheme != parts.scheme.lower() or a.port != port:
                 continue

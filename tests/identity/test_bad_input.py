@@ -121,9 +121,12 @@ async def test_allowed_return_to_is_kept_on_the_flow(gk: Instance, return_to: st
                   "https://example.com/", "http://app.example.com/x"],
                  ["https://app.example.com/x", "https://a.b.example.com/"], id="wildcard host"),
     pytest.param("https://app.example.com/allowed/",
-                 ["https://app.example.com/allowedx", "https://app.example.com/", "https://app.example.com/other"],
+                 ["https://app.example.com/allowedx", "https://app.example.com/", "https://app.example.com/other",
+                  # a browser resolves dot segments (also percent-encoded) before it asks for the page
+                  "https://app.example.com/allowed/../admin", "https://app.example.com/allowed/%2E%2e/admin",
+                  "https://app.example.com/allowed/sub/../../admin", "https://app.example.com/allowed/.."],
                  ["https://app.example.com/allowed/sub", "https://app.example.com/allowed/",
-                  "https://app.example.com/allowed"], id="path prefix"),
+                  "https://app.example.com/allowed", "https://app.example.com/allowed/a/../b"], id="path prefix"),
 ])
 async def test_return_to_allow_list_entries_match_whole_labels_and_path_segments(
         start: Callable[..., Any], allowed: str, refused: list[str], kept: list[str]) -> None:
