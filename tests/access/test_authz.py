@@ -96,3 +96,19 @@ async def test_expression_decides_on_identity_session_request_and_network(tmp_pa
         assert (await decide(gk.api, "/t/free", headers=alice)).status_code == 403
         assert (await decide(gk.api, "/t/pro", headers={**alice, "X-Team": "blocked"})).status_code == 403
         assert (await decide(gk.api, "/broken", headers=alice)).status_code == 403  # fails closed
+
+
+async def test_expression_allows_only_on_true_not_on_a_truthy_value(tmp_path: Path) -> None:
+    """A forgotten comparison (`header("X-Role")` instead of `header("X-Role") == "admin"`) must deny."""
+    truthy = {"string": "subject", "header": 'header("X-Role")', "list": "captures", "number": "1",
+              "dict": '{"allowed": true}', "length": "len(captures)"}
+    rules = [rule(name, f"http://<.*>/{name}/<[a-z]+>", authenticators=("anonymous",),
+                  authorizer=("expression", {"expression": source})) for name, source in truthy.items()]
+    rules.append(rule("exact", "http://<.*>/exact/<[a-z]+>", authenticators=("anonymous",),
+                      authorizer=("expression", {"expression": 'subject == "anonymous" and len(captures) > 0'})))
+    async with access_instance(access_config(tmp_path, rules)) as gk:
+        assert (await decide(gk.api, "/exact/page")).status_code == 200  # the same request passes on True
+        for name in truthy:
+            denied = await decide(gk.api, f"/{name}/page", headers={"X-Role": "guest"})
+            assert denied.status_code == 403, (name, denied.text)
+            assert denied.json()["error"]["id"] == "forbidden"
