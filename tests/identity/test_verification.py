@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -12,6 +13,7 @@ import pytest
 from ory_kratos_client.exceptions import BadRequestException
 
 from tests.identity.conftest import answer_to_address, call, frontend, message_ids, register_api
+from tests.support.servers import Instance
 from tests.support.smtp import SmtpSink, code_in, link_in, mail_to, mailing
 from tests.support.smtp import sink as sink  # noqa: F401  (fixture)
 
@@ -116,21 +118,52 @@ async def test_unknown_addresses_get_the_same_answer(sink: SmtpSink, sqlite_dsn:
         assert not any(ch.isdigit() for ch in unknown.message["Subject"])
 
 
+async def messages_to(gk: Instance, address: str, until: Callable[[list[dict[str, Any]]], bool]) -> \
+        list[dict[str, Any]]:
+    """The courier's messages to `address` as the admin API shows them (with their dispatches, oldest first),
+    once `until` holds for them (it fails after 10 s)."""
+    deadline = asyncio.get_running_loop().time() + 10
+    async with httpx.AsyncClient(base_url=gk.admin) as admin:
+        while True:
+            listed = (await admin.get("/admin/courier/messages", params={"recipient": address})).json()
+            found = sorted([(await admin.get(f"/admin/courier/messages/{m['id']}")).json() for m in listed],
+                           key=lambda m: m["created_at"])
+            for message in found:
+                message["dispatches"] = sorted(message.get("dispatches", []), key=lambda d: d["created_at"])
+            if until(found):
+                return found
+            assert asyncio.get_running_loop().time() < deadline, found
+            await asyncio.sleep(0.05)
+
+
+def attempts(message: dict[str, Any]) -> list[str]:
+    return [d["status"] for d in message["dispatches"]]
+
+
 async def test_smtp_down_the_flow_still_answers_and_the_code_arrives_later(sink: SmtpSink, sqlite_dsn: str) -> None:
+    address = "hopper@example.com"
     async with mailing(sqlite_dsn, sink) as gk:
-        await register_api(gk, "hopper@example.com")
-        code = code_in((await mail_to(sink, "hopper@example.com"))[0])
+        await register_api(gk, address)
+        await mail_to(sink, address)
+        [first] = await messages_to(gk, address, until=lambda found: found[0]["status"] != "processing")
+        assert (first["status"], attempts(first)) == ("sent", ["success"])  # delivered before the outage
         await sink.stop()
         api = frontend(gk)
         flow = await call(api.create_native_verification_flow)
-        sent = await call(api.update_verification_flow, flow.id, code_update(email="hopper@example.com"))
+        sent = await call(api.update_verification_flow, flow.id, code_update(email=address))
         assert sent.state == "sent_email"
-        await asyncio.sleep(0.3)  # the courier fails and retries meanwhile
+        # the courier fails and retries meanwhile: two failed attempts, and the message is still to be sent
+        found = await messages_to(gk, address, until=lambda found: len(found) == 2 and len(found[1]["dispatches"]) >= 2)
+        pending = found[1]
+        assert attempts(pending)[:2] == ["failed", "failed"] and pending["status"] in ("queued", "processing")
+        assert all((d.get("error") or {}).get("reason") for d in pending["dispatches"]), pending  # why, for operators
         await sink.start()
-        fresh = code_in((await mail_to(sink, "hopper@example.com", 2))[-1])
-        assert fresh  # delivered after the outage
+        fresh = code_in((await mail_to(sink, address, 2))[-1])  # delivered after the outage
         assert (await call(api.update_verification_flow, flow.id, code_update(fresh))).state == "passed_challenge"
-        assert code  # the first message was delivered before the outage
+        delivered = (await messages_to(gk, address, until=lambda found: found[1]["status"] != "processing"))[1]
+        tries = attempts(delivered)
+        assert delivered["status"] == "sent" and delivered["send_count"] == len(tries) >= 3, delivered
+        assert tries == ["failed"] * (len(tries) - 1) + ["success"]
 
 
 async def test_browser_flow_with_the_link_method(sink: SmtpSink, sqlite_dsn: str) -> None:
