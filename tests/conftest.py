@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -13,10 +12,10 @@ import pytest
 from gatekeeper.config import Config, parse_config
 from gatekeeper.config.dsn import Dsn
 from gatekeeper.store import Store, open_store
+from tests.support.ci import unavailable
 from tests.support.databases import create_postgres_database, drop_postgres_database, reset_postgres
 from tests.support.servers import Instance, running_gatekeeper
 
-IN_CI = os.environ.get("CI", "").lower() == "true"
 TEST_SECRET = "test-cookie-secret-0123456789abcdef"
 
 
@@ -25,9 +24,7 @@ def postgres_dsn() -> Iterator[str]:
     """A fresh PostgreSQL database for this test session (dropped afterwards)."""
     dsn, why = create_postgres_database()
     if dsn is None:
-        if IN_CI:
-            pytest.fail(f"{why} (in CI PostgreSQL is required)")
-        pytest.skip(why)
+        unavailable(why)
     yield dsn
     drop_postgres_database(dsn)
 

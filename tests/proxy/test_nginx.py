@@ -12,9 +12,9 @@ import pytest
 
 from bench.common import NGINX, fill, free_port, nginx
 from tests.access.support import access_config, access_instance, raw_get, received_headers, rule
+from tests.support.ci import unavailable
 
 ROOT = Path(__file__).resolve().parents[2]
-pytestmark = pytest.mark.skipif(NGINX is None, reason="nginx is not installed (make system-deps)")
 
 IDENTITY = ("header", {"headers": {"X-User-Id": "{{ print .Subject }}",
                                    "X-User-Email": "{{ print .Extra.identity.traits.email }}"}})
@@ -30,6 +30,12 @@ CASES = [
     ("/app/%2e%2e/admin/users", {"Cookie": "ory_kratos_session=alice-token"}, 403, None),
     ("/public/x", {"X-User-Id": "root"}, 200, "anonymous"),
 ]
+
+
+@pytest.fixture(autouse=True)
+def nginx_installed() -> None:
+    if NGINX is None:
+        unavailable("nginx is not installed (make system-deps installs it)")
 
 
 async def test_nginx_auth_request_and_the_proxy_agree(tmp_path: Path, upstream: str) -> None:

@@ -18,6 +18,7 @@ import httpx
 import yaml
 
 from gatekeeper.config.dsn import Dsn
+from tests.support.ci import unavailable
 from tests.support.databases import create_postgres_database, drop_postgres_database
 from tests.support.process import SECRET, ServeProcess, gatekeeper_command, serve_process, wait_until
 from tests.support.smtp import SmtpSink
@@ -130,8 +131,7 @@ def cluster(tmp: Path, size: int = 3, *, sqlite: bool = False) -> Iterator[Clust
         else:
             dsn, why = create_postgres_database()
             if dsn is None:
-                import pytest
-                pytest.skip(why)
+                unavailable(why)
             stack.callback(drop_postgres_database, dsn)
             parts = urlsplit(dsn)
             db_proxy = stack.enter_context(tcp_proxy(parts.hostname or "127.0.0.1", parts.port or 5432))

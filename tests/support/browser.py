@@ -12,12 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
 from demo.app import app as demo_app
 from gatekeeper.server.listeners import LISTENERS
 from tests.conftest import _merge
 from tests.identity.conftest import identity_config
+from tests.support.ci import unavailable
 from tests.support.servers import free_socket, running_gatekeeper, serving, url_of
 
 CHROMIUM = "/usr/bin/chromium"
@@ -30,10 +30,7 @@ def require_chromium() -> None:
     """Fail under CI=true when chromium is missing (a browser test must not pass silently there); skip elsewhere."""
     if os.path.exists(CHROMIUM) or shutil.which("chromium"):
         return
-    message = "Debian's chromium is not installed (make system-deps installs it)"
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(message)
-    pytest.skip(message)
+    unavailable("Debian's chromium is not installed (make system-deps installs it)")
 
 
 @contextlib.asynccontextmanager
