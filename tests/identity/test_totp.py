@@ -195,3 +195,53 @@ async def test_one_code_two_racing_logins_one_wins(start: Callable[..., Any], ds
             http.post(f"/self-service/login?flow={f}", json={"method": "totp", "totp_code": code},
                       headers={"X-Session-Token": t}) for f, t in zip(flows, tokens, strict=True)))
         assert sorted(r.status_code for r in results) == [200, 400, 400, 400]
+
+
+ARABIC_INDIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
+FULLWIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
+
+
+def not_ascii_codes(code: str) -> list[str]:
+    """Six characters that str.isdigit() accepts but that are not the code's ASCII digits: the right code in
+    Arabic-Indic and in full-width digits (a browser keyboard can type them), and superscript digits."""
+    return [code.translate(ARABIC_INDIC), code.translate(FULLWIDTH), "²" * 6, "١٢٣٤٥٦"]
+
+
+def totp_code_messages(body: dict[str, Any]) -> list[int]:
+    code_node = next(n for n in body["ui"]["nodes"] if n["attributes"].get("name") == "totp_code")
+    return [m["id"] for m in code_node["messages"]]
+
+
+async def test_codes_in_non_ascii_digits_are_invalid_codes_not_server_errors(
+        start: Callable[..., Any], frontend_for: Callable[[str], k.FrontendApi]) -> None:
+    async with start(MFA) as gk, httpx.AsyncClient(base_url=gk.public) as http:
+        fe = frontend_for(gk.public)
+        reg = await register(fe, "digits@example.com")
+        auth = {"X-Session-Token": reg.session_token}
+        # settings: linking the authenticator app
+        flow = (await http.get("/self-service/settings/api", headers=auth)).json()
+        totp = pyotp.TOTP(totp_secret(await call(fe.get_settings_flow, flow["id"], x_session_token=reg.session_token)))
+        for code in not_ascii_codes(totp.now()):
+            resp = await http.post(f"/self-service/settings?flow={flow['id']}", headers=auth,
+                                   json={"method": "totp", "totp_code": code})
+            assert resp.status_code == 400, (code, resp.text)
+            assert resp.json()["id"] == flow["id"] and totp_code_messages(resp.json()) == [
+                SettingsMsg.ERR_TOTP_INVALID], code
+        linked = await http.post(f"/self-service/settings?flow={flow['id']}", headers=auth,
+                                 json={"method": "totp", "totp_code": totp.now()})
+        assert linked.status_code == 200 and linked.json()["state"] == "success"
+        # login: the second factor
+        logged = await call(fe.update_login_flow, (await call(fe.create_native_login_flow)).id,
+                            login_body("digits@example.com", PASSWORD))
+        auth = {"X-Session-Token": logged.session_token}
+        second = (await http.get("/self-service/login/api", params={"aal": "aal2"}, headers=auth)).json()
+        code = next_code(totp)
+        for typed in not_ascii_codes(code):
+            resp = await http.post(f"/self-service/login?flow={second['id']}", headers=auth,
+                                   json={"method": "totp", "totp_code": typed})
+            assert resp.status_code == 400, (typed, resp.text)
+            assert resp.json()["id"] == second["id"] and totp_code_messages(resp.json()) == [
+                SettingsMsg.ERR_TOTP_INVALID], typed
+        ok = await http.post(f"/self-service/login?flow={second['id']}", headers=auth,
+                             json={"method": "totp", "totp_code": code})
+        assert ok.status_code == 200 and ok.json()["session"]["authenticator_assurance_level"] == "aal2"

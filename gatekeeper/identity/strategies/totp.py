@@ -66,12 +66,15 @@ class TotpStrategy:
                           issuer=self.issuer)
 
     def matching_step(self, totp: pyotp.TOTP, code: str, now: float | None = None) -> int | None:
-        """The time step (-1, 0, +1 around now) whose code is `code`; None when none matches."""
-        if not code.isdigit() or len(code) != totp.digits:
+        """The time step (-1, 0, +1 around now) whose code is `code`; None when none matches.
+
+        ASCII digits only: str.isdigit() also accepts other scripts' digits (Arabic-Indic, full-width,
+        superscripts), which are not a code, and hmac.compare_digest raises TypeError on non-ASCII str."""
+        if len(code) != totp.digits or not (code.isascii() and code.isdigit()):
             return None
         current = int((now or time.time()) // totp.interval)
         for step in (current - 1, current, current + 1):
-            if hmac.compare_digest(totp.generate_otp(step), code):
+            if hmac.compare_digest(totp.generate_otp(step).encode(), code.encode()):
                 return step
         return None
 
