@@ -47,7 +47,7 @@ async def read_json(request: Request) -> Any:
 
 def page_of(request: Request, *, default: int = 250, maximum: int = 1000) -> Page:
     raw = request.query_params.get("page_size", str(default))
-    if not raw.isdigit() or not 1 <= int(raw) <= maximum:
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= maximum:  # str.isdigit: also "²", "١"
         raise BadRequest(reason=f"page_size must be a number between 1 and {maximum}.")
     return Page(int(raw), request.query_params.get("page_token") or None)
 

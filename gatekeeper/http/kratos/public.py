@@ -389,14 +389,14 @@ def _token(offset: int) -> str:
 def _page(request: Request) -> tuple[int, int]:
     """Keyset-style `page_size` (1..1000, default 250) and an opaque `page_token` (Kratos' parameters)."""
     raw_size = request.query_params.get("page_size", "250")
-    if not raw_size.isdigit() or not 1 <= int(raw_size) <= 1000:
+    if not (raw_size.isascii() and raw_size.isdigit()) or not 1 <= int(raw_size) <= 1000:
         raise BadRequest(reason="page_size must be a number between 1 and 1000.")
     token = request.query_params.get("page_token", "")
     offset = 0
     if token:
         try:
             text = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
-            if not text.startswith("o=") or not text[2:].isdigit():
+            if not text.startswith("o=") or not (text[2:].isascii() and text[2:].isdigit()):
                 raise ValueError(text)
             offset = int(text[2:])
         except (ValueError, binascii.Error, UnicodeDecodeError):
