@@ -270,7 +270,9 @@ def _show_messages(flow: Flow, response: httpx.Response) -> bool:
         for m in group.get("messages") or []:
             if not isinstance(m, dict):
                 continue
-            message = {"id": int(m.get("id") or 4000001) if str(m.get("id", "")).isdigit() else 4000001,
+            given = str(m.get("id", ""))  # Kratos' ids are int64; ASCII digits only (isdigit() also takes "²")
+            usable = given.isascii() and given.isdigit() and len(given) <= 18 and int(given) > 0
+            message = {"id": int(given) if usable else 4000001,
                        "text": str(m.get("text", ""))[:1000], "type": m.get("type") if m.get("type") in
                        ("info", "error", "success") else "error"}
             if isinstance(m.get("context"), dict) and m["context"]:

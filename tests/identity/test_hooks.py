@@ -29,6 +29,7 @@ class HookServer:
 
     def __init__(self) -> None:
         self.calls: list[dict[str, Any]] = []
+        self.refusal_id: Any = 4000099  # the message id /refuse answers with
         self.app = Starlette(routes=[Route("/{mode}", self.handle, methods=["POST", "PUT"])])
 
     async def handle(self, request: Request) -> Response:
@@ -39,7 +40,8 @@ class HookServer:
             await asyncio.sleep(3)
         if mode == "refuse":
             return JSONResponse({"messages": [{"instance_ptr": "#/traits/email", "messages": [
-                {"id": 4000099, "text": "This domain may not sign up.", "type": "error", "context": {"x": 1}}]}]},
+                {"id": self.refusal_id, "text": "This domain may not sign up.", "type": "error",
+                 "context": {"x": 1}}]}]},
                 status_code=422)
         if mode == "enrich":
             sent = json.loads(raw)
@@ -100,7 +102,7 @@ async def test_web_hook_sends_the_jsonnet_body_with_auth(hook_server: tuple[Hook
 
 async def test_web_hook_messages_stop_the_flow(hook_server: tuple[HookServer, str], sink: SmtpSink,
                                                sqlite_dsn: str) -> None:
-    _, url = hook_server
+    server, url = hook_server
     hook = {"hook": "web_hook", "config": {"url": f"{url}/refuse", "body": "base64://" +
                                            base64.b64encode(BODY.encode()).decode(), "can_interrupt": True}}
     async with mailing(sqlite_dsn, sink, registration_hooks(hook)) as gk:
@@ -113,6 +115,14 @@ async def test_web_hook_messages_stop_the_flow(hook_server: tuple[HookServer, st
         again = await register(gk, "spam@example.com")  # no account was kept: the hook answers again
         node = next(n for n in again.json()["ui"]["nodes"] if n["attributes"]["name"] == "traits.email")
         assert [m["id"] for m in node["messages"]] == [4000099]
+        # a message id that is no usable number (a superscript two, which str.isdigit() accepts, or more digits
+        # than int() converts) is shown with the generic id, never a 500
+        for odd_id in ("²", "9" * 5000):
+            server.refusal_id = odd_id
+            odd = await register(gk, "spam@example.com")
+            assert odd.status_code == 400, odd.text
+            node = next(n for n in odd.json()["ui"]["nodes"] if n["attributes"]["name"] == "traits.email")
+            assert [(m["id"], m["text"]) for m in node["messages"]] == [(4000001, "This domain may not sign up.")]
 
 
 async def test_web_hook_timeout_fails_closed_unless_ignored(hook_server: tuple[HookServer, str], sink: SmtpSink,
