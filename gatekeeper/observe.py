@@ -6,9 +6,10 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import sys
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -18,6 +19,7 @@ from gatekeeper.config.serve import Log
 from gatekeeper.errors import StoreError, StoreUnavailable, UniqueViolation
 
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "color_message"}
+access_log = logging.getLogger("gatekeeper.access_log")
 _LEVELS = {"trace": "DEBUG", "debug": "DEBUG", "info": "INFO", "warn": "WARNING", "warning": "WARNING",
            "error": "ERROR", "fatal": "CRITICAL", "panic": "CRITICAL"}
 
@@ -163,3 +165,40 @@ class Readiness:
                 reasons[name] = reason
         self.gauge.set(0 if reasons else 1)
         return reasons
+
+
+def request_id_from(headers: Iterable[tuple[bytes, bytes]]) -> str:
+    """The caller's X-Request-Id when it is usable (printable, at most 128 characters), else a new one."""
+    for key, value in headers:
+        if key == b"x-request-id":
+            text = value.decode("latin-1")
+            if 0 < len(text) <= 128 and text.isprintable():
+                return text
+    return os.urandom(16).hex()
+
+
+class RequestLog:
+    """One listener's per-request accounting: the request metrics and one access-log line. Never logs
+    credentials: the line carries method, path, route, status, duration and the fields the handler adds."""
+
+    def __init__(self, listener: str, metrics: Metrics) -> None:
+        self.listener = listener
+        self._requests, self._seconds = metrics.requests, metrics.request_seconds
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}  # bounded like the label sets
+
+    def done(self, request_id: str, method: str, path: str, route: str, status: int, seconds: float,
+             fields: dict[str, Any] | None) -> None:
+        key = (route, method, status)
+        children = self._children.get(key)
+        if children is None:  # .labels() costs microseconds per call: resolve each series once
+            children = self._children[key] = (self._requests.labels(self.listener, route, method, str(status)),
+                                              self._seconds.labels(self.listener, route))
+        children[0].inc()
+        children[1].observe(seconds)
+        if not access_log.isEnabledFor(logging.INFO):
+            return
+        extra = {"request_id": request_id, "listener": self.listener, "method": method, "path": path,
+                 "route": route, "status": status, "duration_ms": round(seconds * 1000, 3)}
+        if fields:  # e.g. the access decision (rule, subject, handlers, reason): one line per request
+            extra.update(fields)
+        access_log.info("request", extra=extra)

@@ -3,33 +3,27 @@
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections.abc import Callable
-from typing import Any
 
 from gatekeeper.asgi import LOG_KEY, LOGGED, ASGIApp, Message, Receive, Scope, Send, route_label
-from gatekeeper.observe import Metrics
-
-access_log = logging.getLogger("gatekeeper.access_log")
+from gatekeeper.observe import Metrics, RequestLog, request_id_from
 
 
 class RequestObserver:
-    """Pure ASGI middleware: request id, one access-log line, request metrics. Never logs credentials."""
+    """Pure ASGI middleware: request id, one access-log line, request metrics (observe.RequestLog)."""
 
     def __init__(self, app: ASGIApp, *, listener: str, metrics: Metrics,
                  clock: Callable[[], float] = time.perf_counter) -> None:
-        self.app, self.listener, self.metrics, self.clock = app, listener, metrics, clock
-        self._requests = metrics.requests
-        self._seconds = metrics.request_seconds
-        self._children: dict[tuple[str, str, str], tuple[Any, Any]] = {}  # bounded like the label sets
+        self.app, self.listener, self.clock = app, listener, clock
+        self.log = RequestLog(listener, metrics)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
         start = self.clock()
-        request_id = _request_id(scope)
+        request_id = request_id_from(scope.get("headers", ()))
         scope["request_id"] = request_id
         status = 0
 
@@ -51,30 +45,6 @@ class RequestObserver:
                     "request failed after its response started", exc_info=exc,
                     extra={"request_id": request_id, "listener": self.listener, "path": scope.get("path", "")})
         finally:
-            elapsed = self.clock() - start
-            route = route_label(scope)
-            method = scope.get("method", "WS")
-            status_text = str(status or (101 if scope["type"] == "websocket" else 500))
-            children = self._children.get((route, method, status_text))
-            if children is None:  # .labels() costs microseconds per call: resolve each series once
-                children = self._children[(route, method, status_text)] = (
-                    self._requests.labels(self.listener, route, method, status_text),
-                    self._seconds.labels(self.listener, route))
-            children[0].inc()
-            children[1].observe(elapsed)
-            extra = {"request_id": request_id, "listener": self.listener, "method": method,
-                     "path": scope.get("path", ""), "route": route, "status": int(status_text),
-                     "duration_ms": round(elapsed * 1000, 3)}
-            details = scope.get(LOG_KEY)
-            if details:  # e.g. the access decision (rule, subject, handlers, reason): one line per request
-                extra.update(details)
-            access_log.info("request", extra=extra)
-
-
-def _request_id(scope: Scope) -> str:
-    for key, value in scope.get("headers", ()):
-        if key == b"x-request-id":
-            text = str(value.decode("latin-1"))
-            if 0 < len(text) <= 128 and text.isprintable():
-                return text
-    return os.urandom(16).hex()
+            self.log.done(request_id, scope.get("method", "WS"), scope.get("path", ""), route_label(scope),
+                          status or (101 if scope["type"] == "websocket" else 500), self.clock() - start,
+                          scope.get(LOG_KEY))
