@@ -37,6 +37,16 @@ def envelope(status: int, message: str, *, error_id: str | None = None, reason: 
     return {"error": error}
 
 
+def error_json(exc: GatekeeperError) -> dict[str, Any]:
+    """What a client receives for `exc`: the envelope (store errors keep their driver text to the logs) with the
+    error's `extra` members beside `error`."""
+    reason = "" if isinstance(exc, StoreError) else exc.reason
+    body = envelope(exc.status, exc.message, error_id=exc.error_id, reason=reason, details=exc.details)
+    if exc.extra:
+        body.update(exc.extra)
+    return body
+
+
 class GatekeeperError(Exception):
     """Base of every error a client may see; class attributes carry the wire values.
 

@@ -30,6 +30,7 @@ from gatekeeper.identity.returnto import ReturnToPolicy
 from gatekeeper.identity.schemas import SchemaRegistry
 from gatekeeper.identity.sessions import Sessions
 from gatekeeper.identity.strategies.oidc import OidcStrategy
+from gatekeeper.identity.whoami import Whoami
 from gatekeeper.observe import Metrics
 from gatekeeper.store import Store
 
@@ -47,6 +48,7 @@ class IdentityServices:
     admin_recovery: AdminRecovery
     social: SocialSignIn | None
     cleanup: Cleanup
+    whoami: Whoami
 
 
 async def build_context(config: Config, store: Store, http: httpx.AsyncClient, metrics: Metrics) -> IdentityContext:
@@ -98,7 +100,10 @@ async def build_identity(config: Config, store: Store, http: httpx.AsyncClient, 
     admin_recovery = AdminRecovery(RecoveryFlows(ctx, courier) if config.selfservice.flows.recovery.enabled else None)
     return IdentityServices(ctx=ctx, flows=flows, courier=courier, admin=AdminService(ctx),
                             admin_recovery=admin_recovery, social=social,
-                            cleanup=Cleanup.from_config(store, config, registry=metrics.registry))
+                            cleanup=Cleanup.from_config(store, config, registry=metrics.registry),
+                            whoami=Whoami(ctx.sessions, cookie_name=config.session.cookie.name,
+                                          highest_available=config.session.whoami.required_aal == "highest_available",
+                                          public_base_url=ctx.public_base_url))
 
 
 def _warn_unsupported(ctx: IdentityContext) -> None:

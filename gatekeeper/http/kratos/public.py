@@ -49,13 +49,14 @@ from gatekeeper.identity.flows.handler import Current, FlowHandler
 from gatekeeper.identity.flows.verification import AddressFlows
 from gatekeeper.identity.identities import rfc3339
 from gatekeeper.identity.oidc.errors import BrowserLocationChangeRequired
+from gatekeeper.identity.whoami import Whoami
 
 
 class PublicApi:
     """Route handlers over the identity context and the flow handlers."""
 
-    def __init__(self, ctx: IdentityContext, flows: FlowHandlers) -> None:
-        self.ctx, self.flows = ctx, flows
+    def __init__(self, ctx: IdentityContext, flows: FlowHandlers, whoami: Whoami) -> None:
+        self.ctx, self.flows, self.whoami = ctx, flows, whoami
         cfg = ctx.config
         self.cookie = cfg.session.cookie
         self.secure = self.cookie.secure if self.cookie.secure is not None else not cfg.dev
@@ -314,7 +315,7 @@ class PublicApi:
 
     def routes(self) -> list[BaseRoute]:
         return [
-            Route("/sessions/whoami", Whoami(self.ctx, self.cookie.name), methods=["GET"]),  # hot path: first
+            Route("/sessions/whoami", WhoamiEndpoint(self.whoami), methods=["GET"]),  # hot path: first
             *self.flow_routes("login"),
             *self.flow_routes("registration"),
             *self.flow_routes("verification"), link_route(self, self.flows.verification),
@@ -335,51 +336,17 @@ def _route(path: str, fn: Any, method: str, **kw: Any) -> Route:
     return Route(path, endpoint(path, **kw)(fn), methods=[method])
 
 
-class Whoami:
-    """`GET /sessions/whoami` as a plain ASGI endpoint: the proxy-grade hot path (cached bytes, no Request)."""
+class WhoamiEndpoint:
+    """`GET /sessions/whoami` as a plain ASGI endpoint over `identity.whoami.Whoami` (cached bytes, no Request)."""
 
-    _HEADERS = [(b"content-type", b"application/json"), (b"cache-control", NO_CACHE.encode())]
-
-    def __init__(self, ctx: IdentityContext, cookie_name: str) -> None:
-        self.sessions = ctx.sessions
-        self.cookie_prefix = cookie_name.encode() + b"="
-        self.highest_available = ctx.config.session.whoami.required_aal == "highest_available"
-        self.aal2_login = aal.login_url(ctx.public_base_url, aal="aal2")
-
-    def credential(self, scope: Scope) -> str | None:
-        """X-Session-Token, then the session cookie, then `Authorization: Bearer` (Kratos' order)."""
-        cookie = bearer = None
-        for key, value in scope["headers"]:
-            if key == b"x-session-token" and value:
-                return str(value.decode("latin-1"))
-            if key == b"cookie" and cookie is None:
-                for part in value.split(b";"):
-                    part = part.strip()
-                    if part.startswith(self.cookie_prefix):
-                        cookie = part[len(self.cookie_prefix):].decode("latin-1").strip('"')
-                        break
-            elif key == b"authorization" and value[:7].lower() == b"bearer ":
-                bearer = value[7:].strip().decode("latin-1")
-        return cookie or bearer or None
+    def __init__(self, whoami: Whoami) -> None:
+        self.whoami = whoami
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         scope[ROUTE_KEY] = "/sessions/whoami"
-        try:
-            entry = await self.sessions.cached(self.credential(scope))
-        except GatekeeperError as exc:
-            await gatekeeper_error_response(exc)(scope, receive, send)
-            return
-        if entry is None or entry.session is None:
-            await gatekeeper_error_response(NoActiveSession())(scope, receive, send)
-            return
-        if self.highest_available and entry.available_aal == "aal2" \
-                and entry.session["authenticator_assurance_level"] != "aal2":
-            await gatekeeper_error_response(aal.Aal2Required(self.aal2_login))(scope, receive, send)
-            return
-        headers = [*self._HEADERS, (b"content-length", str(len(entry.body)).encode()),
-                   (b"x-kratos-authenticated-identity-id", entry.identity_id.encode())]
-        await send({"type": "http.response.start", "status": 200, "headers": headers})
-        await send({"type": "http.response.body", "body": entry.body})
+        status, headers, body = await self.whoami.answer(scope["headers"])
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
 
 
 def _token(offset: int) -> str:
