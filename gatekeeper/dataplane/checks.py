@@ -15,9 +15,10 @@ MAX_CONTENT_LENGTH = 2**63 - 1
 # RFC 3986 pchar, "/" and "?" (query), plus "[]{}|^`", which browsers send unencoded in paths and queries (the
 # WHATWG URL standard leaves them as they are). Refused: "#", '"', "<", ">", "\", SP, controls, bytes >= 0x80.
 _CHARS = rb"A-Za-z0-9\-._~!$&'()*+,;=:@/%\[\]{}|^`"
-_ORIGIN_FORM = re.compile(rb"(/[" + _CHARS + rb"]*)(?:\?([" + _CHARS + rb"?]*))?\Z")
+_ORIGIN_FORM = re.compile(rb"/[" + _CHARS + rb"]*(?:\?[" + _CHARS + rb"?]*)?\Z")
 _ABSOLUTE_FORM = re.compile(rb"(?i:https?)://([A-Za-z0-9\-._~!$&'()*+,;=%:\[\]]+)([/?].*)?\Z", re.DOTALL)
 _BAD_PERCENT = re.compile(rb"%(?![0-9A-Fa-f]{2})")
+_HOSTS: set[bytes] = set()  # Host values already checked (up to 1024)
 _HOST = re.compile(rb"(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]*)(?::[0-9]*)?\Z")
 
 
@@ -30,12 +31,15 @@ class Refusal(Exception):
         self.reason = reason
 
 
+SPECIAL = frozenset((b"host", b"content-length", b"transfer-encoding", b"expect"))
+"""The headers `check_head` looks at."""
+
+
 def split_target(method: bytes, target: bytes, host: bytes | None) -> tuple[bytes, bytes]:
     """(path, query) of a request-target in origin-form, absolute-form (http/https, no userinfo, its authority
     equal to the Host header) or `*` (OPTIONS only). Refuses `#`, characters RFC 3986 forbids and bad %-escapes
     in the path, all of which llhttp accepts."""
-    m = _ORIGIN_FORM.match(target)
-    if m is None:
+    if _ORIGIN_FORM.match(target) is None:
         if target == b"*":
             if method != b"OPTIONS":
                 raise Refusal(400, "the asterisk-form request-target is for OPTIONS only")
@@ -45,46 +49,60 @@ def split_target(method: bytes, target: bytes, host: bytes | None) -> tuple[byte
             raise Refusal(400, "invalid request-target")
         if host is None or absolute.group(1).lower() != host.lower():
             raise Refusal(400, "the absolute-form request-target names another host than the Host header")
-        rest = absolute.group(2) or b"/"
-        m = _ORIGIN_FORM.match(b"/" + rest if rest[:1] == b"?" else rest)
-        if m is None:
+        target = absolute.group(2) or b"/"
+        if target[:1] == b"?":
+            target = b"/" + target
+        if _ORIGIN_FORM.match(target) is None:
             raise Refusal(400, "invalid request-target")
-    path = m.group(1)
+    path, _, query = target.partition(b"?")
     if b"%" in path and _BAD_PERCENT.search(path):
         raise Refusal(400, "invalid percent-encoding in the request path")
-    return path, m.group(2) or b""
+    return path, query
 
 
-def check_version(version: str) -> bytes:
-    """HTTP/1.0 or HTTP/1.1 only: llhttp also parses 0.9 (even without a version) and 2.0."""
+def check_head(method: bytes, version: str, target: bytes, special: list[tuple[bytes, bytes]] | None,
+               upgrade: bool) -> tuple[bytes, bytes, bytes, int | None, bool, bool]:
+    """(version, path, query, content_length, chunked, expect_continue) of a request head whose framing headers
+    (Host, Content-Length, Transfer-Encoding, Expect; lower-cased) are `special`.
+
+    Refuses what llhttp accepts: HTTP versions other than 1.0 and 1.1 (llhttp parses 0.9, even without a version,
+    and 2.0); CONNECT; a missing Host on HTTP/1.1, several Host headers, a malformed one; Transfer-Encoding other
+    than exactly `chunked` (`gzip, chunked`), any Transfer-Encoding on HTTP/1.0 (RFC 9112 6.1: faulty framing);
+    lengths beyond 2**63-1; upgrade requests with a body (llhttp would take the body for upgrade bytes).
+    """
     if version == "1.1":
-        return b"1.1"
-    if version == "1.0":
-        return b"1.0"
-    raise Refusal(400, "unsupported HTTP version")
-
-
-def check_host(hosts: list[bytes], version: bytes) -> bytes | None:
-    """Exactly one well-formed Host header on HTTP/1.1, at most one on HTTP/1.0 (llhttp does not look)."""
-    if len(hosts) > 1:
-        raise Refusal(400, "more than one Host header")
-    if not hosts:
-        if version == b"1.1":
-            raise Refusal(400, "an HTTP/1.1 request needs a Host header")
-        return None
-    if _HOST.match(hosts[0]) is None:
-        raise Refusal(400, "invalid Host header")
-    return hosts[0]
-
-
-def check_framing(content_length: bytes | None, transfer_encoding: list[bytes], version: bytes,
-                  upgrade: bool) -> tuple[int | None, bool]:
-    """(content_length, chunked). Refuses what llhttp accepts: a Transfer-Encoding other than exactly `chunked`
-    (`gzip, chunked`), any Transfer-Encoding on HTTP/1.0 (RFC 9112 6.1: faulty framing), lengths beyond 2**63-1,
-    and upgrade requests with a body (llhttp would take the body for upgrade bytes)."""
+        v = b"1.1"
+    elif version == "1.0":
+        v = b"1.0"
+    else:
+        raise Refusal(400, "unsupported HTTP version")
+    if method == b"CONNECT":
+        raise Refusal(405, "CONNECT is not supported")
+    host = content_length = None
+    transfer_encoding: list[bytes] = []
+    expect = False
+    for name, value in special or ():
+        if name == b"host":
+            if host is not None:
+                raise Refusal(400, "more than one Host header")
+            if value not in _HOSTS:
+                if _HOST.match(value) is None:
+                    raise Refusal(400, "invalid Host header")
+                if len(_HOSTS) < 1024:
+                    _HOSTS.add(value)
+            host = value
+        elif name == b"content-length":
+            content_length = value
+        elif name == b"transfer-encoding":
+            transfer_encoding.append(value)
+        else:
+            expect = value.lower() == b"100-continue" and v == b"1.1"
+    if host is None and v == b"1.1":
+        raise Refusal(400, "an HTTP/1.1 request needs a Host header")
+    path, query = split_target(method, target, host)
     chunked = False
     if transfer_encoding:
-        if version != b"1.1":
+        if v != b"1.1":
             raise Refusal(400, "Transfer-Encoding on an HTTP/1.0 request")
         if len(transfer_encoding) != 1 or transfer_encoding[0].lower() != b"chunked":
             raise Refusal(400, "unsupported Transfer-Encoding")
@@ -96,4 +114,4 @@ def check_framing(content_length: bytes | None, transfer_encoding: list[bytes], 
             raise Refusal(400, "Content-Length too large")
     if upgrade and (chunked or length):
         raise Refusal(400, "an upgrade request cannot have a body")
-    return length, chunked
+    return v, path, query, length, chunked, expect

@@ -20,11 +20,12 @@ class Request:
     absolute-form target, from its path part; the Host header stays what the client sent). `headers` keep their
     order, with names lower-cased and values as received (leading and trailing whitespace removed, as RFC 9110
     defines a field value). `keep_alive` is what the client asked for; `upgrade` is an Upgrade request (answer it
-    with 101 and `Responder.take_over()`, or the connection is closed after the response).
+    with 101 and `Responder.take_over()`, or the connection is closed after the response). `received` tells
+    whether the whole body has arrived (read or not); the server keeps it up to date.
     """
 
     __slots__ = ("method", "target", "path", "query", "headers", "version", "client", "server", "keep_alive",
-                 "upgrade", "content_length", "chunked", "_conn", "_chunks", "_complete", "_error", "_waiter",
+                 "upgrade", "content_length", "chunked", "received", "_conn", "_chunks", "_error", "_waiter",
                  "_expect_continue")
 
     def __init__(self, conn: Connection, method: bytes, target: bytes, path: bytes, query: bytes,
@@ -43,11 +44,11 @@ class Request:
         self.content_length = content_length
         self.chunked = chunked
         self._conn = conn
-        self._chunks: deque[bytes] = deque()
-        self._complete = not (chunked or content_length)
+        self._chunks: deque[bytes] | None = None
+        self.received = not (chunked or content_length)
         self._error: BaseException | None = None
         self._waiter: asyncio.Future[None] | None = None
-        self._expect_continue = expect_continue and not self._complete
+        self._expect_continue = expect_continue and not self.received
 
     def __repr__(self) -> str:
         return f"<Request {self.method.decode()} {self.target!r} HTTP/{self.version.decode()}>"
@@ -83,7 +84,7 @@ class Request:
     async def read_body(self, limit: int | None = None) -> bytes:
         """The whole body; `BodyTooLarge` (413) beyond `limit` bytes (default `Limits.max_body_size`), raised
         before reading (and before any 100 Continue) when Content-Length already says so."""
-        if self._complete and not self._chunks:
+        if self.received and self._chunks is None:
             return b""
         limit = self._conn.limits.max_body_size if limit is None else limit
         if self.content_length is not None and self.content_length > limit:
@@ -100,10 +101,11 @@ class Request:
     async def _next_chunk(self) -> bytes:
         """The next chunk of the body, b"" at its end."""
         conn = self._conn
-        while not self._chunks:
+        chunks = self._chunks
+        while not chunks:
             if self._error is not None:
                 raise self._error
-            if self._complete:
+            if self.received:
                 return b""
             if self._expect_continue:
                 self._expect_continue = False
@@ -115,37 +117,40 @@ class Request:
             finally:
                 self._waiter = None
                 conn.body_wait(False)
-        chunk = self._chunks.popleft()
+            chunks = self._chunks
+        chunk = chunks.popleft()
         conn.consumed(len(chunk))
         return chunk
 
     # called by the connection
 
     def feed(self, chunk: bytes) -> None:
+        if self._chunks is None:
+            self._chunks = deque()
         self._chunks.append(chunk)
         self._expect_continue = False
         self._wake()
 
     def finish(self) -> None:
-        self._complete = True
+        self.received = True
         self._wake()
 
     def fail(self, exc: BaseException) -> None:
-        if not self._complete and self._error is None:
+        if not self.received and self._error is None:
             self._error = exc
             waiter = self._waiter
             if waiter is not None and not waiter.done():
                 waiter.set_exception(exc)
 
     @property
-    def received(self) -> bool:
-        """Whether the whole body has arrived (consumed or not)."""
-        return self._complete
+    def unread(self) -> bool:
+        """Whether body chunks wait unread."""
+        return bool(self._chunks)
 
     def discard(self) -> int:
         """Drop the chunks nobody read; how many bytes they were."""
-        size = sum(map(len, self._chunks))
-        self._chunks.clear()
+        size = sum(map(len, self._chunks or ()))
+        self._chunks = None
         return size
 
     def _wake(self) -> None:

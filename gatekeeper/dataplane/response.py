@@ -25,16 +25,29 @@ _BAD_VALUE = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]").search
 _DIGITS = re.compile(rb"[0-9]{1,18}\Z").match
 
 _IDLE, _PENDING, _STREAMING, _ENDED = range(4)
+_CONTENT_LENGTH, _TRANSFER_ENCODING, _CONNECTION, _DATE = range(1, 5)
+_FRAMING = {b"content-length": _CONTENT_LENGTH, b"transfer-encoding": _TRANSFER_ENCODING,
+            b"connection": _CONNECTION, b"date": _DATE}
+_NAMES: dict[bytes, int] = {}  # header names already checked -> what the head builder does with them (0: copy)
 _date = (0, b"")
 
 
-def date_header() -> bytes:
-    """The `date:` header line for the current second (formatted once a second)."""
+def refresh_date() -> None:
+    """Format the `date:` header line again if the second changed (the server calls this every tick)."""
     global _date
     now = int(time.time())
     if _date[0] != now:
         _date = (now, b"date: " + formatdate(now, usegmt=True).encode() + b"\r\n")
-    return _date[1]
+
+
+def _name_kind(name: bytes) -> int:
+    """Check a header name the first time it is seen (remembering up to 4096 of them)."""
+    if not _TOKEN(name):
+        raise ResponseError(f"invalid header name {name!r}")
+    kind = _FRAMING.get(name.lower(), 0)
+    if len(_NAMES) < 4096:
+        _NAMES[name] = kind
+    return kind
 
 
 def _header_lines(headers: HeaderList) -> list[bytes]:
@@ -44,6 +57,9 @@ def _header_lines(headers: HeaderList) -> list[bytes]:
             raise ResponseError(f"invalid header {name!r}: {value!r}")
         lines.append(name + b": " + value + b"\r\n")
     return lines
+
+
+refresh_date()
 
 
 class Responder:
@@ -86,8 +102,14 @@ class Responder:
         head = self._build(status, headers, len(body))
         self._state = _ENDED
         conn = self._conn
-        if not conn.closed:
-            conn.write(head if self._no_body or not body else head + body)
+        if conn.closed:
+            return
+        if self._no_body or not body:
+            conn.write(head)
+        elif len(body) < 65536:
+            conn.write(head + body)
+        else:
+            conn.writelines((head, body))
 
     def error(self, status: int, reason: str) -> None:
         """Answer with the server's error renderer (gatekeeper's JSON error envelope by default)."""
@@ -163,37 +185,40 @@ class Responder:
     def _build(self, status: int, headers: HeaderList, length: int | None) -> bytes:
         """The response head; sets the framing of the body that follows."""
         request = self._request
-        if status == 101:
-            if not request.upgrade:
-                raise ResponseError("101 answers an Upgrade request only")
-        elif not 200 <= status <= 599:
-            raise ResponseError(f"status {status} cannot be sent")
+        line = _STATUS_LINES.get(status)
+        if line is None or status < 200 and status != 101 or status > 599:
+            if not 200 <= status <= 599:
+                raise ResponseError(f"status {status} cannot be sent")
+            line = b"HTTP/1.1 %d \r\n" % status
+        if status == 101 and not request.upgrade:
+            raise ResponseError("101 answers an Upgrade request only")
         self.status = status
-        conn = self._conn
-        close = conn.must_close(request)
+        close = self._conn.must_close(request)
         no_body = status < 200 or status == 204 or status == 304 or request.method == b"HEAD"
-        lines = [_STATUS_LINES.get(status) or b"HTTP/1.1 %d \r\n" % status]
+        lines = [line]
         content_length: bytes | None = None
         chunked = date = False
         for name, value in headers:
-            if not _TOKEN(name) or _BAD_VALUE(value):
-                raise ResponseError(f"invalid header {name!r}: {value!r}")
-            lname = name.lower()
-            if lname == b"content-length":
-                if content_length is not None and content_length != value or not _DIGITS(value):
-                    raise ResponseError(f"invalid Content-Length {value!r}")
-                content_length = value
-                continue
-            if lname == b"transfer-encoding":
-                if value.lower() != b"chunked":
-                    raise ResponseError(f"unsupported Transfer-Encoding {value!r}: decode it or drop it")
-                chunked = True
-                continue
-            if lname == b"connection" and status != 101:
-                close = close or b"close" in value.lower()
-                continue
-            if lname == b"date":
-                date = True
+            kind = _NAMES.get(name)
+            if kind is None:
+                kind = _name_kind(name)
+            if _BAD_VALUE(value):
+                raise ResponseError(f"invalid value of header {name!r}: {value!r}")
+            if kind:
+                if kind == _CONTENT_LENGTH:
+                    if content_length is not None and content_length != value or not _DIGITS(value):
+                        raise ResponseError(f"invalid Content-Length {value!r}")
+                    content_length = value
+                    continue
+                if kind == _TRANSFER_ENCODING:
+                    if value.lower() != b"chunked":
+                        raise ResponseError(f"unsupported Transfer-Encoding {value!r}: decode it or drop it")
+                    chunked = True
+                    continue
+                if kind == _CONNECTION and status != 101:
+                    close = close or b"close" in value.lower()
+                    continue
+                date = date or kind == _DATE
             lines.append(name + b": " + value + b"\r\n")
         if content_length is not None and chunked:
             raise ResponseError("both Content-Length and Transfer-Encoding")
@@ -223,7 +248,7 @@ class Responder:
             elif request.version == b"1.0":
                 lines.append(b"connection: keep-alive\r\n")
         if not date:
-            lines.append(date_header())
+            lines.append(_date[1])
         lines.append(b"\r\n")
         self.close = close
         self._no_body = no_body
@@ -235,7 +260,7 @@ class Responder:
 def closing_response(status: int, headers: HeaderList, body: bytes, *, with_body: bool = True) -> bytes:
     """A whole response after which the server closes the connection (its own refusals and failures)."""
     lines = [_STATUS_LINES.get(status) or b"HTTP/1.1 %d \r\n" % status, *_header_lines(headers),
-             b"content-length: %d\r\nconnection: close\r\n" % len(body), date_header(), b"\r\n"]
+             b"content-length: %d\r\nconnection: close\r\n" % len(body), _date[1], b"\r\n"]
     if with_body:
         lines.append(body)
     return b"".join(lines)

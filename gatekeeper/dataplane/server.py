@@ -10,15 +10,17 @@ lost to a TCP reset.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import socket
+import types
 from collections import deque
-from collections.abc import Awaitable, Callable
-from typing import cast
+from collections.abc import Callable, Coroutine, Generator
+from typing import Any, cast
 
 import httptools
 
-from gatekeeper.dataplane.checks import Refusal, check_framing, check_host, check_version, split_target
+from gatekeeper.dataplane.checks import SPECIAL, Refusal, check_head
 from gatekeeper.dataplane.errors import (
     BodyError,
     BodyTimeout,
@@ -31,11 +33,11 @@ from gatekeeper.dataplane.errors import (
 )
 from gatekeeper.dataplane.limits import MIB, Limits
 from gatekeeper.dataplane.request import Request
-from gatekeeper.dataplane.response import Responder, closing_response
+from gatekeeper.dataplane.response import Responder, closing_response, refresh_date
 
 log = logging.getLogger("gatekeeper.dataplane")
 
-Handler = Callable[[Request, Responder], Awaitable[None]]
+Handler = Callable[[Request, Responder], Coroutine[Any, Any, None]]
 """`async def handler(request, responder) -> None`: answers one request through `responder`."""
 
 HIGH_WATER = 256 * 1024  # unread body bytes buffered before the connection stops reading
@@ -45,6 +47,25 @@ CHUNK_OVERHEAD = 4096  # bytes of chunk framing allowed beyond 64 per chunk (chu
 CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 
 _IDLE, _HEAD, _BODY, _LINGER = 1, 2, 3, 4  # what a connection's deadline is for
+
+
+@types.coroutine
+def _continue(coro: Coroutine[Any, Any, None], waiting: Any) -> Generator[Any, None, None]:
+    """Drive `coro`, whose first step ran outside any task and yielded `waiting`, from inside a task: what it
+    waits for goes to the task, what the task throws (cancellation) goes into it."""
+    while True:
+        try:
+            yield waiting
+        except BaseException as exc:  # delivered to the coroutine, which decides
+            try:
+                waiting = coro.throw(exc)
+            except StopIteration:
+                return
+        else:
+            try:
+                waiting = coro.send(None)
+            except StopIteration:
+                return
 
 
 def _address(value: object) -> tuple[str, int]:
@@ -72,10 +93,11 @@ class Connection(asyncio.Protocol):
         self._headers: list[tuple[bytes, bytes]] = []
         self._head_bytes = 0
         self._raw_head = 0
-        self._content_length: bytes | None = None
-        self._transfer_encoding: list[bytes] = []
-        self._hosts: list[bytes] = []
-        self._expect = False
+        self._special: list[tuple[bytes, bytes]] | None = None
+        self._max_line = owner.limits.max_request_line
+        self._max_headers = owner.limits.max_headers
+        self._max_header_bytes = owner.limits.max_header_bytes
+        self._max_pipelined = owner.limits.max_pipelined
         self._in_head = False
         self._events = 0
         # the body being parsed
@@ -161,13 +183,16 @@ class Connection(asyncio.Protocol):
         except httptools.HttpParserUpgrade as exc:
             self._stopped = True
             self._upgrade_data = data[exc.args[0]:]
-            self._update_reading()
+            self._dispatch()
         except httptools.HttpParserCallbackError as exc:
             self._parse_failed(exc.__context__)
+            self._dispatch()
         except httptools.HttpParserError as exc:
             self._parse_failed(Refusal(400, str(exc)))
+            self._dispatch()
         else:
             if self._events != events:
+                self._dispatch()
                 return
             if parsing is None:
                 self._raw_head += len(data)
@@ -184,63 +209,48 @@ class Connection(asyncio.Protocol):
         self._in_head = True
         self._url = b""
         self._headers = []
+        self._special = None
         self._head_bytes = 0
-        self._content_length = None
-        self._transfer_encoding = []
-        self._hosts = []
-        self._expect = False
 
     def on_url(self, url: bytes) -> None:
         self._url += url
-        if len(self._url) > self.limits.max_request_line:
+        if len(self._url) > self._max_line:
             raise Refusal(414, "the request-target is too long")
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        limits = self.limits
         self._head_bytes += len(name) + len(value) + 4
-        if self._head_bytes > limits.max_header_bytes or len(self._headers) >= limits.max_headers:
+        headers = self._headers
+        if self._head_bytes > self._max_header_bytes or len(headers) >= self._max_headers:
             raise Refusal(431, "too many or too large headers")
         if self._parsing is not None:  # a trailer: counted, not kept
             return
         name = name.lower()
         value = value.rstrip(b" \t")
-        self._headers.append((name, value))
-        if name == b"content-length":
-            self._content_length = value
-        elif name == b"transfer-encoding":
-            self._transfer_encoding.append(value)
-        elif name == b"host":
-            self._hosts.append(value)
-        elif name == b"expect":
-            self._expect = value.lower() == b"100-continue"
+        headers.append((name, value))
+        if name in SPECIAL:
+            if self._special is None:
+                self._special = [(name, value)]
+            else:
+                self._special.append((name, value))
 
     def on_headers_complete(self) -> None:
         parser = self._parser
-        version = check_version(parser.get_http_version())
         method = parser.get_method()
-        if method == b"CONNECT":
-            raise Refusal(405, "CONNECT is not supported")
-        host = check_host(self._hosts, version)
-        path, query = split_target(method, self._url, host)
         upgrade = parser.should_upgrade()
-        length, chunked = check_framing(self._content_length, self._transfer_encoding, version, upgrade)
-        request = Request(self, method, self._url, path, query, self._headers, version, parser.should_keep_alive(),
-                          upgrade, length, chunked, self._expect and version == b"1.1")
+        target = self._url
+        version, path, query, length, chunked, expect = check_head(
+            method, parser.get_http_version(), target, self._special, upgrade)
+        request = Request(self, method, target, path, query, self._headers, version, parser.should_keep_alive(),
+                          upgrade, length, chunked, expect)
         self._in_head = False
-        self._raw_head = 0
-        self._head_bytes = 0
+        self._raw_head = self._head_bytes = 0
         self._events += 1
         if chunked or length:
             self._parsing = request
             self._chunks = self._chunk_overhead = 0
+        self._queue.append(request)
         if self._current is None:
             self._deadline = 0.0
-            self._current = request
-            self._responder = Responder(self, request)
-            self._task = self.loop.create_task(self._run(request))
-        else:
-            self._queue.append(request)
-            self._update_reading()
 
     def on_body(self, body: bytes) -> None:
         self._parsing.feed(body)  # type: ignore[union-attr]
@@ -263,6 +273,9 @@ class Connection(asyncio.Protocol):
 
     def write(self, data: bytes) -> None:
         self._transport.write(data)  # type: ignore[union-attr]
+
+    def writelines(self, data: tuple[bytes, ...]) -> None:
+        self._transport.writelines(data)  # type: ignore[union-attr]
 
     async def drain(self) -> None:
         """Wait until the transport takes more data; `ClientDisconnected` if the client goes away."""
@@ -287,8 +300,8 @@ class Connection(asyncio.Protocol):
 
     def must_close(self, request: Request) -> bool:
         """Whether the connection closes after the response to `request` (said in its Connection header)."""
-        return (self._dead or self._draining or (self._eof and not self._queue) or not request.keep_alive
-                or request.upgrade or not request.received)
+        return (not request.keep_alive or request.upgrade or not request.received or self._dead or self._draining
+                or (self._eof and not self._queue))
 
     def send_continue(self) -> None:
         if self._responder is not None and not self._responder.started and not self.closed:
@@ -359,34 +372,77 @@ class Connection(asyncio.Protocol):
 
     # handling
 
-    async def _run(self, request: Request) -> None:
-        """Run the handler for `request`, then for each pipelined request after it."""
-        handler = self._handler
-        responder = self._responder
-        assert responder is not None
-        while True:
+    def _dispatch(self) -> None:
+        """Start the handler of the next queued request, and of the ones after it while handlers finish without
+        waiting: a handler's first step runs right here (in a context of its own); only a handler that awaits
+        something gets a task."""
+        queue = self._queue
+        while self._current is None and queue:
+            request = self._current = queue.popleft()
+            responder = self._responder = Responder(self, request)
+            context = contextvars.copy_context()
             try:
-                await handler(request, responder)
-                if not responder.ended and not self._taken_over:
-                    if not responder.started:
-                        raise ResponseError("the handler returned without a response")
-                    responder.end()
-            except asyncio.CancelledError:
-                self.abort()
-                raise
+                coro = self._handler(request, responder)
+                waiting = context.run(coro.send, None)
+            except StopIteration:
+                self._done(request, responder, None)
             except Exception as exc:  # whatever a handler raises ends its response, never the server
-                self._handler_failed(responder, exc)
-            nxt = self._finish(request, responder)
-            if nxt is None:
-                return
-            if self.write_paused:
+                self._done(request, responder, exc)
+            else:
+                self._task = self.loop.create_task(self._resume(coro, waiting, request, responder),
+                                                   context=context)
+        if self._reading_paused or len(queue) >= self._max_pipelined:
+            self._update_reading()
+
+    async def _resume(self, coro: Coroutine[Any, Any, None], waiting: Any, request: Request,
+                      responder: Responder) -> None:
+        """The rest of a handler that awaited something, then the requests queued behind it."""
+        error = None
+        try:
+            await _continue(coro, waiting)
+        except asyncio.CancelledError:
+            self.abort()
+            raise
+        except Exception as exc:
+            error = exc
+        self._task = None
+        self._done(request, responder, error)
+        self._dispatch()
+
+    def _done(self, request: Request, responder: Responder, error: Exception | None) -> None:
+        """The handler returned (or raised): finish its response, then close, go idle, or wait for the client to
+        read before the next request."""
+        if error is None and not responder.ended and not self._taken_over:
+            error = ResponseError("the handler returned without a response")
+            if responder.started:
                 try:
-                    await self.drain()
-                except ClientDisconnected:
-                    return
-            request = nxt
-            responder = self._responder
-            assert responder is not None
+                    responder.end()
+                    error = None
+                except ResponseError as exc:
+                    error = exc
+        if error is not None:
+            self._handler_failed(responder, error)
+        if not self._keep_alive(request, responder):
+            return
+        if self.write_paused:
+            self._task = self.loop.create_task(self._after_drain())
+            return
+        self._current = self._responder = None
+        if not self._queue:
+            self._idle()
+
+    async def _after_drain(self) -> None:
+        """The client read enough of the last response: on to the next request."""
+        try:
+            await self.drain()
+        except ClientDisconnected:
+            return
+        self._task = None
+        self._current = self._responder = None
+        if self._queue:
+            self._dispatch()
+        else:
+            self._idle()
 
     def _handler_failed(self, responder: Responder, exc: Exception) -> None:
         self._dead = True
@@ -412,26 +468,28 @@ class Connection(asyncio.Protocol):
     def _current_method(self) -> bytes:
         return self._current.method if self._current is not None else b""
 
-    def _finish(self, request: Request, responder: Responder) -> Request | None:
-        """After a response: the next pipelined request to handle, or None (idle, or closing)."""
-        self._current = self._responder = None
+    def _keep_alive(self, request: Request, responder: Responder) -> bool:
+        """After a response: whether the connection goes on (closing it otherwise)."""
         if self._taken_over:
+            self._current = self._responder = None
             self.closed = True
             self._transport.close()  # type: ignore[union-attr]
             self._owner.removed(self)
-            return None
-        if request.received:
+            return False
+        if request.received and request.unread:
             self._buffered -= request.discard()
         if (responder.close or self._dead or self._draining or self.closed or request.upgrade
                 or not request.received or not request.keep_alive):
-            self._close(linger=not request.received or self._dead or bool(self._queue) or self._in_head
-                        or self._upgrade_data is not None)
-            return None
-        if self._queue:
-            nxt = self._current = self._queue.popleft()
-            self._responder = Responder(self, nxt)
-            self._update_reading()
-            return nxt
+            self._current = self._responder = None
+            linger = (not request.received or self._dead or bool(self._queue) or self._in_head
+                      or self._upgrade_data is not None)
+            self._queue.clear()
+            self._close(linger=linger)
+            return False
+        return True
+
+    def _idle(self) -> None:
+        """No request left to answer: refuse the pending bad one, close after EOF, or wait for the next."""
         if self._refusal is not None:
             self._refuse(self._refusal)
         elif self._eof:
@@ -440,7 +498,6 @@ class Connection(asyncio.Protocol):
             self._set_deadline(_HEAD, self.limits.header_timeout)
         else:
             self._set_deadline(_IDLE, self.limits.keep_alive_timeout)
-        return None
 
     # refusing and closing
 
@@ -454,10 +511,10 @@ class Connection(asyncio.Protocol):
             self._parsing = None
             self._dead = True
             request.fail(MalformedBody(exc.reason))
-        elif self._current is None:
+        elif self._current is None and not self._queue:
             self._refuse(exc)
         else:
-            self._refusal = exc  # answered in order, after the requests already queued
+            self._refusal = exc  # answered in order, after the requests before it
         self._update_reading()
 
     def _refuse(self, refusal: Refusal) -> None:
@@ -596,6 +653,7 @@ class Server:
             self._idle.set()
 
     def _sweep(self) -> None:
+        refresh_date()
         now = self.loop.time()
         for conn in list(self._connections):
             conn.check(now)
