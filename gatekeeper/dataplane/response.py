@@ -231,7 +231,7 @@ class Responder:
             if length is not None and not no_body and remaining != length:
                 raise ResponseError("the body length differs from its Content-Length")
         elif length is not None:
-            if length or not no_body:
+            if not no_body or length and status != 304:  # HEAD: the length GET would have
                 lines.append(b"content-length: %d\r\n" % length)
             remaining = length
             chunked = False

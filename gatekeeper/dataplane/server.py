@@ -413,7 +413,7 @@ class Connection(asyncio.Protocol):
         """The handler returned (or raised): finish its response, then close, go idle, or wait for the client to
         read before the next request."""
         if error is None and not responder.ended and not self._taken_over:
-            error = ResponseError("the handler returned without a response")
+            error = RuntimeError("the handler returned without a response")
             if responder.started:
                 try:
                     responder.end()
