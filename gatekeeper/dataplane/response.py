@@ -129,7 +129,7 @@ class Responder:
         if self._state == _IDLE or self._state == _ENDED:
             raise ResponseError("write() outside start() ... end()")
         conn = self._conn
-        if conn.closed:
+        if conn.closing:
             raise ClientDisconnected("the client closed the connection")
         data = b""
         if chunk and not self._no_body:

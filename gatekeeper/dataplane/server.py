@@ -271,6 +271,11 @@ class Connection(asyncio.Protocol):
 
     # used by Request and Responder
 
+    @property
+    def closing(self) -> bool:
+        """Closed, or closing (a write failed): connection_lost() may not have run yet."""
+        return self.closed or self._transport is None or self._transport.is_closing()
+
     def write(self, data: bytes) -> None:
         self._transport.write(data)  # type: ignore[union-attr]
 
