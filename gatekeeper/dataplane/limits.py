@@ -9,10 +9,24 @@ MIB = 1024 * 1024
 
 @dataclass(frozen=True, slots=True)
 class Limits:
-    """Bounds a client cannot push past; sizes in bytes, times in seconds.
+    """Bounds a client cannot push past; sizes in bytes, times in seconds. Beyond them the server answers with
+    the status given (then closes the connection) or drops the connection.
 
-    The server answers 414 (request line), 431 (header count or size), 408 (head not received in time)
-    and closes; `max_body_size` is what `Request.read_body()` allows by default (413 beyond).
+    - `max_request_line`: length of the request-target (414).
+    - `max_headers`, `max_header_bytes`: header count and size of the header block, trailers included (431);
+      at most 1 MiB, Go's `http.DefaultMaxHeaderBytes`.
+    - `max_body_size`: what `Request.read_body()` reads by default (413).
+    - `header_timeout`: from the first byte of a request head to its end (408; a connection that sends nothing
+      at all is closed without an answer).
+    - `body_timeout`: longest silence of the client while the handler waits for body bytes (408).
+    - `write_timeout`: how long a client may leave the response unread with the send buffer full (dropped).
+    - `keep_alive_timeout`: idle time between requests (closed).
+    - `max_pipelined`: requests read ahead of the one being answered (reading pauses beyond).
+    - `linger_timeout`: after an answer sent while the client is still sending (an early 413, a refusal), how
+      long the server reads and drops what comes before closing, so that the client gets the answer and not a
+      reset.
+
+    Deadlines are checked a few times a second (`tick`), so they hold within a quarter of the shortest one.
     """
 
     max_request_line: int = 8 * 1024

@@ -123,6 +123,9 @@ class Connection(asyncio.Protocol):
         self._deadline = 0.0
         self._deadline_kind = 0
         self._write_deadline = 0.0
+        limits = owner.limits
+        self._timeouts = (0.0, limits.keep_alive_timeout, limits.header_timeout, limits.body_timeout,
+                          limits.linger_timeout)
         self._drain_waiter: asyncio.Future[None] | None = None
         self._closed_event: asyncio.Event | None = None
 
@@ -134,11 +137,12 @@ class Connection(asyncio.Protocol):
         self.client = _address(transport.get_extra_info("peername"))
         self.server = _address(transport.get_extra_info("sockname"))
         self._owner.added(self)
-        self._set_deadline(_HEAD, self.limits.header_timeout)
+        self._set_deadline(_HEAD)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
-        self._deadline = self._write_deadline = 0.0
+        self._deadline_kind = 0
+        self._write_deadline = 0.0
         gone = ClientDisconnected("the client closed the connection")
         for request in (self._current, self._parsing, *self._queue):
             if request is not None:
@@ -174,7 +178,7 @@ class Connection(asyncio.Protocol):
             self._drop(data)
             return
         if self._deadline_kind == _IDLE:
-            self._set_deadline(_HEAD, self.limits.header_timeout)
+            self._set_deadline(_HEAD)
         events = self._events
         parsing = self._parsing
         fed = self._fed
@@ -250,7 +254,7 @@ class Connection(asyncio.Protocol):
             self._chunks = self._chunk_overhead = 0
         self._queue.append(request)
         if self._current is None:
-            self._deadline = 0.0
+            self._deadline_kind = 0
 
     def on_body(self, body: bytes) -> None:
         self._parsing.feed(body)  # type: ignore[union-attr]
@@ -319,15 +323,16 @@ class Connection(asyncio.Protocol):
 
     def body_wait(self, waiting: bool) -> None:
         if waiting:
-            self._set_deadline(_BODY, self.limits.body_timeout)
+            self._set_deadline(_BODY)
         elif self._deadline_kind == _BODY:
-            self._deadline = 0.0
+            self._deadline_kind = 0
 
     def take_over(self) -> tuple[asyncio.Transport, bytes]:
         transport = self._transport
         assert transport is not None
         self._taken_over = self._stopped = self._dead = True
-        self._deadline = self._write_deadline = 0.0
+        self._deadline_kind = 0
+        self._write_deadline = 0.0
         data = self._upgrade_data or b""
         self._upgrade_data = None
         if self._reading_paused:
@@ -344,10 +349,15 @@ class Connection(asyncio.Protocol):
             self._write_deadline = 0.0
             self._transport.abort()  # type: ignore[union-attr]
             return
-        if not self._deadline or now < self._deadline:
-            return
-        self._deadline = 0.0
         kind = self._deadline_kind
+        if not kind:
+            return
+        if not self._deadline:  # armed since the last tick: starts now
+            self._deadline = now + self._timeouts[kind]
+            return
+        if now < self._deadline:
+            return
+        self._deadline_kind = 0
         if kind == _BODY:
             if self._current is not None:
                 self._dead = True
@@ -499,10 +509,8 @@ class Connection(asyncio.Protocol):
             self._refuse(self._refusal)
         elif self._eof:
             self._close()
-        elif self._in_head:
-            self._set_deadline(_HEAD, self.limits.header_timeout)
         else:
-            self._set_deadline(_IDLE, self.limits.keep_alive_timeout)
+            self._set_deadline(_HEAD if self._in_head else _IDLE)
 
     # refusing and closing
 
@@ -532,7 +540,7 @@ class Connection(asyncio.Protocol):
     def _close(self, linger: bool = False) -> None:
         """Close; with `linger`, half-close first and drop what the client still sends for a moment."""
         self._stopped = True
-        self._deadline = 0.0
+        self._deadline_kind = 0
         transport = self._transport
         if self.closed or transport is None:
             return
@@ -540,7 +548,7 @@ class Connection(asyncio.Protocol):
             transport.close()
             return
         self._lingering = 1
-        self._set_deadline(_LINGER, self.limits.linger_timeout)
+        self._set_deadline(_LINGER)
         transport.write_eof()
         self._update_reading()
 
@@ -574,9 +582,10 @@ class Connection(asyncio.Protocol):
             else:
                 self._transport.resume_reading()  # type: ignore[union-attr]
 
-    def _set_deadline(self, kind: int, seconds: float) -> None:
-        self._deadline = self.loop.time() + seconds
+    def _set_deadline(self, kind: int) -> None:
+        """Arm the deadline for `kind`; the server's next tick starts its clock (so no clock is read here)."""
         self._deadline_kind = kind
+        self._deadline = 0.0
 
 
 class Server:
