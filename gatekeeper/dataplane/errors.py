@@ -56,6 +56,9 @@ _MESSAGES = {
 
 def json_error(status: int, reason: str) -> tuple[Headers, bytes]:
     """gatekeeper's error envelope: `{"error": {"code", "status", "message", "reason"}}`."""
-    phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else ""
+    try:
+        phrase = HTTPStatus(status).phrase
+    except ValueError:
+        phrase = ""
     body = {"error": {"code": status, "status": phrase, "message": _MESSAGES.get(status, phrase), "reason": reason}}
     return [(b"content-type", b"application/json")], json.dumps(body, separators=(",", ":")).encode()
