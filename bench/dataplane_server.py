@@ -11,20 +11,25 @@ Rows (wrk -t1 -c50 pinned to CPU 0, every server pinned to CPU 1, every Python o
 - Granian's RSGI interface hello (`pip install granian`, the `bench` extra), if installed.
 
 Each row is the best of `--rounds` runs of `--seconds` (the rows take turns, so a noisy neighbour hurts them
-alike). `--serve KIND --port N` runs one of the Python servers (used by the benchmark itself).
+alike), with the CPU time the server's processes used per request (the least of the rounds), which a shared
+machine disturbs less than requests/s. `--serve KIND --port N` runs one of the Python servers (used by the
+benchmark itself).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import importlib.util
+import os
 import socket
 import sys
 from collections.abc import Callable, MutableMapping
+from pathlib import Path
 from typing import Any
 
-from bench.common import NGINX, WRK, WrkResult, free_port, nginx, process, report, wrk
+from bench.common import NGINX, WRK, WrkResult, free_port, nginx, process, wrk
 
 BODY = b"hello"
 TEXT = [(b"content-type", b"text/plain")]
@@ -76,6 +81,19 @@ async def serve(kind: str, port: int) -> None:
     await asyncio.Event().wait()
 
 
+def group_cpu(pgid: int) -> float:
+    """CPU seconds used so far by the processes of group `pgid` (every server here runs in a session of its own)."""
+    ticks = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:
+            ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def main(seconds: int, rounds: int, server_cpu: int | None = 1) -> dict[str, float]:
     if NGINX is None or WRK is None:
         raise SystemExit("nginx and wrk are needed (make system-deps)")
@@ -94,37 +112,36 @@ def main(seconds: int, rounds: int, server_cpu: int | None = 1) -> dict[str, flo
             sys.executable, "-m", "granian", "--interface", "rsgi", "--loop", "uvloop", "--workers", "1",
             "--runtime-threads", "1", "--host", "127.0.0.1", "--port", str(ports["granian"]), "--no-access-log",
             "--log-level", "error", "bench.dataplane_server:rsgi_app"]
-    urls = {"nginx return 200": f"http://127.0.0.1:{ports['nginx']}/"}
-    urls |= {name: f"http://127.0.0.1:{cmd[cmd.index('--port') + 1]}/" for name, cmd in commands.items()}
     conf = f'server {{ listen 127.0.0.1:{ports["nginx"]}; location / {{ return 200 "hello"; }} }}'
     best: dict[str, WrkResult] = {}
-    with nginx(conf, ports=[ports["nginx"]], cpu=server_cpu), _all(commands, server_cpu):
-        for url in urls.values():
+    cpu: dict[str, float] = {}
+    with contextlib.ExitStack() as stack:
+        work = stack.enter_context(nginx(conf, ports=[ports["nginx"]], cpu=server_cpu))
+        servers = {"nginx return 200": (f"http://127.0.0.1:{ports['nginx']}/",
+                                        int((work / "nginx.pid").read_text()))}
+        for name, cmd in commands.items():
+            port = int(cmd[cmd.index("--port") + 1])
+            proc = stack.enter_context(process(cmd, ports=[port], cpu=server_cpu))
+            servers[name] = (f"http://127.0.0.1:{port}/", proc.pid)
+        for url, _ in servers.values():
             wrk(url, seconds=1)  # warm up
         for _ in range(rounds):
-            for name, url in urls.items():
+            for name, (url, pgid) in servers.items():
+                before = group_cpu(pgid)
                 result = wrk(url, seconds=seconds)
+                used = (group_cpu(pgid) - before) / (result.rps * seconds) * 1e6
                 if name not in best or result.rps > best[name].rps:
                     best[name] = result
-    rows = [(name, best[name]) for name in urls]
-    report(f"hello world, best of {rounds} x {seconds}s (wrk -t1 -c50, servers pinned to one core)", rows, CEILING)
-    return {name: result.rps / best[CEILING].rps for name, result in rows}
-
-
-class _all:
-    """Start every server command (pinned), stop them all afterwards."""
-
-    def __init__(self, commands: dict[str, list[str]], cpu: int | None) -> None:
-        self.managers = [process(cmd, ports=[int(cmd[cmd.index("--port") + 1])], cpu=cpu)
-                         for cmd in commands.values()]
-
-    def __enter__(self) -> None:
-        for manager in self.managers:
-            manager.__enter__()
-
-    def __exit__(self, *exc: object) -> None:
-        for manager in reversed(self.managers):
-            manager.__exit__(None, None, None)
+                cpu[name] = min(cpu.get(name, used), used)
+    print(f"\nhello world: best of {rounds} x {seconds}s, wrk -t1 -c50 on CPU 0, each server pinned to CPU 1")
+    print(f"{'':46} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'ratio':>6} {'cpu us/req':>11} {'cpu ratio':>9}")
+    for name in servers:
+        r = best[name]
+        print(f"{name:46} {r.rps:8.0f} {r.p50_ms:7.3f} {r.p99_ms:7.3f} {r.rps / best[CEILING].rps:6.3f} "
+              f"{cpu[name]:11.2f} {cpu[CEILING] / cpu[name]:9.3f}")
+    print("ratio: requests/s against the ceiling's; cpu ratio: the ceiling's CPU time per request against the "
+          "row's (steadier when the machine is shared)")
+    return {name: best[name].rps / best[CEILING].rps for name in servers}
 
 
 if __name__ == "__main__":
