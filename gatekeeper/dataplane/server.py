@@ -427,17 +427,23 @@ class Connection(asyncio.Protocol):
     def _done(self, request: Request, responder: Responder, error: Exception | None) -> None:
         """The handler returned (or raised): finish its response, then close, go idle, or wait for the client to
         read before the next request."""
-        if error is None and not responder.ended and not self._taken_over:
-            error = RuntimeError("the handler returned without a response")
-            if responder.started:
-                try:
-                    responder.end()
-                    error = None
-                except ResponseError as exc:
-                    error = exc
-        if error is not None:
-            self._handler_failed(responder, error)
-        if not self._keep_alive(request, responder):
+        if error is not None or not responder.ended:
+            self._unfinished(responder, error)
+        if self._taken_over:
+            self._current = self._responder = None
+            self.closed = True
+            self._transport.close()  # type: ignore[union-attr]
+            self._owner.removed(self)
+            return
+        if request.received and request.unread:
+            self._buffered -= request.discard()
+        # responder.close covers what the request asked for (keep-alive, upgrade) and a body left unread
+        if responder.close or self._dead or self._draining or self.closed or not request.received:
+            self._current = self._responder = None
+            linger = (not request.received or self._dead or bool(self._queue) or self._in_head
+                      or self._upgrade_data is not None)
+            self._queue.clear()
+            self._close(linger=linger)
             return
         if self.write_paused:
             self._task = self.loop.create_task(self._after_drain())
@@ -445,6 +451,19 @@ class Connection(asyncio.Protocol):
         self._current = self._responder = None
         if not self._queue:
             self._idle()
+
+    def _unfinished(self, responder: Responder, error: Exception | None) -> None:
+        """End a response the handler left open, or answer its failure."""
+        if error is None and not self._taken_over:
+            if not responder.started:
+                error = RuntimeError("the handler returned without a response")
+            else:
+                try:
+                    responder.end()
+                except ResponseError as exc:
+                    error = exc
+        if error is not None:
+            self._handler_failed(responder, error)
 
     async def _after_drain(self) -> None:
         """The client read enough of the last response: on to the next request."""
@@ -482,26 +501,6 @@ class Connection(asyncio.Protocol):
 
     def _current_method(self) -> bytes:
         return self._current.method if self._current is not None else b""
-
-    def _keep_alive(self, request: Request, responder: Responder) -> bool:
-        """After a response: whether the connection goes on (closing it otherwise)."""
-        if self._taken_over:
-            self._current = self._responder = None
-            self.closed = True
-            self._transport.close()  # type: ignore[union-attr]
-            self._owner.removed(self)
-            return False
-        if request.received and request.unread:
-            self._buffered -= request.discard()
-        if (responder.close or self._dead or self._draining or self.closed or request.upgrade
-                or not request.received or not request.keep_alive):
-            self._current = self._responder = None
-            linger = (not request.received or self._dead or bool(self._queue) or self._in_head
-                      or self._upgrade_data is not None)
-            self._queue.clear()
-            self._close(linger=linger)
-            return False
-        return True
 
     def _idle(self) -> None:
         """No request left to answer: refuse the pending bad one, close after EOF, or wait for the next."""
