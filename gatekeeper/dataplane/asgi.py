@@ -101,8 +101,6 @@ class _Exchange:
 
     async def send(self, message: Message) -> None:
         responder = self.responder
-        if self.request.disconnected:
-            raise ClientDisconnected("the client closed the connection")
         kind = message["type"]
         if kind == "http.response.start":
             if self.status:

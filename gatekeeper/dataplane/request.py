@@ -67,12 +67,13 @@ class Request:
 
     @property
     def disconnected(self) -> bool:
-        """Whether the client's connection is gone."""
-        return self._conn.closed
+        """Whether the client went away: closed the connection, or at least its sending side (a client that only
+        half-closes cannot be told apart; what is still written reaches it while the connection stays open)."""
+        return self._conn.gone
 
     async def wait_disconnected(self) -> None:
-        """Return once the client's connection is gone."""
-        await self._conn.wait_closed()
+        """Return once the client went away (see `disconnected`)."""
+        await self._conn.wait_gone()
 
     async def body(self) -> AsyncIterator[bytes]:
         """The body, chunk by chunk, as it arrives. The connection stops reading while chunks wait unconsumed;

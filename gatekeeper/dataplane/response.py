@@ -96,14 +96,15 @@ class Responder:
         return self._state == _ENDED
 
     def respond(self, status: int, headers: HeaderList, body: bytes = b"") -> None:
-        """The whole response in one transport write; Content-Length is added unless given (and then checked)."""
+        """The whole response in one transport write; Content-Length is added unless given (and then checked).
+        Like `write()` and `end()`, raises `ClientDisconnected` once the connection is closed."""
         if self._state != _IDLE:
             raise ResponseError("the response was already started")
         head = self._build(status, headers, len(body))
         self._state = _ENDED
         conn = self._conn
-        if conn.closed:
-            return
+        if conn.closing:
+            raise ClientDisconnected("the client closed the connection")
         if self._no_body or not body:
             conn.write(head)
         elif len(body) < 65536:
@@ -159,7 +160,9 @@ class Responder:
             data += b"0\r\n" + b"".join(_header_lines(trailers or ())) + b"\r\n"
         self._state = _ENDED
         conn = self._conn
-        if data and not conn.closed:
+        if conn.closing:
+            raise ClientDisconnected("the client closed the connection")
+        if data:
             conn.write(data)
 
     def abandon(self) -> bool:

@@ -127,7 +127,7 @@ class Connection(asyncio.Protocol):
         self._timeouts = (0.0, limits.keep_alive_timeout, limits.header_timeout, limits.body_timeout,
                           limits.linger_timeout)
         self._drain_waiter: asyncio.Future[None] | None = None
-        self._closed_event: asyncio.Event | None = None
+        self._gone_event: asyncio.Event | None = None
 
     # asyncio protocol
 
@@ -150,12 +150,14 @@ class Connection(asyncio.Protocol):
         waiter = self._drain_waiter
         if waiter is not None and not waiter.done():
             waiter.set_exception(gone)
-        if self._closed_event is not None:
-            self._closed_event.set()
+        if self._gone_event is not None:
+            self._gone_event.set()
         self._owner.removed(self)
 
     def eof_received(self) -> bool:
         self._eof = True
+        if self._gone_event is not None:
+            self._gone_event.set()
         if self._parsing is not None:
             self._parsing.fail(ClientDisconnected("the client stopped sending before the end of the body"))
             self._parsing = None
@@ -297,12 +299,17 @@ class Connection(asyncio.Protocol):
             finally:
                 self._drain_waiter = None
 
-    async def wait_closed(self) -> None:
-        if self._closed_event is None:
-            self._closed_event = asyncio.Event()
-            if self.closed:
-                self._closed_event.set()
-        await self._closed_event.wait()
+    @property
+    def gone(self) -> bool:
+        """The client closed the connection, or its sending side (which cannot be told apart from here)."""
+        return self.closed or self._eof
+
+    async def wait_gone(self) -> None:
+        if self._gone_event is None:
+            self._gone_event = asyncio.Event()
+            if self.gone:
+                self._gone_event.set()
+        await self._gone_event.wait()
 
     def render_error(self, status: int, reason: str) -> tuple[Headers, bytes]:
         return self._owner.error_response(status, reason)

@@ -163,3 +163,25 @@ async def test_streaming_stops_when_the_client_leaves() -> None:
                 break
             await asyncio.sleep(0.05)
         assert (endings, server.connections) == (["ClientDisconnect"], 0)
+
+
+async def test_receive_says_disconnect_when_the_client_leaves() -> None:
+    messages: list[str] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        while True:
+            message = await receive()
+            messages.append(message["type"])
+            if message["type"] == "http.disconnect":
+                return
+
+    async with running(AsgiBridge(app)) as (server, port):
+        client = await Client.connect(port)
+        await client.send(b"POST / HTTP/1.1\r\nHost: gk\r\nContent-Length: 3\r\n\r\nabc")
+        await asyncio.sleep(0.05)
+        await client.close()
+        for _ in range(100):
+            if messages[-1:] == ["http.disconnect"]:
+                break
+            await asyncio.sleep(0.02)
+    assert messages == ["http.request", "http.request", "http.disconnect"]
