@@ -5,6 +5,9 @@ Per connection, handlers run one at a time: pipelined requests wait in order and
 after request N's response ended. Whatever the server refuses itself it answers with the error renderer and then
 closes the connection, reading (and dropping) what the client still sends for a moment so that the answer is not
 lost to a TCP reset.
+
+Logging (`gatekeeper.dataplane`): refusals of bad input at debug (a client can send many), a failing handler at
+error with its traceback, which never reaches the client.
 """
 
 from __future__ import annotations
@@ -492,7 +495,7 @@ class Connection(asyncio.Protocol):
             return
         if isinstance(exc, BodyError):
             status, reason = exc.status, str(exc)
-            log.info("request body refused (%d): %s", status, reason)
+            log.debug("request body refused (%d): %s", status, reason)
         elif isinstance(exc, ResponseError):
             status, reason = 502, "the handler's response was malformed"
             log.error("invalid response from the handler: %s", exc)
@@ -537,7 +540,7 @@ class Connection(asyncio.Protocol):
         self._update_reading()
 
     def _refuse(self, refusal: Refusal) -> None:
-        log.info("request from %s:%d refused (%d): %s", *self.client, refusal.status, refusal.reason)
+        log.debug("request from %s:%d refused (%d): %s", *self.client, refusal.status, refusal.reason)
         if not self.closed:
             headers, body = self.render_error(refusal.status, refusal.reason)
             self.write(closing_response(refusal.status, headers, body))
