@@ -31,7 +31,7 @@ class Refusal(Exception):
         self.reason = reason
 
 
-SPECIAL = frozenset((b"host", b"content-length", b"transfer-encoding", b"expect"))
+SPECIAL = frozenset((b"host", b"content-length", b"transfer-encoding", b"expect", b"connection"))
 """The headers `check_head` looks at."""
 
 
@@ -61,9 +61,10 @@ def split_target(method: bytes, target: bytes, host: bytes | None) -> tuple[byte
 
 
 def check_head(method: bytes, version: str, target: bytes, special: list[tuple[bytes, bytes]] | None,
-               upgrade: bool) -> tuple[bytes, bytes, bytes, int | None, bool, bool]:
-    """(version, path, query, content_length, chunked, expect_continue) of a request head whose framing headers
-    (Host, Content-Length, Transfer-Encoding, Expect; lower-cased) are `special`.
+               upgrade: bool) -> tuple[bytes, bytes, bytes, int | None, bool, bool, bool]:
+    """(version, path, query, content_length, chunked, expect_continue, close) of a request head whose framing
+    headers (Host, Content-Length, Transfer-Encoding, Expect, Connection; lower-cased) are `special`. `close`: a
+    Connection header names `close` (llhttp keeps an HTTP/1.0 connection alive when it also names keep-alive).
 
     Refuses what llhttp accepts: HTTP versions other than 1.0 and 1.1 (llhttp parses 0.9, even without a version,
     and 2.0); CONNECT; a missing Host on HTTP/1.1, several Host headers, a malformed one; Transfer-Encoding other
@@ -80,7 +81,7 @@ def check_head(method: bytes, version: str, target: bytes, special: list[tuple[b
         raise Refusal(405, "CONNECT is not supported")
     host = content_length = None
     transfer_encoding: list[bytes] = []
-    expect = False
+    expect = close = False
     for name, value in special or ():
         if name == b"host":
             if host is not None:
@@ -95,6 +96,8 @@ def check_head(method: bytes, version: str, target: bytes, special: list[tuple[b
             content_length = value
         elif name == b"transfer-encoding":
             transfer_encoding.append(value)
+        elif name == b"connection":
+            close = close or b"close" in (token.strip() for token in value.lower().split(b","))
         else:
             expect = value.lower() == b"100-continue" and v == b"1.1"
     if host is None and v == b"1.1":
@@ -114,4 +117,4 @@ def check_head(method: bytes, version: str, target: bytes, special: list[tuple[b
             raise Refusal(400, "Content-Length too large")
     if upgrade and (chunked or length):
         raise Refusal(400, "an upgrade request cannot have a body")
-    return v, path, query, length, chunked, expect
+    return v, path, query, length, chunked, expect, close

@@ -247,10 +247,10 @@ class Connection(asyncio.Protocol):
         method = parser.get_method()
         upgrade = parser.should_upgrade()
         target = self._url
-        version, path, query, length, chunked, expect = check_head(
+        version, path, query, length, chunked, expect, close = check_head(
             method, parser.get_http_version(), target, self._special, upgrade)
-        request = Request(self, method, target, path, query, self._headers, version, parser.should_keep_alive(),
-                          upgrade, length, chunked, expect)
+        request = Request(self, method, target, path, query, self._headers, version,
+                          parser.should_keep_alive() and not close, upgrade, length, chunked, expect)
         self._in_head = False
         self._raw_head = self._head_bytes = 0
         self._events += 1
@@ -529,9 +529,8 @@ class Connection(asyncio.Protocol):
             log.error("request parsing failed", exc_info=exc)
             exc = Refusal(400, "the request could not be parsed")
         request = self._parsing
-        if request is not None:  # in a body: its handler hears of it, then the connection closes
+        if request is not None:  # in a body: its handler hears of it; it is the last request answered
             self._parsing = None
-            self._dead = True
             request.fail(MalformedBody(exc.reason))
         elif self._current is None and not self._queue:
             self._refuse(exc)

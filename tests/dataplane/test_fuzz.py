@@ -187,17 +187,21 @@ def test_random_bytes_get_no_5xx_and_the_listener_keeps_serving(port: int, data:
 def h11_framing(data: bytes) -> list[list[str]]:
     """What h11, as a server, makes of `data`: [method, target digest, body digest] of each whole request.
 
-    Two leniencies of llhttp that h11 does not share are allowed for, h11 starting again on the rest of the stream
-    without them; neither moves a boundary between messages:
-    - CR and LF bytes before a request-line are skipped (RFC 9112 2.2 asks a server to ignore empty lines there);
-    - runs of SP between the parts of a request-line count as one SP (RFC 9112 3 allows parsing on whitespace
-      boundaries; the parts themselves cannot hold a SP, so there is no other way to read them)."""
+    Where we go on and h11 does not, h11 starts again on the rest of the stream; none of these moves a boundary
+    between messages:
+    - CR and LF bytes before a request-line are skipped by llhttp (RFC 9112 2.2 asks a server to ignore empty
+      lines there);
+    - runs of SP between the parts of a request-line count as one SP for llhttp (RFC 9112 3 allows parsing on
+      whitespace boundaries; the parts themselves cannot hold a SP, so there is no other way to read them);
+    - an HTTP/1.0 request with `Connection: keep-alive` keeps the connection open (RFC 9112 9.3, appendix C.2.2);
+      h11 closes after any HTTP/1.0 request."""
     out: list[list[str]] = []
     while True:
         conn = h11.Connection(h11.SERVER)
         conn.receive_data(data)
         conn.receive_data(b"")
         method, target, body = b"", b"", b""
+        keep_alive_10 = False
         while True:
             rest = conn.trailing_data[0] if conn.their_state is h11.IDLE else b""
             try:
@@ -213,12 +217,17 @@ def h11_framing(data: bytes) -> list[list[str]]:
                 return out
             if isinstance(event, h11.Request):
                 method, target, body = event.method, event.target, b""
+                tokens = {t.strip() for n, v in event.headers if n == b"connection" for t in v.lower().split(b",")}
+                keep_alive_10 = event.http_version == b"1.0" and b"keep-alive" in tokens and b"close" not in tokens
             elif isinstance(event, h11.Data):
                 body += event.data
             elif isinstance(event, h11.EndOfMessage):
                 out.append([method.decode(), digest(target), digest(body)])
                 conn.send(h11.Response(status_code=200, headers=[("Content-Length", "0")]))
                 conn.send(h11.EndOfMessage())
+                if keep_alive_10 and conn.their_state is h11.MUST_CLOSE:
+                    data = conn.trailing_data[0]
+                    break
                 if conn.our_state is not h11.DONE or conn.their_state is not h11.DONE:
                     return out
                 conn.start_next_cycle()

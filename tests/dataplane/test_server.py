@@ -63,6 +63,7 @@ async def test_keep_alive_connection_serves_many_requests() -> None:
     (b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", b"close", True),
     (b"GET / HTTP/1.0\r\n\r\n", b"close", True),
     (b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", b"keep-alive", False),
+    (b"GET / HTTP/1.0\r\nConnection: keep-alive, close\r\n\r\n", b"close", True),
     (GET, None, False),
 ])
 async def test_connection_header(request_head: bytes, header: bytes | None, closes: bool) -> None:
@@ -88,6 +89,15 @@ async def test_a_bad_request_after_good_pipelined_ones_is_refused_in_its_turn() 
         await client.send(GET + b"GET /a#b HTTP/1.1\r\nHost: a\r\n\r\n" + GET)
         assert (await client.response()).status == 200
         assert (await client.response()).status == 400
+        assert await client.closed()
+
+
+async def test_a_malformed_body_is_refused_after_the_requests_before_it() -> None:
+    async with running(echo) as (_, port):
+        client = await Client.connect(port)
+        await client.send(post(b"a") + GET + b"PUT / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+                          b"1\r\nb\r\n1\r\ncX0\r\n\r\n")
+        assert [(await client.response()).status for _ in range(3)] == [200, 200, 400]
         assert await client.closed()
 
 
