@@ -185,7 +185,8 @@ def test_random_bytes_get_no_5xx_and_the_listener_keeps_serving(port: int, data:
 
 
 def h11_framing(data: bytes) -> list[list[str]]:
-    """What h11, as a server, makes of `data`: [method, target digest, body digest] of each whole request.
+    """What h11, as a server, makes of `data`: [method, target digest, body digest, "upgrade" or ""] of each whole
+    request.
 
     Where we go on and h11 does not, h11 starts again on the rest of the stream; none of these moves a boundary
     between messages:
@@ -201,7 +202,7 @@ def h11_framing(data: bytes) -> list[list[str]]:
         conn.receive_data(data)
         conn.receive_data(b"")
         method, target, body = b"", b"", b""
-        keep_alive_10 = False
+        keep_alive_10 = upgrade = False
         while True:
             rest = conn.trailing_data[0] if conn.their_state is h11.IDLE else b""
             try:
@@ -219,10 +220,11 @@ def h11_framing(data: bytes) -> list[list[str]]:
                 method, target, body = event.method, event.target, b""
                 tokens = {t.strip() for n, v in event.headers if n == b"connection" for t in v.lower().split(b",")}
                 keep_alive_10 = event.http_version == b"1.0" and b"keep-alive" in tokens and b"close" not in tokens
+                upgrade = b"upgrade" in tokens and any(n == b"upgrade" for n, _ in event.headers)
             elif isinstance(event, h11.Data):
                 body += event.data
             elif isinstance(event, h11.EndOfMessage):
-                out.append([method.decode(), digest(target), digest(body)])
+                out.append([method.decode(), digest(target), digest(body), "upgrade" if upgrade else ""])
                 conn.send(h11.Response(status_code=200, headers=[("Content-Length", "0")]))
                 conn.send(h11.EndOfMessage())
                 if keep_alive_10 and conn.their_state is h11.MUST_CLOSE:
@@ -244,7 +246,9 @@ def test_framing_agrees_with_h11_or_is_refused(port: int, generated: tuple[bytes
     refused = any(status != 200 for status, _ in answers)
     theirs = h11_framing(data)
     # Every request we answered is one h11 sees, with the same method, target and body, in the same order.
-    assert ours == theirs[:len(ours)], (data, answers)
-    # Where h11 sees more, we stopped with a refusal (never silently).
+    assert ours == [request[:3] for request in theirs[:len(ours)]], (data, answers)
+    # Where h11 sees more, we stopped with a refusal (never silently), or after an Upgrade request we did not
+    # switch for: what follows it may be meant for the new protocol, and reading it as HTTP is how a declined
+    # upgrade smuggles requests past a proxy that took it for a tunnel, so the connection closes instead.
     if len(ours) < len(theirs):
-        assert refused, (data, answers)
+        assert refused or (ours and theirs[len(ours) - 1][3] == "upgrade"), (data, answers)
