@@ -57,10 +57,10 @@ bench: install system-deps
 	$(PY) -m bench
 
 ## make lock: re-pin every dependency within pyproject.toml's ranges, with hashes: requirements.lock (what the
-## image runs), requirements-dev.lock (the same pins plus the test extra, what make installs)
+## image runs), requirements-dev.lock (the same pins plus the test and bench extras, what make installs)
 lock:
 	python3 -m venv .lock-venv && .lock-venv/bin/pip install -q uv
-	.lock-venv/bin/uv pip compile -q pyproject.toml --extra test --python-version 3.11 --generate-hashes \
+	.lock-venv/bin/uv pip compile -q pyproject.toml --extra test --extra bench --python-version 3.11 --generate-hashes \
 	  -o requirements-dev.lock
 	.lock-venv/bin/uv pip compile -q pyproject.toml --python-version 3.11 --generate-hashes \
 	  -c requirements-dev.lock -o requirements.lock

@@ -214,13 +214,13 @@ SLOW_SERVER = textwrap.dedent("""
             await asyncio.sleep(float(request.query_params["seconds"]))
             return PlainTextResponse("finished")
 
-        apps = build_listeners(container)
-        apps["admin"] = Starlette(routes=[Route("/slow", slow), Mount("/", apps["admin"])])
+        listeners = build_listeners(container)
+        listeners.asgi["admin"] = Starlette(routes=[Route("/slow", slow), Mount("/", listeners.asgi["admin"])])
 
         def announce(urls):
             print("gatekeeper is listening:\\n" + "\\n".join(f"  {n} {u}" for n, u in urls.items()), flush=True)
 
-        return await serve(container, apps, apply_migrations=True, on_ready=announce)
+        return await serve(container, listeners, apply_migrations=True, on_ready=announce)
 
     sys.exit(asyncio.run(main()))
 """)
@@ -453,7 +453,10 @@ async def _idle_connection_survives(url: str, idle: float) -> bool:
 
 async def test_idle_keep_alive_connections_are_closed_after_the_configured_timeout(
         make_config: Callable[..., Config]) -> None:
-    async with running_gatekeeper(make_config({"serve": {"keep_alive_timeout": "1s"}})) as instance:
+    """`serve.keep_alive_timeout` for the Kratos listeners and metrics, Oathkeeper's `timeout.idle` for its two."""
+    config = make_config({"serve": {"keep_alive_timeout": "1s", "proxy": {"timeout": {"idle": "1s"}},
+                                    "api": {"timeout": {"idle": "1s"}}}})
+    async with running_gatekeeper(config) as instance:
         for url in instance.urls.values():
             assert await _idle_connection_survives(url, 0.2)
             assert not await _idle_connection_survives(url, 1.6)
@@ -462,6 +465,6 @@ async def test_idle_keep_alive_connections_are_closed_after_the_configured_timeo
 @pytest.mark.slow
 async def test_idle_keep_alive_connections_outlive_a_load_balancers_60s_idle_by_default(
         make_config: Callable[..., Config]) -> None:
-    assert make_config().serve.keep_alive_timeout == 75
+    assert make_config().serve.keep_alive_timeout == 75 and make_config().serve.proxy.timeout.idle == 120
     async with running_gatekeeper(make_config()) as instance:
         assert await _idle_connection_survives(instance.proxy, 6)  # uvicorn's own default closes after 5 s

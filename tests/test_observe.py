@@ -8,7 +8,7 @@ import logging
 import re
 import textwrap
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -21,13 +21,10 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
 from gatekeeper import __version__
-from gatekeeper.config import Config
 from gatekeeper.errors import StoreError, UniqueViolation
 from gatekeeper.http.errors import EXCEPTION_HANDLERS
 from gatekeeper.http.observer import RequestObserver
 from gatekeeper.observe import JsonFormatter, Metrics
-from gatekeeper.proxy.app import ProxyApp
-from gatekeeper.server.container import build
 from gatekeeper.store import Store
 from tests.support.process import (
     LISTENER_NAMES,
@@ -39,7 +36,7 @@ from tests.support.process import (
     wait_until,
     write_config,
 )
-from tests.support.servers import serving
+from tests.support.servers import Instance, serving
 
 COOKIE_VALUE = "MTcwMDAwMDAwMHxzZWNyZXQtc2Vzc2lvbi1jb29raWU"
 TOKEN = "ory_st_tokenvalue0123456789"
@@ -171,26 +168,15 @@ async def test_failed_store_statements_are_counted_by_kind(store: Store) -> None
     assert registry.get_sample_value("gatekeeper_store_query_duration_seconds_count", {"operation": "insert"}) == 2
 
 
-async def test_requests_under_a_mounted_prefix_keep_their_route_label(make_config: Callable[..., Config]) -> None:
-    container = await build(make_config())
-    try:
-        async def item(request: Request) -> PlainTextResponse:
-            return PlainTextResponse(request.path_params["id"])
-
-        identity = Starlette(routes=[Route("/items/{id}", item)], exception_handlers=EXCEPTION_HANDLERS)
-        access = container.access
-        proxy = ProxyApp(identity, access.repository, access.proxy_pipeline, access.forwarder, prefix="/.auth",
-                         trusted_proxies=())
-        listener = RequestObserver(proxy, listener="proxy", metrics=container.metrics)
-        async with serving(listener) as url, httpx.AsyncClient() as client:
-            assert (await client.get(f"{url}/.auth/items/42")).text == "42"
-            await client.get(f"{url}/.auth/nothing-here")
-        count = container.metrics.registry.get_sample_value
-        labels = {"listener": "proxy", "method": "GET", "status": "200"}
-        assert count("gatekeeper_http_requests_total", {**labels, "route": "/.auth/items/{id}"}) == 1
-        assert count("gatekeeper_http_requests_total", {**labels, "status": "404", "route": "<unmatched>"}) == 1
-    finally:
-        await container.close()
+async def test_requests_under_a_mounted_prefix_keep_their_route_label(gatekeeper: Instance) -> None:
+    async with httpx.AsyncClient() as client:
+        assert (await client.get(f"{gatekeeper.proxy}/.auth/schemas/default")).status_code == 200
+        assert (await client.get(f"{gatekeeper.proxy}/.auth/nothing-here")).status_code == 404
+        metrics = (await client.get(f"{gatekeeper.metrics}/metrics")).text
+    assert 'gatekeeper_http_requests_total{listener="proxy",method="GET",route="/.auth/schemas/{id}",status="200"} ' \
+           '1.0' in metrics
+    assert 'gatekeeper_http_requests_total{listener="proxy",method="GET",route="<unmatched>",status="404"} 1.0' \
+           in metrics
 
 
 async def test_an_unexpected_error_is_a_500_envelope_logged_once_with_the_request_id(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Iterable, MutableMapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from http.cookies import CookieError, SimpleCookie
 from typing import Any
@@ -199,15 +199,21 @@ def _forwarded_client(raw: Sequence[tuple[bytes, bytes]], peer: str, trusted: Se
     return chain[0] if chain else peer
 
 
-def proxy_view(scope: MutableMapping[str, Any], trusted: Sequence[Network]) -> tuple[RequestView, bool]:
-    """The view of a request arriving at the proxy; returns (view, whether forwarded headers were honoured)."""
-    raw = scope["headers"]
-    peer = (scope.get("client") or ("", 0))[0]
+def drop_headers(raw: Sequence[tuple[bytes, bytes]], names: frozenset[bytes]) -> list[tuple[bytes, bytes]]:
+    """`raw` without the headers in `names` (lower-case, `-` spelling), whatever their spelling (`_` or `-`)."""
+    if not names:
+        return list(raw)
+    return [(k, v) for k, v in raw if (k.replace(b"_", b"-") if b"_" in k else k) not in names]
+
+
+def proxy_view(method: str, scheme: str, raw_path: bytes, query: bytes, raw: Sequence[tuple[bytes, bytes]],
+               peer: str, trusted: Sequence[Network]) -> tuple[RequestView, bool]:
+    """The view of a request arriving at the proxy (header names lower-case, values as received); returns
+    (view, whether forwarded headers were honoured)."""
     honour = in_networks(peer, trusted)
     if not honour:
         raw = strip_forwarded(raw)
     host = check_host(single_header(raw, b"host") or "")
-    scheme = scope.get("scheme", "http")
     client = peer
     if honour:
         proto = single_header(raw, b"x-forwarded-proto")
@@ -216,19 +222,23 @@ def proxy_view(scope: MutableMapping[str, Any], trusted: Sequence[Network]) -> t
         client = _forwarded_client(raw, peer, trusted)
     if scheme in ("ws", "wss"):
         scheme = "https" if scheme == "wss" else "http"
-    path = clean_path(scope.get("raw_path") or scope["path"].encode("utf-8"))
-    query = scope.get("query_string", b"").decode("latin-1")
-    view = RequestView(scope["method"] if "method" in scope else "GET", scheme, host, path, query, Headers(raw), client)
+    view = RequestView(method, scheme, host, clean_path(raw_path), query.decode("latin-1"), Headers(raw), client)
     return view, honour
 
 
 _DECISION_HEADERS = frozenset({b"x-forwarded-method", b"x-forwarded-proto", b"x-forwarded-host", b"x-forwarded-uri",
                                b"host"})
+# a request-target in origin-form: RFC 3986 path and query characters plus "[]{}|^`", which browsers send
+# unencoded (the WHATWG URL standard leaves them as they are); the data-plane server takes the same set.
+# Refused: SP, controls, '"', "<", ">", "\\", "#", bytes >= 0x80.
+_TARGET_CHARS = r"A-Za-z0-9\-._~!$&'()*+,;=:@/%\[\]{}|^`"
+_ORIGIN_FORM = re.compile(rf"^/[{_TARGET_CHARS}]*(?:\?[{_TARGET_CHARS}?]*)?$")
 
 
-def decisions_view(scope: MutableMapping[str, Any], prefix_len: int) -> RequestView:
-    """The view described by a decisions call (nginx auth_request, Traefik forwardAuth, Envoy ext_authz)."""
-    raw = scope["headers"]
+def decisions_view(method: str, scheme: str, raw_path: bytes, query: bytes, raw: Sequence[tuple[bytes, bytes]],
+                   peer: str) -> RequestView:
+    """The view described by a decisions call (nginx auth_request, Traefik forwardAuth, Envoy ext_authz);
+    `raw_path` is the path after `/decisions`."""
     wanted: list[tuple[bytes, bytes]] = []
     kept: list[tuple[bytes, bytes]] = []
     forwarded_for = ""
@@ -240,19 +250,19 @@ def decisions_view(scope: MutableMapping[str, Any], prefix_len: int) -> RequestV
                 forwarded_for = v.decode("latin-1")
         else:
             kept.append((k, v))
-    method = single_header(wanted, b"x-forwarded-method") or scope["method"]
-    scheme = single_header(wanted, b"x-forwarded-proto") or scope.get("scheme", "http")
+    method = single_header(wanted, b"x-forwarded-method") or method
+    scheme = single_header(wanted, b"x-forwarded-proto") or scheme
     if scheme not in ("http", "https"):
         raise BadRequest("The request is ambiguous", reason="X-Forwarded-Proto must be http or https")
     host = check_host(single_header(wanted, b"x-forwarded-host") or single_header(wanted, b"host") or "")
     uri = single_header(wanted, b"x-forwarded-uri")
     if uri is not None:
-        raw_path, _, query = uri.partition("?")
-        path = clean_path(raw_path.encode("latin-1"))
+        if not _ORIGIN_FORM.match(uri):
+            raise InvalidRequestPath(reason="X-Forwarded-Uri is not a request-target RFC 9112 allows")
+        target_path, _, target_query = uri.partition("?")
+        path = clean_path(target_path.encode("latin-1"))
     else:
-        full = scope.get("raw_path") or scope["path"].encode("utf-8")
-        path = clean_path(full[prefix_len:] or b"/")
-        query = scope.get("query_string", b"").decode("latin-1")
-    peer = (scope.get("client") or ("", 0))[0]
+        path = clean_path(raw_path or b"/")
+        target_query = query.decode("latin-1")
     client = forwarded_for.rsplit(",", 1)[-1].strip() or peer if forwarded_for else peer
-    return RequestView(method.upper(), scheme, host, path, query, Headers(kept), client)
+    return RequestView(method.upper(), scheme, host, path, target_query, Headers(kept), client)

@@ -158,6 +158,12 @@ def _check(config: Config, name: str, source: Source, out: list[ConfigProblem], 
         add("serve.shutdown_timeout", "must not be negative")
     if config.serve.keep_alive_timeout is not None and config.serve.keep_alive_timeout < 0:
         add("serve.keep_alive_timeout", "must not be negative")
+    limits = config.serve.limits
+    for key, low, high in (("max_request_line", 256, 1 << 20), ("max_header_count", 10, 10_000),
+                           ("max_header_bytes", 1024, 1 << 20)):
+        value = getattr(limits, key)
+        if value is not None and not low <= value <= high:
+            add(f"serve.limits.{key}", f"expected a number between {low} and {high}, got {value}")
     check_upstream(config.serve.proxy.upstream, add)
     check_courier(config.courier, add)
     check_database(config.database, add)

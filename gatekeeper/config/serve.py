@@ -12,12 +12,29 @@ from gatekeeper.config.types import Duration, Secret
 
 @dataclass(frozen=True)
 class ProxyTimeouts:
-    """Oathkeeper's `serve.proxy.timeout`: the client side of the proxy (accepted; the upstream connection has its
-    own keys, `serve.proxy.upstream`)."""
+    """Oathkeeper's `serve.proxy.timeout` and `serve.api.timeout`: the client side of the listener. `read`: to
+    receive a request head, and the longest silence while a body arrives; `write`: how long a client may leave
+    the response unread; `idle`: keep-alive time between requests. `0`: no limit."""
 
     read: Duration = Duration(5.0)
     write: Duration = Duration(120.0)
     idle: Duration = Duration(120.0)
+
+
+# headers some frameworks read as the request's "real" URL or method: a rule decided on one path or method
+# must not reach the app as another, so they never pass (nor do they reach the rules)
+OVERRIDE_HEADERS = ("X-Original-URL", "X-Rewrite-URL", "X-Original-Method", "X-HTTP-Method-Override",
+                    "X-HTTP-Method", "X-Method-Override")
+
+
+@dataclass(frozen=True)
+class RequestLimits:
+    """`serve.limits` (gatekeeper): what the data-plane listeners (proxy, public, api) accept in a request head;
+    beyond it the client gets 414 (request line) or 431 (headers) and the connection is closed."""
+
+    max_request_line: int = 8 * 1024
+    max_header_count: int = 100
+    max_header_bytes: int = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -65,6 +82,7 @@ class ProxyListener:
     timeout: ProxyTimeouts = field(default_factory=ProxyTimeouts)
     upstream: ProxyUpstream = field(default_factory=ProxyUpstream)
     injected_headers: tuple[str, ...] = ()
+    strip_request_headers: tuple[str, ...] = OVERRIDE_HEADERS
     cors: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -89,6 +107,7 @@ class ApiListener(Listener):
     reaches the port; the decisions API trusts X-Forwarded-*, so keep it for the fronting proxy only)."""
 
     decisions_allowed_callers: tuple[str, ...] = ()
+    timeout: ProxyTimeouts = field(default_factory=ProxyTimeouts)
 
 
 @dataclass(frozen=True)
@@ -100,6 +119,7 @@ class Serve:
     metrics: Listener = field(default_factory=lambda: _listener(9000))
     shutdown_timeout: Duration = Duration(10.0)
     keep_alive_timeout: Duration = Duration(75.0)
+    limits: RequestLimits = field(default_factory=RequestLimits)
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,8 @@ _DISCONNECT: Message = {"type": "http.disconnect"}
 class AsgiBridge:
     """Runs `app` for each request: `await AsgiBridge(app)(request, responder)`.
 
-    The scope is the one uvicorn builds (`path` percent-decoded, `raw_path` as received); `receive` yields the body
+    The scope is the one uvicorn builds (`path` percent-decoded, `raw_path` as received); mounted at `root_path`,
+    the app sees the path below it, as a Starlette `Mount` passes it on. `receive` yields the body
     chunk by chunk, then `http.disconnect` once the response is complete or the client is gone; `send` maps to
     the responder (a response whose body comes in one message is written at once). A body the server cannot read
     whole (malformed, too slow) is answered with its error status at once, and the app told the client left.
@@ -33,9 +34,17 @@ class AsgiBridge:
         self.app = app
         self.scheme = scheme
         self.root_path = root_path
+        self.root_bytes = root_path.encode("ascii")
 
     async def __call__(self, request: Request, responder: Responder) -> None:
+        await self.run(request, responder)
+
+    async def run(self, request: Request, responder: Responder, extra: Scope | None = None) -> Scope:
+        """Run the app for `request` with `extra` entries added to its scope; returns the scope as the app left
+        it (what it noted there, such as the matched route)."""
         raw_path = request.path
+        if self.root_path and raw_path.startswith(self.root_bytes):
+            raw_path = raw_path[len(self.root_bytes):] or b"/"
         path = raw_path.decode("ascii")
         if "%" in path:
             path = unquote(path)
@@ -53,6 +62,8 @@ class AsgiBridge:
             "client": request.client,
             "server": request.server,
         }
+        if extra:
+            scope.update(extra)
         exchange = _Exchange(request, responder)
         try:
             await self.app(scope, exchange.receive, exchange.send)
@@ -60,6 +71,7 @@ class AsgiBridge:
             if request.disconnected:  # the app's own way of saying so (Starlette's ClientDisconnect, ...)
                 raise ClientDisconnected("the client closed the connection") from exc
             raise
+        return scope
 
 
 class _Exchange:

@@ -72,11 +72,13 @@ class Responder:
     A response that contradicts itself raises `ResponseError`: the server answers 502 if nothing was sent yet.
     """
 
-    __slots__ = ("status", "close", "_conn", "_request", "_state", "_head", "_chunked", "_remaining", "_no_body")
+    __slots__ = ("status", "close", "extra_headers", "_conn", "_request", "_state", "_head", "_chunked",
+                 "_remaining", "_no_body")
 
     def __init__(self, conn: Connection, request: Request) -> None:
         self.status = 0
         self.close = False
+        self.extra_headers: HeaderList = ()  # sent with whatever response the handler gives (e.g. a request id)
         self._conn = conn
         self._request = request
         self._state = _IDLE
@@ -223,6 +225,7 @@ class Responder:
                     continue
                 date = date or kind == _DATE
             lines.append(name + b": " + value + b"\r\n")
+        lines.extend(name + b": " + value + b"\r\n" for name, value in self.extra_headers)
         if content_length is not None and chunked:
             raise ResponseError("both Content-Length and Transfer-Encoding")
         remaining = -1

@@ -13,12 +13,10 @@ error with its traceback, which never reaches the client.
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import logging
 import socket
-import types
 from collections import deque
-from collections.abc import Callable, Coroutine, Generator
+from collections.abc import Callable, Coroutine
 from typing import Any, cast
 
 import httptools
@@ -45,30 +43,12 @@ Handler = Callable[[Request, Responder], Coroutine[Any, Any, None]]
 
 HIGH_WATER = 256 * 1024  # unread body bytes buffered before the connection stops reading
 LOW_WATER = 64 * 1024
-LINGER_BYTES = 4 * MIB  # what a closing connection reads and drops at most
+LINGER_BYTES = 64 * MIB  # what a closing connection reads and drops at most (a client that sends its whole body
+# before reading the answer, as most do, must get to read an early 413: within linger_timeout)
 CHUNK_OVERHEAD = 4096  # bytes of chunk framing allowed beyond 64 per chunk (chunk extensions are not exposed)
 CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 
 _IDLE, _HEAD, _BODY, _LINGER = 1, 2, 3, 4  # what a connection's deadline is for
-
-
-@types.coroutine
-def _continue(coro: Coroutine[Any, Any, None], waiting: Any) -> Generator[Any, None, None]:
-    """Drive `coro`, whose first step ran outside any task and yielded `waiting`, from inside a task: what it
-    waits for goes to the task, what the task throws (cancellation) goes into it."""
-    while True:
-        try:
-            yield waiting
-        except BaseException as exc:  # delivered to the coroutine, which decides
-            try:
-                waiting = coro.throw(exc)
-            except StopIteration:
-                return
-        else:
-            try:
-                waiting = coro.send(None)
-            except StopIteration:
-                return
 
 
 def _address(value: object) -> tuple[str, int]:
@@ -398,37 +378,25 @@ class Connection(asyncio.Protocol):
     # handling
 
     def _dispatch(self) -> None:
-        """Start the handler of the next queued request, and of the ones after it while handlers finish without
-        waiting: a handler's first step runs right here (in a context of its own); only a handler that awaits
-        something gets a task."""
+        """Start the handler of the next queued request, in a task of its own (handlers may use anything that
+        needs a current task: timeouts, task groups, anyio)."""
         queue = self._queue
-        while self._current is None and queue:
+        if self._current is None and queue:
             request = self._current = queue.popleft()
             responder = self._responder = Responder(self, request)
-            context = contextvars.copy_context()
-            try:
-                coro = self._handler(request, responder)
-                waiting = context.run(coro.send, None)
-            except StopIteration:
-                self._done(request, responder, None)
-            except Exception as exc:  # whatever a handler raises ends its response, never the server
-                self._done(request, responder, exc)
-            else:
-                self._task = self.loop.create_task(self._resume(coro, waiting, request, responder),
-                                                   context=context)
+            self._task = self.loop.create_task(self._run(request, responder))
         if self._reading_paused or len(queue) >= self._max_pipelined:
             self._update_reading()
 
-    async def _resume(self, coro: Coroutine[Any, Any, None], waiting: Any, request: Request,
-                      responder: Responder) -> None:
-        """The rest of a handler that awaited something, then the requests queued behind it."""
+    async def _run(self, request: Request, responder: Responder) -> None:
+        """One handler, then the requests queued behind it."""
         error = None
         try:
-            await _continue(coro, waiting)
+            await self._handler(request, responder)
         except asyncio.CancelledError:
             self.abort()
             raise
-        except Exception as exc:
+        except Exception as exc:  # whatever a handler raises ends its response, never the server
             error = exc
         self._task = None
         self._done(request, responder, error)

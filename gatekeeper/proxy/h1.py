@@ -1,6 +1,6 @@
 """A small HTTP/1.1 upstream client for the proxy: keep-alive pool per upstream, httptools (llhttp) to parse
 responses, bodies streamed both ways with flow control. About 4x less work per request than a general
-client (bench/proxy.py); aiohttp remains for WebSocket tunnels.
+client (bench/proxy.py).
 
 Only what a reverse proxy needs: one request per connection at a time, `Content-Length` or chunked request
 bodies; responses framed by `Content-Length`, chunked, or the connection's end (RFC 9112 §6.3). A response the
@@ -442,6 +442,9 @@ class Pool:
         async for chunk in body:
             if chunk:
                 await conn.write(b"%x\r\n%s\r\n" % (len(chunk), chunk) if chunked else chunk, self.write_timeout)
+            # let the loop read between chunks even when the body arrives faster than it is sent: an answer
+            # the upstream gave early must be read before a reset (it closed with unread data) discards it
+            await asyncio.sleep(0)
         if chunked:
             await conn.write(b"0\r\n\r\n", self.write_timeout)
 

@@ -15,10 +15,11 @@ from gatekeeper.access.pipeline import Pipeline
 from gatekeeper.access.ports import SessionSource
 from gatekeeper.access.repository import RuleRepository
 from gatekeeper.config import Config, ConfigError, ConfigProblem
-from gatekeeper.http.oathkeeper.decisions import Decisions
 from gatekeeper.observe import Metrics
+from gatekeeper.proxy.decisions import Decisions
 from gatekeeper.proxy.forward import Forwarder
 from gatekeeper.proxy.live import LiveConnections
+from gatekeeper.proxy.tunnel import Tunnels
 
 log = logging.getLogger("gatekeeper.access")
 
@@ -31,8 +32,10 @@ class AccessServices:
     repository: RuleRepository
     proxy_pipeline: Pipeline
     forwarder: Forwarder
+    tunnels: Tunnels
     live: LiveConnections
     decisions: Decisions
+    strip_headers: frozenset[bytes]  # client headers removed before the rules run (proxy and decisions)
 
 
 def build_access(config: Config, http: httpx.AsyncClient, metrics: Metrics, sessions: SessionSource) -> AccessServices:
@@ -42,15 +45,17 @@ def build_access(config: Config, http: httpx.AsyncClient, metrics: Metrics, sess
     if config.serve.proxy.trust_forwarded_headers and not config.serve.proxy.trusted_proxies:
         log.warning("serve.proxy.trust_forwarded_headers has no effect until serve.proxy.trusted_proxies "
                     "lists the CIDRs of the proxies in front of gatekeeper")
+    strip = frozenset(h.lower().replace("_", "-").encode("latin-1") for h in config.serve.proxy.strip_request_headers)
     try:
         decisions = Decisions(repository, Pipeline(lambda: repository.current, access_metrics, "decisions"),
-                              config.serve.api.decisions_allowed_callers)
+                              allowed_callers=config.serve.api.decisions_allowed_callers, strip_headers=strip)
     except ValueError as exc:
         path = "serve.api.decisions_allowed_callers"
         raise ConfigError([ConfigProblem(config.source.name, config.source.line(path), path, str(exc))]) from None
+    forwarder = Forwarder(config.serve.proxy.upstream)
     return AccessServices(
         deps=deps, repository=repository,
         proxy_pipeline=Pipeline(lambda: repository.current, access_metrics, "proxy"),
-        forwarder=Forwarder(config.serve.proxy.upstream),
+        forwarder=forwarder, tunnels=Tunnels(forwarder),
         live=LiveConnections(metrics.registry),  # WebSocket/SSE connections end with their session
-        decisions=decisions)
+        decisions=decisions, strip_headers=strip)

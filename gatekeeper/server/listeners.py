@@ -3,13 +3,17 @@ the order of each table is part of the wire behaviour."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from gatekeeper.asgi import ASGIApp, Receive, Scope, Send
+from gatekeeper.asgi import ASGIApp
+from gatekeeper.config.serve import ProxyTimeouts, RequestLimits
+from gatekeeper.dataplane import Handler, Limits
 from gatekeeper.http import cors
 from gatekeeper.http.errors import EXCEPTION_HANDLERS
 from gatekeeper.http.health import health_routes
@@ -23,8 +27,12 @@ from gatekeeper.http.openapi import PUBLIC, doc_routes
 from gatekeeper.http.ui.admin.routes import AdminUi
 from gatekeeper.http.ui.routes import WebUi
 from gatekeeper.http.ui.settings import SettingsPage
-from gatekeeper.observe import Metrics, Readiness
-from gatekeeper.proxy.app import ProxyApp
+from gatekeeper.observe import Metrics, Readiness, RequestLog
+from gatekeeper.proxy.bridge import Bridge
+from gatekeeper.proxy.handler import ProxyHandler
+from gatekeeper.proxy.health import Health
+from gatekeeper.proxy.listeners import ApiListener, PublicListener
+from gatekeeper.proxy.observed import Observed, ObservedHandler
 from gatekeeper.server.container import Container
 
 LISTENERS = ("proxy", "public", "admin", "api", "metrics")
@@ -47,23 +55,59 @@ def route_tables(c: Container) -> dict[str, list[BaseRoute]]:
     access = c.access
     id_token = config.mutators.get("id_token")
     jwks_url = str(id_token.config.get("jwks_url", "")) if id_token and id_token.enabled else ""
-    api = access_routes(access.repository, access.decisions, access.deps, jwks_url)
+    api = access_routes(access.repository, access.deps, jwks_url)
     return {"proxy": [], "public": public, "admin": admin, "api": api, "metrics": []}
 
 
-def build_listeners(c: Container) -> dict[str, ASGIApp]:
-    """Every listener's ASGI app: its routes, health checks, error envelope and request observation."""
+@dataclass(frozen=True)
+class Listeners:
+    """What each listener runs: a data-plane handler (proxy, public, api) or an ASGI app (admin, metrics), and
+    the limits of the data-plane ones."""
+
+    dataplane: dict[str, Handler]
+    asgi: dict[str, ASGIApp]
+    limits: dict[str, Limits]
+
+
+def build_listeners(c: Container) -> Listeners:
+    """Every listener: its routes, health checks, error envelope and request observation."""
     tables = route_tables(c)
-    apps = {name: _observed(c.metrics, name, Starlette(routes=[*health_routes(c.readiness), *tables[name]],
-                                                       exception_handlers=EXCEPTION_HANDLERS))
-            for name in ("public", "admin", "api")}
-    identity = Starlette(routes=tables["public"], exception_handlers=EXCEPTION_HANDLERS)
-    proxy = c.config.serve.proxy
-    apps["proxy"] = _observed(c.metrics, "proxy", _with_health(c.readiness, ProxyApp(
-        identity, c.access.repository, c.access.proxy_pipeline, c.access.forwarder, prefix=proxy.identity_prefix,
-        trusted_proxies=proxy.trusted_proxies, live=c.access.live)))
-    apps["metrics"] = metrics_listener(c.metrics, c.readiness)
-    return {name: apps[name] for name in LISTENERS}
+    identity, access, serve = c.identity, c.access, c.config.serve
+    cors_on = cors.parse(serve.public.cors, c.config.source).enabled
+
+    def starlette(routes: list[BaseRoute]) -> Starlette:
+        return Starlette(routes=routes, exception_handlers=EXCEPTION_HANDLERS)
+
+    def observed(name: str, handler: ObservedHandler) -> Handler:
+        return Observed(handler, RequestLog(name, c.metrics))
+
+    proxy = ProxyHandler(
+        identity=Bridge(starlette(tables["public"]), prefix=serve.proxy.identity_prefix), whoami=identity.whoami,
+        health=Health(c.readiness), repository=access.repository, pipeline=access.proxy_pipeline,
+        forwarder=access.forwarder, live=access.live, tunnels=access.tunnels, prefix=serve.proxy.identity_prefix,
+        trusted_proxies=serve.proxy.trusted_proxies, strip_headers=access.strip_headers, cors=cors_on)
+    public = PublicListener(identity.whoami, Bridge(starlette([*health_routes(c.readiness), *tables["public"]])),
+                            cors=cors_on)
+    api = ApiListener(access.decisions, Bridge(starlette([*health_routes(c.readiness), *tables["api"]])))
+    return Listeners(
+        dataplane={"proxy": observed("proxy", proxy), "public": observed("public", public),
+                   "api": observed("api", api)},
+        asgi={"admin": _observed(c.metrics, "admin", starlette([*health_routes(c.readiness), *tables["admin"]])),
+              "metrics": metrics_listener(c.metrics, c.readiness)},
+        limits={"proxy": _limits(serve.limits, serve.proxy.timeout),
+                "public": _limits(serve.limits, ProxyTimeouts(idle=serve.keep_alive_timeout)),
+                "api": _limits(serve.limits, serve.api.timeout)})
+
+
+def _limits(limits: RequestLimits, timeout: ProxyTimeouts) -> Limits:
+    """The data-plane server's limits from `serve.limits` and a listener's Oathkeeper-style timeouts."""
+    def seconds(duration: float) -> float:
+        return float(duration) or 10 ** 9  # 0: no limit
+
+    return Limits(max_request_line=limits.max_request_line, max_headers=limits.max_header_count,
+                  max_header_bytes=limits.max_header_bytes, header_timeout=seconds(timeout.read),
+                  body_timeout=seconds(timeout.read), write_timeout=seconds(timeout.write),
+                  keep_alive_timeout=seconds(timeout.idle))
 
 
 def metrics_listener(metrics: Metrics, readiness: Readiness) -> ASGIApp:
@@ -77,15 +121,3 @@ def metrics_listener(metrics: Metrics, readiness: Readiness) -> ASGIApp:
 
 def _observed(metrics: Metrics, listener: str, app: ASGIApp) -> ASGIApp:
     return RequestObserver(app, listener=listener, metrics=metrics)
-
-
-def _with_health(readiness: Readiness, proxy: ASGIApp) -> ASGIApp:
-    health = Starlette(routes=health_routes(readiness), exception_handlers=EXCEPTION_HANDLERS)
-
-    async def route(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"] in ("/health/alive", "/health/ready"):
-            await health(scope, receive, send)
-        else:
-            await proxy(scope, receive, send)
-
-    return route

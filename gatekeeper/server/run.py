@@ -5,18 +5,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import signal
 import socket
 from collections.abc import Callable, Iterator, Mapping
+from http import HTTPStatus
 from typing import cast
 
 import uvicorn
 
-from gatekeeper.asgi import ASGIApp
-from gatekeeper.errors import StoreUnavailable
+from gatekeeper.dataplane import Server
+from gatekeeper.errors import StoreUnavailable, envelope
 from gatekeeper.server.container import Container
-from gatekeeper.server.listeners import LISTENERS
+from gatekeeper.server.listeners import LISTENERS, Listeners
 from gatekeeper.store import Store
 
 log = logging.getLogger("gatekeeper")
@@ -66,6 +68,12 @@ class QuietServer(uvicorn.Server):
         return None
 
 
+def error_envelope(status: int, reason: str) -> tuple[list[tuple[bytes, bytes]], bytes]:
+    """What the data-plane server answers to a request it refuses itself (malformed, too large, too slow)."""
+    body = json.dumps(envelope(status, HTTPStatus(status).phrase, reason=reason), separators=(",", ":")).encode()
+    return [(b"content-type", b"application/json")], body
+
+
 def bind(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.create_server((host, port), family=family, reuse_port=False, backlog=2048)
@@ -73,12 +81,12 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-async def serve(c: Container, apps: Mapping[str, ASGIApp], *, apply_migrations: bool,
+async def serve(c: Container, listeners: Listeners, *, apply_migrations: bool,
                 sockets: Mapping[str, socket.socket] | None = None,
                 on_ready: Callable[[dict[str, str]], None] | None = None,
                 stop: asyncio.Event | None = None) -> int:
-    """Run every listener's app (`listeners.build_listeners`) until SIGTERM/SIGINT (or `stop` is set); drain
-    in-flight requests.
+    """Run every listener (`listeners.build_listeners`: the data-plane ones on gatekeeper's own server, the
+    others on uvicorn) until SIGTERM/SIGINT (or `stop` is set); drain in-flight requests.
 
     Returns the process exit code: 0 after a clean stop, 1 when a listener or the store could not be used.
     """
@@ -97,20 +105,24 @@ async def serve(c: Container, apps: Mapping[str, ASGIApp], *, apply_migrations: 
                         sock.close()
                 await c.close()
                 return 1
-    servers = [QuietServer(uvicorn.Config(
-        apps[name], loop="none", http="httptools", ws="auto", lifespan="off", log_config=None, access_log=False,
+    uvicorns = {name: QuietServer(uvicorn.Config(
+        app, loop="none", http="httptools", ws="auto", lifespan="off", log_config=None, access_log=False,
         proxy_headers=False, server_header=False, date_header=False,
         # uvicorn annotates these as int; it hands them to asyncio as seconds, fractions included
         timeout_graceful_shutdown=cast(int, float(cfg.shutdown_timeout)),
         timeout_keep_alive=cast(int, float(cfg.keep_alive_timeout)),
-    )) for name in LISTENERS]
+    )) for name, app in listeners.asgi.items()}
+    dataplane = {name: Server(handler, limits=listeners.limits[name], error_response=error_envelope)
+                 for name, handler in listeners.dataplane.items()}
     loop = asyncio.get_running_loop()
     stop = stop or asyncio.Event()
     handle_signals = sockets is None  # embedded (tests): the caller owns signals and sockets
     if handle_signals:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-    tasks = [asyncio.create_task(s.serve(sockets=[socks[n]])) for s, n in zip(servers, LISTENERS, strict=True)]
+    tasks = [asyncio.create_task(server.serve(sockets=[socks[name]])) for name, server in uvicorns.items()]
+    for name, server in dataplane.items():
+        await server.start(socks[name])
     urls = {n: url_of(socks[n]) for n in LISTENERS}
     exit_code = 0
     try:
@@ -132,9 +144,10 @@ async def serve(c: Container, apps: Mapping[str, ASGIApp], *, apply_migrations: 
         waiter.cancel()
         await asyncio.gather(connect, waiter, return_exceptions=True)  # settled before the store closes
     finally:
-        for server in servers:
-            server.should_exit = True
-        await asyncio.gather(*tasks, return_exceptions=True)
+        for uvicorn_server in uvicorns.values():
+            uvicorn_server.should_exit = True
+        await asyncio.gather(*tasks, *(server.drain(float(cfg.shutdown_timeout)) for server in dataplane.values()),
+                             return_exceptions=True)
         if handle_signals:
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.remove_signal_handler(sig)

@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pytest
 
-from gatekeeper.access.request_view import check_host, clean_path, decisions_view, parse_networks, proxy_view
+from gatekeeper.access.request_view import (
+    Network,
+    RequestView,
+    check_host,
+    clean_path,
+    decisions_view,
+    parse_networks,
+    proxy_view,
+)
 from gatekeeper.errors import BadRequest, InvalidRequestPath
 
 CLEAN = [
@@ -59,34 +69,38 @@ def test_ambiguous_hosts_are_rejected(host: str) -> None:
         check_host(host)
 
 
-def _scope(headers: list[tuple[bytes, bytes]], client: str = "10.0.0.5", raw_path: bytes = b"/x") -> dict:
-    return {"type": "http", "method": "GET", "scheme": "http", "path": raw_path.decode(), "raw_path": raw_path,
-            "query_string": b"a=1", "headers": headers, "client": (client, 1234)}
+def _proxied(headers: list[tuple[bytes, bytes]], trusted: Sequence[Network], client: str = "10.0.0.5"
+             ) -> tuple[RequestView, bool]:
+    return proxy_view("GET", "http", b"/x", b"a=1", headers, client, trusted)
+
+
+def _decision(headers: list[tuple[bytes, bytes]]) -> RequestView:
+    return decisions_view("GET", "http", b"/x", b"a=1", headers, "10.0.0.5")
 
 
 def test_forwarded_headers_are_ignored_from_untrusted_clients() -> None:
-    view, trusted = proxy_view(_scope([(b"host", b"app"), (b"x-forwarded-proto", b"https"),
-                                       (b"x-forwarded-for", b"1.2.3.4")]), parse_networks(["192.168.0.0/16"]))
+    view, trusted = _proxied([(b"host", b"app"), (b"x-forwarded-proto", b"https"), (b"x-forwarded-for", b"1.2.3.4")],
+                             parse_networks(["192.168.0.0/16"]))
     assert not trusted
     assert view.scheme == "http" and view.client_ip == "10.0.0.5"
     assert "x-forwarded-for" not in view.headers
 
 
 def test_forwarded_headers_are_honoured_from_trusted_proxies() -> None:
-    view, trusted = proxy_view(_scope([(b"host", b"app"), (b"x-forwarded-proto", b"https"),
-                                       (b"x-forwarded-for", b"1.2.3.4, 10.0.0.9")]), parse_networks(["10.0.0.0/8"]))
+    view, trusted = _proxied([(b"host", b"app"), (b"x-forwarded-proto", b"https"),
+                              (b"x-forwarded-for", b"1.2.3.4, 10.0.0.9")], parse_networks(["10.0.0.0/8"]))
     assert trusted and view.scheme == "https" and view.client_ip == "1.2.3.4"
 
 
 def test_two_different_host_headers_are_ambiguous() -> None:
     with pytest.raises(BadRequest):
-        proxy_view(_scope([(b"host", b"a"), (b"host", b"b")]), ())
+        _proxied([(b"host", b"a"), (b"host", b"b")], ())
 
 
 def test_decisions_view_decodes_and_cleans_x_forwarded_uri_like_the_proxy() -> None:
-    view = decisions_view(_scope([(b"host", b"gk"), (b"x-forwarded-host", b"app"),
-                                  (b"x-forwarded-uri", b"/public/%2e%2e/admin?x=1"),
-                                  (b"x-forwarded-method", b"post"), (b"x-forwarded-proto", b"https")]), 10)
+    view = _decision([(b"host", b"gk"), (b"x-forwarded-host", b"app"),
+                      (b"x-forwarded-uri", b"/public/%2e%2e/admin?x=1"), (b"x-forwarded-method", b"post"),
+                      (b"x-forwarded-proto", b"https")])
     assert (view.method, view.scheme, view.host, view.path, view.query) == ("POST", "https", "app", "/admin", "x=1")
     with pytest.raises(InvalidRequestPath):
-        decisions_view(_scope([(b"host", b"gk"), (b"x-forwarded-uri", b"/a%2Fb")]), 10)
+        _decision([(b"host", b"gk"), (b"x-forwarded-uri", b"/a%2Fb")])

@@ -149,41 +149,15 @@ async def test_websockets_pass_through_with_identity(tmp_path: Path, upstream: s
         with pytest.raises(websockets.InvalidStatus) as denied:
             async with websockets.connect(ws_url):
                 pass
-        assert denied.value.response.status_code == 403
+        assert denied.value.response.status_code == 401  # the rule's error handler answers the handshake
+        assert json.loads(denied.value.response.body)["error"]["code"] == 401
 
 
 async def test_the_identity_prefix_is_served_by_the_identity_app_not_the_rules(tmp_path: Path) -> None:
-    from starlette.applications import Starlette
-    from starlette.requests import Request
-    from starlette.responses import JSONResponse
-    from starlette.routing import Route
-
-    from gatekeeper.access.handlers import Deps
-    from gatekeeper.access.jwks import JwksCache
-    from gatekeeper.access.metrics import AccessMetrics
-    from gatekeeper.access.pipeline import Pipeline
-    from gatekeeper.access.repository import RuleRepository
-    from gatekeeper.observe import Metrics
-    from gatekeeper.proxy.app import ProxyApp
-    from gatekeeper.proxy.forward import Forwarder
-    from tests.support.servers import serving
-
-    async def where(request: Request) -> JSONResponse:
-        return JSONResponse({"path": request.url.path, "root_path": request.scope["root_path"]})
-
-    identity = Starlette(routes=[Route("/{p:path}", where)])
-    config = access_config(tmp_path, [])
-    client = httpx.AsyncClient()
-    metrics = AccessMetrics(Metrics().registry)
-    repository = RuleRepository(config, Deps(client, None, JwksCache(client)), metrics)
-    await repository.start()
-    proxy = ProxyApp(identity, repository, Pipeline(lambda: repository.current, metrics, "proxy"),
-                     Forwarder(config.serve.proxy.upstream), prefix="/.auth", trusted_proxies=())
-    async with serving(proxy) as url, httpx.AsyncClient() as c:
-        assert (await c.get(f"{url}/.auth/ui/login")).json() == {"path": "/ui/login", "root_path": "/.auth"}
-        assert (await c.get(f"{url}/.authx")).status_code == 404  # not the prefix: the (empty) rules answer
-    await repository.stop()
-    await client.aclose()
+    async with access_instance(access_config(tmp_path, [])) as gk, httpx.AsyncClient() as c:
+        schemas = await c.get(f"{gk.proxy}/.auth/schemas")
+        assert schemas.status_code == 200 and schemas.json()[0]["id"] == "default"
+        assert (await c.get(f"{gk.proxy}/.authx")).status_code == 404  # not the prefix: the (empty) rules answer
 
 
 async def test_decisions_can_be_limited_to_the_fronting_proxy(tmp_path: Path) -> None:

@@ -89,10 +89,11 @@ async def test_websocket_messages_from_the_upstream_are_bounded(tmp_path: Path) 
                 await ws.send("x" * int(message))
 
     settings = ProxyUpstream(websocket_max_message_size=1000)
-    async with websockets.serve(sender, "127.0.0.1", 0) as server:
+    # the limit counts bytes on the wire: without compression a message's text is its frame's payload
+    async with websockets.serve(sender, "127.0.0.1", 0, compression=None) as server:
         port = server.sockets[0].getsockname()[1]
         async with gateway(tmp_path, f"http://127.0.0.1:{port}", settings) as proxy:
-            async with websockets.connect(proxy.replace("http://", "ws://") + "/ws") as ws:
+            async with websockets.connect(proxy.replace("http://", "ws://") + "/ws", compression=None) as ws:
                 await ws.send("1000")
                 assert await ws.recv() == "x" * 1000
                 await ws.send("1001")

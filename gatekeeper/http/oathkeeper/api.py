@@ -1,5 +1,5 @@
-"""`:4456` routes: `GET /rules`, `GET /rules/{id}` (as Oathkeeper), `GET /.well-known/jwks.json`
-(public keys of every `id_token` mutator), and the decisions endpoint."""
+"""`:4456` routes besides the decisions endpoint (proxy/decisions.py, on the data plane): `GET /rules`,
+`GET /rules/{id}` (as Oathkeeper) and `GET /.well-known/jwks.json` (public keys of every `id_token` mutator)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ from gatekeeper.access.jwks import JwksError
 from gatekeeper.access.mutate.id_token import public_jwks
 from gatekeeper.access.repository import RuleRepository
 from gatekeeper.errors import BadRequest, GatekeeperError, NotFound
-from gatekeeper.http.oathkeeper.decisions import Decisions
 
 log = logging.getLogger("gatekeeper.access")
 
@@ -36,8 +35,7 @@ def _int(request: Request, name: str, default: int, maximum: int) -> int:
 VERSION_HEADER = "X-Rules-Version"  # the active rule set's sha256: replicas that converged answer the same
 
 
-def access_routes(repository: RuleRepository, decisions: Decisions, deps: Deps,
-                  global_jwks_url: str) -> list[BaseRoute]:
+def access_routes(repository: RuleRepository, deps: Deps, global_jwks_url: str) -> list[BaseRoute]:
     async def list_rules(request: Request) -> JSONResponse:
         limit = _int(request, "limit", _int(request, "page_size", 50, 500), 500)
         offset = _int(request, "offset", 0, 1 << 31)
@@ -67,7 +65,6 @@ def access_routes(repository: RuleRepository, decisions: Decisions, deps: Deps,
         return JSONResponse({"keys": keys})
 
     return [
-        Route("/decisions{rest:path}", decisions),  # first: the hot path
         Route("/rules", list_rules, methods=["GET"]),
         Route("/rules/{id:path}", get_rule, methods=["GET"]),
         Route("/.well-known/jwks.json", jwks, methods=["GET"]),
