@@ -43,8 +43,9 @@ Handler = Callable[[Request, Responder], Coroutine[Any, Any, None]]
 
 HIGH_WATER = 256 * 1024  # unread body bytes buffered before the connection stops reading
 LOW_WATER = 64 * 1024
-LINGER_BYTES = 64 * MIB  # what a closing connection reads and drops at most (a client that sends its whole body
-# before reading the answer, as most do, must get to read an early 413: within linger_timeout)
+LINGER_BYTES = 4 * MIB  # what a closing connection reads and drops at most...
+LINGER_BODY = 64 * MIB  # ... or the rest of an announced body up to this: a client that sends its whole body before
+# reading the answer (most do) must get to read an early 413, within linger_timeout
 CHUNK_OVERHEAD = 4096  # bytes of chunk framing allowed beyond 64 per chunk (chunk extensions are not exposed)
 CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 
@@ -103,6 +104,7 @@ class Connection(asyncio.Protocol):
         self._upgrade_data: bytes | None = None
         self._taken_over = False
         self._lingering = 0
+        self._linger_limit = LINGER_BYTES
         self._deadline = 0.0
         self._deadline_kind = 0
         self._write_deadline = 0.0
@@ -420,6 +422,8 @@ class Connection(asyncio.Protocol):
             self._current = self._responder = None
             linger = (not request.received or self._dead or bool(self._queue) or self._in_head
                       or self._upgrade_data is not None)
+            if request.content_length is not None and not request.received:
+                self._linger_limit = max(LINGER_BYTES, min(request.content_length, LINGER_BODY))
             self._queue.clear()
             self._close(linger=linger)
             return
@@ -531,7 +535,7 @@ class Connection(asyncio.Protocol):
     def _drop(self, data: bytes) -> None:
         if self._lingering:
             self._lingering += len(data)
-            if self._lingering > LINGER_BYTES:
+            if self._lingering > self._linger_limit:
                 self._transport.close()  # type: ignore[union-attr]
         elif self._taken_over:
             log.error("bytes arrived after take_over() before set_protocol(): connection dropped")
