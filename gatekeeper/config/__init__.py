@@ -158,6 +158,8 @@ def _check(config: Config, name: str, source: Source, out: list[ConfigProblem], 
         add("serve.shutdown_timeout", "must not be negative")
     if config.serve.keep_alive_timeout is not None and config.serve.keep_alive_timeout < 0:
         add("serve.keep_alive_timeout", "must not be negative")
+    if config.session.cache_size is not None and config.session.cache_size < 1:
+        add("session.cache_size", f"expected at least 1, got {config.session.cache_size}")
     limits = config.serve.limits
     for key, low, high in (("max_request_line", 256, 1 << 20), ("max_header_count", 10, 10_000),
                            ("max_header_bytes", 1024, 1 << 20)):

@@ -263,6 +263,7 @@ class Session:
     cookie: SessionCookie = field(default_factory=SessionCookie)
     whoami: Whoami = field(default_factory=Whoami)
     cache_ttl: Duration = Duration(5.0)
+    cache_size: int = 100_000
 
 
 @dataclass(frozen=True)

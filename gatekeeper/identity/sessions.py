@@ -3,8 +3,9 @@
 Tokens (`ory_st_` + 32 alphanumerics) are stored only as their SHA-256. The cookie carries the token
 plus an HMAC with the first cookie secret (all secrets verify), so a forged cookie costs no database
 round trip. Lookups are cached per process by token hash for `session.cache_ttl` with single-flight on
-misses; a revocation on this process drops the entry at once, and every other replica drops it when the
-revocation event reaches it (identity/revocation.py: LISTEN/NOTIFY on PostgreSQL, polling otherwise).
+misses (identity/session_cache.py: bounded, least recently used first, compact); a revocation on this process
+drops the entry at once, and every other replica drops it when the revocation event reaches it
+(identity/revocation.py: LISTEN/NOTIFY on PostgreSQL, polling otherwise).
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import asyncio
 import base64
 import hashlib
 import hmac
-import json
 import re
 import secrets
 import string
@@ -29,13 +29,13 @@ from gatekeeper.config import Config
 from gatekeeper.identity.aal import available_aal
 from gatekeeper.identity.client import ClientInfo
 from gatekeeper.identity.identities import Identities, rfc3339
+from gatekeeper.identity.session_cache import CachedSession, SessionCache
 from gatekeeper.store import Store
 from gatekeeper.store.identities import IdentityRecord
 from gatekeeper.store.sessions import SessionRecord
 
 _ALPHABET = string.ascii_letters + string.digits
 _TOKEN = re.compile(r"^ory_st_[A-Za-z0-9]{32}$")
-_MAX_CACHE = 100_000
 
 
 def new_token(prefix: str) -> str:
@@ -44,25 +44,6 @@ def new_token(prefix: str) -> str:
 
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-class Cached:
-    """One cached lookup: the session JSON (None: no active session), its bytes and identity id for whoami."""
-
-    __slots__ = ("until", "session", "body", "identity_id", "available_aal")
-
-    def __init__(self, until: float, session: dict[str, Any] | None, available_aal: str = "aal1") -> None:
-        self.session = session
-        self.available_aal = available_aal  # what the identity could reach (aal2: it has a second factor)
-        self.body = json.dumps(session, separators=(",", ":")).encode() if session is not None else b""
-        self.identity_id = session["identity"]["id"] if session is not None else ""
-        expires = _epoch(session["expires_at"]) if session is not None else None
-        # never serve a session from the cache past its end
-        self.until = until if expires is None else min(until, time.monotonic() + expires - time.time())
-
-
-def _epoch(rfc3339_text: str) -> float:
-    return datetime.fromisoformat(rfc3339_text.replace("Z", "+00:00")).timestamp()
 
 
 class Sessions:
@@ -77,8 +58,8 @@ class Sessions:
         # highest_available: an aal1 session of an identity with a second factor is not enough (whoami's 403)
         self.highest_available = config.session.whoami.required_aal == "highest_available"
         self._keys = [s.value.encode() for s in config.cookie_secrets]
-        self._cache: dict[str, Cached] = {}
-        self._inflight: dict[str, asyncio.Future[Cached]] = {}
+        self._cache = SessionCache(config.session.cache_size)
+        self._inflight: dict[bytes, asyncio.Future[CachedSession]] = {}
         lookups = Counter("gatekeeper_session_cache_lookups_total",
                           "Session lookups by the proxy and decisions: hit (in-process cache) or miss (store)",
                           ["result"], registry=registry)
@@ -173,23 +154,29 @@ class Sessions:
 
         Under `session.whoami.required_aal: highest_available` a session that still owes its second factor is
         None here (the proxy and decisions treat it as signed out, so a password alone never passes)."""
-        entry = await self.cached(token)
-        if entry is None or entry.session is None:
-            return None
-        if self.highest_available and entry.available_aal == "aal2" \
-                and entry.session["authenticator_assurance_level"] != "aal2":
-            return None
-        return entry.session
-
-    async def cached(self, token: str | None) -> Cached | None:
-        """The cache entry (session JSON and its serialised body) for a credential; None when it cannot be one."""
         raw = self.token_from(token)
         if raw is None:
             return None
-        key = token_hash(raw)
+        key = hashlib.sha256(raw.encode()).digest()
+        entry = await self._lookup(raw, key)
+        if entry.packed is None:
+            return None
+        if self.highest_available and entry.available_aal == "aal2" and entry.aal != "aal2":
+            return None
+        return self._cache.session(key, entry)
+
+    async def cached(self, token: str | None) -> CachedSession | None:
+        """The cache entry (the session's compressed JSON, its identity and AAL) for a credential; None when it
+        cannot be one."""
+        raw = self.token_from(token)
+        if raw is None:
+            return None
+        return await self._lookup(raw, hashlib.sha256(raw.encode()).digest())
+
+    async def _lookup(self, raw: str, key: bytes) -> CachedSession:
         now = time.monotonic()
-        hit = self._cache.get(key)
-        if hit is not None and hit.until > now:
+        hit = self._cache.get(key, now)
+        if hit is not None:
             self._hit.inc()
             return hit
         pending = self._inflight.get(key)
@@ -197,7 +184,7 @@ class Sessions:
             self._hit.inc()  # single-flight: answered by the lookup already running
             return await asyncio.shield(pending)
         self._miss.inc()
-        future: asyncio.Future[Cached] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[CachedSession] = asyncio.get_running_loop().create_future()
         self._inflight[key] = future
         try:
             session, available = await self._load(raw)
@@ -207,11 +194,9 @@ class Sessions:
             raise
         finally:
             self._inflight.pop(key, None)
-        entry = Cached(now + self.ttl, session, available)
+        entry = CachedSession(now + self.ttl, session, available)
         future.set_result(entry)
-        if len(self._cache) >= _MAX_CACHE:
-            self._evict(now)
-        self._cache[key] = entry
+        self._cache.put(key, entry)
         return entry
 
     async def _load(self, raw: str) -> tuple[dict[str, Any] | None, str]:
@@ -224,16 +209,10 @@ class Sessions:
             return None, "aal1"
         return self.to_json(rec, ident), available_aal(ident)
 
-    def _evict(self, now: float) -> None:
-        for k in [k for k, entry in self._cache.items() if entry.until <= now]:
-            del self._cache[k]
-        if len(self._cache) >= _MAX_CACHE:
-            self._cache.clear()
-
     def forget(self, *hashes: str) -> None:
         """Drop cached lookups (after a logout or revocation here, or announced by another replica)."""
         for h in hashes:
-            self._cache.pop(h, None)
+            self._cache.forget(bytes.fromhex(h))
 
     def forget_all(self) -> None:
         self._cache.clear()

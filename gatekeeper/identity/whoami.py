@@ -45,15 +45,15 @@ class Whoami:
     async def answer(self, headers: RawHeaders) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
         try:
             entry = await self.sessions.cached(self.credential(headers))
-            if entry is None or entry.session is None:
+            if entry is None or entry.packed is None:
                 raise NoActiveSession()
-            if self.highest_available and entry.available_aal == "aal2" \
-                    and entry.session["authenticator_assurance_level"] != "aal2":
+            if self.highest_available and entry.available_aal == "aal2" and entry.aal != "aal2":
                 raise aal.Aal2Required(self.aal2_login)
         except GatekeeperError as exc:
             return error_answer(exc)
-        return 200, [*self._HEADERS, (b"content-length", b"%d" % len(entry.body)),
-                     (b"x-kratos-authenticated-identity-id", entry.identity_id.encode())], entry.body
+        body = entry.body
+        return 200, [*self._HEADERS, (b"content-length", b"%d" % len(body)),
+                     (b"x-kratos-authenticated-identity-id", entry.identity_id.encode())], body
 
 
 def error_answer(exc: GatekeeperError) -> tuple[int, list[tuple[bytes, bytes]], bytes]:

@@ -191,3 +191,29 @@ async def test_an_unreachable_store_denies_with_503_never_500(gk: Instance) -> N
         assert login.status_code == 503
         page = await c.get("/self-service/login/browser")
         assert page.status_code == 503 and "Something went wrong" in page.text  # the HTML error page itself
+
+
+async def test_a_full_cache_drops_its_least_recently_used_session_not_everything(start: Callable[..., Any]) -> None:
+    """`session.cache_size` bounds the cache; past it, only the least recently used lookup needs the store again."""
+    async with start({"session": {"cache_size": 3}}) as gk:
+        tokens = [(await register(gk.public, f"user{i}@example.com"))["session_token"] for i in range(4)]
+        source = gk.container.identity.ctx.sessions
+        for token in tokens[:3]:
+            assert await source.session_for_token(token) is not None
+        assert await source.session_for_token(tokens[0]) is not None  # the first is now the most recently used
+        spy = CountingLookups(source)
+        assert await source.session_for_token(tokens[3]) is not None  # a fourth: the least recently used goes
+        assert spy.calls == 1
+        for token in (tokens[0], tokens[2], tokens[3]):
+            assert (await source.session_for_token(token))["identity"]["traits"]["email"]  # type: ignore[index]
+        assert spy.calls == 1  # the others stayed cached
+        assert await source.session_for_token(tokens[1]) is not None
+        assert spy.calls == 2  # the one that was dropped is read again
+
+
+async def test_whoami_from_the_cache_is_the_session_as_stored(gk: Instance) -> None:
+    """The cache keeps sessions compressed: what whoami serves from it is the same JSON, unusual traits too."""
+    token = (await register(gk.public, "zoë.ünïcode+tag@example.com"))["session_token"]
+    async with httpx.AsyncClient(base_url=gk.public, headers={"X-Session-Token": token}) as c:
+        cold, warm = (await c.get("/sessions/whoami")).json(), (await c.get("/sessions/whoami")).json()
+    assert cold == warm and warm["identity"]["traits"]["email"] == "zoë.ünïcode+tag@example.com"
