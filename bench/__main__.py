@@ -11,8 +11,7 @@ import sys
 
 RUNS = [
     ["bench.foundation", "10"],
-    ["bench.proxy", "--seconds", "10"],
-    ["bench.identity", "--duration", "10"],
+    ["bench.dataplane", "--seconds", "10"],  # the data-plane table: proxy, decisions, whoami, loop lag, memory
     ["bench.revocation", "--count", "100"],
     ["bench.courier", "sqlite:///tmp/gatekeeper-bench-courier.db", "1000", "10"],
     ["bench.admin", "--count", "20000", "--dialect", "both"],

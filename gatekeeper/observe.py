@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
 import logging
 import os
@@ -33,21 +34,39 @@ class JsonFormatter(logging.Formatter):
     _encode = json.JSONEncoder(default=str).encode
 
     def format(self, record: logging.LogRecord) -> str:
-        second = int(record.created)
-        if second != self._second:
-            self._second, self._second_text = second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
-        entry: dict[str, Any] = {
-            "time": f"{self._second_text}.{int(record.msecs):03d}Z",
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "msg": record.getMessage(),
-        }
+        entry = self._entry(record.created, record.levelname.lower(), record.name, record.getMessage())
         for key, value in vars(record).items():
             if key not in _STANDARD:
                 entry[key] = value
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return self._encode(entry)
+
+    def _entry(self, created: float, level: str, logger: str, msg: str) -> dict[str, Any]:
+        second = int(created)
+        if second != self._second:
+            self._second, self._second_text = second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+        return {"time": f"{self._second_text}.{int((created - second) * 1000):03d}Z", "level": level,
+                "logger": logger, "msg": msg}
+
+    def line(self, level: str, logger: str, msg: str, fields: dict[str, Any]) -> str:
+        """The line `format` would give a record with these `extra` fields, without building the record."""
+        entry = self._entry(time.time(), level, logger, msg)
+        entry.update(fields)
+        return self._encode(entry)
+
+
+def json_stream(logger: logging.Logger) -> logging.StreamHandler[Any] | None:
+    """The handler `logger`'s INFO lines end in when it is only what `configure_logging` set up (one stream
+    handler with the JSON formatter on the root, no filters on the way); None otherwise."""
+    root = logging.root
+    handlers = root.handlers
+    if len(handlers) != 1 or logger.handlers or logger.filters or root.filters or not logger.propagate:
+        return None
+    handler = handlers[0]
+    if type(handler) is not logging.StreamHandler or handler.filters or type(handler.formatter) is not JsonFormatter:
+        return None
+    return handler
 
 
 class TextFormatter(logging.Formatter):
@@ -167,14 +186,14 @@ class Readiness:
         return reasons
 
 
-def request_id_from(headers: Iterable[tuple[bytes, bytes]]) -> str:
-    """The caller's X-Request-Id when it is usable (printable, at most 128 characters), else a new one."""
+def caller_request_id(headers: Iterable[tuple[bytes, bytes]]) -> str | None:
+    """The caller's X-Request-Id when it is usable (printable, at most 128 characters)."""
     for key, value in headers:
         if key == b"x-request-id":
             text = value.decode("latin-1")
             if 0 < len(text) <= 128 and text.isprintable():
                 return text
-    return os.urandom(16).hex()
+    return None
 
 
 class RequestLog:
@@ -185,6 +204,11 @@ class RequestLog:
         self.listener = listener
         self._requests, self._seconds = metrics.requests, metrics.request_seconds
         self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}  # bounded like the label sets
+        self._prefix, self._ids = os.urandom(8).hex(), itertools.count()  # ids: unique, not secret
+
+    def request_id(self, headers: Iterable[tuple[bytes, bytes]]) -> str:
+        """The caller's X-Request-Id when it is usable, else a new one (32 hex digits)."""
+        return caller_request_id(headers) or f"{self._prefix}{next(self._ids):016x}"
 
     def done(self, request_id: str, method: str, path: str, route: str, status: int, seconds: float,
              fields: dict[str, Any] | None) -> None:
@@ -201,4 +225,16 @@ class RequestLog:
                  "route": route, "status": status, "duration_ms": round(seconds * 1000, 3)}
         if fields:  # e.g. the access decision (rule, subject, handlers, reason): one line per request
             extra.update(fields)
-        access_log.info("request", extra=extra)
+        handler = json_stream(access_log)
+        if handler is None:
+            access_log.info("request", extra=extra)
+            return
+        # the same line, without a LogRecord and the handler chain: a line per request must cost little
+        assert isinstance(handler.formatter, JsonFormatter)
+        line = handler.formatter.line("info", access_log.name, "request", extra)
+        handler.acquire()
+        try:
+            handler.stream.write(line + "\n")
+            handler.flush()
+        finally:
+            handler.release()

@@ -38,7 +38,7 @@ class CompiledRule:
     upstream_base_path: str
     preserve_host: bool
     strip_path: str
-    managed_headers: frozenset[str]
+    managed_headers: frozenset[bytes]  # header_key spellings, latin-1
 
     @property
     def handler_names(self) -> str:
@@ -51,7 +51,7 @@ class RuleSet:
     rules: tuple[CompiledRule, ...]
     by_method: Mapping[str, tuple[CompiledRule, ...]]
     fallback: tuple[tuple[str, ErrorHandler], ...]
-    managed_headers: frozenset[str]
+    managed_headers: frozenset[bytes]  # header_key spellings, latin-1
     strategy: Strategy
 
     def find(self, method: str, url: str, header_get: Any) -> list[tuple[CompiledRule, Any]]:
@@ -139,8 +139,9 @@ class _Compiler:
         errors = [self.handler("errors", h, rule, f"errors.{i}") for i, h in enumerate(spec.errors)]
         if len(self.problems) > before or pattern is None or authz is None:
             return None
-        managed = {header_key(h) for pair in mutators if pair for h in getattr(pair[1], "sets_headers", ())}
-        managed |= {header_key(h) for h in getattr(authz[1], "sets_headers", ())}
+        managed = {header_key(h).encode("latin-1") for pair in mutators if pair
+                   for h in getattr(pair[1], "sets_headers", ())}
+        managed |= {header_key(h).encode("latin-1") for h in getattr(authz[1], "sets_headers", ())}
         upstream = urlsplit(spec.upstream.url) if spec.upstream.url else None
         return CompiledRule(
             id=spec.id, loaded=rule, pattern=pattern,
@@ -167,8 +168,8 @@ def compile_ruleset(rules: Sequence[LoadedRule], config: Config, deps: Deps) -> 
     for rule in compiled:
         for method in rule.pattern.methods:
             by_method.setdefault(method, []).append(rule)
-    injected = {header_key(h) for h in config.serve.proxy.injected_headers}
-    managed = frozenset(injected.union(*(r.managed_headers - {"authorization", "cookie"} for r in compiled)))
+    injected = {header_key(h).encode("latin-1") for h in config.serve.proxy.injected_headers}
+    managed = frozenset(injected.union(*(r.managed_headers - {b"authorization", b"cookie"} for r in compiled)))
     return RuleSet(tuple(compiled), {m: tuple(rs) for m, rs in by_method.items()},
                    tuple(f for f in fallback if f), managed, strategy)
 

@@ -12,7 +12,7 @@ from typing import Any
 from gatekeeper.access.compiler import CompiledRule, RuleSet
 from gatekeeper.access.errors.base import ErrorResponse
 from gatekeeper.access.errors.json import render_json
-from gatekeeper.access.handlers import AuthSession, NotResponsible, header_key
+from gatekeeper.access.handlers import AuthSession, NotResponsible
 from gatekeeper.access.matcher import captures
 from gatekeeper.access.metrics import AccessMetrics
 from gatekeeper.access.request_view import Headers, RequestView
@@ -43,11 +43,12 @@ class Decision:
         return (self.rule.id or "<rule>") if self.rule is not None else None
 
 
-def strip_headers(headers: Headers, managed: frozenset[str]) -> Headers:
-    """Drop every client copy of a managed header, whatever its spelling (case, `_` vs `-`)."""
+def strip_headers(headers: Headers, managed: frozenset[bytes]) -> Headers:
+    """Drop every client copy of a managed header, whatever its spelling (case, `_` vs `-`); `managed` holds
+    `header_key` spellings (raw names are lower-case already)."""
     if not managed:
         return headers
-    kept = [(k, v) for k, v in headers.raw if header_key(k.decode("latin-1")) not in managed]
+    kept = [(k, v) for k, v in headers.raw if (k.replace(b"_", b"-") if b"_" in k else k) not in managed]
     return headers if len(kept) == len(headers.raw) else Headers(kept)
 
 

@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 
 from gatekeeper.asgi import LOG_KEY, LOGGED, ASGIApp, Message, Receive, Scope, Send, route_label
-from gatekeeper.observe import Metrics, RequestLog, request_id_from
+from gatekeeper.observe import Metrics, RequestLog
 
 
 class RequestObserver:
@@ -23,7 +23,7 @@ class RequestObserver:
             await self.app(scope, receive, send)
             return
         start = self.clock()
-        request_id = request_id_from(scope.get("headers", ()))
+        request_id = self.log.request_id(scope.get("headers", ()))
         scope["request_id"] = request_id
         status = 0
 

@@ -36,6 +36,7 @@ from gatekeeper.store.sessions import SessionRecord
 
 _ALPHABET = string.ascii_letters + string.digits
 _TOKEN = re.compile(r"^ory_st_[A-Za-z0-9]{32}$")
+_CREDENTIALS = 4096  # credentials whose token and cache key are remembered
 
 
 def new_token(prefix: str) -> str:
@@ -59,6 +60,7 @@ class Sessions:
         self.highest_available = config.session.whoami.required_aal == "highest_available"
         self._keys = [s.value.encode() for s in config.cookie_secrets]
         self._cache = SessionCache(config.session.cache_size)
+        self._credentials: dict[str, tuple[str, bytes]] = {}  # credential -> (token, key); ("", b""): not one
         self._inflight: dict[bytes, asyncio.Future[CachedSession]] = {}
         lookups = Counter("gatekeeper_session_cache_lookups_total",
                           "Session lookups by the proxy and decisions: hit (in-process cache) or miss (store)",
@@ -154,10 +156,10 @@ class Sessions:
 
         Under `session.whoami.required_aal: highest_available` a session that still owes its second factor is
         None here (the proxy and decisions treat it as signed out, so a password alone never passes)."""
-        raw = self.token_from(token)
-        if raw is None:
+        known = self._credential(token)
+        if known is None:
             return None
-        key = hashlib.sha256(raw.encode()).digest()
+        raw, key = known
         entry = await self._lookup(raw, key)
         if entry.packed is None:
             return None
@@ -168,10 +170,23 @@ class Sessions:
     async def cached(self, token: str | None) -> CachedSession | None:
         """The cache entry (the session's compressed JSON, its identity and AAL) for a credential; None when it
         cannot be one."""
-        raw = self.token_from(token)
-        if raw is None:
+        known = self._credential(token)
+        return None if known is None else await self._lookup(*known)
+
+    def _credential(self, credential: str | None) -> tuple[str, bytes] | None:
+        """(token, cache key) of a cookie value or token; None when it cannot be one. Remembered for the most
+        recently seen credentials: a warm request verifies no cookie signature and hashes nothing."""
+        if not credential:
             return None
-        return await self._lookup(raw, hashlib.sha256(raw.encode()).digest())
+        known = self._credentials.get(credential)
+        if known is None:
+            raw = self.token_from(credential)
+            known = (raw, hashlib.sha256(raw.encode()).digest()) if raw is not None else ("", b"")
+            if len(credential) <= 128:  # a cookie is 83 characters: nothing longer is worth remembering
+                if len(self._credentials) >= _CREDENTIALS:
+                    del self._credentials[next(iter(self._credentials))]
+                self._credentials[credential] = known
+        return known if known[0] else None
 
     async def _lookup(self, raw: str, key: bytes) -> CachedSession:
         now = time.monotonic()

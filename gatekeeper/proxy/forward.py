@@ -36,8 +36,8 @@ class Sink(Protocol):
 
 
 def hop_by_hop(headers: Sequence[tuple[bytes, bytes]]) -> frozenset[bytes]:
-    """The hop-by-hop names (lower-case), including those a `Connection` header lists."""
-    named = {t.strip().lower() for k, v in headers if k.lower() == b"connection" for t in v.split(b",")}
+    """The hop-by-hop names, including those a `Connection` header lists (`headers`: names lower-case)."""
+    named = {t.strip().lower() for k, v in headers if k == b"connection" for t in v.split(b",")}
     return HOP_BY_HOP | named if named else HOP_BY_HOP
 
 
@@ -85,8 +85,10 @@ class Forwarder:
             if not any(k == b"content-length" for k, _ in headers):
                 headers.append((b"transfer-encoding", b"chunked"))
                 chunked = True
-        head = b"".join([method.encode("ascii"), b" ", target.encode("latin-1"), b" HTTP/1.1\r\n",
-                         *(b"%s: %s\r\n" % (k, v) for k, v in headers), b"\r\n"])
+        lines = [method.encode("ascii") + b" " + target.encode("latin-1") + b" HTTP/1.1\r\n"]
+        lines.extend(k + b": " + v + b"\r\n" for k, v in headers)
+        lines.append(b"\r\n")
+        head = b"".join(lines)
         try:
             response = await self.pool.request(self._origin(origin), head, payload, chunked=chunked,
                                                is_head=method == "HEAD")
@@ -103,9 +105,9 @@ class Forwarder:
                         extra={"upstream": origin})
             raise UpstreamError(reason=f"the upstream could not be reached ({type(exc).__name__})") from None
         try:
-            raw = response.headers
+            raw = [(k.lower(), v) for k, v in response.headers]
             drop = hop_by_hop(raw)
-            out = [(k.lower(), v) for k, v in raw if k.lower() not in drop]
+            out = [(k, v) for k, v in raw if k not in drop]
             sink.start(response.status, out)
             if method == "HEAD" or response.status in _NO_BODY_STATUS:
                 sink.end()

@@ -192,11 +192,15 @@ class _Connection(asyncio.Protocol):
             self.waiter.set_result(None)
 
     async def _wait(self, timeout: float | None) -> None:
-        self.waiter = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        waiter = self.waiter = loop.create_future()
+        timer = loop.call_later(timeout, _expire, waiter) if timeout else None  # cheaper than wait_for
         try:
-            await asyncio.wait_for(self.waiter, timeout)
+            await waiter
         finally:
             self.waiter = None
+            if timer is not None:
+                timer.cancel()
 
     def write_nowait(self, data: bytes) -> None:
         """Queue `data` for the upstream; raises once the connection has failed or closed."""
@@ -356,6 +360,8 @@ class Pool:
     async def _acquire(self, key: Key, *, reuse: bool) -> _Connection:
         """An idle connection (when `reuse`), or a new one within the cap, waiting up to pool_timeout for either."""
         origin = self._origin(key)
+        if reuse and (idle := self._take(origin)) is not None:
+            return idle  # the common case: no wait, no timer
         try:
             async with asyncio.timeout(self.pool_timeout):
                 while True:
@@ -452,6 +458,11 @@ class Pool:
         for origin in self._origins.values():
             while origin.idle:
                 origin.idle.pop().close()
+
+
+def _expire(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_exception(TimeoutError())
 
 
 def _abandon(conn: _Connection, sender: asyncio.Future[None] | None) -> None:

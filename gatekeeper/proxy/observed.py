@@ -10,7 +10,7 @@ from typing import Any
 
 from gatekeeper.asgi import UNMATCHED
 from gatekeeper.dataplane import ClientDisconnected, Request, Responder
-from gatekeeper.observe import RequestLog, request_id_from
+from gatekeeper.observe import RequestLog
 
 
 class Exchange:
@@ -37,7 +37,7 @@ class Observed:
 
     async def __call__(self, request: Request, responder: Responder) -> None:
         start = self.clock()
-        exchange = Exchange(request_id_from(request.headers))
+        exchange = Exchange(self.log.request_id(request.headers))
         responder.extra_headers = ((b"x-request-id", exchange.request_id.encode("latin-1")),)
         status = 0
         try:

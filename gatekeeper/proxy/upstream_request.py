@@ -11,7 +11,7 @@ from gatekeeper.access.request_view import RequestView
 from gatekeeper.proxy.forward import hop_by_hop
 
 _SAFE = "/:@!$&'()*+,;=-._~"
-_FORWARDED = frozenset({"x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "host"})
+_FORWARDED = frozenset({b"x-forwarded-for", b"x-forwarded-proto", b"x-forwarded-host", b"host"})
 
 
 def upstream_path(rule: CompiledRule, view: RequestView) -> str:
@@ -33,20 +33,20 @@ def upstream_target(rule: CompiledRule, view: RequestView) -> str:
 
 
 def upstream_headers(rule: CompiledRule, view: RequestView, session: AuthSession, *,
-                     trusted_forwarding: bool, peer: str, websocket: bool = False) -> list[tuple[bytes, bytes]]:
-    """Client headers (bytes as received) minus hop-by-hop, forwarding and injected ones; then the mutators'
-    headers (UTF-8), `X-Forwarded-For/-Proto/-Host` and `Host`."""
+                     trusted_forwarding: bool, peer: str) -> list[tuple[bytes, bytes]]:
+    """Client headers (bytes as received, names lower-case) minus hop-by-hop, forwarding and injected ones (any
+    spelling, `_` or `-`); then the mutators' headers (UTF-8), `X-Forwarded-For/-Proto/-Host` and `Host`."""
     raw = view.headers.raw
     drop = hop_by_hop(raw)
-    injected = {header_key(k) for k in session.header}
+    injected = {header_key(k).encode("latin-1") for k in session.header}
     out: list[tuple[bytes, bytes]] = []
     forwarded_for = b""
     for k, v in raw:
         if k in drop or k == b"expect":
             continue
-        key = header_key(k.decode("latin-1"))
-        if key in injected or key in _FORWARDED or (websocket and key.startswith("sec-websocket-")):
-            if key == "x-forwarded-for" and trusted_forwarding:
+        key = k.replace(b"_", b"-") if b"_" in k else k
+        if key in injected or key in _FORWARDED:
+            if key == b"x-forwarded-for" and trusted_forwarding:
                 forwarded_for = forwarded_for + b", " + v if forwarded_for else v
             continue
         out.append((k, v))
