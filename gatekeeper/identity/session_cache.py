@@ -6,6 +6,7 @@ objects), with the few hundred most recently used sessions also kept parsed for 
 from __future__ import annotations
 
 import json
+import struct
 import time
 import zlib
 from datetime import datetime
@@ -42,30 +43,59 @@ def inflate(data: bytes) -> bytes:
     return zlib.decompressobj(-15, PRESET).decompress(data)
 
 
+_HEAD = struct.Struct("<dBBB")  # until (monotonic), aal, available aal, length of the identity id (0: no session)
+_AALS = ("", "aal1", "aal2", "aal3")
+
+
 class CachedSession:
-    """One cached lookup: the session's JSON, deflated (None: no active session), and what whoami and the proxy
-    check without opening it."""
+    """One cached lookup, packed into one bytes object (what a hundred thousand of them cost is the point): when
+    it stops being fresh, the session's AAL and the highest its identity could reach, the identity id, and the
+    session JSON deflated. No identity id: no active session."""
 
-    __slots__ = ("until", "packed", "identity_id", "aal", "available_aal")
+    __slots__ = ("data",)
 
-    def __init__(self, until: float, session: dict[str, Any] | None, available_aal: str = "aal1") -> None:
-        self.available_aal = available_aal  # what the identity could reach (aal2: it has a second factor)
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    @classmethod
+    def pack(cls, until: float, session: dict[str, Any] | None, available_aal: str = "aal1") -> CachedSession:
         if session is None:
-            self.packed: bytes | None = None
-            self.identity_id = self.aal = ""
-            self.until = until
-            return
-        self.packed = deflate(json.dumps(session, separators=(",", ":")).encode())
-        self.identity_id = session["identity"]["id"]
-        self.aal = session["authenticator_assurance_level"]
+            return cls(_HEAD.pack(until, 0, _AALS.index(available_aal), 0))
+        identity_id = session["identity"]["id"].encode()
         # never serve a session from the cache past its end
         expires = datetime.fromisoformat(session["expires_at"].replace("Z", "+00:00")).timestamp()
-        self.until = min(until, time.monotonic() + expires - time.time())
+        until = min(until, time.monotonic() + expires - time.time())
+        head = _HEAD.pack(until, _AALS.index(session["authenticator_assurance_level"]),
+                          _AALS.index(available_aal), len(identity_id))
+        return cls(head + identity_id + deflate(json.dumps(session, separators=(",", ":")).encode()))
+
+    @property
+    def until(self) -> float:
+        return float(_HEAD.unpack_from(self.data)[0])
+
+    @property
+    def active(self) -> bool:
+        return self.data[_HEAD.size - 1] != 0
+
+    @property
+    def aal(self) -> str:
+        return _AALS[self.data[_HEAD.size - 3]]
+
+    @property
+    def available_aal(self) -> str:
+        """What the identity could reach (aal2: it has a second factor)."""
+        return _AALS[self.data[_HEAD.size - 2]]
+
+    @property
+    def identity_id(self) -> str:
+        return self.data[_HEAD.size:_HEAD.size + self.data[_HEAD.size - 1]].decode()
 
     @property
     def body(self) -> bytes:
         """The session JSON as whoami sends it (b"" when there is no active session)."""
-        return inflate(self.packed) if self.packed is not None else b""
+        if not self.active:
+            return b""
+        return inflate(self.data[_HEAD.size + self.data[_HEAD.size - 1]:])
 
 
 class SessionCache:
@@ -73,7 +103,7 @@ class SessionCache:
 
     def __init__(self, max_entries: int) -> None:
         self.max_entries = max_entries
-        self._entries: dict[bytes, CachedSession] = {}
+        self._entries: dict[bytes, bytes] = {}  # CachedSession data
         self._parsed: dict[bytes, dict[str, Any]] = {}
 
     def __len__(self) -> int:
@@ -81,20 +111,20 @@ class SessionCache:
 
     def get(self, key: bytes, now: float) -> CachedSession | None:
         """The entry while it is fresh (it becomes the most recently used)."""
-        entry = self._entries.pop(key, None)
-        if entry is None:
+        data = self._entries.pop(key, None)
+        if data is None:
             return None
-        if entry.until <= now:
+        if _HEAD.unpack_from(data)[0] <= now:
             self._parsed.pop(key, None)
             return None
-        self._entries[key] = entry
-        return entry
+        self._entries[key] = data
+        return CachedSession(data)
 
     def put(self, key: bytes, entry: CachedSession) -> None:
         entries = self._entries
         entries.pop(key, None)
         self._parsed.pop(key, None)
-        entries[key] = entry
+        entries[key] = entry.data
         while len(entries) > self.max_entries:
             oldest = next(iter(entries))
             del entries[oldest]
@@ -102,11 +132,11 @@ class SessionCache:
 
     def session(self, key: bytes, entry: CachedSession) -> dict[str, Any] | None:
         """The entry's session, parsed (kept for the most recently used few)."""
-        if entry.packed is None:
+        if not entry.active:
             return None
         parsed = self._parsed.pop(key, None)
         if parsed is None:
-            parsed = json.loads(inflate(entry.packed))
+            parsed = json.loads(entry.body)
             if len(self._parsed) >= PARSED:
                 del self._parsed[next(iter(self._parsed))]
         self._parsed[key] = parsed

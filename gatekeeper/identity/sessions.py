@@ -47,6 +47,13 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+KEY_BYTES = 16  # of a token's SHA-256: the session cache's key (collisions: 2^-128)
+
+
+def _key(token: str) -> bytes:
+    return hashlib.sha256(token.encode()).digest()[:KEY_BYTES]
+
+
 class Sessions:
     """The session service and the proxy's SessionSource."""
 
@@ -161,7 +168,7 @@ class Sessions:
             return None
         raw, key = known
         entry = await self._lookup(raw, key)
-        if entry.packed is None:
+        if not entry.active:
             return None
         if self.highest_available and entry.available_aal == "aal2" and entry.aal != "aal2":
             return None
@@ -181,7 +188,7 @@ class Sessions:
         known = self._credentials.get(credential)
         if known is None:
             raw = self.token_from(credential)
-            known = (raw, hashlib.sha256(raw.encode()).digest()) if raw is not None else ("", b"")
+            known = (raw, _key(raw)) if raw is not None else ("", b"")
             if len(credential) <= 128:  # a cookie is 83 characters: nothing longer is worth remembering
                 if len(self._credentials) >= _CREDENTIALS:
                     del self._credentials[next(iter(self._credentials))]
@@ -209,7 +216,7 @@ class Sessions:
             raise
         finally:
             self._inflight.pop(key, None)
-        entry = CachedSession(now + self.ttl, session, available)
+        entry = CachedSession.pack(now + self.ttl, session, available)
         future.set_result(entry)
         self._cache.put(key, entry)
         return entry
@@ -227,7 +234,7 @@ class Sessions:
     def forget(self, *hashes: str) -> None:
         """Drop cached lookups (after a logout or revocation here, or announced by another replica)."""
         for h in hashes:
-            self._cache.forget(bytes.fromhex(h))
+            self._cache.forget(bytes.fromhex(h)[:KEY_BYTES])
 
     def forget_all(self) -> None:
         self._cache.clear()

@@ -45,7 +45,7 @@ class Whoami:
     async def answer(self, headers: RawHeaders) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
         try:
             entry = await self.sessions.cached(self.credential(headers))
-            if entry is None or entry.packed is None:
+            if entry is None or not entry.active:
                 raise NoActiveSession()
             if self.highest_available and entry.available_aal == "aal2" and entry.aal != "aal2":
                 raise aal.Aal2Required(self.aal2_login)
