@@ -79,7 +79,8 @@ async def fill(work: Path, admin: str, sessions: int) -> list[str]:
                 tokens.append(token)
                 records.append(SessionRecord(
                     id=str(uuid.uuid4()), identity_id=ids[i % len(ids)], token_hash=token_hash(token),
-                    logout_token_hash=token_hash(new_token("ory_lo_")), active=True, aal="aal1", issued_at=now, authenticated_at=now,
+                    logout_token_hash=token_hash(new_token("ory_lo_")), active=True, aal="aal1", issued_at=now,
+                    authenticated_at=now,
                     expires_at=now + timedelta(days=1), updated_at=now,
                     authentication_methods=[{"method": "password", "aal": "aal1", "completed_at": now.isoformat()}],
                     devices=[{"id": str(uuid.uuid4()), "ip_address": "127.0.0.1", "user_agent": "bench",
@@ -89,8 +90,9 @@ async def fill(work: Path, admin: str, sessions: int) -> list[str]:
                     """INSERT INTO sessions (id, identity_id, token_hash, logout_token_hash, active, aal,
                        authentication_methods, devices, issued_at, authenticated_at, expires_at, updated_at)
                        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)""",
-                    [(r.id, r.identity_id, r.token_hash, r.logout_token_hash, True, "aal1", json.dumps(r.authentication_methods),
-                      json.dumps(r.devices), r.issued_at, r.authenticated_at, r.expires_at, r.updated_at)
+                    [(r.id, r.identity_id, r.token_hash, r.logout_token_hash, True, "aal1",
+                      json.dumps(r.authentication_methods), json.dumps(r.devices), r.issued_at, r.authenticated_at,
+                      r.expires_at, r.updated_at)
                      for r in records])
     finally:
         await store.close()

@@ -13,14 +13,14 @@ import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
 
 from gatekeeper import __version__
 from gatekeeper.config.serve import Log
 from gatekeeper.errors import StoreError, StoreUnavailable, UniqueViolation
 
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "color_message"}
-access_log = logging.getLogger("gatekeeper.access_log")
 _LEVELS = {"trace": "DEBUG", "debug": "DEBUG", "info": "INFO", "warn": "WARNING", "warning": "WARNING",
            "error": "ERROR", "fatal": "CRITICAL", "panic": "CRITICAL"}
 
@@ -125,11 +125,24 @@ def held_logs() -> Iterator[None]:
             logging.getLogger(record.name).handle(record)
 
 
-class Metrics:
-    """Every metric gatekeeper exports, on a registry of its own (several containers in one process never collide)."""
+MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"  # prometheus-client's switch to its multiprocess mode (serve.workers)
 
-    def __init__(self) -> None:
+
+class Metrics:
+    """Every metric gatekeeper exports, on a registry of its own (several containers in one process never collide).
+
+    Under `serve.workers` each worker process records into `multiprocess_dir` (prometheus-client's multiprocess
+    mode, switched on by the environment variable before the library is imported) and a scrape of any worker
+    answers for all of them. Gauges say how to combine workers: state every worker shares (the outbox backlog)
+    is the maximum, per-process state carries a `pid` label, open connections add up.
+    """
+
+    def __init__(self, multiprocess_dir: str | None = None) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
+        self._scraped = self.registry
+        if multiprocess_dir:
+            self._scraped = CollectorRegistry()
+            MultiProcessCollector(self._scraped, path=multiprocess_dir)  # type: ignore[no-untyped-call]
         self.requests = Counter("gatekeeper_http_requests_total", "HTTP requests served",
                                 ["listener", "route", "method", "status"], registry=self.registry)
         self.request_seconds = Histogram(
@@ -144,9 +157,15 @@ class Metrics:
         )
         self.store_errors = Counter("gatekeeper_store_errors_total", "Database statements that failed",
                                     ["reason"], registry=self.registry)
-        self.ready = Gauge("gatekeeper_ready", "1 when every readiness check passes", registry=self.registry)
-        build = Gauge("gatekeeper_build_info", "Build information", ["version", "python"], registry=self.registry)
+        self.ready = Gauge("gatekeeper_ready", "1 when every readiness check passed at the last check (of any worker)",
+                           registry=self.registry, multiprocess_mode="livemostrecent")
+        build = Gauge("gatekeeper_build_info", "Build information", ["version", "python"], registry=self.registry,
+                      multiprocess_mode="livemax")
         build.labels(__version__, sys.version.split()[0]).set(1)
+
+    def exposition(self) -> bytes:
+        """The text a scrape of `/metrics` returns (all workers' under `serve.workers`)."""
+        return generate_latest(self._scraped)
 
     def observe_query(self, sql: str, seconds: float, error: StoreError | None = None) -> None:
         """Store latency per statement kind (select, insert...); failed statements counted by kind of failure."""

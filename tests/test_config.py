@@ -68,6 +68,12 @@ def test_a_minimal_config_is_valid_and_frozen() -> None:
                  id="bad log format"),
     pytest.param("serve:\n  metrics:\n    port: 70000\n",
                  "gk.yaml:3: serve.metrics.port: expected a port between 0 and 65535, got 70000", id="port range"),
+    pytest.param("serve:\n  workers: 0\n",
+                 "gk.yaml:2: serve.workers: expected auto or a number of processes between 1 and 512, got 0",
+                 id="no workers"),
+    pytest.param("serve:\n  workers: many\n",
+                 "gk.yaml:2: serve.workers: expected auto or a number of processes between 1 and 512, got 'many'",
+                 id="workers neither auto nor a number"),
     pytest.param("secrets:\n  cipher: [tooshort]\n",
                  "gk.yaml:2: secrets.cipher.0: must be exactly 32 characters long, got 8", id="cipher secret length"),
     pytest.param("dsn: mysql://u:pw@db/x\n",
@@ -179,6 +185,11 @@ def test_env_overrides_keys_the_kratos_way() -> None:
     assert config.serve.shutdown_timeout == 3.0
     assert config.log.level == "debug"
     assert config.access_rules.repositories == ("file://./a.yaml", "file://./b.yaml")
+
+
+@pytest.mark.parametrize(("value", "workers"), [("auto", "auto"), ("3", 3)])
+def test_env_sets_the_number_of_workers(value: str, workers: object) -> None:
+    assert check(VALID, env={"SERVE_WORKERS": value}).serve.workers == workers
 
 
 def test_env_sets_a_list_item_by_index() -> None:

@@ -1,18 +1,23 @@
-"""`gatekeeper serve`: build the container and run every listener until SIGTERM/SIGINT."""
+"""`gatekeeper serve`: build the container and run every listener until SIGTERM/SIGINT (under `serve.workers`,
+supervise that many worker processes doing so)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import signal
+import socket
+import sys
 
 from gatekeeper.cli.runtime import load_checked, run_async
 from gatekeeper.config import Config
 from gatekeeper.observe import configure_logging, held_logs
 from gatekeeper.server.container import build
-from gatekeeper.server.listeners import build_listeners
+from gatekeeper.server.listeners import LISTENERS, build_listeners
 from gatekeeper.server.run import serve
+from gatekeeper.server.workers import Supervisor, WorkerHandles, worker_count
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -20,6 +25,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     command.add_argument("--config", "-c", default=os.environ.get("GATEKEEPER_CONFIG"), help="YAML config file")
     command.add_argument("--dev", action="store_true", help="development mode: generated secrets, insecure cookies")
     command.add_argument("--migrate", action="store_true", help="apply pending migrations before serving")
+    command.add_argument("--worker-fds", help=argparse.SUPPRESS)  # set by the supervisor for its workers
     command.set_defaults(run=_serve)
 
 
@@ -27,23 +33,54 @@ def _serve(args: argparse.Namespace) -> int:
     with held_logs():  # what loading the config logs (generated --dev secrets) comes out in the configured format
         config = load_checked(args.config, dev=args.dev)
         configure_logging(config.log)
+    if args.worker_fds:
+        return run_async(_serve_async(config, apply_migrations=args.migrate,
+                                      worker=WorkerHandles.parse(args.worker_fds)))
+    workers = worker_count(config.serve.workers)
+    if workers > 1:
+        return _supervise(args, config, workers)
     return run_async(_serve_async(config, apply_migrations=args.migrate))
 
 
-async def _serve_async(config: Config, *, apply_migrations: bool) -> int:
+def _supervise(args: argparse.Namespace, config: Config, workers: int) -> int:
+    flags = [*(["--config", args.config] if args.config else []), *(["--dev"] if args.dev else []),
+             *(["--migrate"] if args.migrate else [])]  # every worker may migrate: the store serialises migrations
+    env = dict(os.environ)
+    if config.dev:  # secrets --dev generated here: every worker must sign and read cookies alike
+        env["SECRETS_COOKIE"] = json.dumps([s.value for s in config.cookie_secrets])
+        env["SECRETS_CIPHER"] = json.dumps([s.value for s in config.cipher_secrets])
+    addresses = {name: (getattr(config.serve, name).host, getattr(config.serve, name).port) for name in LISTENERS}
+    return Supervisor(lambda handles: [sys.executable, "-m", "gatekeeper.cli", "serve", *flags,
+                                       "--worker-fds", handles.format()],
+                      workers, addresses, env=env, shutdown_timeout=float(config.serve.shutdown_timeout),
+                      on_ready=lambda urls: _announce(config, urls)).run()
+
+
+def _announce(config: Config, urls: dict[str, str]) -> None:
+    prefix = config.serve.proxy.identity_prefix
+    lines = [f"  {name:<8} {url}" for name, url in urls.items()]
+    print("gatekeeper is listening:\n" + "\n".join(lines)
+          + f"\n  open {urls['proxy']}/ (app) and {urls['proxy']}{prefix}/ui/login (sign in)", flush=True)
+
+
+async def _serve_async(config: Config, *, apply_migrations: bool, worker: WorkerHandles | None = None) -> int:
     # Catch SIGTERM/SIGINT from the start: a signal that lands while the container is being built must stop it
     # too (the runner's own SIGINT handling cancels the main task, which start-up code may swallow).
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    if worker is None:
+        container = await build(config)
+        return await serve(container, build_listeners(container), apply_migrations=apply_migrations,
+                           on_ready=lambda urls: _announce(config, urls), stop=stop)
+    loop.add_reader(worker.supervisor, stop.set)  # readable at end of file: the supervisor is gone
+
+    def listening(urls: dict[str, str]) -> None:
+        os.write(worker.ready, b"1")
+        os.close(worker.ready)
+
+    sockets = {name: socket.socket(fileno=fd) for name, fd in worker.listeners.items()}
     container = await build(config)
-
-    def announce(urls: dict[str, str]) -> None:
-        prefix = config.serve.proxy.identity_prefix
-        lines = [f"  {name:<8} {url}" for name, url in urls.items()]
-        print("gatekeeper is listening:\n" + "\n".join(lines)
-              + f"\n  open {urls['proxy']}/ (app) and {urls['proxy']}{prefix}/ui/login (sign in)", flush=True)
-
-    return await serve(container, build_listeners(container), apply_migrations=apply_migrations, on_ready=announce,
-                       stop=stop)
+    return await serve(container, build_listeners(container), apply_migrations=apply_migrations, sockets=sockets,
+                       on_ready=listening, stop=stop)

@@ -160,6 +160,9 @@ def _check(config: Config, name: str, source: Source, out: list[ConfigProblem], 
         add("serve.keep_alive_timeout", "must not be negative")
     if config.session.cache_size is not None and config.session.cache_size < 1:
         add("session.cache_size", f"expected at least 1, got {config.session.cache_size}")
+    workers = config.serve.workers
+    if workers != "auto" and (not isinstance(workers, int) or isinstance(workers, bool) or not 1 <= workers <= 512):
+        add("serve.workers", f"expected auto or a number of processes between 1 and 512, got {workers!r}")
     limits = config.serve.limits
     for key, low, high in (("max_request_line", 256, 1 << 20), ("max_header_count", 10, 10_000),
                            ("max_header_bytes", 1024, 1 << 20)):

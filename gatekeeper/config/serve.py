@@ -5,7 +5,7 @@ from __future__ import annotations
 import ssl
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from gatekeeper.config.types import Duration, Secret
 
@@ -112,6 +112,9 @@ class ApiListener(Listener):
 
 @dataclass(frozen=True)
 class Serve:
+    """`serve`: the listeners, their shared limits and timeouts, and `workers` (gatekeeper): how many processes
+    serve them (`auto`: one per CPU this process may use)."""
+
     proxy: ProxyListener = field(default_factory=ProxyListener)
     public: Listener = field(default_factory=lambda: _listener(4433))
     admin: Listener = field(default_factory=lambda: _listener(4434))
@@ -120,6 +123,7 @@ class Serve:
     shutdown_timeout: Duration = Duration(10.0)
     keep_alive_timeout: Duration = Duration(75.0)
     limits: RequestLimits = field(default_factory=RequestLimits)
+    workers: int | Literal["auto"] = 1
 
 
 @dataclass(frozen=True)

@@ -43,7 +43,7 @@ class _Metrics:
                                 "Revoked sessions this replica dropped from its cache", registry=registry)
         self.listening = Gauge("gatekeeper_session_revocation_listener_up",
                                "1 while the PostgreSQL LISTEN connection is up (SQLite: always 0, polling)",
-                               registry=registry)
+                               registry=registry, multiprocess_mode="livemin")
         self.poll_failures = Counter("gatekeeper_session_revocation_poll_failures_total",
                                      "Revocation polls that failed (the session cache is dropped each time)",
                                      registry=registry)

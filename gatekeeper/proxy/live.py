@@ -41,7 +41,8 @@ class LiveConnections:
         self._pending: asyncio.Task[None] | None = None
         self._again = False
         self.open = Gauge("gatekeeper_proxy_long_lived_connections",
-                          "WebSocket/SSE connections held open for a session", registry=registry)
+                          "WebSocket/SSE connections held open for a session", registry=registry,
+                          multiprocess_mode="livesum")
         self.closed = Counter("gatekeeper_proxy_long_lived_closed_total",
                               "Long-lived connections closed because their session ended", ["reason"],
                               registry=registry)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -13,7 +14,7 @@ import httpx
 from gatekeeper.config import Config
 from gatekeeper.errors import GatekeeperError
 from gatekeeper.identity.revocation import RevocationBroadcast
-from gatekeeper.observe import Metrics, Readiness
+from gatekeeper.observe import MULTIPROCESS_DIR, Metrics, Readiness
 from gatekeeper.server.access_wiring import AccessServices, build_access
 from gatekeeper.server.identity_wiring import IdentityServices, build_identity
 from gatekeeper.store import Store, new_store
@@ -53,7 +54,7 @@ class Container:
 
 async def build(config: Config) -> Container:
     """Construct every service in dependency order; nothing runs until `start_services`."""
-    metrics = Metrics()
+    metrics = Metrics(os.environ.get(MULTIPROCESS_DIR))  # set for the worker processes of serve.workers
     http = httpx.AsyncClient(timeout=5.0)
     store = new_store(config.store_dsn)
     store.db.on_query = metrics.observe_query

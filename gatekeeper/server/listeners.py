@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -113,7 +113,7 @@ def _limits(limits: RequestLimits, timeout: ProxyTimeouts) -> Limits:
 def metrics_listener(metrics: Metrics, readiness: Readiness) -> ASGIApp:
     """The metrics listener: `/metrics` and health (also alone, for `courier watch --expose-metrics-port`)."""
     async def serve_metrics(request: Request) -> Response:
-        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+        return Response(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
 
     routes = [*health_routes(readiness), Route("/metrics", serve_metrics, methods=["GET"])]
     return _observed(metrics, "metrics", Starlette(routes=routes, exception_handlers=EXCEPTION_HANDLERS))

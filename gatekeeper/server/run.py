@@ -74,9 +74,10 @@ def error_envelope(status: int, reason: str) -> tuple[list[tuple[bytes, bytes]],
     return [(b"content-type", b"application/json")], body
 
 
-def bind(host: str, port: int) -> socket.socket:
+def bind(host: str, port: int, *, reuse_port: bool = False) -> socket.socket:
+    """A listening socket; `reuse_port`: one of several on the same port, the kernel spreads new connections."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.create_server((host, port), family=family, reuse_port=False, backlog=2048)
+    sock = socket.create_server((host, port), family=family, reuse_port=reuse_port, backlog=2048)
     sock.set_inheritable(True)
     return sock
 

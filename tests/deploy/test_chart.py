@@ -223,6 +223,18 @@ def test_default_is_one_sqlite_pod_that_migrates_its_own_volume(chart: helm_pyth
     assert deployment["spec"]["strategy"] == {"type": "Recreate"}
 
 
+@pytest.mark.parametrize(("values", "workers"), [
+    pytest.param({}, 1, id="no CPU limit: one process"),
+    pytest.param({"resources": {"limits": {"cpu": "1500m"}}}, 2, id="millicores round up"),
+    pytest.param({"resources": {"limits": {"cpu": 4}}}, 4, id="whole CPUs"),
+    pytest.param({"resources": {"limits": {"cpu": "250m"}}}, 1, id="less than a CPU: one process"),
+    pytest.param({"resources": {"limits": {"cpu": 4}}, "config": {"serve": {"workers": 2}}}, 2,
+                 id="the config's own value wins"),
+])
+def test_workers_follow_the_cpu_limit(chart: helm_python.Chart, values: dict[str, Any], workers: int) -> None:
+    assert config_of(render(chart, values))["serve"]["workers"] == workers
+
+
 def test_sqlite_persistence_uses_a_claim_kept_on_uninstall(chart: helm_python.Chart) -> None:
     docs = render(chart, SCENARIOS["default-persistent"])
     claim = one(docs, "PersistentVolumeClaim", f"{FULLNAME}-data")

@@ -67,9 +67,9 @@ class Cluster:
     replicas: list[ServeProcess] = field(default_factory=list)
     stack: ExitStack = field(default_factory=ExitStack)
 
-    def start_replica(self, name: str) -> ServeProcess:
+    def start_replica(self, name: str, workers: int = 1) -> ServeProcess:
         config = write_replica_config(self.tmp / f"{name}.yaml", self.proxied_dsn, self.tmp / "rules.yaml",
-                                      self.smtp_uri)
+                                      self.smtp_uri, workers=workers)
         running = self.stack.enter_context(
             serve_process(gatekeeper_command("serve", "--config", str(config), "--migrate"), self.tmp / f"{name}.log"))
         wait_until(lambda: ready(running), timeout=40)
@@ -85,12 +85,12 @@ def ready(replica: ServeProcess) -> bool:
         return False
 
 
-def write_replica_config(path: Path, dsn: str, rules: Path, smtp_uri: str) -> Path:
+def write_replica_config(path: Path, dsn: str, rules: Path, smtp_uri: str, *, workers: int = 1) -> Path:
     listeners = {name: {"host": "127.0.0.1", "port": 0} for name in ("proxy", "public", "admin", "api", "metrics")}
     listeners["public"]["base_url"] = PUBLIC_BASE
     config = {
         "dsn": dsn, "secrets": {"cookie": [SECRET]}, "log": {"format": "json", "level": "info"},
-        "serve": {**listeners, "shutdown_timeout": "2s"},
+        "serve": {**listeners, "shutdown_timeout": "2s", "workers": workers},
         "session": {"cache_ttl": "60s", "cookie": {"secure": False}},  # only the broadcast can explain a refusal
         "hashers": {"algorithm": "bcrypt", "bcrypt": {"cost": 4}},
         "selfservice": {
@@ -122,8 +122,9 @@ def write_rules(path: Path, upstream: str) -> None:
 
 
 @contextmanager
-def cluster(tmp: Path, size: int = 3, *, sqlite: bool = False) -> Iterator[Cluster]:
-    """`size` replicas on a fresh PostgreSQL database behind a TcpProxy, or (`sqlite`) on one SQLite file."""
+def cluster(tmp: Path, size: int = 3, *, sqlite: bool = False, workers: int = 1) -> Iterator[Cluster]:
+    """`size` replicas (each of `workers` processes) on a fresh PostgreSQL database behind a TcpProxy, or
+    (`sqlite`) on one SQLite file."""
     with ExitStack() as stack:
         if sqlite:
             dsn = proxied = f"sqlite://{tmp}/gatekeeper.db?_fk=true"
@@ -144,7 +145,7 @@ def cluster(tmp: Path, size: int = 3, *, sqlite: bool = False) -> Iterator[Clust
                         mailbox=mailbox, tmp=tmp, smtp_uri=mailbox.uri(query="disable_starttls=true"))
         stack.enter_context(found.stack)
         for i in range(size):
-            found.replicas.append(found.start_replica("abc"[i]))
+            found.replicas.append(found.start_replica("abc"[i], workers))
         yield found
 
 

@@ -86,7 +86,7 @@ def gatekeeper_command(*args: str) -> list[str]:
 @contextmanager
 def serve_process(command: Sequence[str], log_file: Path, *, env: dict[str, str] | None = None,
                   wait_listening: bool = True) -> Iterator[ServeProcess]:
-    """Start `command` (a `gatekeeper serve`, or a script calling `gatekeeper.server.run.serve`), kill it afterwards.
+    """Start `command` (a `gatekeeper serve`, or a script calling `gatekeeper.server.run.serve`), stop it afterwards.
 
     With `wait_listening`, waits for the "gatekeeper is listening" lines and fills `urls`.
     """
@@ -106,9 +106,13 @@ def serve_process(command: Sequence[str], log_file: Path, *, env: dict[str, str]
                 running.urls[match.group(1)] = match.group(2)
         yield running
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(10)
+        if proc.poll() is None:  # SIGTERM first: a supervisor then stops its workers and removes its files
+            proc.terminate()
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(10)
 
 
 def write_config(path: Path, dsn: str, *, shutdown_timeout: str = "10s", ports: dict[str, int] | None = None) -> Path:

@@ -35,10 +35,11 @@ class CourierMetrics:
                                 "Courier outbox events: queued, sent, failed (will retry), abandoned",
                                 ["event", "template_type"], registry=registry)
         self.backlog = Gauge("gatekeeper_courier_backlog_messages",
-                             "Messages waiting in the outbox (all replicas), by status", ["status"], registry=registry)
+                             "Messages waiting in the outbox (all replicas), by status", ["status"], registry=registry,
+                             multiprocess_mode="livemax")
         self.oldest = Gauge("gatekeeper_courier_oldest_waiting_seconds",
                             "Age of the oldest queued or processing message (0 when none): alert on it",
-                            registry=registry)
+                            registry=registry, multiprocess_mode="livemax")
 
     async def observe_backlog(self, store: Store) -> None:
         backlog = await store.courier_backlog()

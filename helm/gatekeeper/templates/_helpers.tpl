@@ -138,7 +138,24 @@ Checks that stop a release an operator would regret. Included by the Deployment,
 {{- $_ := set $rules "repositories" (list "file:///etc/gatekeeper/rules/") }}
 {{- end }}
 {{- $_ := set $config "access_rules" $rules }}
+{{- $serve := get $config "serve" | default dict }}
+{{- if not (hasKey $serve "workers") }}
+{{- $_ := set $serve "workers" (include "gatekeeper.workers" . | int) }}
+{{- end }}
+{{- $_ := set $config "serve" $serve }}
 {{- toYaml $config }}
+{{- end }}
+
+{{/* serve.workers from the CPU limit: one worker process per whole CPU (rounded up); 1 without a limit. */}}
+{{- define "gatekeeper.workers" -}}
+{{- $cpu := toString (dig "limits" "cpu" "" (.Values.resources | default dict)) -}}
+{{- if not $cpu -}}
+1
+{{- else if hasSuffix "m" $cpu -}}
+{{ div (add (trimSuffix "m" $cpu | atoi) 999) 1000 | max 1 }}
+{{- else -}}
+{{ ceil (float64 $cpu) | int | max 1 }}
+{{- end -}}
 {{- end }}
 
 {{/* data of the config ConfigMap: gatekeeper.yaml and the identity schemas. */}}
