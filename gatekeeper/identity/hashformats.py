@@ -12,13 +12,21 @@ import base64
 import binascii
 import hashlib
 import hmac
+import os
 import re
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import argon2
+import bcrypt
+from argon2.exceptions import InvalidHashError
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+with warnings.catch_warnings():  # passlib's optional use of the stdlib `crypt` module warns on import; unused
+    warnings.simplefilter("ignore", DeprecationWarning)
+    from passlib.hash import md5_crypt, sha256_crypt, sha512_crypt
 
 NATIVE_PREFIXES = ("$2a$", "$2b$", "$2y$", "$2$", "$2z$", "$argon2id$", "$argon2i$")
 _SSHA = {"{SSHA}": "sha1", "{SSHA256}": "sha256", "{SSHA512}": "sha512"}
@@ -142,16 +150,11 @@ def _ssha(stored: str, prefix: str) -> Parsed:
     return Parsed(prefix.strip("{}").lower(), lambda pw: _equal(_digest(algo, pw + salt), expected))
 
 
-def _crypt_handlers() -> dict[str, Any]:
-    """passlib's crypt(3) handlers (its optional use of the stdlib `crypt` module warns on import; unused)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        from passlib.hash import md5_crypt, sha256_crypt, sha512_crypt
-    return {"$1$": md5_crypt, "$5$": sha256_crypt, "$6$": sha512_crypt}
+_CRYPT_HANDLERS: dict[str, Any] = {"$1$": md5_crypt, "$5$": sha256_crypt, "$6$": sha512_crypt}  # passlib's
 
 
 def _crypt(stored: str, prefix: str) -> Parsed:
-    handler = _crypt_handlers()[_CRYPT[prefix]]
+    handler = _CRYPT_HANDLERS[_CRYPT[prefix]]
     standard = _CRYPT[prefix] + stored[len(prefix):]
     if not handler.identify(standard):
         raise UnsupportedHash(f"{prefix.strip('$')} hash is malformed")
@@ -194,11 +197,8 @@ def _check_native(stored: str) -> str:
         if not re.match(r"^\$2[abyz]?\$\d{2}\$[./A-Za-z0-9]{53}$", stored):
             raise UnsupportedHash("bcrypt hash is malformed")
         return "bcrypt"
-    from argon2 import extract_parameters
-    from argon2.exceptions import InvalidHashError
-
     try:
-        extract_parameters(stored)
+        argon2.extract_parameters(stored)
     except (InvalidHashError, ValueError):
         raise UnsupportedHash("argon2 hash is malformed") from None
     return "argon2id" if stored.startswith("$argon2id$") else "argon2i"
@@ -218,16 +218,10 @@ def _enc(data: bytes) -> str:
 
 def make(algorithm: str, password: str) -> str:
     """A hash of `password` in one of the import formats (for `gatekeeper hash` and tests), fresh random salt."""
-    import os
-
     pw, salt = password.encode(), os.urandom(16)
     if algorithm == "bcrypt":
-        import bcrypt
-
         return bcrypt.hashpw(pw, bcrypt.gensalt(10)).decode()
     if algorithm in ("argon2id", "argon2i"):
-        import argon2
-
         kind = argon2.Type.ID if algorithm == "argon2id" else argon2.Type.I
         return argon2.PasswordHasher(type=kind).hash(password)
     if algorithm.startswith("pbkdf2-"):
@@ -248,7 +242,7 @@ def make(algorithm: str, password: str) -> str:
         prefix = "{" + algorithm.upper() + "}"
         return prefix + _enc(_digest(_SSHA[prefix], pw + salt) + salt)
     if f"${algorithm}$" in _CRYPT:
-        handler = _crypt_handlers()[_CRYPT[f"${algorithm}$"]]
+        handler = _CRYPT_HANDLERS[_CRYPT[f"${algorithm}$"]]
         standard = str(handler.hash(password))
         return f"${algorithm}$" + standard.split("$", 2)[2]
     if algorithm.startswith("hmac-"):
