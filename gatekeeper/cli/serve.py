@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import os
 import signal
 import socket
@@ -18,6 +19,8 @@ from gatekeeper.server.container import build
 from gatekeeper.server.listeners import LISTENERS, build_listeners
 from gatekeeper.server.run import serve
 from gatekeeper.server.workers import Supervisor, WorkerHandles, worker_count
+
+log = logging.getLogger("gatekeeper")
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -56,6 +59,11 @@ def _supervise(args: argparse.Namespace, config: Config, workers: int) -> int:
                       on_ready=lambda urls: _announce(config, urls)).run()
 
 
+def _exit_stuck(grace: float) -> None:
+    log.error("a worker without its supervisor did not stop in time: exiting", extra={"waited_s": grace})
+    os._exit(1)
+
+
 def _announce(config: Config, urls: dict[str, str]) -> None:
     prefix = config.serve.proxy.identity_prefix
     lines = [f"  {name:<8} {url}" for name, url in urls.items()]
@@ -74,7 +82,15 @@ async def _serve_async(config: Config, *, apply_migrations: bool, worker: Worker
         container = await build(config)
         return await serve(container, build_listeners(container), apply_migrations=apply_migrations,
                            on_ready=lambda urls: _announce(config, urls), stop=stop)
-    loop.add_reader(worker.supervisor, stop.set)  # readable at end of file: the supervisor is gone
+    grace = float(config.serve.shutdown_timeout) + 5.0
+
+    def supervisor_gone() -> None:  # its pipe reads end of file: nobody will stop (or kill) this worker now
+        loop.remove_reader(worker.supervisor)
+        log.warning("the supervisor is gone: stopping this worker", extra={"pid": os.getpid()})
+        stop.set()
+        loop.call_later(grace, _exit_stuck, grace)
+
+    loop.add_reader(worker.supervisor, supervisor_gone)
 
     def listening(urls: dict[str, str]) -> None:
         os.write(worker.ready, b"1")

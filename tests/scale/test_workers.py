@@ -131,3 +131,14 @@ def test_a_worker_that_cannot_start_stops_the_supervisor_with_its_exit_code(tmp_
     messages = [(e["msg"], e.get("reason", "")) for e in supervisor.log_entries()]
     assert any(msg == "cannot start" and "pending migrations" in reason for msg, reason in messages)
     assert any(msg == "a worker failed: stopping" for msg, _ in messages)
+
+
+def test_workers_stop_when_their_supervisor_is_killed(tmp_path: Path) -> None:
+    config = dev_config(tmp_path / "gk.yaml", f"sqlite://{tmp_path}/gk.db?_fk=true")
+    command = gatekeeper_command("serve", "--dev", "--migrate", "--config", str(config))
+    with serve_process(command, tmp_path / "serve.log") as supervisor:
+        workers = workers_of(supervisor)
+        supervisor.proc.kill()
+        supervisor.proc.wait(10)
+        eventually(lambda: not any(Path(f"/proc/{pid}").exists() for pid in workers), timeout=15)
+    assert [e["msg"] for e in supervisor.log_entries()].count("the supervisor is gone: stopping this worker") == 2
