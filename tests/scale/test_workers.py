@@ -136,7 +136,9 @@ def test_a_worker_that_cannot_start_stops_the_supervisor_with_its_exit_code(tmp_
 def test_workers_stop_when_their_supervisor_is_killed(tmp_path: Path) -> None:
     config = dev_config(tmp_path / "gk.yaml", f"sqlite://{tmp_path}/gk.db?_fk=true")
     command = gatekeeper_command("serve", "--dev", "--migrate", "--config", str(config))
-    with serve_process(command, tmp_path / "serve.log") as supervisor:
+    metrics = tmp_path / "metrics"  # a killed supervisor cannot remove the directory it would have made
+    metrics.mkdir()
+    with serve_process(command, tmp_path / "serve.log", env={"PROMETHEUS_MULTIPROC_DIR": str(metrics)}) as supervisor:
         workers = workers_of(supervisor)
         supervisor.proc.kill()
         supervisor.proc.wait(10)
