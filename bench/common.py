@@ -1,5 +1,6 @@
 """Shared benchmark harness: free ports, a real nginx from a config snippet, processes pinned to a core,
-wrk runs (1 thread, pinned, keep-alive) and ratio printing. Also used by tests that need a real nginx."""
+wrk runs (1 thread, pinned, keep-alive), ratio printing and py-spy profiles. Also used by tests that need a real
+nginx."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +22,7 @@ from pathlib import Path
 NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx") else None)
 WRK = shutil.which("wrk")
 TASKSET = shutil.which("taskset")
+PY_SPY = shutil.which("py-spy", path=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
 
 
 def free_port() -> int:
@@ -147,3 +150,39 @@ def report(title: str, rows: Sequence[tuple[str, WrkResult]], anchor: str) -> No
     for name, r in rows:
         print(f"{name:44} {r.rps:10.0f} {r.p50_ms:8.3f} {r.p99_ms:8.3f} {r.rps / base:7.3f} {r.non_2xx:7d}")
     sys.stdout.flush()
+
+
+@contextlib.contextmanager
+def profiled(pid: int, seconds: int, out: Path) -> Iterator[None]:
+    """py-spy samples process `pid` for `seconds` while the block runs; collapsed stacks go to `out`."""
+    if PY_SPY is None:
+        raise RuntimeError("py-spy is not installed (the bench extra)")
+    spy = subprocess.Popen([PY_SPY, "record", "--pid", str(pid), "--duration", str(seconds), "--rate", "200",
+                            "--format", "raw", "--nonblocking", "--output", str(out)],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(1)  # py-spy attaches
+        yield
+    finally:
+        spy.wait(timeout=seconds + 60)
+
+
+def profile_summary(collapsed: Path, top: int = 25) -> str:
+    """The functions with the most samples in py-spy's collapsed stacks: on the stack (inclusive) and running
+    themselves (self), in % of all samples."""
+    inclusive: Counter[str] = Counter()
+    own: Counter[str] = Counter()
+    total = 0
+    for line in collapsed.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        frames = [re.sub(r":\d+\)$", ")", frame) for frame in stack.split(";")]
+        samples = int(count)
+        total += samples
+        own[frames[-1]] += samples
+        for frame in set(frames):
+            inclusive[frame] += samples
+    lines = [f"{total} samples"]
+    for title, counter in (("inclusive", inclusive), ("self", own)):
+        lines.append(f"\n{title} %   function (file)")
+        lines += [f"{100 * n / total:7.1f}   {frame}" for frame, n in counter.most_common(top)]
+    return "\n".join(lines)

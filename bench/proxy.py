@@ -26,7 +26,7 @@ from pathlib import Path
 import httpx
 import yaml
 
-from bench.common import NGINX, WRK, WrkResult, free_port, nginx, process, report, wrk
+from bench.common import NGINX, WRK, WrkResult, free_port, nginx, process, profile_summary, profiled, report, wrk
 
 PASSWORD = "bench-password-correct-horse"  # noqa: S105
 HELLO = """from starlette.applications import Starlette
@@ -118,7 +118,7 @@ def wait_ready(url: str) -> None:
     raise RuntimeError(f"{url} never became ready")
 
 
-def main(seconds: int, server_cpu: int | None = 1) -> dict[str, float]:
+def main(seconds: int, server_cpu: int | None = 1, profile: Path | None = None) -> dict[str, float]:
     if NGINX is None or WRK is None:
         raise SystemExit("nginx and wrk are needed (make system-deps)")
     work = Path(tempfile.mkdtemp(prefix="gk-bench-"))
@@ -133,7 +133,7 @@ def main(seconds: int, server_cpu: int | None = 1) -> dict[str, float]:
     conf = nginx_conf(upstream, anchor, auth, f"127.0.0.1:{ports['api']}", auth_hello, f"127.0.0.1:{hello}")
     with nginx(conf, ports=[upstream, anchor, auth, auth_hello], cpu=server_cpu), \
             process(hello_cmd, ports=[hello], cpu=server_cpu), \
-            process(gk_cmd, ports=[ports["proxy"], ports["api"]], cpu=server_cpu, log=work / "gatekeeper.log"):
+            process(gk_cmd, ports=[ports["proxy"], ports["api"]], cpu=server_cpu, log=work / "gatekeeper.log") as gk:
         wait_ready(f"http://127.0.0.1:{ports['api']}")
         token = session_token(f"http://127.0.0.1:{ports['public']}")
         cookie = f"Cookie: ory_kratos_session={token}"
@@ -152,6 +152,9 @@ def main(seconds: int, server_cpu: int | None = 1) -> dict[str, float]:
                      wrk(f"http://127.0.0.1:{auth}/app", seconds=seconds, headers=[cookie])))
         direct1 = wrk(f"http://127.0.0.1:{upstream}/app", connections=1, seconds=seconds)
         proxy1 = wrk(proxy_url, connections=1, seconds=seconds, headers=[cookie])
+        if profile is not None:
+            with profiled(gk.pid, seconds, profile):
+                wrk(proxy_url, seconds=seconds, headers=[cookie])
     report(f"50 connections, {seconds}s each (wrk -t1, pinned)", rows, "nginx proxy_pass (anchor)")
     base = rows[0][1].rps
     results = {
@@ -166,6 +169,9 @@ def main(seconds: int, server_cpu: int | None = 1) -> dict[str, float]:
     print(f"targets: proxy {results['proxy_ratio']:.3f} (>= 0.30), auth_request {results['decisions_ratio']:.3f} "
           f"(>= 0.40)")
     print(json.dumps({k: round(v, 4) for k, v in results.items()}))
+    if profile is not None:
+        print(f"\nprofile of the gatekeeper proxy under wrk -c50 (collapsed stacks in {profile}):")
+        print(profile_summary(profile))
     return results
 
 
@@ -174,5 +180,7 @@ if __name__ == "__main__":
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--unpinned-servers", action="store_true",
                         help="let nginx, the hello app and gatekeeper use every CPU (wrk stays on CPU 0)")
+    parser.add_argument("--profile", type=Path, metavar="FILE",
+                        help="also profile the proxy row with py-spy: collapsed stacks to FILE, a summary printed")
     args = parser.parse_args()
-    main(args.seconds, None if args.unpinned_servers else 1)
+    main(args.seconds, None if args.unpinned_servers else 1, args.profile)
