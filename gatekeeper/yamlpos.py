@@ -52,11 +52,16 @@ def load(text: str, name: str) -> tuple[Any, Source]:
         raise YamlError(name, mark.line + 1 if mark else None, str(exc.problem or exc)) from None
     except yaml.YAMLError as exc:
         raise YamlError(name, None, str(exc)) from None
+    except RecursionError:
+        raise YamlError(name, None, "nested too deeply") from None
     if node is None:
         return None, Source(name, {"": 1})
     lines: dict[str, int] = {"": node.start_mark.line + 1}
     duplicates: list[tuple[str, int, int]] = []
-    _index(node, "", lines, duplicates)
+    try:
+        _index(node, "", lines, duplicates, set(), [])
+    except _RecursiveAlias as exc:
+        raise YamlError(name, exc.line, "an alias refers to a node that contains it") from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:  # constructor errors (bad tags) surface only here
@@ -64,7 +69,21 @@ def load(text: str, name: str) -> tuple[Any, Source]:
     return data, Source(name, lines, tuple(duplicates))
 
 
-def _index(node: yaml.Node, path: str, lines: dict[str, int], duplicates: list[tuple[str, int, int]]) -> None:
+class _RecursiveAlias(Exception):
+    def __init__(self, line: int) -> None:
+        self.line = line
+
+
+def _index(node: yaml.Node, path: str, lines: dict[str, int], duplicates: list[tuple[str, int, int]],
+           indexed: set[int], parents: list[yaml.Node]) -> None:
+    """Index every key once: a node reached again through an alias keeps the lines of its anchor (its paths
+    under the alias fall back to the alias's line), so alias bombs stay linear and recursive aliases end."""
+    if id(node) in indexed:
+        if any(p is node for p in parents):
+            raise _RecursiveAlias(parents[-1].start_mark.line + 1)
+        return
+    indexed.add(id(node))
+    parents.append(node)
     if isinstance(node, yaml.MappingNode):
         seen: dict[str, int] = {}
         for key_node, value_node in node.value:
@@ -75,9 +94,10 @@ def _index(node: yaml.Node, path: str, lines: dict[str, int], duplicates: list[t
                 duplicates.append((child, line, seen[key]))
             seen.setdefault(key, line)
             lines[child] = line
-            _index(value_node, child, lines, duplicates)
+            _index(value_node, child, lines, duplicates, indexed, parents)
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
             child = join(path, i)
             lines[child] = item.start_mark.line + 1
-            _index(item, child, lines, duplicates)
+            _index(item, child, lines, duplicates, indexed, parents)
+    parents.pop()
