@@ -74,7 +74,10 @@ def _dataclass(cls: type[T], data: Any, path: str, out: _Collector, base: Any) -
             out.add(join(path, key), f"unknown key{hint}")
             continue
         nested_base = getattr(base, key) if base is not None else _default(fields[key])
-        values[key] = _value(hints[key], raw, join(path, key), out, nested_base)
+        before = len(out.problems)
+        value = _value(hints[key], raw, join(path, key), out, nested_base)
+        bad = value is None and len(out.problems) > before and nested_base is not _MISSING
+        values[key] = nested_base if bad else value  # a bad scalar keeps its default, as promised above
     for name, f in fields.items():
         if name in values:
             continue
