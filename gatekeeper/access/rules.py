@@ -140,18 +140,29 @@ _HYDRATOR_RETRY_CHANGED = (0, 32, 0, (0, "beta.1"))
 def migrate(rule: dict[str, Any]) -> dict[str, Any]:
     """Rewrite what old Oathkeeper versions wrote differently (`version` <= 0.32.0-beta.1: hydrator retry)."""
     version = _version(str(rule.get("version") or ""))
-    if version is None or version > _HYDRATOR_RETRY_CHANGED:
-        return rule
+    if version is None or version > _HYDRATOR_RETRY_CHANGED or not isinstance(rule.get("mutators"), list):
+        return rule  # a malformed `mutators` is reported as it is written
     mutators = []
-    for ref in rule.get("mutators") or []:
-        api = ((ref.get("config") or {}).get("api") or {}) if isinstance(ref, Mapping) else {}
-        retry = api.get("retry") if isinstance(api, Mapping) else None
-        if ref.get("handler") == "hydrator" and isinstance(retry, Mapping) and "number_of_retries" in retry:
-            retries, delay = int(retry.get("number_of_retries") or 0), int(retry.get("delay_in_milliseconds") or 0)
-            api = {**api, "retry": {"give_up_after": f"{retries * delay}ms", "max_delay": f"{delay}ms"}}
-            ref = {**ref, "config": {**ref["config"], "api": api}}
+    for ref in rule["mutators"]:
+        config = ref.get("config") if isinstance(ref, Mapping) else None
+        api = config.get("api") if isinstance(config, Mapping) else None
+        api = api if isinstance(api, Mapping) else {}
+        retry = api.get("retry")
+        if isinstance(ref, Mapping) and ref.get("handler") == "hydrator" and isinstance(retry, Mapping) \
+                and "number_of_retries" in retry:
+            retries, delay = _count(retry.get("number_of_retries")), _count(retry.get("delay_in_milliseconds"))
+            if retries is not None and delay is not None:  # else `number_of_retries` is reported as unknown
+                api = {**api, "retry": {"give_up_after": f"{retries * delay}ms", "max_delay": f"{delay}ms"}}
+                ref = {**ref, "config": {**ref["config"], "api": api}}
         mutators.append(ref)
     return {**rule, "mutators": mutators}
+
+
+def _count(value: Any) -> int | None:
+    """A retry count or delay of an old rule: an integer (None: 0), else None."""
+    if value is None:
+        return 0
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _with_rule(p: ConfigProblem, rule_id: str) -> ConfigProblem:
@@ -181,7 +192,10 @@ def _validate(rule: LoadedRule, raw: Mapping[str, Any]) -> list[ConfigProblem]:
     if s.match and any("?" in text for is_block, text in _parts(s.match.url) if not is_block):
         out.append(rule.problem("match.url", "contains '?': the query string is never matched"))
     if s.upstream.url:
-        parts = urlsplit(s.upstream.url)
+        try:
+            parts = urlsplit(s.upstream.url)
+        except ValueError:  # "http://[::1"
+            parts = urlsplit("")
         if parts.scheme not in ("http", "https") or not parts.netloc:
             out.append(rule.problem("upstream.url", f"expected an http(s) URL, got {s.upstream.url!r}"))
     if not s.authenticators:
