@@ -96,7 +96,7 @@ def compile_pattern(pattern: str, strategy: Strategy) -> re.Pattern[str]:
             regex.append(glob_to_regex(text))
     try:
         return re.compile("^" + "".join(regex) + "$")
-    except re.error as exc:
+    except (re.error, OverflowError, RecursionError) as exc:  # a{99999999999}: OverflowError
         raise PatternError(f"invalid regular expression in {pattern!r}: {exc}") from None
 
 
