@@ -7,6 +7,7 @@ file, line, rule and key) and instantiates the handler once per rule.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -17,7 +18,7 @@ import httpx
 from gatekeeper.access.jwks import JwksCache
 from gatekeeper.access.ports import SessionSource
 from gatekeeper.access.request_view import RequestView
-from gatekeeper.access.template import HeaderMap, URLView
+from gatekeeper.access.template import HeaderMap, TemplateError, URLView, compile_template
 from gatekeeper.config.types import Duration
 from gatekeeper.errors import GatekeeperError
 
@@ -178,6 +179,36 @@ def canonical(name: str) -> str:
 def header_key(name: str) -> str:
     """The spelling-insensitive key of a header name (case, `_` vs `-`)."""
     return name.lower().replace("_", "-")
+
+
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+
+
+def is_token(name: str) -> bool:
+    """An HTTP token, as header and cookie names must be (no spaces, separators, controls or non-ASCII)."""
+    return _TOKEN.fullmatch(name) is not None
+
+
+def is_http_url(url: str) -> bool:
+    """An absolute http(s) URL httpx accepts: checked at load, so no request meets one it refuses."""
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL:
+        return False
+    return parsed.scheme in ("http", "https") and bool(parsed.host)
+
+
+def template_problems(values: Mapping[str, str], key: str) -> list[tuple[str, str]]:
+    """Names that are not HTTP tokens and templates that do not compile, as `(key.name, message)`."""
+    out = []
+    for name, source in values.items():
+        if not is_token(name):
+            out.append((f"{key}.{name}", f"{name!r} is not a valid name (letters, digits and !#$%&'*+-.^_`|~)"))
+        try:
+            compile_template(str(source))
+        except TemplateError as exc:
+            out.append((f"{key}.{name}", str(exc)))
+    return out
 
 
 _CONTROL = {c: None for c in range(32) if c != 9} | {127: None}

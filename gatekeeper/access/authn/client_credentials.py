@@ -12,7 +12,7 @@ from urllib.parse import unquote
 import httpx
 from cachetools import TTLCache
 
-from gatekeeper.access.handlers import AuthSession, Deps, NotResponsible, Retry, retry_default
+from gatekeeper.access.handlers import AuthSession, Deps, NotResponsible, Retry, is_http_url, retry_default
 from gatekeeper.config.types import Duration
 from gatekeeper.errors import GatekeeperError, TooManyRequests, Unauthorized
 
@@ -45,7 +45,7 @@ class ClientCredentials:
 
     @staticmethod
     def problems(cfg: ClientCredentialsConfig) -> list[tuple[str, str]]:
-        if not cfg.token_url.startswith(("http://", "https://")):
+        if not is_http_url(cfg.token_url):
             return [("token_url", "must be an http(s) URL")]
         return []
 

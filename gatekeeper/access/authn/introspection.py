@@ -14,7 +14,15 @@ from cachetools import TTLCache
 
 from gatekeeper.access.authn import scopes
 from gatekeeper.access.authn.tokens import TokenFrom, find_token, token_source_problems
-from gatekeeper.access.handlers import AuthSession, Deps, NotResponsible, Retry, json_object, retry_default
+from gatekeeper.access.handlers import (
+    AuthSession,
+    Deps,
+    NotResponsible,
+    Retry,
+    is_http_url,
+    json_object,
+    retry_default,
+)
 from gatekeeper.config.types import Duration
 from gatekeeper.errors import Forbidden, GatekeeperError, TooManyRequests, Unauthorized
 
@@ -64,7 +72,7 @@ class Introspection:
     @staticmethod
     def problems(cfg: IntrospectionConfig) -> list[tuple[str, str]]:
         out = []
-        if not cfg.introspection_url.startswith(("http://", "https://")):
+        if not is_http_url(cfg.introspection_url):
             out.append(("introspection_url", "must be an http(s) URL"))
         return out + scopes.config_problems(cfg.scope_strategy) + token_source_problems(cfg.token_from)
 

@@ -9,7 +9,16 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from gatekeeper.access.handlers import AuthSession, Deps, Retry, canonical, retry_default
+from gatekeeper.access.handlers import (
+    AuthSession,
+    Deps,
+    Retry,
+    canonical,
+    is_http_url,
+    is_token,
+    retry_default,
+    template_problems,
+)
 from gatekeeper.access.template import Template, TemplateError, compile_template
 from gatekeeper.errors import Forbidden, GatekeeperError, TooManyRequests
 
@@ -30,13 +39,12 @@ def compile_headers(headers: Mapping[str, str]) -> tuple[tuple[str, Template], .
 
 def problems(cfg: RemoteBase) -> list[tuple[str, str]]:
     out = []
-    if not cfg.remote.startswith(("http://", "https://")):
+    if not is_http_url(cfg.remote):
         out.append(("remote", "must be an http(s) URL"))
-    for name, value in cfg.headers.items():
-        try:
-            compile_template(value)
-        except TemplateError as exc:
-            out.append((f"headers.{name}", str(exc)))
+    out += template_problems(cfg.headers, "headers")
+    for i, name in enumerate(cfg.forward_response_headers_to_upstream):
+        if not is_token(name):
+            out.append((f"forward_response_headers_to_upstream.{i}", f"{name!r} is not a valid header name"))
     return out
 
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from gatekeeper.access.handlers import AuthSession, Deps, header_value
-from gatekeeper.access.mutate.header import template_problems
+from gatekeeper.access.handlers import AuthSession, Deps, header_value, template_problems
 from gatekeeper.access.template import TemplateError, compile_template
 from gatekeeper.errors import GatekeeperError
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from gatekeeper.access.handlers import AuthSession, Deps, canonical, header_value
+from gatekeeper.access.handlers import AuthSession, Deps, canonical, header_value, template_problems
 from gatekeeper.access.template import TemplateError, compile_template
 from gatekeeper.errors import GatekeeperError
 
@@ -13,16 +13,6 @@ from gatekeeper.errors import GatekeeperError
 @dataclass(frozen=True)
 class HeaderConfig:
     headers: Mapping[str, str]
-
-
-def template_problems(values: Mapping[str, str], key: str) -> list[tuple[str, str]]:
-    out = []
-    for name, source in values.items():
-        try:
-            compile_template(str(source))
-        except TemplateError as exc:
-            out.append((f"{key}.{name}", str(exc)))
-    return out
 
 
 class Header:

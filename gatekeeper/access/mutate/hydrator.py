@@ -14,7 +14,7 @@ import httpx
 from cachetools import TTLCache
 from httpx import USE_CLIENT_DEFAULT
 
-from gatekeeper.access.handlers import AuthSession, Deps, Retry, canonical, json_object, retry_default
+from gatekeeper.access.handlers import AuthSession, Deps, Retry, canonical, is_http_url, json_object, retry_default
 from gatekeeper.config.types import Duration
 from gatekeeper.errors import GatekeeperError
 
@@ -63,7 +63,7 @@ class Hydrator:
 
     @staticmethod
     def problems(cfg: HydratorConfig) -> list[tuple[str, str]]:
-        if not cfg.api.url.startswith(("http://", "https://")):
+        if not is_http_url(cfg.api.url):
             return [("api.url", "must be an http(s) URL")]
         return []
 
