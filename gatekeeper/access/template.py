@@ -45,9 +45,24 @@ def _attr(value: Any, name: str) -> Any:
         return value.get(name, NO_VALUE)
     if value is None or isinstance(value, NoValue):
         return NO_VALUE
-    if name.startswith("_") or not hasattr(value, name):
+    if not name[:1].isupper() or not hasattr(value, name):  # Go's exported names only: no Python methods
         raise TemplateError(f"can't evaluate field {name} in type {type(value).__name__}")
     return getattr(value, name)
+
+
+def _call(method: Callable[..., Any], args: list[Any]) -> Any:
+    """A method value called, as Go calls it; wrong arguments are a `TemplateError`."""
+    try:
+        return method(*args)
+    except TemplateError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - e.g. `.Header.Get` without a name
+        raise TemplateError(f"error calling {getattr(method, '__name__', 'method')}: {exc}") from None
+
+
+def _resolve(value: Any) -> Any:
+    """A method value where a value is wanted (an argument, a whole action): called without arguments."""
+    return _call(value, []) if callable(value) else value
 
 
 def _field_eval(path: list[str], from_root: bool) -> Eval:
@@ -58,6 +73,9 @@ def _field_eval(path: list[str], from_root: bool) -> Eval:
         return value
 
     return run
+
+
+_MAX_DEPTH = 50
 
 
 class _Parser:
@@ -75,6 +93,7 @@ class _Parser:
             while pos < len(text) and text[pos].isspace():
                 pos += 1
         self.i = 0
+        self.depth = 0
 
     def peek(self) -> tuple[str, str] | None:
         return self.tokens[self.i] if self.i < len(self.tokens) else None
@@ -105,7 +124,7 @@ class _Parser:
             func = FUNCTIONS[head]
 
             def call(dot: Any, root: Any, piped: tuple[Any, ...] | None) -> Any:
-                values = [a(dot, root) for a in args] + list(piped or ())
+                values = [_resolve(a(dot, root)) for a in args] + list(piped or ())
                 try:
                     return func(*values)
                 except TemplateError:
@@ -118,7 +137,7 @@ class _Parser:
         def value(dot: Any, root: Any, piped: tuple[Any, ...] | None) -> Any:
             result = head(dot, root)
             if callable(result):
-                return result(*[a(dot, root) for a in args], *(piped or ()))
+                return _call(result, [*(_resolve(a(dot, root)) for a in args), *(piped or ())])
             if args or piped:
                 raise TemplateError("can't give an argument to a non-function")
             return result
@@ -129,9 +148,14 @@ class _Parser:
         kind, text = self.tokens[self.i]
         self.i += 1
         if kind == "str":
-            s = json.loads(text) if text.startswith('"') else text[1:-1]
+            try:
+                s = json.loads(text) if text.startswith('"') else text[1:-1]
+            except ValueError:
+                raise TemplateError(f"invalid string literal {text[:40]}") from None
             return "value", lambda d, r: s
         if kind == "num":
+            if len(text) > 40:
+                raise TemplateError(f"number too long: {text[:20]}...")
             n = float(text) if "." in text else int(text)
             return "value", lambda d, r: n
         if kind == "field":
@@ -151,7 +175,11 @@ class _Parser:
                 raise TemplateError(f"function {text!r} is not supported")
             return "func", text
         if (kind, text) == ("punct", "("):
+            self.depth += 1
+            if self.depth > _MAX_DEPTH:
+                raise TemplateError(f"more than {_MAX_DEPTH} nested parentheses")
             inner = self.pipeline()
+            self.depth -= 1
             if self.peek() != ("punct", ")"):
                 raise TemplateError("unclosed '('")
             self.i += 1
@@ -195,7 +223,7 @@ class Template:
         if simple:
             path = tuple(p for p in simple.group(2).split(".") if p)
             fmt = go_print if simple.group(1) else go_str
-            self.render = lambda data: fmt(_walk(data, path))
+            self.render = lambda data: fmt(_resolve(_walk(data, path)))
         else:
             self.render = self._render
 
@@ -215,7 +243,7 @@ def _literal(text: str) -> Node:
 
 def _output(action: Callable[[Any, Any], Any]) -> Node:
     def node(data: Any, out: list[str]) -> None:
-        out.append(go_str(action(data, data)))
+        out.append(go_str(_resolve(action(data, data))))
 
     return node
 
@@ -247,6 +275,8 @@ def _compile(source: str) -> list[Node]:
             continue
         word = body.split(None, 1)[0] if body else ""
         if word == "if":
+            if len(stack) > _MAX_DEPTH:
+                raise TemplateError(f"more than {_MAX_DEPTH} nested {{{{ if }}}}")
             stack.append(([], ("if", _compile_action(body[2:]), None)))
         elif word == "else":
             nodes, ctl = stack.pop()

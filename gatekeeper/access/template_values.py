@@ -40,7 +40,11 @@ def go_str(value: Any) -> str:
         return f"map[{inner}]"
     if isinstance(value, list | tuple):
         return "[" + " ".join(go_str(v) for v in value) + "]"
-    return str(value)
+    if isinstance(value, int | float):
+        return str(value)
+    if callable(string := getattr(value, "String", None)):  # Go's fmt.Stringer (`.MatchContext.URL`)
+        return str(string())
+    raise TemplateError(f"can't print a value of type {type(value).__name__}")
 
 
 def go_print(*args: Any) -> str:
@@ -108,7 +112,7 @@ def is_empty(value: Any) -> bool:
 
 
 def _to_json(value: Any) -> str:
-    return json.dumps(None if isinstance(value, NoValue) else value, separators=(",", ":"), default=str)
+    return json.dumps(None if isinstance(value, NoValue) else value, separators=(",", ":"), default=go_str)
 
 
 FUNCTIONS: dict[str, Callable[..., Any]] = {
