@@ -65,6 +65,11 @@ def _resolve(value: Any) -> Any:
     return _call(value, []) if callable(value) else value
 
 
+def _niladic(name: str) -> Eval:
+    """A function named as an argument (`print len`): called without arguments, as Go does."""
+    return lambda dot, root: _call(FUNCTIONS[name], [])
+
+
 def _field_eval(path: list[str], from_root: bool) -> Eval:
     def run(dot: Any, root: Any = None) -> Any:
         value = root if from_root else dot
@@ -119,7 +124,7 @@ class _Parser:
         if not operands:
             raise TemplateError("empty command")
         head_kind, head = operands[0]
-        args = [fn for _, fn in operands[1:]]
+        args = [fn if kind == "value" else _niladic(fn) for kind, fn in operands[1:]]
         if head_kind == "func":
             func = FUNCTIONS[head]
 
