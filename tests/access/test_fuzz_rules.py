@@ -276,6 +276,7 @@ TEMPLATES = st.lists(FRAGMENTS, max_size=16).map(" ".join) | st.text(max_size=40
 @example("{{ " + "9" * 5000 + " }}", {"subject": "", "extra": {}, "header": {}})  # int() digit limit
 @example("{{ .Extra.roles.pop }}", {"subject": "", "extra": {"roles": [1]}, "header": {}})  # a Python method
 @example("{{ .MatchContext.Header.Get }}", {"subject": "", "extra": {}, "header": {}})
+@example("{{ print list }}", {"subject": "", "extra": {}, "header": {}})  # a function as argument: TypeError
 def test_templates_compile_or_fail_and_render_or_fail_with_template_errors(source: str, fields: dict[str, Any]) \
         -> None:
     try:
