@@ -86,7 +86,7 @@ class _Exchange:
         self.headers: list[tuple[bytes, bytes]] = []
         self.trailers = False
         self.body: AsyncIterator[bytes] | None = request.body() if request.has_body else None
-        self.done = not request.has_body
+        self.done = False  # a bodyless request still gets its one (empty) http.request message
 
     async def receive(self) -> Message:
         if self.done:

@@ -105,6 +105,12 @@ async def test_json_request_body() -> None:
         "email": "a@example.com"}}})
 
 
+async def test_bodyless_post_reads_an_empty_body() -> None:
+    for head in (b"", b"Content-Length: 0\r\n"):
+        response = await call(b"POST /.auth/echo HTTP/1.1\r\nHost: gk\r\n%s\r\n" % head)
+        assert (response.status, response.json()) == (200, {"length": 0, "json": None})
+
+
 async def test_chunked_request_body() -> None:
     response = await call(b"POST /.auth/echo HTTP/1.1\r\nHost: gk\r\nTransfer-Encoding: chunked\r\n\r\n"
                           b"3\r\n{\"a\r\n5\r\n\": 1}\r\n0\r\n\r\n")
