@@ -18,7 +18,15 @@ from gatekeeper.identity import aal
 from gatekeeper.identity import text_settings as msg
 from gatekeeper.identity.client import ClientInfo
 from gatekeeper.identity.context import IdentityContext
-from gatekeeper.identity.flows.base import Flow, FlowKind, FlowStore, FlowType, Outcome, ValidationFailed
+from gatekeeper.identity.flows.base import (
+    Flow,
+    FlowKind,
+    FlowStore,
+    FlowType,
+    NotResponsible,
+    Outcome,
+    ValidationFailed,
+)
 from gatekeeper.identity.flows.handler import Current, FlowHandler
 from gatekeeper.identity.identities import rfc3339
 from gatekeeper.identity.ports import SettingsMethod, VerificationSender
@@ -174,6 +182,9 @@ class SettingsFlows(FlowHandler):
                                                            return_to=self.flows.ui_redirect(flow.id)))
         try:
             changed = await strategy.settings(flow, body, ident)
+        except NotResponsible:  # claimed by its buttons but not the strategy's (lookup_secret_x, link=1): Kratos' 400
+            flow.add_message(msg.no_strategy())
+            return None
         except ValidationFailed:
             self.sort(flow)  # the nodes keep the submitted values and their messages
             raise
