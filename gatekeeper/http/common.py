@@ -6,6 +6,8 @@ Kept apart from the route table (public.py) so each stays readable; nothing here
 from __future__ import annotations
 
 import json
+import math
+import re
 from collections.abc import Awaitable, Callable
 from functools import wraps
 from typing import Any
@@ -94,10 +96,7 @@ async def read_body(request: Request) -> dict[str, Any]:
     kind = content_type(request)
     raw = await read_raw(request)
     if kind == "application/json":
-        try:
-            data = json.loads(raw or b"null")
-        except (ValueError, UnicodeDecodeError, RecursionError):
-            raise BadRequest(reason="The request body is not valid JSON.") from None
+        data = loads_json(raw or b"null")
         if not isinstance(data, dict):
             raise BadRequest(reason="The request body must be a JSON object.")
         return unflatten(list(data.items()))
@@ -110,6 +109,41 @@ async def read_body(request: Request) -> dict[str, Any]:
         return unflatten([(k, v) for k, v in form.multi_items() if isinstance(v, str)])
     raise UnsupportedBody(reason="Send application/json, application/x-www-form-urlencoded or "
                                  "multipart/form-data.")
+
+
+_LONE_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def loads_json(raw: bytes) -> Any:
+    """A JSON body as Go's encoding/json (Kratos) reads it: a lone surrogate escape (`"\\ud800"`) becomes U+FFFD;
+    NaN, Infinity and numbers beyond a float's range are not JSON. 400 for anything that is not JSON."""
+    try:
+        data = json.loads(raw, parse_constant=_not_json, parse_float=_finite)
+        return _without_surrogates(data) if _LONE_SURROGATE_ESCAPE.search(raw) else data
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise BadRequest(reason="The request body is not valid JSON.") from None
+
+
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not JSON")
+
+
+def _finite(number: str) -> float:
+    value = float(number)
+    if not math.isfinite(value):
+        raise ValueError(f"{number} is out of range")
+    return value
+
+
+def _without_surrogates(value: Any) -> Any:
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [_without_surrogates(v) for v in value]
+    if isinstance(value, dict):
+        return {_without_surrogates(k): _without_surrogates(v) for k, v in value.items()}
+    return value
 
 
 async def read_raw(request: Request, limit: int = MAX_BODY) -> bytes:

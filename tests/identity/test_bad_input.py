@@ -33,6 +33,8 @@ async def api_flow(c: httpx.AsyncClient, kind: str = "login") -> dict[str, Any]:
 @pytest.mark.parametrize(("content", "headers", "status"), [
     pytest.param(b"{not json", {"Content-Type": "application/json"}, 400, id="malformed JSON"),
     pytest.param(b"[1, 2]", {"Content-Type": "application/json"}, 400, id="JSON that is not an object"),
+    pytest.param(b'{"method": NaN}', {"Content-Type": "application/json"}, 400, id="NaN is not JSON"),
+    pytest.param(b'{"identifier": 1e999}', {"Content-Type": "application/json"}, 400, id="number out of range"),
     pytest.param(b"method=password", {"Content-Type": "text/plain"}, 415, id="wrong content type"),
     pytest.param(b"x" * 300_000, {"Content-Type": "application/json"}, 413, id="huge body"),
     pytest.param(b"[" * 200_000, {"Content-Type": "application/json"}, 400, id="deeply nested JSON"),

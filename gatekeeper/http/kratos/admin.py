@@ -7,7 +7,6 @@ from the live route list, so it cannot drift from what is served).
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from starlette.requests import Request
@@ -15,7 +14,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from gatekeeper.errors import BadRequest, GatekeeperError, NotFound, envelope
-from gatekeeper.http.common import NO_CACHE, json_response, read_raw, with_query
+from gatekeeper.http.common import NO_CACHE, json_response, loads_json, read_raw, with_query
 from gatekeeper.http.openapi import Param, operation
 from gatekeeper.identity.admin import AdminService, Page, page_token, parse_uuid
 from gatekeeper.identity.admin_recovery import AdminRecovery
@@ -38,11 +37,7 @@ async def read_json(request: Request) -> Any:
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind not in ("application/json", ""):
         raise BadRequest(reason="Send the body as application/json.")
-    raw = await read_raw(request, MAX_BODY)
-    try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        raise BadRequest(reason="The request body is not valid JSON.") from None
+    return loads_json(await read_raw(request, MAX_BODY))
 
 
 def page_of(request: Request, *, default: int = 250, maximum: int = 1000) -> Page:
