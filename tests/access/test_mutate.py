@@ -99,6 +99,27 @@ async def test_hydrator_enriches_the_session(tmp_path: Path) -> None:
             assert changed.status_code == 500
 
 
+async def test_hydrator_headers_cannot_inject_headers(tmp_path: Path) -> None:
+    async def hydrate(request: Request) -> Response:
+        doc = await request.json()
+        if doc["subject"] == "user-bob":
+            doc["header"]["X-Evil\r\nX-Admin"] = ["yes"]
+        else:
+            doc["header"]["X-Plan"] = ["gold\r\nX-Admin: yes"]
+        return JSONResponse(doc)
+
+    async with serving(Starlette(routes=[Route("/hydrate", hydrate, methods=["POST"])])) as url:
+        rules = [rule("r", "http://<.*>/p", authenticators=("cookie_session",), mutators=(
+            ("hydrator", {"api": {"url": f"{url}/hydrate"}}),))]
+        overrides = {"mutators": {"hydrator": {"enabled": True}}}
+        async with access_instance(access_config(tmp_path, rules, overrides)) as gk:
+            cleaned = await decide(gk.api, "/p", headers={"Cookie": "ory_kratos_session=alice-token"})
+            assert cleaned.status_code == 200 and "x-admin" not in cleaned.headers
+            assert cleaned.headers["x-plan"] == "goldX-Admin: yes"
+            refused = await decide(gk.api, "/p", headers={"Cookie": "ory_kratos_session=bob-token"})
+            assert refused.status_code == 500 and "x-admin" not in refused.headers
+
+
 async def test_noop_never_echoes_client_headers_in_decisions(tmp_path: Path) -> None:
     rules = [rule("r", "http://<.*>/p", authenticators=("anonymous",))]
     async with access_instance(access_config(tmp_path, rules)) as gk:

@@ -14,7 +14,17 @@ import httpx
 from cachetools import TTLCache
 from httpx import USE_CLIENT_DEFAULT
 
-from gatekeeper.access.handlers import AuthSession, Deps, Retry, canonical, is_http_url, json_object, retry_default
+from gatekeeper.access.handlers import (
+    AuthSession,
+    Deps,
+    Retry,
+    canonical,
+    header_value,
+    is_http_url,
+    is_token,
+    json_object,
+    retry_default,
+)
 from gatekeeper.config.types import Duration
 from gatekeeper.errors import GatekeeperError
 
@@ -79,10 +89,12 @@ class Hydrator:
             raise GatekeeperError(reason="the hydrator changed the subject")
         session.extra = dict(doc.get("extra") or {})
         for name, values in (doc.get("header") or {}).items():
+            if not is_token(name):
+                raise GatekeeperError(reason="the hydrator answered a header name that is not an HTTP token")
             if isinstance(values, list) and values:
-                session.header[canonical(name)] = str(values[0])
+                session.header[canonical(name)] = header_value(str(values[0]))
             elif isinstance(values, str):
-                session.header[canonical(name)] = values
+                session.header[canonical(name)] = header_value(values)
 
     async def _call(self, session: AuthSession, body: str) -> dict[str, Any]:
         """POST the session; transport errors and 5xx are retried (backoff up to max_delay) until give_up_after."""
