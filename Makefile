@@ -5,7 +5,7 @@ STAMP   := $(VENV)/.installed
 CONFIG  ?= config/dev.yaml
 DEMO_PORT ?= 4500
 
-.PHONY: install run demo test lint lock system-deps bench clean
+.PHONY: install run demo test lint lock system-deps bench fuzz clean
 
 $(STAMP): pyproject.toml requirements-dev.lock
 	@python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -55,6 +55,12 @@ test: install system-deps lint
 
 bench: install system-deps
 	$(PY) -m bench
+
+## make fuzz: the hypothesis fuzzers `make test` runs briefly (fixed seeds), with many more examples each
+FUZZ_EXAMPLES ?= 2000
+fuzz: install
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(VENV)/bin/pytest -q tests/dataplane/test_fuzz.py \
+	  tests/proxy/test_h1_fuzz.py tests/access/test_fuzz_rules.py tests/identity/test_fuzz_bodies.py
 
 ## make lock: re-pin every dependency within pyproject.toml's ranges, with hashes: requirements.lock (what the
 ## image runs), requirements-dev.lock (the same pins plus the test and bench extras, what make installs)
