@@ -135,8 +135,9 @@ def wrk(url: str, *, connections: int = 50, seconds: int = 10, headers: Sequence
         cmd += ["-H", header]
     out = subprocess.run(pinned([*cmd, url], cpu), capture_output=True, text=True, check=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    p50 = re.search(r"50%\s+(\S+)", out)
-    p99 = re.search(r"99%\s+(\S+)", out)
+    # the latency distribution's lines (a "+/- Stdev" column such as 71.50% must not match)
+    p50 = re.search(r"^\s*50%\s+(\S+)", out, re.M)
+    p99 = re.search(r"^\s*99%\s+(\S+)", out, re.M)
     non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     return WrkResult(rps, _ms(p50.group(1)) if p50 else float("nan"), _ms(p99.group(1)) if p99 else float("nan"),
                      int(non2xx.group(1)) if non2xx else 0)

@@ -16,9 +16,10 @@ The parts run as `bench.dataplane_server` (ceilings), `bench.proxy` (P1-P3), `be
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 from typing import Any
+
+import uvloop
 
 from bench import dataplane_server, identity, memory, proxy
 
@@ -26,7 +27,7 @@ from bench import dataplane_server, identity, memory, proxy
 def main(seconds: int, sessions: int) -> dict[str, Any]:
     ceilings = dataplane_server.main(seconds, 1)
     proxied = proxy.main(seconds)
-    ident = asyncio.run(identity.main(seconds))
+    ident = uvloop.run(identity.main(seconds))  # gatekeeper and the hello on uvloop, as `gatekeeper serve` runs
     mem = memory.main(sessions)
     lag = ident["loop_lag_during_storm"]["p99_ms"]
     rows = [
