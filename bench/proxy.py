@@ -3,8 +3,9 @@
 Anchors and gatekeeper run pinned to CPU 1, wrk (1 thread, keep-alive, 50 connections) to CPU 0:
 
 - upstream: nginx answering a small static body (the app behind every proxy below)
-- anchor:   nginx `proxy_pass` to that upstream (= 1.0), a bare Starlette hello (uvicorn, uvloop), and nginx
-            `auth_request` to that hello (the ceiling for any Python decision endpoint)
+- anchor:   nginx `proxy_pass` to that upstream (= 1.0), a bare Starlette hello (uvicorn, uvloop), nginx
+            `auth_request` to that hello, and nginx `auth_request` to a raw asyncio + httptools hello (the ceiling
+            for any decision endpoint in this set-up: it answers as fast as nginx itself)
 - gatekeeper proxy (:4455) through a `cookie_session` + `header` rule, session cache warm (P1, target >= 0.30)
 - nginx `auth_request` -> gatekeeper decisions (same rule) -> upstream (P2, target >= 0.40)
 - added p50 latency of the gatekeeper proxy vs the upstream directly, 1 connection (P3, target <= 0.15 ms)
@@ -37,17 +38,25 @@ app = Starlette(routes=[Route("/{p:path}", hello)])
 """
 
 
-def nginx_conf(upstream: int, anchor: int, auth: int, decisions: str, auth_hello: int, hello: str) -> str:
+def auth_request_server(port: int, checker: str) -> str:
+    """An nginx server asking upstream `checker` before proxying to the app."""
+    return f"""server {{ listen 127.0.0.1:{port};
+    location / {{ auth_request /_check; proxy_pass http://app; proxy_http_version 1.1;
+                 proxy_set_header Connection ""; }}
+    location = /_check {{ internal; proxy_pass http://{checker}/decisions; proxy_pass_request_body off;
+        proxy_set_header Content-Length ""; proxy_http_version 1.1; proxy_set_header Connection ""; }}
+}}"""
+
+
+def nginx_conf(upstream: int, anchor: int, auth: int, decisions: str, auth_hello: int, hello: str, auth_raw: int,
+               raw: str) -> str:
     return f"""
 upstream app {{ server 127.0.0.1:{upstream}; keepalive 128; }}
 upstream decisions {{ server {decisions}; keepalive 128; }}
 upstream hello {{ server {hello}; keepalive 128; }}
-server {{ listen 127.0.0.1:{auth_hello};
-    location / {{ auth_request /_check; proxy_pass http://app; proxy_http_version 1.1;
-                 proxy_set_header Connection ""; }}
-    location = /_check {{ internal; proxy_pass http://hello/decisions; proxy_pass_request_body off;
-        proxy_set_header Content-Length ""; proxy_http_version 1.1; proxy_set_header Connection ""; }}
-}}
+upstream raw {{ server {raw}; keepalive 128; }}
+{auth_request_server(auth_hello, "hello")}
+{auth_request_server(auth_raw, "raw")}
 server {{ listen 127.0.0.1:{upstream}; location / {{ return 200 "hello from the upstream\\n"; }} }}
 server {{ listen 127.0.0.1:{anchor};
     location / {{ proxy_pass http://app; proxy_http_version 1.1; proxy_set_header Connection ""; }} }}
@@ -123,16 +132,19 @@ def main(seconds: int, server_cpu: int | None = 1, profile: Path | None = None) 
         raise SystemExit("nginx and wrk are needed (make system-deps)")
     work = Path(tempfile.mkdtemp(prefix="gk-bench-"))
     upstream, anchor, auth, hello, auth_hello = free_port(), free_port(), free_port(), free_port(), free_port()
+    raw, auth_raw = free_port(), free_port()
     ports = {name: free_port() for name in ("proxy", "public", "admin", "api", "metrics")}
     (work / "hello.py").write_text(HELLO)
     gk_cmd = [sys.executable, "-m", "gatekeeper.cli", "serve", "--config",
               str(gatekeeper_config(work, ports, upstream)), "--migrate"]
     hello_cmd = [sys.executable, "-m", "uvicorn", "hello:app", "--port", str(hello), "--log-level", "error",
                  "--no-access-log", "--loop", "uvloop", "--http", "httptools", "--app-dir", str(work)]
+    raw_cmd = [sys.executable, "-m", "bench.dataplane_server", "--serve", "raw", "--port", str(raw)]
     rows: list[tuple[str, WrkResult]] = []
-    conf = nginx_conf(upstream, anchor, auth, f"127.0.0.1:{ports['api']}", auth_hello, f"127.0.0.1:{hello}")
-    with nginx(conf, ports=[upstream, anchor, auth, auth_hello], cpu=server_cpu), \
-            process(hello_cmd, ports=[hello], cpu=server_cpu), \
+    conf = nginx_conf(upstream, anchor, auth, f"127.0.0.1:{ports['api']}", auth_hello, f"127.0.0.1:{hello}",
+                      auth_raw, f"127.0.0.1:{raw}")
+    with nginx(conf, ports=[upstream, anchor, auth, auth_hello, auth_raw], cpu=server_cpu), \
+            process(hello_cmd, ports=[hello], cpu=server_cpu), process(raw_cmd, ports=[raw], cpu=server_cpu), \
             process(gk_cmd, ports=[ports["proxy"], ports["api"]], cpu=server_cpu, log=work / "gatekeeper.log") as gk:
         wait_ready(f"http://127.0.0.1:{ports['api']}")
         token = session_token(f"http://127.0.0.1:{ports['public']}")
@@ -147,6 +159,8 @@ def main(seconds: int, server_cpu: int | None = 1, profile: Path | None = None) 
         rows.append(("starlette hello (anchor)", wrk(f"http://127.0.0.1:{hello}/app", seconds=seconds)))
         rows.append(("nginx auth_request -> starlette hello (anchor)",
                      wrk(f"http://127.0.0.1:{auth_hello}/app", seconds=seconds)))
+        rows.append(("nginx auth_request -> raw httptools hello (anchor)", wrk(f"http://127.0.0.1:{auth_raw}/app",
+                                                                      seconds=seconds)))
         rows.append(("gatekeeper proxy, cookie_session+header", wrk(proxy_url, seconds=seconds, headers=[cookie])))
         rows.append(("nginx auth_request -> gatekeeper decisions",
                      wrk(f"http://127.0.0.1:{auth}/app", seconds=seconds, headers=[cookie])))
@@ -158,10 +172,11 @@ def main(seconds: int, server_cpu: int | None = 1, profile: Path | None = None) 
     report(f"50 connections, {seconds}s each (wrk -t1, pinned)", rows, "nginx proxy_pass (anchor)")
     base = rows[0][1].rps
     results = {
-        "proxy_ratio": rows[3][1].rps / base,
-        "decisions_ratio": rows[4][1].rps / base,
+        "proxy_ratio": rows[4][1].rps / base,
+        "decisions_ratio": rows[5][1].rps / base,
         "hello_ratio": rows[1][1].rps / base,
         "auth_request_hello_ratio": rows[2][1].rps / base,
+        "auth_request_raw_ratio": rows[3][1].rps / base,
         "added_p50_ms_1conn": proxy1.p50_ms - direct1.p50_ms,
     }
     print(f"\n1 connection: upstream direct p50 {direct1.p50_ms:.3f} ms, through gatekeeper {proxy1.p50_ms:.3f} ms "
