@@ -29,6 +29,7 @@ from gatekeeper.proxy.upstream_request import upstream_headers, upstream_target
 
 log = logging.getLogger("gatekeeper.proxy")
 
+
 class ProxyHandler:
     """Tables are built here; `__call__` does only per-request work."""
 
