@@ -32,6 +32,7 @@ def main(seconds: int, sessions: int) -> dict[str, Any]:
     lag = ident["loop_lag_during_storm"]["p99_ms"]
     rows = [
         ("P1 proxy / nginx proxy_pass", proxied["proxy_ratio"], ">= 0.30", proxied["proxy_ratio"] >= 0.30,
+         f"raw httptools proxy, no rules / proxy_pass: {proxied['raw_proxy_ratio']:.2f}; "
          f"raw httptools hello / nginx return 200: {1 / ceilings['nginx return 200']:.2f}; "
          f"Starlette hello / nginx proxy_pass: {proxied['hello_ratio']:.2f}"),
         ("P2 auth_request -> decisions / proxy_pass", proxied["decisions_ratio"], ">= 0.40",

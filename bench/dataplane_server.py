@@ -10,6 +10,9 @@ Rows (wrk -t1 -c50 pinned to CPU 0, every server pinned to CPU 1, every Python o
 - uvicorn (httptools) running the same ASGI app;
 - Granian's RSGI interface hello (`pip install granian`, the `bench` extra), if installed.
 
+`--serve rawproxy --port N --upstream M` runs the second ceiling, used by `bench.proxy` for P1: the least a
+Python proxy does per request (parse, send on a kept-alive upstream connection, parse the answer, relay it).
+
 Each row is the best of `--rounds` runs of `--seconds` (the rows take turns, so a noisy neighbour hurts them
 alike), with the CPU time the server's processes used per request (the least of the rounds), which a shared
 machine disturbs less than requests/s. `--serve KIND --port N` runs one of the Python servers (used by the
@@ -64,6 +67,74 @@ class RawHello(asyncio.Protocol):
         self.transport.write(RESPONSE)  # type: ignore[attr-defined]
 
 
+class _UpstreamSide(asyncio.Protocol):
+    """The raw proxy's connection to the upstream: parses each answer and relays status and body."""
+
+    def __init__(self, client: asyncio.Transport) -> None:
+        import httptools
+
+        self.client = client
+        self.parser = httptools.HttpResponseParser(self)
+        self.body: list[bytes] = []
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        self.parser.feed_data(data)
+
+    def on_body(self, body: bytes) -> None:
+        self.body.append(body)
+
+    def on_message_complete(self) -> None:
+        body = b"".join(self.body)
+        self.body = []
+        self.client.write(b"HTTP/1.1 %d OK\r\ncontent-type: text/plain\r\ncontent-length: %d\r\n\r\n%s"
+                          % (self.parser.get_status_code(), len(body), body))
+
+
+class RawProxy(asyncio.Protocol):
+    """P1's ceiling: forwards each request's line (no headers, no rules) on one kept-alive upstream connection
+    per client connection, and relays the answer."""
+
+    upstream_port = 0
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        import httptools
+
+        self.transport = transport
+        self.parser = httptools.HttpRequestParser(self)
+        self.url = b""
+        self.upstream: asyncio.BaseTransport | None = None
+        self.waiting: list[bytes] = []
+        asyncio.get_running_loop().create_task(self._connect())
+
+    async def _connect(self) -> None:
+        loop = asyncio.get_running_loop()
+        self.upstream, _ = await loop.create_connection(lambda: _UpstreamSide(self.transport),  # type: ignore[arg-type]
+                                                        "127.0.0.1", self.upstream_port)
+        for request in self.waiting:
+            self.upstream.write(request)  # type: ignore[attr-defined]
+
+    def data_received(self, data: bytes) -> None:
+        self.parser.feed_data(data)
+
+    def on_url(self, url: bytes) -> None:
+        self.url += url
+
+    def on_message_complete(self) -> None:
+        request = b"GET %s HTTP/1.1\r\nhost: upstream\r\n\r\n" % self.url
+        self.url = b""
+        if self.upstream is None:
+            self.waiting.append(request)
+        else:
+            self.upstream.write(request)  # type: ignore[attr-defined]
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.upstream is not None:
+            self.upstream.close()
+
+
 async def serve(kind: str, port: int) -> None:
     from gatekeeper.dataplane import Request, Responder, Server
     from gatekeeper.dataplane.asgi import AsgiBridge
@@ -76,6 +147,8 @@ async def serve(kind: str, port: int) -> None:
     sock.bind(("127.0.0.1", port))
     if kind == "raw":
         await asyncio.get_running_loop().create_server(RawHello, sock=sock, backlog=1024)
+    elif kind == "rawproxy":
+        await asyncio.get_running_loop().create_server(RawProxy, sock=sock, backlog=1024)
     else:
         await Server(hello if kind == "dataplane" else AsgiBridge(asgi_app)).start(sock)
     await asyncio.Event().wait()
@@ -148,9 +221,11 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--serve", choices=["raw", "dataplane", "bridge"], help=argparse.SUPPRESS)
+    parser.add_argument("--serve", choices=["raw", "rawproxy", "dataplane", "bridge"], help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--upstream", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    RawProxy.upstream_port = args.upstream or 0
     if args.serve:
         import uvloop
 

@@ -5,7 +5,8 @@ Anchors and gatekeeper run pinned to CPU 1, wrk (1 thread, keep-alive, 50 connec
 - upstream: nginx answering a small static body (the app behind every proxy below)
 - anchor:   nginx `proxy_pass` to that upstream (= 1.0), a bare Starlette hello (uvicorn, uvloop), nginx
             `auth_request` to that hello, and nginx `auth_request` to a raw asyncio + httptools hello (the ceiling
-            for any decision endpoint in this set-up: it answers as fast as nginx itself)
+            for any decision endpoint in this set-up: it answers as fast as nginx itself); a raw asyncio + httptools
+            proxy with no rules (`bench.dataplane_server`'s RawProxy: the least a Python proxy does, P1's ceiling)
 - gatekeeper proxy (:4455) through a `cookie_session` + `header` rule, session cache warm (P1, target >= 0.30)
 - nginx `auth_request` -> gatekeeper decisions (same rule) -> upstream (P2, target >= 0.40)
 - added p50 latency of the gatekeeper proxy vs the upstream directly, 1 connection (P3, target <= 0.15 ms)
@@ -132,7 +133,7 @@ def main(seconds: int, server_cpu: int | None = 1, profile: Path | None = None) 
         raise SystemExit("nginx and wrk are needed (make system-deps)")
     work = Path(tempfile.mkdtemp(prefix="gk-bench-"))
     upstream, anchor, auth, hello, auth_hello = free_port(), free_port(), free_port(), free_port(), free_port()
-    raw, auth_raw = free_port(), free_port()
+    raw, auth_raw, raw_proxy = free_port(), free_port(), free_port()
     ports = {name: free_port() for name in ("proxy", "public", "admin", "api", "metrics")}
     (work / "hello.py").write_text(HELLO)
     gk_cmd = [sys.executable, "-m", "gatekeeper.cli", "serve", "--config",
@@ -140,11 +141,14 @@ def main(seconds: int, server_cpu: int | None = 1, profile: Path | None = None) 
     hello_cmd = [sys.executable, "-m", "uvicorn", "hello:app", "--port", str(hello), "--log-level", "error",
                  "--no-access-log", "--loop", "uvloop", "--http", "httptools", "--app-dir", str(work)]
     raw_cmd = [sys.executable, "-m", "bench.dataplane_server", "--serve", "raw", "--port", str(raw)]
+    raw_proxy_cmd = [sys.executable, "-m", "bench.dataplane_server", "--serve", "rawproxy", "--port", str(raw_proxy),
+                     "--upstream", str(upstream)]
     rows: list[tuple[str, WrkResult]] = []
     conf = nginx_conf(upstream, anchor, auth, f"127.0.0.1:{ports['api']}", auth_hello, f"127.0.0.1:{hello}",
                       auth_raw, f"127.0.0.1:{raw}")
     with nginx(conf, ports=[upstream, anchor, auth, auth_hello, auth_raw], cpu=server_cpu), \
             process(hello_cmd, ports=[hello], cpu=server_cpu), process(raw_cmd, ports=[raw], cpu=server_cpu), \
+            process(raw_proxy_cmd, ports=[raw_proxy], cpu=server_cpu), \
             process(gk_cmd, ports=[ports["proxy"], ports["api"]], cpu=server_cpu, log=work / "gatekeeper.log") as gk:
         wait_ready(f"http://127.0.0.1:{ports['api']}")
         token = session_token(f"http://127.0.0.1:{ports['public']}")
@@ -161,6 +165,8 @@ def main(seconds: int, server_cpu: int | None = 1, profile: Path | None = None) 
                      wrk(f"http://127.0.0.1:{auth_hello}/app", seconds=seconds)))
         rows.append(("nginx auth_request -> raw httptools hello (anchor)", wrk(f"http://127.0.0.1:{auth_raw}/app",
                                                                       seconds=seconds)))
+        rows.append(("raw httptools proxy, no rules (anchor)", wrk(f"http://127.0.0.1:{raw_proxy}/app",
+                                                                   seconds=seconds)))
         rows.append(("gatekeeper proxy, cookie_session+header", wrk(proxy_url, seconds=seconds, headers=[cookie])))
         rows.append(("nginx auth_request -> gatekeeper decisions",
                      wrk(f"http://127.0.0.1:{auth}/app", seconds=seconds, headers=[cookie])))
@@ -172,8 +178,9 @@ def main(seconds: int, server_cpu: int | None = 1, profile: Path | None = None) 
     report(f"50 connections, {seconds}s each (wrk -t1, pinned)", rows, "nginx proxy_pass (anchor)")
     base = rows[0][1].rps
     results = {
-        "proxy_ratio": rows[4][1].rps / base,
-        "decisions_ratio": rows[5][1].rps / base,
+        "proxy_ratio": rows[5][1].rps / base,
+        "decisions_ratio": rows[6][1].rps / base,
+        "raw_proxy_ratio": rows[4][1].rps / base,
         "hello_ratio": rows[1][1].rps / base,
         "auth_request_hello_ratio": rows[2][1].rps / base,
         "auth_request_raw_ratio": rows[3][1].rps / base,
