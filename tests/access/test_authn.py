@@ -80,7 +80,8 @@ async def test_cookie_session_against_a_remote_whoami(tmp_path: Path, whoami: tu
     url, seen = whoami
     rules = [rule("r", "http://<.*>/p", authenticators=(("cookie_session", {
         "check_session_url": f"{url}/sessions/whoami", "preserve_path": True, "only": ["ory_kratos_session"],
-        "forward_http_headers": ["X-Tenant"]}),), mutators=(HEADERS,))]
+        "forward_http_headers": ["X-Tenant"], "subject_from": "identity.id", "extra_from": "@this"}),),
+        mutators=(HEADERS,))]
     async with access_instance(access_config(tmp_path, rules), FakeSessions({})) as gk:
         ok = await decide(gk.api, "/p?x=1", headers={"Cookie": "ory_kratos_session=alice-token; other=1",
                                                       "X-Tenant": "acme", "X-Not-Forwarded": "1"})
@@ -91,6 +92,31 @@ async def test_cookie_session_against_a_remote_whoami(tmp_path: Path, whoami: tu
         assert (await decide(gk.api, headers={"Cookie": "unrelated=x"})).status_code == 401  # not responsible
         limited = await decide(gk.api, headers={"Cookie": "ory_kratos_session=" + "limited"})
         assert limited.status_code == 429 and limited.headers["retry-after"] == "7"
+
+
+async def test_remote_session_checks_default_to_oathkeepers_subject_and_extra(tmp_path: Path) -> None:
+    """Against a remote check_session_url, unset subject_from/extra_from mean what they mean in Oathkeeper:
+    `subject` (bearer_token: `sub`) and `extra`; against gatekeeper's own store, the identity id and the session."""
+    async def check(request: Request) -> Response:
+        return JSONResponse({"subject": "from-subject", "sub": "from-sub", "extra": {"role": "admin"},
+                             "identity": {"id": "from-identity"}})
+
+    headers = ("header", {"headers": {"X-Sub": "{{ print .Subject }}", "X-Role": "{{ print .Extra.role }}"}})
+    async with serving(Starlette(routes=[Route("/sessions/whoami", check)])) as url:
+        remote = {"check_session_url": f"{url}/sessions/whoami", "preserve_path": True}
+        rules = [rule("cookie", "http://<.*>/cookie", authenticators=(("cookie_session", remote),),
+                      mutators=(headers,)),
+                 rule("bearer", "http://<.*>/bearer", authenticators=(("bearer_token", remote),),
+                      mutators=(headers,)),
+                 rule("own", "http://<.*>/own", authenticators=("cookie_session",), mutators=(HEADERS,))]
+        async with access_instance(access_config(tmp_path, rules)) as gk:
+            cookie = await decide(gk.api, "/cookie", headers={"Cookie": "ory_kratos_session=anything"})
+            assert cookie.status_code == 200
+            assert cookie.headers["x-sub"] == "from-subject" and cookie.headers["x-role"] == "admin"
+            bearer = await decide(gk.api, "/bearer", headers={"Authorization": "Bearer anything"})
+            assert bearer.headers["x-sub"] == "from-sub" and bearer.headers["x-role"] == "admin"
+            own = await decide(gk.api, "/own", headers={"Cookie": "ory_kratos_session=alice-token"})
+            assert own.headers["x-sub"] == "user-alice" and own.headers["x-email"] == "alice@example.com"
 
 
 async def test_remote_session_check_replaces_the_path_unless_preserved(tmp_path: Path,

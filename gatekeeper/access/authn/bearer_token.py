@@ -4,6 +4,7 @@ against gatekeeper's own store or a remote whoami."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from gatekeeper.access.authn import session_check
 from gatekeeper.access.authn.session_check import SessionCheck
@@ -13,6 +14,8 @@ from gatekeeper.access.handlers import AuthSession, Deps, NotResponsible
 
 @dataclass(frozen=True)
 class BearerTokenConfig(SessionCheck):
+    remote_subject_from: ClassVar[str] = "sub"  # Oathkeeper's default for bearer_token
+
     token_from: TokenFrom | None = None
     prefix: str = ""
 

@@ -3,7 +3,10 @@
 Local mode (no `check_session_url`): ask gatekeeper's own session source (token -> session JSON or
 None; StoreUnavailable -> deny). Remote mode: call a Kratos-compatible `/sessions/whoami` the way
 Oathkeeper does (path and query replaced by the request's unless preserved, only listed headers
-forwarded). Either way: subject from `subject_from`, extra from `extra_from`.
+forwarded). Either way: subject from `subject_from`, extra from `extra_from`. Unset, they default by mode:
+against gatekeeper's own store to `identity.id` and `@this` (the session JSON), against a remote
+`check_session_url` to Oathkeeper's defaults (`subject`, or `sub` for bearer_token, and `extra`), so that rule
+files written for Oathkeeper inject what they injected there.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
@@ -29,7 +32,9 @@ _RATE_HEADERS = ("retry-after", "x-ratelimit-limit", "x-ratelimit-remaining", "x
 
 @dataclass(frozen=True)
 class SessionCheck:
-    """The keys cookie_session and bearer_token share."""
+    """The keys cookie_session and bearer_token share (`subject_from`/`extra_from` empty: the mode's default)."""
+
+    remote_subject_from: ClassVar[str] = "subject"
 
     check_session_url: str = ""
     preserve_path: bool = False
@@ -38,8 +43,14 @@ class SessionCheck:
     forward_http_headers: tuple[str, ...] = ()
     additional_headers: Mapping[str, str] = field(default_factory=dict)
     force_method: str = ""
-    subject_from: str = "identity.id"
-    extra_from: str = "@this"
+    subject_from: str = ""
+    extra_from: str = ""
+
+    def paths(self) -> tuple[str, str]:
+        """(subject_from, extra_from) as applied: the configured ones, else the mode's defaults."""
+        if self.check_session_url:
+            return self.subject_from or self.remote_subject_from, self.extra_from or "extra"
+        return self.subject_from or "identity.id", self.extra_from or "@this"
 
 
 async def _still_active(source: SessionSource, token: str) -> bool:
@@ -89,12 +100,13 @@ async def check(session: AuthSession, cfg: SessionCheck, deps: Deps, token: str,
             raise Unauthorized("Access credentials are invalid", reason="the session is missing, expired or revoked")
         session.still_valid = partial(_still_active, deps.session_source, token)
         session.expires_at = str(doc.get("expires_at") or "")
-    subject = gjson(doc, cfg.subject_from)
-    extra = gjson(doc, cfg.extra_from)
+    subject_from, extra_from = cfg.paths()
+    subject = gjson(doc, subject_from)
+    extra = gjson(doc, extra_from)
     if subject is not None and not isinstance(subject, str):
-        raise Forbidden(reason=f"subject_from {cfg.subject_from!r} is not a string")
+        raise Forbidden(reason=f"subject_from {subject_from!r} is not a string")
     if extra is not None and not isinstance(extra, Mapping):
-        raise Forbidden(reason=f"extra_from {cfg.extra_from!r} is not an object")
+        raise Forbidden(reason=f"extra_from {extra_from!r} is not an object")
     session.subject = subject or ""
     session.extra = dict(extra or {})
 
