@@ -69,3 +69,13 @@ class SettingsMethod(Protocol):
 
     def populate_settings(self, flow: Flow, ident: IdentityRecord) -> None:
         """Add its nodes to a settings flow of `ident`."""
+
+    def claims(self, body: dict[str, Any]) -> bool:
+        """Whether a settings submission is this method's (checked before the privileged-session rule, as Kratos
+        asks its strategies for responsibility first)."""
+
+    def needs_privilege(self, body: dict[str, Any], ident: IdentityRecord) -> bool:
+        """Whether the submission needs a recently authenticated session."""
+
+    async def settings(self, flow: Flow, body: dict[str, Any], ident: IdentityRecord) -> bool:
+        """Apply a claimed submission; True when stored credentials changed."""

@@ -76,7 +76,7 @@ async def test_profile_and_password(start: Callable[..., Any], dsn: str) -> None
 
 
 async def test_privileged_session_required(start: Callable[..., Any]) -> None:
-    overrides = {"selfservice": {"flows": {"settings": {"privileged_session_max_age": "1s"}}}}
+    overrides = {"selfservice": {**MFA["selfservice"], "flows": {"settings": {"privileged_session_max_age": "1s"}}}}
     async with start(overrides) as gk, httpx.AsyncClient(base_url=gk.public) as http:
         token = await register(http, "old@example.com")
         await asyncio.sleep(1.2)
@@ -87,6 +87,11 @@ async def test_privileged_session_required(start: Callable[..., Any]) -> None:
         # a profile change that keeps identifiers and addresses needs no fresh login
         same = await settings(http, token, {"method": "profile", "traits": {"email": "old@example.com"}})
         assert same.status_code == 200
+        # a submission its method does not claim is refused as such before any fresh login is asked for (Kratos
+        # asks its strategies for responsibility first): a lookup_secret_* field that is none of its actions
+        r = await settings(http, token, {"lookup_secret_foo": "true"})
+        assert r.status_code == 400, r.text
+        assert [m["id"] for m in r.json()["ui"]["messages"]] == [SettingsMsg.ERR_SETTINGS_NO_STRATEGY]
 
 
 async def test_settings_without_session_and_foreign_flow(start: Callable[..., Any]) -> None:

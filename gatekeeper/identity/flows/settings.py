@@ -23,7 +23,6 @@ from gatekeeper.identity.flows.base import (
     FlowKind,
     FlowStore,
     FlowType,
-    NotResponsible,
     Outcome,
     ValidationFailed,
 )
@@ -173,7 +172,7 @@ class SettingsFlows(FlowHandler):
         session, ident = self.require(current, flow)
         method = _claimed_method(body)
         strategy = next((s for s in self.strategies if s.id == method), None)
-        if strategy is None:
+        if strategy is None or not strategy.claims(body):  # claimed by its buttons but not its own (link=1): 400
             flow.add_message(msg.no_strategy())
             return None
         max_age = float(self.cfg.privileged_session_max_age)
@@ -182,9 +181,6 @@ class SettingsFlows(FlowHandler):
                                                            return_to=self.flows.ui_redirect(flow.id)))
         try:
             changed = await strategy.settings(flow, body, ident)
-        except NotResponsible:  # claimed by its buttons but not the strategy's (lookup_secret_x, link=1): Kratos' 400
-            flow.add_message(msg.no_strategy())
-            return None
         except ValidationFailed:
             self.sort(flow)  # the nodes keep the submitted values and their messages
             raise

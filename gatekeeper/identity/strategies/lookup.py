@@ -83,14 +83,15 @@ class LookupStrategy:
         flow.nodes.append(submit_node("lookup_secret_regenerate", "true", g, msg.lookup_regenerate()))
         flow.nodes.append(submit_node("lookup_secret_disable", "true", g, msg.lookup_disable()))
 
+    def claims(self, body: dict[str, Any]) -> bool:
+        return body.get("method") == self.id or any(_truthy(body.get(a)) for a in _ACTIONS)
+
     def needs_privilege(self, body: dict[str, Any], ident: IdentityRecord) -> bool:
         return True
 
     async def settings(self, flow: Flow, body: dict[str, Any], ident: IdentityRecord) -> bool:
         """One of the four actions; True when stored credentials changed (False: the form just moved on)."""
         action = next((a for a in _ACTIONS if _truthy(body.get(a))), None)
-        if body.get("method") != self.id and action is None:
-            raise NotResponsible()
         cred = ident.credentials.get("lookup_secret")
         now = datetime.now(UTC)
         if action == "lookup_secret_regenerate":

@@ -89,14 +89,16 @@ class OidcStrategy:
                     flow.nodes.append(submit_node("unlink", provider.id, Group.OIDC,
                                                   text.unlink_oidc(provider.label)))
 
+    def claims(self, body: dict[str, Any]) -> bool:
+        link, unlink = body.get("link"), body.get("unlink")
+        return body.get("method") in (None, "", self.id) and bool(isinstance(link, str) and link
+                                                                   or isinstance(unlink, str) and unlink)
+
     def needs_privilege(self, body: dict[str, Any], ident: IdentityRecord) -> bool:
         return True  # Kratos: linking and unlinking need a recent sign-in
 
     async def settings(self, flow: Flow, body: dict[str, Any], ident: IdentityRecord) -> bool:
         link, unlink = body.get("link"), body.get("unlink")
-        if body.get("method") not in (None, "", self.id) or not (isinstance(link, str) and link
-                                                                  or isinstance(unlink, str) and unlink):
-            raise NotResponsible()
         linked = self.social.linked(ident)
         if isinstance(link, str) and link:
             if link not in self.social.providers or link in linked:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from gatekeeper.errors import UniqueViolation
 from gatekeeper.identity import text
 from gatekeeper.identity import text_settings as msg
-from gatekeeper.identity.flows.base import Flow, NotResponsible, ValidationFailed
+from gatekeeper.identity.flows.base import Flow, ValidationFailed
 from gatekeeper.identity.ports import VerificationSender
 from gatekeeper.identity.strategies.common import attach, refill_traits, submitted_traits, text_field
 from gatekeeper.identity.ui import Group, input_node, submit_node
@@ -54,6 +54,9 @@ class ProfileSettings:
         flow.nodes.extend(self.schema(ident).trait_nodes(Group.PROFILE, ident.traits))
         flow.nodes.append(submit_node("method", "profile", Group.PROFILE, msg.save_button()))
 
+    def claims(self, body: dict[str, Any]) -> bool:
+        return body.get("method") == self.id
+
     def needs_privilege(self, body: dict[str, Any], ident: IdentityRecord) -> bool:
         """Only when a login identifier or a verifiable address changes (as Kratos' profile strategy)."""
         schema = self.schema(ident)
@@ -62,8 +65,6 @@ class ProfileSettings:
                     or schema.addresses(traits, "verification") != schema.addresses(ident.traits, "verification"))
 
     async def settings(self, flow: Flow, body: dict[str, Any], ident: IdentityRecord) -> bool:
-        if body.get("method") != self.id:
-            raise NotResponsible()
         if "traits" in body and not isinstance(body["traits"], dict):
             flow.add_message(text.generic("traits must be an object of the identity's traits"))
             raise ValidationFailed()
@@ -106,12 +107,13 @@ class PasswordSettings:
                                      autocomplete="new-password", label=text.password_label()))
         flow.nodes.append(submit_node("method", "password", Group.PASSWORD, msg.save_button()))
 
+    def claims(self, body: dict[str, Any]) -> bool:
+        return body.get("method") == self.id
+
     def needs_privilege(self, body: dict[str, Any], ident: IdentityRecord) -> bool:
         return True
 
     async def settings(self, flow: Flow, body: dict[str, Any], ident: IdentityRecord) -> bool:
-        if body.get("method") != self.id:
-            raise NotResponsible()
         password = text_field(body, "password")
         if not password:
             attach(flow, "password", text.required("password"))

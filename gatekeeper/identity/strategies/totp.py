@@ -117,14 +117,15 @@ class TotpStrategy:
         flow.nodes.append(input_node("totp_code", Group.TOTP, required=True, label=msg.verify_code_label()))
         flow.nodes.append(submit_node("method", "totp", Group.TOTP, msg.save_button()))
 
+    def claims(self, body: dict[str, Any]) -> bool:
+        return body.get("method") == self.id or str(body.get("totp_unlink", "")).lower() == "true"
+
     def needs_privilege(self, body: dict[str, Any], ident: IdentityRecord) -> bool:
         return True
 
     async def settings(self, flow: Flow, body: dict[str, Any], ident: IdentityRecord) -> bool:
         """Link (method=totp + totp_code) or unlink (totp_unlink=true); True when something changed."""
         unlink = str(body.get("totp_unlink", "")).lower() == "true"
-        if body.get("method") != self.id and not unlink:
-            raise NotResponsible()
         now = datetime.now(UTC)
         if unlink:
             if "totp" not in ident.credentials:
