@@ -117,6 +117,24 @@ def test_migrate_up_then_status_on_sqlite(tmp_path: Path) -> None:
     assert all(line.split()[1] != "pending" for line in after.stdout.splitlines())
 
 
+def test_migrate_sql_as_kratos_spells_it(tmp_path: Path) -> None:
+    """`migrate sql [up|status] [DSN] [-e] [--yes]`: Kratos' command line works unchanged."""
+    dsn = f"sqlite://{tmp_path}/kratos.db"
+    pending = len(migrate.available("sqlite"))
+    asked = subprocess.run([*GATEKEEPER, "migrate", "sql", dsn], input="n\n", capture_output=True, text=True,
+                           timeout=60, cwd=ROOT)
+    assert asked.returncode == 0 and "Migration aborted." in asked.stdout
+    assert run("migrate", "sql", "status", dsn).stdout.count("pending") == pending
+    by_env = run("migrate", "sql", "-e", "--yes", env={"DSN": dsn})
+    assert by_env.returncode == 0 and f"{pending} migration(s) applied" in by_env.stdout
+    assert "pending" not in run("migrate", "sql", "status", dsn).stdout
+    answered = subprocess.run([*GATEKEEPER, "migrate", "sql", dsn], input="maybe\ny\n", capture_output=True,
+                              text=True, timeout=60, cwd=ROOT)
+    assert answered.returncode == 0 and "0 migration(s) applied" in answered.stdout
+    missing = run("migrate", "sql", "-e", "--yes")
+    assert missing.returncode == 2 and "DSN is not set" in missing.stderr
+
+
 def test_migrate_reads_the_dsn_from_the_config_and_needs_no_secrets(tmp_path: Path) -> None:
     file = tmp_path / "gk.yaml"
     file.write_text(f"dsn: sqlite://{tmp_path}/gk.db\n")

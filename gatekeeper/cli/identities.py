@@ -9,6 +9,7 @@ import getpass
 import json
 import os
 import sys
+import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -32,11 +33,13 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
     def target(sub: argparse.ArgumentParser) -> None:
         sub.add_argument("--config", "-c", default=os.environ.get("GATEKEEPER_CONFIG"), help="YAML config file")
-        sub.add_argument("--admin-url", "-e", metavar="URL",
-                         help="a running admin API (http://host:4434) instead of the config's database")
+        sub.add_argument("--admin-url", "--endpoint", "-e", metavar="URL", default=os.environ.get("KRATOS_ADMIN_URL"),
+                         help="a running admin API (http://host:4434) instead of the config's database "
+                              "(default: $KRATOS_ADMIN_URL)")
 
-    imp = actions.add_parser("import", help="import identities from a JSON array or JSON lines file")
-    imp.add_argument("file", type=Path)
+    imp = actions.add_parser("import", help="import identities from JSON files (an object, an array or JSON lines "
+                                            "each), or from stdin without files")
+    imp.add_argument("files", type=Path, nargs="*")
     target(imp)
     imp.set_defaults(run=_import)
     lst = actions.add_parser("list", help="list identities (id, state, identifiers)")
@@ -143,23 +146,40 @@ def _run(args: argparse.Namespace, work: Any) -> int:
 
 
 def _import(args: argparse.Namespace) -> int:
-    if not args.file.is_file():
-        print(f"error: {args.file} is not a readable file", file=sys.stderr)
-        return 2
+    """Each file in turn (a summary line each); no files: what stdin holds, as Kratos' `identities import` reads."""
+    for path in args.files:
+        if not path.is_file():
+            print(f"error: {path} is not a readable file", file=sys.stderr)
+            return 2
+    with contextlib.ExitStack() as stack:
+        paths = args.files or [_spooled_stdin(stack)]
 
-    async def work(client: Any, service: Any, http: Any) -> int:
-        target = ServiceTarget(service) if service is not None else AdminApiTarget(http, args.admin_url)
-        total = count_items(args.file)
-        items: Any = read_items(args.file)
-        if total is None:
-            items = list(items)
-            total = len(items)
-        summary = await Importer(target, sys.stderr, total=total).run(iter(items))
-        print(f"{summary.imported} imported, {summary.skipped} skipped (already present), {summary.failed} failed "
-              f"of {summary.total}")
-        return 1 if summary.failed else 0
+        async def work(client: Any, service: Any, http: Any) -> int:
+            target = ServiceTarget(service) if service is not None else AdminApiTarget(http, args.admin_url)
+            failed = 0
+            for path in paths:
+                total = count_items(path)
+                items: Any = read_items(path)
+                if total is None:
+                    items = list(items)
+                    total = len(items)
+                summary = await Importer(target, sys.stderr, total=total).run(iter(items))
+                name = "stdin" if not args.files else str(path)
+                print(f"{name}: {summary.imported} imported, {summary.skipped} skipped (already present), "
+                      f"{summary.failed} failed of {summary.total}")
+                failed += summary.failed
+            return 1 if failed else 0
 
-    return _run(args, work)
+        return _run(args, work)
+
+
+def _spooled_stdin(stack: contextlib.ExitStack) -> Path:
+    """stdin copied to a temporary file (the importer reads its input twice: to count, then to import)."""
+    spool = stack.enter_context(tempfile.NamedTemporaryFile("w", encoding="utf-8", suffix=".json"))
+    for chunk in iter(lambda: sys.stdin.read(1 << 16), ""):
+        spool.write(chunk)
+    spool.flush()
+    return Path(spool.name)
 
 
 def _list(args: argparse.Namespace) -> int:

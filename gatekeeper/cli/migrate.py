@@ -1,4 +1,5 @@
-"""`gatekeeper migrate up|status`: apply or list the database migrations."""
+"""`gatekeeper migrate up|status`: apply or list the database migrations; also Kratos' spelling,
+`migrate sql [up|status] [DSN] [-e] [--yes]`."""
 
 from __future__ import annotations
 
@@ -21,6 +22,43 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         sub.add_argument("--config", "-c", default=os.environ.get("GATEKEEPER_CONFIG"))
         sub.add_argument("--dsn", help="database to migrate (overrides the config's dsn)")
         sub.set_defaults(run=_migrate, action=action)
+    kratos = actions.add_parser("sql", help="Kratos' spelling: migrate sql [up|status] [DSN] [-e] [--yes]")
+    kratos.add_argument("words", nargs="*", metavar="[up|status] [DSN]",
+                        help="the action (default up) and the database (default: -e, else the config's dsn)")
+    kratos.add_argument("--config", "-c", default=os.environ.get("GATEKEEPER_CONFIG"))
+    kratos.add_argument("--read-from-env", "-e", action="store_true", help="take the database from $DSN")
+    kratos.add_argument("--yes", "-y", action="store_true", help="apply without asking")
+    kratos.set_defaults(run=_migrate_sql)
+
+
+def _migrate_sql(args: argparse.Namespace) -> int:
+    """Kratos' `migrate sql`: as `migrate up|status`; without --yes, `up` asks first (no answer: aborted)."""
+    words = list(args.words)
+    action = words.pop(0) if words and words[0] in ("up", "status") else "up"
+    if len(words) > 1:
+        print(f"migrate sql: unexpected arguments {' '.join(words[1:])!r}", file=sys.stderr)
+        return EXIT_CONFIG
+    dsn = words[0] if words else os.environ.get("DSN", "") if args.read_from_env else ""
+    if args.read_from_env and not dsn:
+        print("migrate sql -e: the environment variable DSN is not set", file=sys.stderr)
+        return EXIT_CONFIG
+    if action == "up" and not args.yes and not _confirmed():
+        print("Migration aborted.")
+        return 0
+    return _migrate(argparse.Namespace(dsn=dsn or None, config=args.config, action=action))
+
+
+def _confirmed() -> bool:
+    print("Do you wish to execute this migration plan? [y/n]: ", end="", flush=True)
+    for line in sys.stdin:
+        answer = line.strip().lower()
+        if answer in ("y", "yes"):
+            return True
+        if answer in ("n", "no"):
+            return False
+        print("Please answer y or n: ", end="", flush=True)
+    print()
+    return False
 
 
 def _migrate(args: argparse.Namespace) -> int:

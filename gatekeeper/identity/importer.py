@@ -38,12 +38,33 @@ class Target(Protocol):
     async def create(self, bodies: list[dict[str, Any]]) -> list[Outcome]: ...
 
 
-def read_items(path: Path) -> Iterator[tuple[int, dict[str, Any] | ParseError]]:
-    """Each identity body with the line it starts on; a JSON array or one JSON object per line."""
+def _layout(path: Path) -> str:
+    """"array", "object" (one JSON object over several lines, as Kratos' import files often are) or "lines"."""
     with path.open(encoding="utf-8") as f:
         head = f.read(4096).lstrip()
-    if head.startswith("["):
+        if head.startswith("["):
+            return "array"
+        f.seek(0)
+        first = next((line for line in f if line.strip()), "")
+    if head.startswith("{"):
+        try:
+            json.loads(first)
+        except json.JSONDecodeError:
+            return "object"  # the first line is not a whole object: the file is one, or it is broken (said then)
+    return "lines"
+
+
+def read_items(path: Path) -> Iterator[tuple[int, dict[str, Any] | ParseError]]:
+    """Each identity body with the line it starts on; a JSON array, one JSON object, or one object per line."""
+    layout = _layout(path)
+    if layout == "array":
         yield from _array_items(path.read_text(encoding="utf-8"))
+        return
+    if layout == "object":
+        try:
+            yield 1, json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            yield exc.lineno, ParseError(f"not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})")
         return
     with path.open(encoding="utf-8") as f:
         for number, line in enumerate(f, 1):
@@ -207,9 +228,8 @@ class Importer:
 
 def count_items(path: Path) -> int | None:
     """How many items the file holds (for the progress bar); None when it is one JSON array (counted later)."""
+    layout = _layout(path)
+    if layout != "lines":
+        return None if layout == "array" else 1
     with path.open(encoding="utf-8") as f:
-        head = f.read(4096).lstrip()
-        if head.startswith("["):
-            return None
-        f.seek(0)
         return sum(1 for line in f if line.strip())

@@ -55,6 +55,29 @@ async def test_import_json_lines_into_the_store_reports_lines_and_skips_on_rerun
     assert "0 imported, 4 skipped (already present), 4 failed of 8" in out
 
 
+async def test_import_as_kratos_reads_it_stdin_and_several_files(gk: Instance, tmp_path: Path) -> None:
+    """Kratos' `identities import`: files holding one (pretty-printed) identity each, or stdin without files;
+    `--endpoint`/`-e` names the admin API."""
+    def body(email: str) -> dict[str, object]:
+        return person(email, credentials={"password": {"config": {
+            "hashed_password": hashformats.make("ssha256", PASSWORD)}}})
+
+    one, two = tmp_path / "one.json", tmp_path / "two.json"
+    one.write_text(json.dumps(body("one@kratos.test"), indent=2))
+    two.write_text(json.dumps([body("two@kratos.test"), body("three@kratos.test")], indent=2))
+    code, out, err = await cli("identities", "import", str(one), str(two), "--endpoint", gk.admin)
+    assert code == 0, err
+    assert f"{one}: 1 imported" in out and f"{two}: 2 imported" in out
+    code, out, err = await cli("identities", "import", "-e", gk.admin,
+                               stdin=json.dumps(body("piped@kratos.test"), indent=2).encode())
+    assert code == 0, err
+    assert "stdin: 1 imported, 0 skipped (already present), 0 failed of 1" in out
+    for email in ("one@kratos.test", "three@kratos.test", "piped@kratos.test"):
+        assert (await login(gk, email)).status_code == 200
+    code, out, err = await cli("identities", "import", "-e", gk.admin, stdin=b'{\n  "traits": {\n')
+    assert code == 1 and "not valid JSON" in err
+
+
 async def test_import_array_through_the_admin_api_then_list_get_delete(gk: Instance, tmp_path: Path) -> None:
     bodies = [person(f"arr{n}@import.test", credentials={"password": {"config": {
         "hashed_password": hashformats.make("ssha256", PASSWORD)}}}) for n in range(3)]
