@@ -13,7 +13,16 @@ import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    GC_COLLECTOR,
+    PLATFORM_COLLECTOR,
+    PROCESS_COLLECTOR,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from gatekeeper import __version__
@@ -134,7 +143,10 @@ class Metrics:
     Under `serve.workers` each worker process records into `multiprocess_dir` (prometheus-client's multiprocess
     mode, switched on by the environment variable before the library is imported) and a scrape of any worker
     answers for all of them. Gauges say how to combine workers: state every worker shares (the outbox backlog)
-    is the maximum, per-process state carries a `pid` label, open connections add up.
+    is the maximum, per-process state carries a `pid` label, open connections add up. In one process the
+    registry also carries the process and Python runtime series (`process_*`, `python_gc_*`, `python_info`), as
+    Kratos' and Oathkeeper's `/metrics` do; prometheus-client cannot combine those across workers, so under
+    `serve.workers` they are left out.
     """
 
     def __init__(self, multiprocess_dir: str | None = None) -> None:
@@ -143,6 +155,9 @@ class Metrics:
         if multiprocess_dir:
             self._scraped = CollectorRegistry()
             MultiProcessCollector(self._scraped, path=multiprocess_dir)  # type: ignore[no-untyped-call]
+        else:
+            for runtime in (PROCESS_COLLECTOR, PLATFORM_COLLECTOR, GC_COLLECTOR):
+                self.registry.register(runtime)
         self.requests = Counter("gatekeeper_http_requests_total", "HTTP requests served",
                                 ["listener", "route", "method", "status"], registry=self.registry)
         self.request_seconds = Histogram(

@@ -131,13 +131,17 @@ def test_metrics_count_requests_and_latency_per_listener_and_route(served: Serve
     assert "random-path-8f3a" not in httpx.get(f"{served.urls['metrics']}/metrics").text
 
 
-def test_metrics_expose_store_latency_readiness_and_build_info(served: ServeProcess) -> None:
+def test_metrics_expose_store_latency_readiness_build_info_and_the_process(served: ServeProcess) -> None:
     httpx.get(f"{served.urls['admin']}/health/ready")  # runs store queries
     samples = metrics_of(served)
     assert value(samples, "gatekeeper_store_query_duration_seconds_count", operation="select") > 0
     assert value(samples, "gatekeeper_ready") == 1
     ((labels, build),) = samples["gatekeeper_build_info"]
     assert build == 1 and labels["version"] == __version__ and labels["python"]
+    # the process and runtime series Kratos' and Oathkeeper's /metrics carry too
+    assert value(samples, "process_resident_memory_bytes") > 10_000_000
+    assert value(samples, "process_open_fds") > 0
+    assert {"python_gc_objects_collected_total", "python_info"} <= samples.keys()
 
 
 def test_text_log_format_writes_readable_request_lines(tmp_path: Path) -> None:
