@@ -143,6 +143,18 @@ def test_migrate_reads_the_dsn_from_the_config_and_needs_no_secrets(tmp_path: Pa
     assert "secret" not in result.stderr
 
 
+def test_a_config_before_the_command_as_kratos_takes_it(tmp_path: Path) -> None:
+    file, other = tmp_path / "gk.yaml", tmp_path / "other.yaml"
+    file.write_text(f"dsn: sqlite://{tmp_path}/global.db\n")
+    other.write_text(f"dsn: sqlite://{tmp_path}/own.db\n")
+    assert run("-c", str(file), "migrate", "up").returncode == 0
+    assert (tmp_path / "global.db").exists()
+    assert run("-c", str(file), "migrate", "up", "-c", str(other)).returncode == 0  # the command's own -c wins
+    assert (tmp_path / "own.db").exists()
+    twice = run("-c", str(file), "-c", str(other), "migrate", "up")
+    assert twice.returncode == 2 and "give -c once" in twice.stderr
+
+
 def test_migrate_on_an_unreachable_database_exits_1_with_the_masked_dsn_and_the_reason() -> None:
     port = closed_port()
     result = run("migrate", "up", "--dsn", f"postgres://u:secret@127.0.0.1:{port}/x")
