@@ -143,6 +143,13 @@ def test_migrate_reads_the_dsn_from_the_config_and_needs_no_secrets(tmp_path: Pa
     assert "secret" not in result.stderr
 
 
+def test_serve_takes_kratos_watch_courier_flag(tmp_path: Path) -> None:
+    file = tmp_path / "bad.yaml"
+    file.write_text("serve: {proxy: {port: nope}}\n")
+    result = run("serve", "--watch-courier", "--config", str(file))
+    assert result.returncode == 2 and "unrecognized" not in result.stderr and "serve.proxy.port" in result.stderr
+
+
 def test_a_config_before_the_command_as_kratos_takes_it(tmp_path: Path) -> None:
     file, other = tmp_path / "gk.yaml", tmp_path / "other.yaml"
     file.write_text(f"dsn: sqlite://{tmp_path}/global.db\n")

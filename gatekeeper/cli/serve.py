@@ -29,6 +29,9 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     command.add_argument("--config", "-c", default=os.environ.get("GATEKEEPER_CONFIG"), help="YAML config file")
     command.add_argument("--dev", action="store_true", help="development mode: generated secrets, insecure cookies")
     command.add_argument("--migrate", action="store_true", help="apply pending migrations before serving")
+    command.add_argument("--watch-courier", action="store_true",
+                         help="Kratos' flag, accepted: the courier always runs inside serve here "
+                              "(`gatekeeper courier watch` runs it alone)")
     command.add_argument("--worker-fds", help=argparse.SUPPRESS)  # set by the supervisor for its workers
     command.set_defaults(run=_serve)
 
