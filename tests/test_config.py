@@ -288,6 +288,17 @@ def _key_paths(cls: type, prefix: str = "") -> list[str]:
     return paths
 
 
+def test_oathkeepers_serve_prometheus_moves_the_metrics_listener() -> None:
+    config = parse_config("serve:\n  prometheus:\n    host: 127.0.0.2\n    port: 9911\n", name="ok.yaml", env={},
+                          dev=True)
+    assert (config.serve.metrics.host, config.serve.metrics.port) == ("127.0.0.2", 9911)
+    assert parse_config("serve: {prometheus: {port: 9912}}\n", name="p.yaml", env={}, dev=True).serve.metrics.host \
+        == "0.0.0.0"
+    with pytest.raises(ConfigError) as bad:
+        parse_config("serve:\n  prometheus:\n    metrics_path: /prom\n", name="bad.yaml", env={}, dev=True)
+    assert "bad.yaml:3: serve.prometheus.metrics_path: gatekeeper serves metrics at /metrics" in str(bad.value)
+
+
 def test_every_config_key_is_in_the_configuration_reference() -> None:
     """docs/configuration.md names each key: literally, in a pattern row (`serve.<admin|api>.base_url`), through a
     documented child key, or as a `/ .part` shorthand next to its sibling."""

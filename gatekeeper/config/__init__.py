@@ -102,6 +102,7 @@ def parse_config(text: str, *, name: str, env: Mapping[str, str] | None = None, 
         raise ConfigError([ConfigProblem(name, 1, "", "expected a mapping of config keys at the top level")])
     env_paths = apply_env(Config, data, os.environ if env is None else env)
     config = build(Config, data, at="", source=source, problems=problems)
+    config = _with_prometheus_listener(config)
     if dev and not config.dev:
         config = replace(config, dev=True)
     for path, line, first in source.duplicates:
@@ -111,6 +112,17 @@ def parse_config(text: str, *, name: str, env: Mapping[str, str] | None = None, 
         problems.sort(key=lambda p: (p.line is None, p.line or 0))
         raise ConfigError([_blame_env(p, env_paths) for p in problems])
     return replace(_with_dev_secrets(config) if secrets_needed else config, source=source)
+
+
+def _with_prometheus_listener(config: Config) -> Config:
+    """Oathkeeper's `serve.prometheus.{host,port}` set the metrics listener (`serve.metrics`)."""
+    prometheus = config.serve.prometheus
+    if prometheus is None:
+        return config
+    metrics = config.serve.metrics
+    moved = replace(metrics, host=metrics.host if prometheus.host is None else prometheus.host,
+                    port=metrics.port if prometheus.port is None else prometheus.port)
+    return replace(config, serve=replace(config.serve, metrics=moved))
 
 
 def _blame_env(problem: ConfigProblem, env_paths: Mapping[str, str]) -> ConfigProblem:
@@ -154,6 +166,9 @@ def _check(config: Config, name: str, source: Source, out: list[ConfigProblem], 
         port = getattr(config.serve, listener).port
         if port is not None and not 0 <= port <= 65535:
             add(f"serve.{listener}.port", f"expected a port between 0 and 65535, got {port}")
+    prometheus = config.serve.prometheus
+    if prometheus is not None and prometheus.metrics_path not in (None, "/metrics"):
+        add("serve.prometheus.metrics_path", f"gatekeeper serves metrics at /metrics, got {prometheus.metrics_path!r}")
     if config.serve.shutdown_timeout is not None and config.serve.shutdown_timeout < 0:
         add("serve.shutdown_timeout", "must not be negative")
     if config.serve.keep_alive_timeout is not None and config.serve.keep_alive_timeout < 0:

@@ -111,6 +111,15 @@ class ApiListener(Listener):
 
 
 @dataclass(frozen=True)
+class Prometheus:
+    """Oathkeeper's `serve.prometheus`: where `/metrics` listens; set, it moves the `serve.metrics` listener."""
+
+    host: str | None = None
+    port: int | None = None
+    metrics_path: str = "/metrics"
+
+
+@dataclass(frozen=True)
 class Serve:
     """`serve`: the listeners, their shared limits and timeouts, and `workers` (gatekeeper): how many processes
     serve them (`auto`: one per CPU this process may use)."""
@@ -120,6 +129,7 @@ class Serve:
     admin: Listener = field(default_factory=lambda: _listener(4434))
     api: ApiListener = field(default_factory=lambda: ApiListener(port=4456))
     metrics: Listener = field(default_factory=lambda: _listener(9000))
+    prometheus: Prometheus | None = None
     shutdown_timeout: Duration = Duration(10.0)
     keep_alive_timeout: Duration = Duration(75.0)
     limits: RequestLimits = field(default_factory=RequestLimits)
