@@ -4,13 +4,12 @@ handler's answer. Works behind nginx `auth_request`, Traefik `forwardAuth` and E
 
 from __future__ import annotations
 
-from gatekeeper.access.errors.json import render_json
 from gatekeeper.access.pipeline import Pipeline, render_bad_request
 from gatekeeper.access.repository import RuleRepository
 from gatekeeper.access.request_view import decisions_view, drop_headers, in_networks, parse_networks
 from gatekeeper.dataplane import Request, Responder
 from gatekeeper.errors import Forbidden, GatekeeperError
-from gatekeeper.proxy.answer import answer
+from gatekeeper.proxy.answer import answer, decide, refuse
 from gatekeeper.proxy.body import RequestBody
 from gatekeeper.proxy.observed import Exchange
 
@@ -34,7 +33,7 @@ class Decisions:
         exchange.route = ROUTE
         peer = request.client[0]
         if self.allowed and not in_networks(peer, self.allowed):
-            answer(responder, render_json(Forbidden(reason="this address may not ask for decisions"), verbose=True))
+            refuse(responder, Forbidden(reason="this address may not ask for decisions"))
             return
         try:
             view = decisions_view(request.method.decode("latin-1"), "http", request.path[len(PREFIX):],
@@ -43,12 +42,8 @@ class Decisions:
             answer(responder, render_bad_request(exc, self.repository.current))
             return
         view.body = RequestBody(request)
-        decision = await self.pipeline.run(view)
-        exchange.fields = decision.log
-        if decision.route is not None:
-            exchange.route = decision.route
-        if decision.error is not None:
-            answer(responder, decision.error)
+        decision = await decide(self.pipeline, view, responder, exchange)
+        if decision is None:
             return
         assert decision.session is not None
         responder.respond(200, [(k.encode("latin-1"), v.encode("utf-8")) for k, v in decision.session.header.items()

@@ -16,7 +16,7 @@ from gatekeeper.access.request_view import drop_headers, parse_networks, proxy_v
 from gatekeeper.dataplane import Request, Responder
 from gatekeeper.errors import GatekeeperError, Unauthorized
 from gatekeeper.identity.whoami import Whoami
-from gatekeeper.proxy.answer import answer
+from gatekeeper.proxy.answer import answer, decide, refuse
 from gatekeeper.proxy.body import RequestBody
 from gatekeeper.proxy.bridge import Bridge
 from gatekeeper.proxy.forward import Forwarder
@@ -72,12 +72,8 @@ class ProxyHandler:
             return
         body = RequestBody(request)
         view.body = body
-        decision = await self.pipeline.run(view)
-        exchange.fields = decision.log
-        if decision.route is not None:
-            exchange.route = decision.route
-        if decision.error is not None:
-            answer(responder, decision.error)
+        decision = await decide(self.pipeline, view, responder, exchange)
+        if decision is None:
             return
         rule, session = decision.rule, decision.session
         assert rule is not None and session is not None
@@ -105,7 +101,7 @@ class ProxyHandler:
             log.warning("upstream failed", extra={"rule": rule.id, "status": exc.status, "reason": exc.reason})
             if responder.started:
                 raise
-            answer(responder, render_json(exc, verbose=True))
+            refuse(responder, exc)
 
     async def _long_lived(self, request: Request, responder: Responder, session: AuthSession, origin: str,
                           target: str, headers: list[tuple[bytes, bytes]], body: bytes | None) -> None:
