@@ -21,7 +21,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         sub = actions.add_parser(action, help=help_text)
         sub.add_argument("--config", "-c", default=os.environ.get("GATEKEEPER_CONFIG"))
         sub.add_argument("--dsn", help="database to migrate (overrides the config's dsn)")
-        sub.set_defaults(run=_migrate, action=action)
+        sub.set_defaults(run=lambda args: _migrate(args.dsn, args.config, args.action), action=action)
     kratos = actions.add_parser("sql", help="Kratos' spelling: migrate sql [up|status] [DSN] [-e] [--yes]")
     kratos.add_argument("words", nargs="*", metavar="[up|status] [DSN]",
                         help="the action (default up) and the database (default: -e, else the config's dsn)")
@@ -45,7 +45,7 @@ def _migrate_sql(args: argparse.Namespace) -> int:
     if action == "up" and not args.yes and not _confirmed():
         print("Migration aborted.")
         return 0
-    return _migrate(argparse.Namespace(dsn=dsn or None, config=args.config, action=action))
+    return _migrate(dsn or None, args.config, action)
 
 
 def _confirmed() -> bool:
@@ -61,16 +61,17 @@ def _confirmed() -> bool:
     return False
 
 
-def _migrate(args: argparse.Namespace) -> int:
-    if args.dsn:
+def _migrate(dsn_text: str | None, config: str | None, action: str) -> int:
+    """`action` on the database `dsn_text` names, else on the config's."""
+    if dsn_text:
         try:
-            dsn = Dsn.parse(args.dsn)
+            dsn = Dsn.parse(dsn_text)
         except ValueError as exc:
             print(f"invalid --dsn: {exc}", file=sys.stderr)
             return EXIT_CONFIG
     else:
-        dsn = load_config(args.config, secrets_needed=False).store_dsn
-    return run_async(_migrate_async(dsn, args.action))
+        dsn = load_config(config, secrets_needed=False).store_dsn
+    return run_async(_migrate_async(dsn, action))
 
 
 async def _migrate_async(dsn: Dsn, action: str) -> int:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import partial
+from functools import cached_property, partial
 from typing import Any, ClassVar
 from urllib.parse import urlsplit, urlunsplit
 
@@ -46,8 +46,10 @@ class SessionCheck:
     subject_from: str = ""
     extra_from: str = ""
 
+    @cached_property
     def paths(self) -> tuple[str, str]:
-        """(subject_from, extra_from) as applied: the configured ones, else the mode's defaults."""
+        """(subject_from, extra_from) as applied: the configured ones, else the mode's defaults (worked out once,
+        not per request)."""
         if self.check_session_url:
             return self.subject_from or self.remote_subject_from, self.extra_from or "extra"
         return self.subject_from or "identity.id", self.extra_from or "@this"
@@ -100,7 +102,7 @@ async def check(session: AuthSession, cfg: SessionCheck, deps: Deps, token: str,
             raise Unauthorized("Access credentials are invalid", reason="the session is missing, expired or revoked")
         session.still_valid = partial(_still_active, deps.session_source, token)
         session.expires_at = str(doc.get("expires_at") or "")
-    subject_from, extra_from = cfg.paths()
+    subject_from, extra_from = cfg.paths
     subject = gjson(doc, subject_from)
     extra = gjson(doc, extra_from)
     if subject is not None and not isinstance(subject, str):
