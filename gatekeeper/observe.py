@@ -86,6 +86,9 @@ class TextFormatter(logging.Formatter):
         return f"{line}\n{self.formatException(record.exc_info)}" if record.exc_info else line
 
 
+_LIBRARY_LOGGERS = ("aiosqlite", "asyncpg", "httpx", "httpcore", "hpack", "multipart", "asyncio")
+
+
 def configure_logging(cfg: Log) -> None:
     """Route every gatekeeper (and uvicorn) log record to stderr in the configured format."""
     # A line per request: skip the record fields no line prints (the Logging HOWTO's "optimization" switches;
@@ -101,6 +104,9 @@ def configure_logging(cfg: Log) -> None:
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
     logging.getLogger("uvicorn.error").setLevel(logging.WARNING)  # five listeners: one start line is ours
+    libraries = logging.DEBUG if cfg.level.lower() == "trace" else logging.WARNING
+    for name in _LIBRARY_LOGGERS:  # their debug lines (every SQL call, every HTTP frame) only at Ory's `trace`
+        logging.getLogger(name).setLevel(libraries)
     logging.getLogger("uvicorn.access").disabled = True
 
 

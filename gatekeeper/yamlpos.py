@@ -6,6 +6,8 @@ a side table `{dotted.path: line}` built while composing the YAML node tree.
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,11 +16,15 @@ import yaml
 
 @dataclass(frozen=True)
 class Source:
-    """Where a document came from: a name for messages and the line of each key path."""
+    """Where a document came from: a name for messages and the line of each key path.
+
+    A document merged from several files (`overlay`) also knows which file each key path came from.
+    """
 
     name: str
     lines: dict[str, int] = field(default_factory=dict)
     duplicates: tuple[tuple[str, int, int], ...] = ()  # (key path, line, line of the first occurrence)
+    files: Mapping[str, str] = field(default_factory=dict)
 
     def line(self, path: str) -> int | None:
         """The line of `path`, or of its nearest ancestor that has one."""
@@ -27,6 +33,14 @@ class Source:
                 return self.lines[path]
             path = path.rpartition(".")[0]
         return self.lines.get("")
+
+    def file(self, path: str) -> str:
+        """The file `path` was read from (the document's name unless it was merged from several)."""
+        while path:
+            if path in self.files:
+                return self.files[path]
+            path = path.rpartition(".")[0]
+        return self.files.get("", self.name)
 
 
 class YamlError(ValueError):
@@ -101,3 +115,30 @@ def _index(node: yaml.Node, path: str, lines: dict[str, int], duplicates: list[t
             lines[child] = item.start_mark.line + 1
             _index(item, child, lines, duplicates, indexed, parents)
     parents.pop()
+
+
+def overlay(base: tuple[Any, Source], top: tuple[Any, Source]) -> tuple[dict[str, Any], Source]:
+    """`top` read over `base`, as Ory's CLIs merge several `-c` files: mappings merge key by key, any other
+    value (a list too) of the later file replaces the earlier one. Lines and files follow the values."""
+    data: dict[str, Any] = copy.deepcopy(base[0]) if isinstance(base[0], dict) else {}
+    lines = dict(base[1].lines)
+    files = {path: base[1].file(path) for path in lines}
+    top_source = top[1]
+
+    def merge(into: dict[str, Any], new: Mapping[Any, Any], path: str) -> None:
+        for key, value in new.items():
+            child = join(path, str(key))
+            if isinstance(value, dict) and isinstance(into.get(key), dict):
+                merge(into[key], value, child)
+                continue
+            into[key] = copy.deepcopy(value)
+            for stale in [p for p in lines if p.startswith(child + ".")]:
+                del lines[stale]
+                files.pop(stale, None)
+            for p, line in top_source.lines.items():
+                if p == child or p.startswith(child + "."):
+                    lines[p], files[p] = line, top_source.file(p)
+
+    if isinstance(top[0], dict):
+        merge(data, top[0], "")
+    return data, Source(f"{base[1].name} + {top_source.name}", lines, (), files)

@@ -156,10 +156,29 @@ def test_a_config_before_the_command_as_kratos_takes_it(tmp_path: Path) -> None:
     other.write_text(f"dsn: sqlite://{tmp_path}/own.db\n")
     assert run("-c", str(file), "migrate", "up").returncode == 0
     assert (tmp_path / "global.db").exists()
-    assert run("-c", str(file), "migrate", "up", "-c", str(other)).returncode == 0  # the command's own -c wins
+    assert run("-c", str(file), "migrate", "up", "-c", str(other)).returncode == 0  # one list, merged in order
     assert (tmp_path / "own.db").exists()
-    twice = run("-c", str(file), "-c", str(other), "migrate", "up")
-    assert twice.returncode == 2 and "give -c once" in twice.stderr
+
+
+def test_config_check_merges_several_files_in_order_and_names_the_file_of_each_problem(tmp_path: Path) -> None:
+    kratos, oathkeeper = tmp_path / "kratos.yml", tmp_path / "oathkeeper.yml"
+    kratos.write_text(f"dsn: memory\nsecrets:\n  cookie: [{SECRET}]\nserve:\n  public:\n    port: 4433\n")
+    oathkeeper.write_text("serve:\n  proxy:\n    port: 4455\n  api:\n    port: many\n")
+    result = run("-c", str(kratos), "config", "check", "-c", str(oathkeeper))
+    assert (result.returncode, result.stdout) == (2, f"{oathkeeper}:5: serve.api.port: expected int, got 'many'\n")
+    oathkeeper.write_text("serve:\n  proxy:\n    port: 4455\n")
+    assert run("config", "check", str(kratos), str(oathkeeper)).stdout == "ok\n"
+
+
+def test_config_check_names_each_ory_key_that_has_no_effect_here(tmp_path: Path) -> None:
+    file = tmp_path / "kratos.yml"
+    file.write_text(f"dsn: memory\nsecrets:\n  cookie: [{SECRET}]\nciphers:\n  algorithm: xchacha20-poly1305\n"
+                    "serve:\n  public:\n    tls:\n      cert:\n        path: /tls/cert.pem\n")
+    result = run("config", "check", str(file))
+    assert result.returncode == 0 and result.stdout.endswith("ok\n")
+    warnings = result.stdout.splitlines()[:-1]
+    assert [w.split(": ")[1:3] for w in warnings] == [[f"{file}:4", "ciphers"], [f"{file}:8", "serve.public.tls"]]
+    assert all(w.startswith("warning: ") for w in warnings)
 
 
 def test_migrate_on_an_unreachable_database_exits_1_with_the_masked_dsn_and_the_reason() -> None:

@@ -12,8 +12,9 @@ from typing import Any
 
 import pytest
 
-from gatekeeper.config import Config, ConfigError, Secret, load_config, parse_config
+from gatekeeper.config import Config, ConfigError, Secret, load_config, parse_config, parse_documents
 from gatekeeper.config.dsn import Dsn
+from gatekeeper.config.notices import NO_EFFECT, WHEN_ENABLED
 
 SECRET = "s3cret-cookie-value-0123456789"
 
@@ -314,3 +315,99 @@ def test_every_config_key_is_in_the_configuration_reference() -> None:
 
     missing = [p for p in _key_paths(Config) if not any(covers(t, p) for t in tokens)]
     assert missing == [], f"document these keys in docs/configuration.md: {missing}"
+
+
+def test_several_files_merge_in_order_as_kratos_cli_merges_them() -> None:
+    kratos = textwrap.dedent(f"""\
+        dsn: memory
+        secrets:
+          cookie: [{SECRET}]
+        serve:
+          public:
+            port: 4433
+            base_url: http://kratos:4433/
+        selfservice:
+          allowed_return_urls: [http://a.example, http://b.example]
+        """)
+    oathkeeper = textwrap.dedent("""\
+        serve:
+          public:
+            base_url: http://127.0.0.1:4433/
+          proxy:
+            port: 4455
+        selfservice:
+          allowed_return_urls: [http://c.example]
+        """)
+    config = parse_documents([(kratos, "kratos.yml"), (oathkeeper, "oathkeeper.yml")], env={})
+    assert config.serve.public.port == 4433  # kept from the first file: mappings merge key by key
+    assert config.serve.public.base_url == "http://127.0.0.1:4433/"  # a later scalar replaces
+    assert config.serve.proxy.port == 4455
+    assert config.selfservice.allowed_return_urls == ("http://c.example",)  # a later list replaces, as configx
+    assert config.source.file("serve.proxy.port") == "oathkeeper.yml" and config.source.line("serve.proxy.port") == 5
+    assert config.source.file("dsn") == "kratos.yml"
+
+
+def test_a_problem_in_merged_files_names_the_file_it_is_in_and_the_environment_still_wins() -> None:
+    first = f"dsn: memory\nsecrets:\n  cookie: [{SECRET}]\n"
+    second = "serve:\n  admin:\n    port: many\n"
+    with pytest.raises(ConfigError) as caught:
+        parse_documents([(first, "a.yml"), (second, "b.yml")], env={})
+    assert [str(p) for p in caught.value.problems] == ["b.yml:3: serve.admin.port: expected int, got 'many'"]
+    config = parse_documents([(first, "a.yml"), (second, "b.yml")], env={"SERVE_ADMIN_PORT": "4434"})
+    assert config.serve.admin.port == 4434
+
+
+def test_lists_and_maps_from_the_environment_are_json_as_in_ory_configx() -> None:
+    env = {"IDENTITY_SCHEMAS": '[{"id":"default","url":"file:///etc/identity.schema.json"}]',
+           "SELFSERVICE_METHODS_TOTP": '{"enabled": true, "config": {"issuer": "Example"}}'}
+    config = check(VALID, env)
+    assert [(s.id, s.url) for s in config.identity.schemas] == [("default", "file:///etc/identity.schema.json")]
+    assert at(config.selfservice.methods, "totp", "enabled") is True
+    assert at(config.selfservice.methods, "totp", "config", "issuer") == "Example"
+
+
+def test_ory_keys_without_effect_load_and_are_each_named_once_with_file_and_line() -> None:
+    config = check(VALID + textwrap.dedent("""\
+        ciphers:
+          algorithm: xchacha20-poly1305
+        feature_flags:
+          use_continue_with_transitions: true
+        selfservice:
+          methods:
+            oidc:
+              enabled: true
+              config:
+                providers:
+                  - id: apple
+                    provider: generic
+                    client_id: abc
+                    client_secret: def
+                    issuer_url: https://appleid.apple.com
+                    mapper_url: base64://bG9jYWwgeCA9IDE7IHt9
+                    apple_team_id: TEAM
+        serve:
+          proxy:
+            tls:
+              key:
+                path: /tls/key.pem
+        """))
+    assert [(n.file, n.line, n.path) for n in config.notices] == [
+        ("gk.yaml", 5, "ciphers"), ("gk.yaml", 7, "feature_flags"),
+        ("gk.yaml", 21, "selfservice.methods.oidc.config.providers.0.apple_team_id"),
+        ("gk.yaml", 24, "serve.proxy.tls")]
+    assert all(n.message for n in config.notices)
+    assert problems("cipher:\n  algorithm: aes\n" + VALID) == ["gk.yaml:1: cipher: unknown key"]  # typos still fail
+
+
+def test_kratos_cookies_section_sets_the_session_cookie_unless_session_cookie_says_otherwise() -> None:
+    config = check(VALID + "cookies:\n  domain: example.com\n  same_site: Strict\n  path: /app\n"
+                           "session:\n  cookie:\n    path: /\n")
+    cookie = config.session.cookie
+    assert (cookie.domain, cookie.same_site, cookie.path) == ("example.com", "Strict", "/")
+    assert check(VALID).session.cookie.domain == ""
+
+
+def test_every_key_without_effect_is_in_the_configuration_reference() -> None:
+    doc = (Path(__file__).parent.parent / "docs" / "configuration.md").read_text()
+    missing = [key for key in (*NO_EFFECT, *WHEN_ENABLED) if f"| `{key}` |" not in doc]
+    assert missing == [], f"list these keys in docs/configuration.md (several files, and Ory's own): {missing}"

@@ -87,7 +87,7 @@ class _Compiler:
         def add(subkey: str, message: str) -> None:
             path = f"{key}.{subkey}" if subkey else key
             if rule is None:
-                self.problems.append(ConfigProblem(self.config.source.name, self.config.source.line(path), path,
+                self.problems.append(ConfigProblem(self.config.source.file(path), self.config.source.line(path), path,
                                                    message))
             else:
                 self.problems.append(rule.problem(path, message))

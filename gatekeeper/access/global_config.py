@@ -38,7 +38,8 @@ def global_config_problems(config: Config) -> list[ConfigProblem]:
             if registration is None:
                 close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
                 hint = f"did you mean {close[0]!r}?" if close else f"known: {', '.join(sorted(known))}"
-                out.append(ConfigProblem(source.name, source.line(path), path, f"unknown handler {name!r} ({hint})"))
+                out.append(ConfigProblem(source.file(path), source.line(path), path,
+                                         f"unknown handler {name!r} ({hint})"))
                 continue
             enabled = handler_section(config, kind, name)  # errors.handlers.json is on unless switched off
             if enabled is None or not enabled.enabled:

@@ -4,13 +4,12 @@ cleanup; one module per command group, each adding its parser with `register(com
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Sequence
 
 from gatekeeper import __version__
 from gatekeeper.cli import cleanup, config_check, courier, identities, migrate, rules, serve
-from gatekeeper.cli.runtime import EXIT_CONFIG
+from gatekeeper.cli.runtime import EXIT_CONFIG, config_paths
 from gatekeeper.config import ConfigError
 
 
@@ -20,12 +19,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not hasattr(args, "run"):
         parser.print_help()
         return EXIT_CONFIG
-    if args.global_config:
-        if len(args.global_config) > 1:
-            print("several -c files: gatekeeper reads one config file (give -c once)", file=sys.stderr)
-            return EXIT_CONFIG
-        if hasattr(args, "config") and args.config in (None, os.environ.get("GATEKEEPER_CONFIG")):
-            args.config = args.global_config[0]  # the command's own -c wins
+    if hasattr(args, "config"):
+        args.config = config_paths(args.global_config, args.config)
     try:
         return int(args.run(args) or 0)
     except ConfigError as exc:

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
-from gatekeeper.cli.runtime import NotMigrated, migrated_store, run_async
+from gatekeeper.cli.runtime import NotMigrated, add_config_option, migrated_store, run_async
 from gatekeeper.config import Config, load_config
 from gatekeeper.config.types import Duration
 from gatekeeper.errors import StoreError, StoreUnavailable
@@ -16,7 +15,7 @@ from gatekeeper.observe import configure_logging
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     cleanup = commands.add_parser("cleanup", help="delete stale flows, sessions, counters, events and e-mails once")
-    cleanup.add_argument("--config", "-c", default=os.environ.get("GATEKEEPER_CONFIG"), help="YAML config file")
+    add_config_option(cleanup)
     cleanup.add_argument("--older-than", type=_duration, metavar="DURATION",
                          help="keep rows this much longer, e.g. 24h (default: database.cleanup.older_than)")
     cleanup.set_defaults(run=_cli)

@@ -1,27 +1,31 @@
-"""`gatekeeper config check FILE`: validate a config file (exit 2 with every problem, file:line:key)."""
+"""`gatekeeper config check FILE...`: validate config files merged in order (exit 2 with every problem,
+file:line:key); keys accepted without effect are listed as warnings."""
 
 from __future__ import annotations
 
 import argparse
 
-from gatekeeper.cli.runtime import EXIT_CONFIG, load_checked
+from gatekeeper.cli.runtime import EXIT_CONFIG, add_config_option, load_checked
 from gatekeeper.config import ConfigError
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     config = commands.add_parser("config", help="configuration tools")
     actions = config.add_subparsers(metavar="ACTION", required=True)
-    check = actions.add_parser("check", help="validate a config file: prints ok or every problem")
-    check.add_argument("file")
+    check = actions.add_parser("check", help="validate config files (merged in order): prints ok or every problem")
+    check.add_argument("files", nargs="*", metavar="FILE", help="config files; or -c FILE as for serve")
+    add_config_option(check)
     check.add_argument("--dev", action="store_true", help="validate as `serve --dev` would")
     check.set_defaults(run=_config_check)
 
 
 def _config_check(args: argparse.Namespace) -> int:
     try:
-        load_checked(args.file, dev=args.dev)
+        config = load_checked([*(args.config or ()), *args.files] or None, dev=args.dev)
     except ConfigError as exc:
         print(str(exc))
         return EXIT_CONFIG
+    for notice in config.notices:
+        print(f"warning: {notice}")
     print("ok")
     return 0

@@ -5,13 +5,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import os
 import signal
 import sys
 
 import uvicorn
 
-from gatekeeper.cli.runtime import NotMigrated, ensure_migrated, run_async
+from gatekeeper.cli.runtime import NotMigrated, add_config_option, ensure_migrated, run_async
 from gatekeeper.config import Config, load_config
 from gatekeeper.errors import StoreUnavailable
 from gatekeeper.observe import Metrics, Readiness, configure_logging
@@ -29,7 +28,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     courier = commands.add_parser("courier", help="e-mail delivery")
     actions = courier.add_subparsers(metavar="ACTION", required=True)
     watch = actions.add_parser("watch", help="deliver queued e-mails until stopped (SIGTERM/SIGINT)")
-    watch.add_argument("--config", "-c", default=os.environ.get("GATEKEEPER_CONFIG"), help="YAML config file")
+    add_config_option(watch)
     watch.add_argument("--dev", action="store_true", help="development mode: log e-mails when no SMTP is set")
     watch.add_argument("--expose-metrics-port", type=int, metavar="PORT",
                        help="serve /metrics, /health/alive and /health/ready on this port (all interfaces; 0: any)")

@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from gatekeeper.cli.runtime import NotMigrated, migrated_store, run_async
+from gatekeeper.cli.runtime import NotMigrated, add_config_option, migrated_store, run_async
 from gatekeeper.config import load_config
 from gatekeeper.errors import GatekeeperError, StoreUnavailable
 from gatekeeper.identity import hashformats
@@ -32,7 +32,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     actions = identities.add_subparsers(metavar="ACTION", required=True)
 
     def target(sub: argparse.ArgumentParser) -> None:
-        sub.add_argument("--config", "-c", default=os.environ.get("GATEKEEPER_CONFIG"), help="YAML config file")
+        add_config_option(sub)
         sub.add_argument("--admin-url", "--endpoint", "-e", metavar="URL", default=os.environ.get("KRATOS_ADMIN_URL"),
                          help="a running admin API (http://host:4434) instead of the config's database "
                               "(default: $KRATOS_ADMIN_URL)")

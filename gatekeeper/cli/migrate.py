@@ -7,7 +7,7 @@ import argparse
 import os
 import sys
 
-from gatekeeper.cli.runtime import EXIT_CONFIG, run_async
+from gatekeeper.cli.runtime import EXIT_CONFIG, add_config_option, run_async
 from gatekeeper.config import load_config
 from gatekeeper.config.dsn import Dsn
 from gatekeeper.errors import StoreError, StoreUnavailable
@@ -19,13 +19,13 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     actions = command.add_subparsers(metavar="ACTION", required=True)
     for action, help_text in (("up", "apply pending migrations"), ("status", "list migrations and their state")):
         sub = actions.add_parser(action, help=help_text)
-        sub.add_argument("--config", "-c", default=os.environ.get("GATEKEEPER_CONFIG"))
+        add_config_option(sub)
         sub.add_argument("--dsn", help="database to migrate (overrides the config's dsn)")
         sub.set_defaults(run=lambda args: _migrate(args.dsn, args.config, args.action), action=action)
     kratos = actions.add_parser("sql", help="Kratos' spelling: migrate sql [up|status] [DSN] [-e] [--yes]")
     kratos.add_argument("words", nargs="*", metavar="[up|status] [DSN]",
                         help="the action (default up) and the database (default: -e, else the config's dsn)")
-    kratos.add_argument("--config", "-c", default=os.environ.get("GATEKEEPER_CONFIG"))
+    add_config_option(kratos)
     kratos.add_argument("--read-from-env", "-e", action="store_true", help="take the database from $DSN")
     kratos.add_argument("--yes", "-y", action="store_true", help="apply without asking")
     kratos.set_defaults(run=_migrate_sql)

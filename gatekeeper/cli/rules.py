@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
 from gatekeeper.access.fixtures import run_fixtures
 from gatekeeper.access.global_config import global_config_problems
 from gatekeeper.access.tooling import explain, load, rule_files, tool_config, view_for
-from gatekeeper.cli.runtime import run_async
+from gatekeeper.cli.runtime import add_config_option, run_async
 from gatekeeper.errors import GatekeeperError
 
 
@@ -20,8 +19,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     actions = rules.add_subparsers(metavar="ACTION", required=True)
 
     def common(parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("--config", "-c", default=os.environ.get("GATEKEEPER_CONFIG"),
-                            help="config file (handler sections, matching strategy); default: every handler on")
+        add_config_option(parser, "config file(s) (handler sections, matching strategy); default: every handler on")
         parser.add_argument("--matching-strategy", choices=("glob", "regexp"),
                             help="override access_rules.matching_strategy")
 

@@ -3,13 +3,15 @@ the config checks `serve` and `config check` both apply."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
+import os
 from collections.abc import AsyncIterator, Coroutine
 from typing import Any, TypeVar
 
 from gatekeeper.access.global_config import check_global_config
-from gatekeeper.config import Config, load_config
+from gatekeeper.config import Config, ConfigPaths, load_config
 from gatekeeper.config.dsn import Dsn
 from gatekeeper.store import Store, new_store
 
@@ -51,9 +53,24 @@ async def ensure_migrated(store: Store) -> None:
         raise NotMigrated([f"{m.version:04d}_{m.name}" for m in pending])
 
 
-def load_checked(path: str | None, *, dev: bool) -> Config:
+def add_config_option(parser: argparse.ArgumentParser, text: str = "YAML config file") -> None:
+    """`-c/--config FILE`, repeatable as in Kratos' CLI (merged in order, also with `-c` given before the command);
+    `$GATEKEEPER_CONFIG` when none is given (`config_paths` puts them together)."""
+    parser.add_argument("--config", "-c", action="append", metavar="FILE", help=f"{text} (repeatable: merged in order)")
+
+
+def config_paths(before_command: list[str] | None, after_command: list[str] | None) -> list[str] | None:
+    """The config files of one invocation, in order; None when there are none (defaults only)."""
+    given = [*(before_command or []), *(after_command or [])]
+    if given:
+        return given
+    env = os.environ.get("GATEKEEPER_CONFIG")
+    return [env] if env else None
+
+
+def load_checked(paths: ConfigPaths, *, dev: bool) -> Config:
     """The config, with every enabled handler's global config validated too (serve and config check)."""
-    config = load_config(path, dev=dev)
+    config = load_config(paths, dev=dev)
     check_global_config(config)
     return config
 

@@ -13,7 +13,7 @@ import signal
 import socket
 import sys
 
-from gatekeeper.cli.runtime import load_checked, run_async
+from gatekeeper.cli.runtime import add_config_option, load_checked, run_async
 from gatekeeper.config import Config
 from gatekeeper.observe import configure_logging, held_logs
 from gatekeeper.server.container import build
@@ -26,7 +26,7 @@ log = logging.getLogger("gatekeeper")
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     command = commands.add_parser("serve", help="run every listener (proxy, public, admin, api, metrics)")
-    command.add_argument("--config", "-c", default=os.environ.get("GATEKEEPER_CONFIG"), help="YAML config file")
+    add_config_option(command)
     command.add_argument("--dev", action="store_true", help="development mode: generated secrets, insecure cookies")
     command.add_argument("--migrate", action="store_true", help="apply pending migrations before serving")
     command.add_argument("--watch-courier", action="store_true",
@@ -40,6 +40,9 @@ def _serve(args: argparse.Namespace) -> int:
     with held_logs():  # what loading the config logs (generated --dev secrets) comes out in the configured format
         config = load_checked(args.config, dev=args.dev)
         configure_logging(config.log)
+        if not args.worker_fds:  # the supervisor has said it already
+            for notice in config.notices:
+                log.warning("config key accepted without effect: %s", notice)
     if args.worker_fds:
         return run_async(_serve_async(config, apply_migrations=args.migrate,
                                       worker=WorkerHandles.parse(args.worker_fds)))
@@ -50,7 +53,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _supervise(args: argparse.Namespace, config: Config, workers: int) -> int:
-    flags = [*(["--config", args.config] if args.config else []), *(["--dev"] if args.dev else []),
+    flags = [*(arg for path in args.config or () for arg in ("--config", path)), *(["--dev"] if args.dev else []),
              *(["--migrate"] if args.migrate else [])]  # every worker may migrate: the store serialises migrations
     env = dict(os.environ)
     if config.dev:  # secrets --dev generated here: every worker must sign and read cookies alike

@@ -10,9 +10,10 @@ from __future__ import annotations
 import logging
 import os
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any, TypeAlias
 
 from gatekeeper.config.access import AccessRules, Errors, HandlerSection
 from gatekeeper.config.convert import build
@@ -20,17 +21,20 @@ from gatekeeper.config.courier import Courier, check_courier
 from gatekeeper.config.database import Database, check_database
 from gatekeeper.config.dsn import Dsn
 from gatekeeper.config.env import apply_env
-from gatekeeper.config.identity import Hashers, Identity, Selfservice, Session
+from gatekeeper.config.identity import Cookies, Hashers, Identity, Selfservice, Session
+from gatekeeper.config.notices import no_effect_notices
 from gatekeeper.config.problems import ConfigError, ConfigProblem
 from gatekeeper.config.serve import Log, Secrets, Serve, check_upstream
 from gatekeeper.config.types import Duration, Secret
-from gatekeeper.yamlpos import Source, YamlError, load
+from gatekeeper.yamlpos import Source, YamlError, load, overlay
 
-__all__ = ["Config", "ConfigError", "ConfigProblem", "Duration", "Secret", "load_config", "parse_config"]
+__all__ = ["Config", "ConfigError", "ConfigPaths", "ConfigProblem", "Duration", "Secret", "load_config",
+           "parse_config", "parse_documents"]
 
 log = logging.getLogger("gatekeeper.config")
 
 DEFAULT_DSN = "sqlite://./var/gatekeeper.db?_fk=true"
+ConfigPaths: TypeAlias = "str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None"
 LOG_LEVELS = ("trace", "debug", "info", "warn", "warning", "error", "fatal", "panic")
 
 
@@ -47,6 +51,7 @@ class Config:
     selfservice: Selfservice = field(default_factory=Selfservice)
     identity: Identity = field(default_factory=Identity)
     session: Session = field(default_factory=Session)
+    cookies: Cookies = field(default_factory=Cookies)
     hashers: Hashers = field(default_factory=Hashers)
     courier: Courier = field(default_factory=Courier)
     access_rules: AccessRules = field(default_factory=AccessRules)
@@ -56,6 +61,7 @@ class Config:
     errors: Errors = field(default_factory=Errors)
     database: Database = field(default_factory=Database)
     source: Source = field(default_factory=lambda: Source("<defaults>"), compare=False, repr=False)
+    notices: tuple[ConfigProblem, ...] = field(default=(), compare=False, repr=False)
 
     @property
     def store_dsn(self) -> Dsn:
@@ -72,46 +78,70 @@ class Config:
         return self.secrets.cipher or self.secrets.default
 
 
-def load_config(path: str | os.PathLike[str] | None, *, env: Mapping[str, str] | None = None,
-                dev: bool = False, secrets_needed: bool = True) -> Config:
-    """Read `path` (or defaults only when None), apply environment overrides and validate.
+def load_config(paths: ConfigPaths, *, env: Mapping[str, str] | None = None, dev: bool = False,
+                secrets_needed: bool = True) -> Config:
+    """Read the config file(s) (defaults only when None), apply environment overrides and validate.
 
-    `secrets_needed=False` (migrations) neither requires nor generates secrets.
+    Several files are merged in order, as Kratos' `-c a.yml -c b.yml`: a later file's mappings merge into the
+    earlier ones key by key, its other values replace. `secrets_needed=False` (migrations) neither requires
+    nor generates secrets.
     """
-    if path is None:
-        return parse_config("", name="<defaults>", env=env, dev=dev, secrets_needed=secrets_needed)
-    file = Path(path)
-    try:
-        text = file.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError([ConfigProblem(str(file), None, "", f"cannot read: {exc.strerror}")]) from None
-    return parse_config(text, name=str(file), env=env, dev=dev, secrets_needed=secrets_needed)
+    files = [] if paths is None else [paths] if isinstance(paths, str | os.PathLike) else list(paths)
+    documents: list[tuple[str, str]] = []
+    for file in map(Path, files):
+        try:
+            documents.append((file.read_text(encoding="utf-8"), str(file)))
+        except OSError as exc:
+            raise ConfigError([ConfigProblem(str(file), None, "", f"cannot read: {exc.strerror}")]) from None
+    return parse_documents(documents or [("", "<defaults>")], env=env, dev=dev, secrets_needed=secrets_needed)
 
 
 def parse_config(text: str, *, name: str, env: Mapping[str, str] | None = None, dev: bool = False,
                  secrets_needed: bool = True) -> Config:
-    """Validate a config document given as text (what `gatekeeper config check` runs)."""
-    try:
-        data, source = load(text, name)
-    except YamlError as exc:
-        raise ConfigError([ConfigProblem(exc.name, exc.line, "", exc.message)]) from None
-    if data is None:
-        data = {}
+    """Validate a config document given as text."""
+    return parse_documents([(text, name)], env=env, dev=dev, secrets_needed=secrets_needed)
+
+
+def parse_documents(documents: Sequence[tuple[str, str]], *, env: Mapping[str, str] | None = None,
+                    dev: bool = False, secrets_needed: bool = True) -> Config:
+    """Validate config documents given as (text, name), merged in order (what `gatekeeper config check` runs)."""
     problems: list[ConfigProblem] = []
-    if not isinstance(data, dict):
-        raise ConfigError([ConfigProblem(name, 1, "", "expected a mapping of config keys at the top level")])
+    merged: tuple[Any, Source] | None = None
+    for text, name in documents:
+        try:
+            data, source = load(text, name)
+        except YamlError as exc:
+            raise ConfigError([ConfigProblem(exc.name, exc.line, "", exc.message)]) from None
+        if data is not None and not isinstance(data, dict):
+            raise ConfigError([ConfigProblem(name, 1, "", "expected a mapping of config keys at the top level")])
+        for path, line, first in source.duplicates:
+            problems.append(ConfigProblem(name, line, path, f"duplicate key (first set on line {first})"))
+        merged = (data or {}, source) if merged is None else overlay(merged, (data, source))
+    assert merged is not None, "at least one document"
+    data, source = merged
     env_paths = apply_env(Config, data, os.environ if env is None else env)
+    notices = no_effect_notices(data, source)
     config = build(Config, data, at="", source=source, problems=problems)
-    config = _with_prometheus_listener(config)
+    config = _with_cookie_defaults(_with_prometheus_listener(config), explicit={*source.lines, *env_paths})
     if dev and not config.dev:
         config = replace(config, dev=True)
-    for path, line, first in source.duplicates:
-        problems.append(ConfigProblem(name, line, path, f"duplicate key (first set on line {first})"))
-    _check(config, name, source, problems, secrets_needed=secrets_needed)
+    _check(config, source, problems, secrets_needed=secrets_needed)
     if problems:
         problems.sort(key=lambda p: (p.line is None, p.line or 0))
         raise ConfigError([_blame_env(p, env_paths) for p in problems])
-    return replace(_with_dev_secrets(config) if secrets_needed else config, source=source)
+    config = replace(config, source=source, notices=tuple(_blame_env(n, env_paths) for n in notices))
+    return _with_dev_secrets(config) if secrets_needed else config
+
+
+def _with_cookie_defaults(config: Config, *, explicit: set[str]) -> Config:
+    """Kratos' `cookies.{domain,path,same_site,secure}` apply to the session cookie where `session.cookie`
+    does not set its own value (the CSRF cookie follows the session cookie's domain and SameSite here)."""
+    given = {key: value for key, value in vars(config.cookies).items() if value is not None
+             and f"session.cookie.{key}" not in explicit}
+    if not given:
+        return config
+    session = replace(config.session, cookie=replace(config.session.cookie, **given))
+    return replace(config, session=session)
 
 
 def _with_prometheus_listener(config: Config) -> Config:
@@ -132,13 +162,13 @@ def _blame_env(problem: ConfigProblem, env_paths: Mapping[str, str]) -> ConfigPr
     return problem
 
 
-def _check(config: Config, name: str, source: Source, out: list[ConfigProblem], *, secrets_needed: bool) -> None:
+def _check(config: Config, source: Source, out: list[ConfigProblem], *, secrets_needed: bool) -> None:
     """Checks across keys; a key that already failed its type check (now None) is not checked again."""
     blamed = [p.path for p in out]
 
     def add(path: str, message: str) -> None:
         if not any(path == b or path.startswith(b + ".") or b.startswith(path + ".") for b in blamed):
-            out.append(ConfigProblem(name, source.line(path), path, message))
+            out.append(ConfigProblem(source.file(path), source.line(path), path, message))
 
     if isinstance(config.dsn, str):
         try:

@@ -30,7 +30,7 @@ class _Collector:
         self.source, self.problems = source, problems
 
     def add(self, path: str, message: str) -> None:
-        self.problems.append(ConfigProblem(self.source.name, self.source.line(path), path, message))
+        self.problems.append(ConfigProblem(self.source.file(path), self.source.line(path), path, message))
 
 
 def build(cls: type[T], data: Any, *, at: str, source: Source, problems: list[ConfigProblem]) -> T:

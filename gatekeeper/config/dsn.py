@@ -19,6 +19,11 @@ class Dsn:
     url: str
     path: str = ""  # SQLite file path, ":memory:" for `memory`
 
+    @property
+    def in_memory(self) -> bool:
+        """SQLite in memory: nothing outlives the process, so `serve` migrates it on every start, as Kratos."""
+        return self.path == ":memory:"
+
     @classmethod
     def parse(cls, dsn: str) -> Dsn:
         """Raises ValueError (whose text never contains the DSN, which may hold a password)."""

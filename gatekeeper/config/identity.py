@@ -252,6 +252,16 @@ class SessionCookie:
 
 
 @dataclass(frozen=True)
+class Cookies:
+    """Kratos' `cookies`: defaults for the session (and CSRF) cookie that `session.cookie` may override."""
+
+    domain: str | None = None
+    path: str | None = None
+    same_site: Literal["Lax", "Strict", "None"] | None = None
+    secure: bool | None = None
+
+
+@dataclass(frozen=True)
 class Whoami:
     required_aal: Literal["highest_available", "aal1"] = "highest_available"
 

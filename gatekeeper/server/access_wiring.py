@@ -51,7 +51,7 @@ def build_access(config: Config, http: httpx.AsyncClient, metrics: Metrics, sess
                               allowed_callers=config.serve.api.decisions_allowed_callers, strip_headers=strip)
     except ValueError as exc:
         path = "serve.api.decisions_allowed_callers"
-        raise ConfigError([ConfigProblem(config.source.name, config.source.line(path), path, str(exc))]) from None
+        raise ConfigError([ConfigProblem(config.source.file(path), config.source.line(path), path, str(exc))]) from None
     forwarder = Forwarder(config.serve.proxy.upstream)
     return AccessServices(
         deps=deps, repository=repository,

@@ -34,7 +34,7 @@ async def connect_store(c: Container, *, apply_migrations: bool, retry: bool = T
     while True:
         try:
             await c.store.connect()
-            await _migrations(c.store, apply_migrations)
+            await _migrations(c.store, apply_migrations or c.config.store_dsn.in_memory)
             break
         except StoreUnavailable as exc:
             await c.store.close()

@@ -59,7 +59,7 @@ class Courier:
         self.dev = config.dev
         self.store = store
         self.templates = Templates(self.config.template_override_path, self.config.templates.uris(),
-                                   config_file=config.source.name)
+                                   config_file=config.source.file("courier"))
         uri = self.config.smtp.connection_uri
         self.transport = SmtpTransport(self.config.smtp, parse_smtp_uri(uri.value)) if uri and uri.value else None
         self.metrics = CourierMetrics(registry or CollectorRegistry())

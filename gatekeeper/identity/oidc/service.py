@@ -84,7 +84,7 @@ class SocialSignIn(Linking):
 
         def problem(i: int, key: str, message: str) -> None:
             path = f"selfservice.methods.oidc.config.providers.{i}.{key}"
-            problems.append(ConfigProblem(source.name, source.line(path), path, message))
+            problems.append(ConfigProblem(source.file(path), source.line(path), path, message))
 
         for i, p in enumerate(cfg.providers):
             if not p.id or p.id in providers or "/" in p.id:
