@@ -143,10 +143,12 @@ def test_migrate_reads_the_dsn_from_the_config_and_needs_no_secrets(tmp_path: Pa
     assert "secret" not in result.stderr
 
 
-def test_serve_takes_kratos_watch_courier_flag(tmp_path: Path) -> None:
-    file = tmp_path / "bad.yaml"
+@pytest.mark.parametrize("spelling", [["serve", "--watch-courier"], ["serve", "proxy"], ["serve", "api"],
+                                      ["serve", "--sqa-opt-out"], ["serve", "--disable-telemetry"]])
+def test_serve_takes_kratos_and_oathkeeper_spellings(spelling: list[str], tmp_path: Path) -> None:
+    file = tmp_path / "bad.yaml"  # the config problem proves the spelling was parsed and serve went on to load it
     file.write_text("serve: {proxy: {port: nope}}\n")
-    result = run("serve", "--watch-courier", "--config", str(file))
+    result = run(*spelling, "--config", str(file))
     assert result.returncode == 2 and "unrecognized" not in result.stderr and "serve.proxy.port" in result.stderr
 
 

@@ -32,6 +32,10 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     command.add_argument("--watch-courier", action="store_true",
                          help="Kratos' flag, accepted: the courier always runs inside serve here "
                               "(`gatekeeper courier watch` runs it alone)")
+    command.add_argument("part", nargs="?", choices=("all", "proxy", "api"), metavar="[proxy|api|all]",
+                         help="Oathkeeper's older `serve proxy` / `serve api` spellings, accepted: every listener runs")
+    for flag in ("--disable-telemetry", "--sqa-opt-out"):
+        command.add_argument(flag, action="store_true", help="Ory's telemetry switch, accepted: gatekeeper sends none")
     command.add_argument("--worker-fds", help=argparse.SUPPRESS)  # set by the supervisor for its workers
     command.set_defaults(run=_serve)
 
