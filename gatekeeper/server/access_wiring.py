@@ -9,12 +9,12 @@ from dataclasses import dataclass
 import httpx
 
 from gatekeeper.access.handlers import Deps
-from gatekeeper.access.jwks import JwksCache
 from gatekeeper.access.metrics import AccessMetrics
 from gatekeeper.access.pipeline import Pipeline
 from gatekeeper.access.ports import SessionSource
 from gatekeeper.access.repository import RuleRepository
 from gatekeeper.config import Config, ConfigError, ConfigProblem
+from gatekeeper.jwks import JwksCache
 from gatekeeper.observe import Metrics
 from gatekeeper.proxy.decisions import Decisions
 from gatekeeper.proxy.forward import Forwarder
