@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,9 +42,9 @@ class Template:
 class SessionTokenizer:
     """Turns a whoami session (its JSON) into the JWT of a configured template."""
 
-    def __init__(self, templates: dict[str, Template], jwks: JwksCache, issuer: str,
-                 clock: Callable[[], float] = time.time) -> None:
-        self.templates, self.jwks, self.issuer, self.clock = templates, jwks, issuer, clock
+    def __init__(self, templates: dict[str, Template], jwks: JwksCache, issuer: str) -> None:
+        """`issuer`: the `iss` claim (Kratos: the public base URL)."""
+        self.templates, self.jwks, self.issuer = templates, jwks, issuer
 
     @classmethod
     async def build(cls, config: Config, jwks: JwksCache, http: httpx.AsyncClient, issuer: str) -> SessionTokenizer:
@@ -78,7 +77,7 @@ class SessionTokenizer:
         if template is None:
             raise BadRequest(reason=f'Unable to find tokenizer template "{name}".')
         signer = await self._signer(template)
-        now = int(self.clock())
+        now = int(time.time())
         claims: dict[str, Any] = {"jti": str(uuid.uuid4()), "iss": self.issuer, "exp": int(now + template.ttl),
                                   "sid": session["id"], "nbf": now, "iat": now}
         claims["sub"] = _subject(session, template.subject_source)
