@@ -15,12 +15,12 @@ from typing import Any, Protocol
 
 import httpx
 
-from gatekeeper.access.jwks import JwksCache
 from gatekeeper.access.ports import SessionSource
 from gatekeeper.access.request_view import RequestView
 from gatekeeper.access.template import HeaderMap, TemplateError, URLView, compile_template
 from gatekeeper.config.types import Duration
 from gatekeeper.errors import GatekeeperError
+from gatekeeper.jwks import JwksCache
 
 KINDS = ("authenticators", "authorizers", "mutators", "errors")
 

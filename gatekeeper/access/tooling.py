@@ -15,7 +15,6 @@ import httpx
 from gatekeeper.access.catalog import HANDLERS
 from gatekeeper.access.compiler import CompiledRule, RuleSet, compile_ruleset
 from gatekeeper.access.handlers import Deps
-from gatekeeper.access.jwks import JwksCache
 from gatekeeper.access.matcher import split_blocks
 from gatekeeper.access.repository import dir_files, locate
 from gatekeeper.access.request_view import Headers, RequestView, check_host, clean_path
@@ -23,6 +22,7 @@ from gatekeeper.access.rules import LoadedRule, RuleError, parse_rules
 from gatekeeper.config import Config, load_config
 from gatekeeper.config.access import Errors, HandlerSection
 from gatekeeper.config.problems import ConfigProblem
+from gatekeeper.jwks import JwksCache
 
 
 def tool_config(path: str | None, strategy: Literal["glob", "regexp"] | None = None) -> Config:

@@ -262,8 +262,24 @@ class Cookies:
 
 
 @dataclass(frozen=True)
+class TokenizerTemplate:
+    """`session.whoami.tokenizer.templates.<name>`: how `GET /sessions/whoami?tokenize_as=<name>` signs a JWT."""
+
+    jwks_url: str
+    ttl: Duration = Duration(60.0)
+    claims_mapper_url: str = ""
+    subject_source: Literal["id", "external_id"] = "id"
+
+
+@dataclass(frozen=True)
+class Tokenizer:
+    templates: dict[str, TokenizerTemplate] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Whoami:
     required_aal: Literal["highest_available", "aal1"] = "highest_available"
+    tokenizer: Tokenizer = field(default_factory=Tokenizer)
 
 
 @dataclass(frozen=True)

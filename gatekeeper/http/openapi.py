@@ -86,8 +86,11 @@ _CALLBACK_DOC = Doc("oidcCallback", "Social sign-in provider callback", (_p("pro
                     responses={303: None, 400: None, 403: None, 404: None, 410: None})
 PUBLIC: dict[tuple[str, str], Doc] = {
     ("GET", "/sessions/whoami"): Doc("toSession", "Check who the current session belongs to",
-                                     (_p("tokenize_as"), _p("X-Session-Token", "header")),
-                                     responses={200: "Session", 401: "ErrorGeneric", 403: "ErrorGeneric"}),
+                                     (Param("tokenize_as", "query", "a template of session.whoami.tokenizer."
+                                            "templates: the session also comes as a signed JWT in `tokenized`"),
+                                      _p("X-Session-Token", "header")),
+                                     responses={200: "Session", 400: "ErrorGeneric", 401: "ErrorGeneric",
+                                                403: "ErrorGeneric"}),
     **{k: v for kind in ("login", "registration", "settings", "recovery", "verification")
        for k, v in _flow_docs(kind).items()},
     **{("GET", f"/self-service/{kind}"): Doc(

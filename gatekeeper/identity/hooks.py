@@ -12,14 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import json
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import _jsonnet
 import httpx
 
 from gatekeeper.config.problems import ConfigError, ConfigProblem
@@ -27,6 +25,7 @@ from gatekeeper.config.types import Duration
 from gatekeeper.errors import BadRequest, GatekeeperError, UniqueViolation, UpstreamError
 from gatekeeper.identity import text
 from gatekeeper.identity.flows.base import Flow, ValidationFailed
+from gatekeeper.identity.jsonnet import JsonnetError, Program
 from gatekeeper.identity.ports import VerificationSender
 from gatekeeper.identity.strategies.common import attach
 from gatekeeper.identity.strategies.password_settings import save_traits
@@ -82,11 +81,10 @@ class WebHook:
                    can_interrupt=bool(config.get("can_interrupt")),
                    timeout=float(Duration.parse(config.get("timeout", _DEFAULT_TIMEOUT))))
 
-    def render(self, context: dict[str, Any]) -> bytes | None:
+    async def render(self, context: dict[str, Any]) -> bytes | None:
         if self.body is None:
             return None
-        out: str = _jsonnet.evaluate_snippet("body.jsonnet", self.body, tla_codes={"ctx": json.dumps(context)})
-        return out.encode()
+        return (await Program(self.body, "body.jsonnet").text(tla={"ctx": context})).encode()
 
     def request_kwargs(self) -> dict[str, Any]:
         headers = {"Content-Type": "application/json", **self.headers}
@@ -188,8 +186,8 @@ class WebHooks:
     async def call(self, hook: WebHook, flow: Flow, ident: IdentityRecord | None, client: ClientInfo,
                    session: SessionRecord | None = None) -> None:
         try:
-            body = hook.render(self.context(flow, ident, client, session))
-        except RuntimeError as exc:  # a Jsonnet error: the operator's template
+            body = await hook.render(self.context(flow, ident, client, session))
+        except JsonnetError as exc:  # the operator's template
             log.error("web hook body failed to render", extra={"url": hook.url, "error": str(exc)[:500]})
             if hook.ignore:
                 return

@@ -52,7 +52,7 @@ class ProxyHandler:
         if path == self.prefix or path.startswith(self.prefix_slash):
             if answers_whoami(request, self.whoami_path, self.cors):
                 exchange.route = self.whoami_route
-                responder.respond(*await self.whoami.answer(request.headers))
+                responder.respond(*await self.whoami.answer(request.headers, request.query))
             else:
                 await self.identity(request, responder, exchange)
             return

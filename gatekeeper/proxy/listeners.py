@@ -28,7 +28,7 @@ class PublicListener:
     async def __call__(self, request: Request, responder: Responder, exchange: Exchange) -> None:
         if answers_whoami(request, WHOAMI, self.cors):
             exchange.route = "/sessions/whoami"
-            responder.respond(*await self.whoami.answer(request.headers))
+            responder.respond(*await self.whoami.answer(request.headers, request.query))
         else:
             await self.routes(request, responder, exchange)
 

@@ -9,12 +9,12 @@ from dataclasses import dataclass
 import httpx
 
 from gatekeeper.access.handlers import Deps
-from gatekeeper.access.jwks import JwksCache
 from gatekeeper.access.metrics import AccessMetrics
 from gatekeeper.access.pipeline import Pipeline
 from gatekeeper.access.ports import SessionSource
 from gatekeeper.access.repository import RuleRepository
 from gatekeeper.config import Config, ConfigError, ConfigProblem
+from gatekeeper.jwks import JwksCache
 from gatekeeper.observe import Metrics
 from gatekeeper.proxy.decisions import Decisions
 from gatekeeper.proxy.forward import Forwarder
@@ -38,9 +38,10 @@ class AccessServices:
     strip_headers: frozenset[bytes]  # client headers removed before the rules run (proxy and decisions)
 
 
-def build_access(config: Config, http: httpx.AsyncClient, metrics: Metrics, sessions: SessionSource) -> AccessServices:
+def build_access(config: Config, http: httpx.AsyncClient, metrics: Metrics, sessions: SessionSource,
+                 jwks: JwksCache) -> AccessServices:
     access_metrics = AccessMetrics(metrics.registry)
-    deps = Deps(http=http, session_source=sessions, jwks=JwksCache(http))
+    deps = Deps(http=http, session_source=sessions, jwks=jwks)
     repository = RuleRepository(config, deps, access_metrics)
     if config.serve.proxy.trust_forwarded_headers and not config.serve.proxy.trusted_proxies:
         log.warning("serve.proxy.trust_forwarded_headers has no effect until serve.proxy.trusted_proxies "

@@ -14,6 +14,7 @@ import httpx
 from gatekeeper.config import Config
 from gatekeeper.errors import GatekeeperError
 from gatekeeper.identity.revocation import RevocationBroadcast
+from gatekeeper.jwks import JwksCache
 from gatekeeper.observe import MULTIPROCESS_DIR, Metrics, Readiness
 from gatekeeper.server.access_wiring import AccessServices, build_access
 from gatekeeper.server.identity_wiring import IdentityServices, build_identity
@@ -59,9 +60,10 @@ async def build(config: Config) -> Container:
     store = new_store(config.store_dsn)
     store.db.on_query = metrics.observe_query
     store_connected = asyncio.Event()
-    identity = await build_identity(config, store, http, metrics, store_connected)
+    jwks = JwksCache(http)  # one cache of key sets: the id_token mutator and the session tokenizer follow one file
+    identity = await build_identity(config, store, http, metrics, store_connected, jwks)
     sessions = identity.ctx.sessions
-    access = build_access(config, http, metrics, sessions)
+    access = build_access(config, http, metrics, sessions, jwks)
     # a session revoked on any replica: dropped from this one's cache, and its WebSocket/SSE connections closed
     revocation = RevocationBroadcast(store, [lambda hashes: sessions.forget(*hashes), access.live.revoked],
                                      sessions.forget_all, metrics.registry)

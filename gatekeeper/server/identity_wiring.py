@@ -30,7 +30,9 @@ from gatekeeper.identity.returnto import ReturnToPolicy
 from gatekeeper.identity.schemas import SchemaRegistry
 from gatekeeper.identity.sessions import Sessions
 from gatekeeper.identity.strategies.oidc import OidcStrategy
+from gatekeeper.identity.tokenizer import SessionTokenizer
 from gatekeeper.identity.whoami import Whoami
+from gatekeeper.jwks import JwksCache
 from gatekeeper.observe import Metrics
 from gatekeeper.store import Store
 
@@ -76,7 +78,8 @@ def build_courier(config: Config, store: Store, metrics: Metrics, store_connecte
 
 
 async def build_identity(config: Config, store: Store, http: httpx.AsyncClient, metrics: Metrics,
-                         store_connected: asyncio.Event) -> IdentityServices:
+                         store_connected: asyncio.Event, jwks: JwksCache) -> IdentityServices:
+    """`jwks`: the key sets the session tokenizer signs with (shared with the access domain)."""
     ctx = await build_context(config, store, http, metrics)
     _warn_unsupported(ctx)
     courier = build_courier(config, store, metrics, store_connected)
@@ -98,10 +101,11 @@ async def build_identity(config: Config, store: Store, http: httpx.AsyncClient, 
                          verification=verification, recovery=RecoveryFlows(ctx, courier, web_hooks, settings))
     # the admin API creates recovery flows of its own: no hooks, no settings flow
     admin_recovery = AdminRecovery(RecoveryFlows(ctx, courier) if config.selfservice.flows.recovery.enabled else None)
+    tokenizer = await SessionTokenizer.build(config, jwks, http, issuer=ctx.public_base_url + "/")
     return IdentityServices(ctx=ctx, flows=flows, courier=courier, admin=AdminService(ctx),
                             admin_recovery=admin_recovery, social=social,
                             cleanup=Cleanup.from_config(store, config, registry=metrics.registry),
-                            whoami=Whoami(ctx.sessions, cookie_name=config.session.cookie.name,
+                            whoami=Whoami(ctx.sessions, tokenizer, cookie_name=config.session.cookie.name,
                                           highest_available=config.session.whoami.required_aal == "highest_available",
                                           public_base_url=ctx.public_base_url))
 

@@ -22,12 +22,12 @@ from hypothesis import strategies as st
 from gatekeeper.access.catalog import HANDLERS
 from gatekeeper.access.compiler import RuleSet, compile_ruleset
 from gatekeeper.access.handlers import AuthSession, Deps
-from gatekeeper.access.jwks import JwksCache
 from gatekeeper.access.rules import RuleError, parse_rules
 from gatekeeper.access.template import TemplateError, compile_template
 from gatekeeper.access.tooling import explain, load, tool_config, view_for
 from gatekeeper.config import Config
 from gatekeeper.errors import GatekeeperError
+from gatekeeper.jwks import JwksCache
 from gatekeeper.yamlpos import YamlError
 from gatekeeper.yamlpos import load as load_yaml
 

@@ -11,8 +11,8 @@ import yaml
 
 from gatekeeper.access.compiler import compile_ruleset
 from gatekeeper.access.handlers import Deps
-from gatekeeper.access.jwks import JwksCache
 from gatekeeper.access.rules import RuleError, parse_rules
+from gatekeeper.jwks import JwksCache
 from tests.access.support import access_config, access_instance, rule
 
 GOOD = rule("api", "https://app.example.com/api/<.*>", upstream="http://127.0.0.1:1")

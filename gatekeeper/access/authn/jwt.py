@@ -11,9 +11,9 @@ import jwt as pyjwt
 from gatekeeper.access.authn import scopes
 from gatekeeper.access.authn.tokens import TokenFrom, find_token, token_source_problems
 from gatekeeper.access.handlers import AuthSession, Deps, NotResponsible
-from gatekeeper.access.jwks import JwksError
 from gatekeeper.config.types import Duration
 from gatekeeper.errors import Unauthorized
+from gatekeeper.jwks import JwksError
 
 SUPPORTED = frozenset({"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512",
                        "EdDSA", "HS256", "HS384", "HS512"})

@@ -16,15 +16,12 @@ from typing import Any
 
 import jwt as pyjwt
 from cachetools import TTLCache
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 from gatekeeper.access.handlers import AuthSession, Deps
-from gatekeeper.access.jwks import JwksError
 from gatekeeper.access.template import TemplateError, compile_template
 from gatekeeper.config.types import Duration
 from gatekeeper.errors import GatekeeperError
-
-_PRIVATE = (rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey, ed25519.Ed25519PrivateKey)
+from gatekeeper.jwks import JwksError, signing_key
 
 
 @dataclass(frozen=True)
@@ -33,16 +30,6 @@ class IdTokenConfig:
     jwks_url: str
     ttl: Duration = Duration(900.0)
     claims: str = ""
-
-
-async def signing_key(deps: Deps, url: str) -> tuple[Any, str, str]:
-    """(private key, kid, alg) of the first signing-capable key of the set at `url`."""
-    entry = await deps.jwks.entry(url)
-    for kid, jwk in entry.keys.items():
-        if isinstance(jwk.key, _PRIVATE):
-            alg = jwk.algorithm_name or ("RS256" if isinstance(jwk.key, rsa.RSAPrivateKey) else "ES256")
-            return jwk.key, kid, alg
-    raise JwksError(f"{url} holds no private signing key")
 
 
 class IdToken:
@@ -71,10 +58,10 @@ class IdToken:
     async def mutate(self, session: AuthSession) -> None:
         extra_claims = self._claims(session)
         try:  # first: a rotated key set (another key first) must not keep handing out tokens of the old key
-            private, kid, alg = await signing_key(self.deps, self.cfg.jwks_url)
+            signer = await signing_key(self.deps.jwks, self.cfg.jwks_url)
         except JwksError as exc:
             raise GatekeeperError(reason=f"id_token signing keys: {exc}") from None
-        key = (session.subject, json.dumps(extra_claims, sort_keys=True), kid)
+        key = (session.subject, json.dumps(extra_claims, sort_keys=True), signer.kid)
         now = time.time()
         cached = self.cache.get(key)
         if cached and cached[1] - now > self.ttl * 0.1:
@@ -83,7 +70,7 @@ class IdToken:
         exp = now + self.ttl
         claims = {**extra_claims, "exp": int(exp), "iat": int(now), "nbf": int(now), "jti": str(uuid.uuid4()),
                   "iss": self.cfg.issuer_url, "sub": session.subject}
-        token = pyjwt.encode(claims, private, algorithm=alg, headers={"kid": kid})
+        token = pyjwt.encode(claims, signer.key, algorithm=signer.alg, headers={"kid": signer.kid})
         self.cache[key] = (token, exp)
         session.header["Authorization"] = f"Bearer {token}"
 
@@ -98,13 +85,3 @@ class IdToken:
             raise GatekeeperError(reason="id_token claims are not a JSON object")
         return value
 
-
-def public_jwks(raw_keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The public members of a private JWKS (never `d`, `p`, `q`, `dp`, `dq`, `qi`, `k`)."""
-    private_members = {"d", "p", "q", "dp", "dq", "qi", "oth", "k"}
-    out = []
-    for key in raw_keys:
-        if key.get("kty") == "oct":
-            continue
-        out.append({k: v for k, v in key.items() if k not in private_members})
-    return out

@@ -344,7 +344,7 @@ class WhoamiEndpoint:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         scope[ROUTE_KEY] = "/sessions/whoami"
-        status, headers, body = await self.whoami.answer(scope["headers"])
+        status, headers, body = await self.whoami.answer(scope["headers"], scope.get("query_string", b""))
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 

@@ -11,10 +11,9 @@ from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
 from gatekeeper.access.handlers import Deps
-from gatekeeper.access.jwks import JwksError
-from gatekeeper.access.mutate.id_token import public_jwks
 from gatekeeper.access.repository import RuleRepository
 from gatekeeper.errors import BadRequest, GatekeeperError, NotFound
+from gatekeeper.jwks import JwksError, public_jwks
 
 log = logging.getLogger("gatekeeper.access")
 
