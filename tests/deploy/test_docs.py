@@ -19,3 +19,12 @@ def test_every_exported_metric_is_in_the_operations_guide() -> None:
 
     assert len(exported) >= 20, "the metric pattern no longer finds the metrics"
     assert sorted(exported - documented) == []
+
+
+def test_every_relative_link_in_the_docs_points_at_a_file_that_exists() -> None:
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")), *sorted((ROOT / "helm").rglob("*.md"))]
+    broken = [f"{page.relative_to(ROOT)}: {target}" for page in pages
+              for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", page.read_text())
+              if "://" not in target and not target.startswith("mailto:")
+              and not (page.parent / target).exists()]
+    assert broken == []
