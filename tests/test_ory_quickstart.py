@@ -26,6 +26,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from gatekeeper.access.global_config import check_global_config
+from gatekeeper.config import ConfigError, parse_documents
 from tests.support.process import ServeProcess, gatekeeper_command, serve_process, wait_until
 from tests.support.servers import serving
 from tests.support.smtp import SmtpSink, code_in, free_port, mail_to
@@ -178,3 +180,67 @@ async def test_the_quickstart_pair_runs_unchanged_and_behaves_as_kratos_with_oat
         # the verification code went out through the courier (`--watch-courier`)
         message = (await mail_to(mail, email))[0]
         assert len(code_in(message)) == 6
+
+
+SCHEMAS = {  # environment variable naming a clone -> (tag, path of the config JSON schema in it)
+    "ORY_KRATOS_GIT": ("v25.4.0", "embedx/config.schema.json"),
+    "ORY_OATHKEEPER_GIT": ("v26.2.0", ".schema/config.schema.json"),
+}
+
+
+def _schema_paths(schema: dict[str, Any], node: Any, at: tuple[str, ...], seen: frozenset[str]) -> set[tuple[str, ...]]:
+    """Every key path a JSON schema allows (`0` for a list item, `x` for a free mapping key)."""
+    if not isinstance(node, dict):
+        return set()
+    found: set[tuple[str, ...]] = set()
+    ref = node.get("$ref", "")
+    if ref.startswith("#/") and ref not in seen:
+        target: Any = schema
+        for part in ref[2:].split("/"):
+            target = target[part]
+        found |= _schema_paths(schema, target, at, seen | {ref})
+    for key in ("allOf", "anyOf", "oneOf"):
+        for sub in node.get(key, []):
+            found |= _schema_paths(schema, sub, at, seen)
+    for key in ("if", "then", "else"):
+        found |= _schema_paths(schema, node.get(key), at, seen)
+    for name, sub in node.get("properties", {}).items():
+        found |= {(*at, name)} | _schema_paths(schema, sub, (*at, name), seen)
+    if isinstance(node.get("items"), dict):
+        found |= _schema_paths(schema, node["items"], (*at, "0"), seen)
+    for sub in [node.get("additionalProperties"), *node.get("patternProperties", {}).values()]:
+        if isinstance(sub, dict) and (sub.get("properties") or sub.get("$ref")):
+            found |= _schema_paths(schema, sub, (*at, "x"), seen)
+    return found
+
+
+def _document(path: tuple[str, ...]) -> Any:
+    """A config setting `path` to a string; a handler's `config` key comes with the handler enabled, so that its
+    config is checked too."""
+    value: Any = "x"
+    for part in reversed(path):
+        value = [value] if part == "0" else {part: value}
+    handler = {"authenticators": 2, "authorizers": 2, "mutators": 2, "errors": 3}.get(path[0])
+    if handler and len(path) > handler and path[handler] == "config":
+        section = value
+        for part in path[:handler]:
+            section = section[part]
+        section["enabled"] = True
+    return value
+
+
+@pytest.mark.parametrize("variable", sorted(SCHEMAS))
+def test_every_key_of_ory_config_schemas_is_known(variable: str) -> None:
+    """No key of Kratos' or Oathkeeper's config schema is an "unknown key" here (its value may still be wrong)."""
+    if not os.environ.get(variable):
+        pytest.skip(f"set {variable} to a clone of the Ory project to check every key of its config schema")
+    tag, path = SCHEMAS[variable]
+    schema = json.loads(subprocess.run(["git", "--git-dir", os.environ[variable], "show", f"{tag}:{path}"],
+                                       capture_output=True, check=True).stdout)
+    unknown = []
+    for key_path in sorted(_schema_paths(schema, schema, (), frozenset())):
+        try:
+            check_global_config(parse_documents([(json.dumps(_document(key_path)), "ory.json")], env={}, dev=True))
+        except ConfigError as exc:
+            unknown += [p.path for p in exc.problems if p.message.startswith(("unknown key", "unknown handler"))]
+    assert sorted(set(unknown)) == []

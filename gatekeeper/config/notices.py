@@ -62,6 +62,9 @@ NO_EFFECT: Mapping[str, str] = {
     "watch-courier": _CLI_FLAG,
     "expose-metrics-port": _CLI_FLAG,
     # Oathkeeper v26.2
+    "authorizers.keto_engine_acp_ory": "Keto's ORY Access Control Policy engine was removed in Keto v0.6: rules "
+                                       "naming this authorizer do not load; use remote_json against Keto's "
+                                       "/relation-tuples/check",
     "profiling": "no Go profiler here (bench/ profiles with py-spy): no effect",
     "serve.api.tls": _TLS,
     "serve.proxy.tls": _TLS,
