@@ -680,7 +680,7 @@ def test_decisions_mode_lets_the_ingress_controller_reach_the_access_api(chart: 
     } in api_rule["from"]
 
 
-def test_sidecar_mode_renders_no_auth_ingress(chart: helm_python.Chart) -> None:
+def test_proxy_mode_renders_no_auth_ingress(chart: helm_python.Chart) -> None:
     for values in ({}, PRODUCTION):
         for ingress in of_kind(render(chart, values), "Ingress"):
             assert "nginx.ingress.kubernetes.io/auth-url" not in ingress["metadata"].get("annotations", {})
