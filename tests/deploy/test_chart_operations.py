@@ -88,6 +88,17 @@ def test_gatekeeper_reads_the_smtp_uri_from_the_variable_the_pod_gets(chart: hel
     assert config.store_dsn.dialect == "postgres"
 
 
+def test_a_changed_smtp_uri_rolls_the_pods(chart: helm_python.Chart) -> None:
+    def secret_checksum(values: dict[str, Any]) -> str:
+        return one(render(chart, values), "Deployment")["spec"]["template"]["metadata"]["annotations"][
+            "checksum/secret"
+        ]
+
+    other = merge(WITH_SMTP, {"courier": {"smtp": {"connectionUri": "smtp://mailer:n3w-pw@smtp.example.com:587/"}}})
+    assert secret_checksum(WITH_SMTP) == secret_checksum(WITH_SMTP)
+    assert secret_checksum(other) != secret_checksum(WITH_SMTP)
+
+
 def test_without_an_smtp_uri_the_chart_sets_none(chart: helm_python.Chart) -> None:
     docs = render(chart, SCENARIOS["production-managed-secret"])
 
