@@ -89,7 +89,7 @@ database.dsn. The DSN itself is never printed (it may hold a password).
 {{- end }}
 
 {{/*
-Checks that stop a release an operator would regret. Included by the Deployment, so that any
+Checks that stop a release an operator would regret. Included by the config ConfigMap (rendered in every mode), so that any
 `helm template/install/upgrade` fails with the message.
 */}}
 {{- define "gatekeeper.validate" -}}
@@ -293,14 +293,6 @@ Call with (dict "root" $ "secret" NAME).
 {{- end }}
 {{- with .root.Values.extraEnv }}
 {{ toYaml . }}
-{{- end }}
-{{- end }}
-
-{{/* envFrom of every gatekeeper container: extraEnvFrom. Renders nothing when it is empty. */}}
-{{- define "gatekeeper.envFrom" -}}
-{{- with .Values.extraEnvFrom }}
-envFrom:
-  {{- toYaml . | nindent 2 }}
 {{- end }}
 {{- end }}
 
