@@ -29,9 +29,11 @@ PUBLIC_BASE = "http://gatekeeper.test"  # the load balancer in front of the repl
 
 
 class Upstream:
-    """The protected app: answers 200 and records every request it received (path, X-User-Id)."""
+    """The protected app: answers 200 and records every request it received (path, X-User-Id).
 
-    def __init__(self) -> None:
+    `host` "0.0.0.0" makes it reachable from containers too (through the Docker host gateway)."""
+
+    def __init__(self, host: str = "127.0.0.1") -> None:
         self.hits: list[tuple[str, str]] = []
         hits = self.hits
 
@@ -47,8 +49,9 @@ class Upstream:
             def log_message(self, *args: Any) -> None:
                 return None
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.server = ThreadingHTTPServer((host, 0), Handler)
+        self.port = self.server.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def close(self) -> None:

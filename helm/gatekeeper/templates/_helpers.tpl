@@ -89,13 +89,29 @@ database.dsn. The DSN itself is never printed (it may hold a password).
 {{- end }}
 
 {{/*
-Checks that stop a release an operator would regret. Included by the Deployment, so that any
+Checks that stop a release an operator would regret. Included by the config ConfigMap (rendered in every mode), so that any
 `helm template/install/upgrade` fails with the message.
 */}}
 {{- define "gatekeeper.validate" -}}
 {{- $driver := include "gatekeeper.dbDriver" . }}
-{{- if not (has .Values.mode (list "sidecar" "decisions")) }}
-{{- fail (printf "mode must be sidecar or decisions, not %q" .Values.mode) }}
+{{- if not (has .Values.mode (list "proxy" "sidecar" "decisions")) }}
+{{- fail (printf "mode must be proxy, sidecar or decisions, not %q" .Values.mode) }}
+{{- end }}
+{{- if eq .Values.mode "sidecar" }}
+{{- range $key := list "autoscaling" "podDisruptionBudget" "networkPolicy" "ingress" "serviceMonitor" }}
+{{- if (get $.Values $key).enabled }}
+{{- fail (printf "mode=sidecar renders no Deployment or Services of its own, so %s.enabled has nothing to act on: set it false and give the app's own objects the HPA, budget, policy, Ingress or ServiceMonitor" $key) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- $config := .Values.config | default dict }}
+{{- range $key := list "dsn" "secrets" }}
+{{- if hasKey $config $key }}
+{{- fail (printf "config.%s would be stored in a ConfigMap, which is not secret: remove it from config and use %s" $key (ternary "database.dsn or secrets.existingSecret" "secrets.cookie/secrets.cipher or secrets.existingSecret" (eq $key "dsn"))) }}
+{{- end }}
+{{- end }}
+{{- if hasKey (dig "courier" "smtp" dict $config) "connection_uri" }}
+{{- fail "config.courier.smtp.connection_uri would be stored in a ConfigMap, which is not secret: remove it from config and use courier.smtp.connectionUri or secrets.existingSecret (key secrets.keys.smtpConnectionUri)" }}
 {{- end }}
 {{- if and (eq $driver "sqlite") (gt (int .Values.replicaCount) 1) }}
 {{- fail (printf "replicaCount=%d needs PostgreSQL: with SQLite every pod would have its own database file. Set database.dsn to postgres://... or replicaCount=1." (int .Values.replicaCount)) }}
@@ -170,10 +186,13 @@ gatekeeper.yaml: |
 
 {{/* data of the rules ConfigMap: one key per rules file. */}}
 {{- define "gatekeeper.rulesData" -}}
+{{- $root := . }}
 {{- range $name, $rules := .Values.rules }}
 {{ $name }}: |
 {{- if kindIs "string" $rules }}
 {{- $rules | trim | nindent 2 }}
+{{- else if eq $root.Values.mode "sidecar" }}
+{{- include "gatekeeper.sidecarRules" (dict "root" $root "file" $name "rules" $rules) | nindent 2 }}
 {{- else }}
 {{- toYaml $rules | nindent 2 }}
 {{- end }}
@@ -181,12 +200,36 @@ gatekeeper.yaml: |
 {{- end }}
 
 {{/*
+mode=sidecar: the app is in the same pod. A rule without upstream.url gets http://127.0.0.1:<sidecar.appPort>;
+a rule sending outside the pod is refused (rules given as strings are taken as they are).
+Call with (dict "root" $ "file" NAME "rules" LIST).
+*/}}
+{{- define "gatekeeper.sidecarRules" -}}
+{{- $app := printf "http://127.0.0.1:%d" (int .root.Values.sidecar.appPort) }}
+{{- $file := .file }}
+{{- $out := list }}
+{{- range $rule := .rules }}
+{{- $rule = deepCopy $rule }}
+{{- $upstream := get $rule "upstream" | default dict }}
+{{- $url := get $upstream "url" | default "" }}
+{{- if not $url }}
+{{- $_ := set $upstream "url" $app }}
+{{- else if not (regexMatch "^https?://(127\\.0\\.0\\.1|localhost|\\[::1\\])(:[0-9]+)?(/.*)?$" $url) }}
+{{- fail (printf "mode=sidecar: rule %q in rules.%s sends to %s, outside the pod; the app in the same pod is %s (sidecar.appPort): set upstream.url to that or leave it out" (toString (get $rule "id")) $file $url $app) }}
+{{- end }}
+{{- $_ := set $rule "upstream" $upstream }}
+{{- $out = append $out $rule }}
+{{- end }}
+{{- toYaml $out }}
+{{- end }}
+
+{{/*
 The volume mounted at /etc/gatekeeper: gatekeeper.yaml, schemas/, rules/ and keys/.
-Call with (dict "root" $ "config" NAME "rules" NAME "jwks" BOOL).
+Call with (dict "root" $ "config" NAME "rules" NAME "jwks" BOOL), and "name" for a volume name other than config.
 */}}
 {{- define "gatekeeper.configVolume" -}}
 {{- $root := .root -}}
-- name: config
+- name: {{ .name | default "config" }}
   projected:
     sources:
       - configMap:
@@ -216,34 +259,56 @@ Call with (dict "root" $ "config" NAME "rules" NAME "jwks" BOOL).
       {{- end }}
 {{- end }}
 
-{{/* Environment: DSN and secrets from the Secret, then extraEnv. Call with (dict "root" $ "secret" NAME). */}}
+{{/*
+Environment: DSN, secrets and the SMTP connection URI from the Secret, then extraEnv.
+Call with (dict "root" $ "secret" NAME).
+*/}}
 {{- define "gatekeeper.env" -}}
+{{- $keys := .root.Values.secrets.keys -}}
 - name: DSN
   valueFrom:
     secretKeyRef:
       name: {{ .secret }}
-      key: dsn
+      key: {{ $keys.dsn }}
 - name: SECRETS_COOKIE_0
   valueFrom:
     secretKeyRef:
       name: {{ .secret }}
-      key: secretsCookie
+      key: {{ $keys.cookie }}
 - name: SECRETS_CIPHER_0
   valueFrom:
     secretKeyRef:
       name: {{ .secret }}
-      key: secretsCipher
+      key: {{ $keys.cipher }}
+{{- if or .root.Values.secrets.existingSecret .root.Values.courier.smtp.connectionUri }}
+- name: COURIER_SMTP_CONNECTION_URI
+  valueFrom:
+    secretKeyRef:
+      name: {{ .secret }}
+      key: {{ $keys.smtpConnectionUri }}
+      {{- if .root.Values.secrets.existingSecret }}
+      # Your Secret may hold no SMTP URI (no e-mail, or courier.smtp without credentials in config).
+      optional: true
+      {{- end }}
+{{- end }}
 {{- with .root.Values.extraEnv }}
 {{ toYaml . }}
 {{- end }}
 {{- end }}
 
-{{/* Secret data: values as given; on SQLite, missing secrets are read back from the cluster or generated. */}}
+{{/*
+Secret data under secrets.keys: values as given; on SQLite, missing secrets are read back from the
+cluster or generated. The SMTP connection URI only when courier.smtp.connectionUri is set.
+*/}}
 {{- define "gatekeeper.secretData" -}}
+{{- $keys := .Values.secrets.keys }}
 {{- $existing := (lookup "v1" "Secret" .Release.Namespace (include "gatekeeper.fullname" .)).data | default dict }}
-dsn: {{ .Values.database.dsn | b64enc | quote }}
-secretsCookie: {{ if .Values.secrets.cookie }}{{ .Values.secrets.cookie | b64enc | quote }}{{ else }}{{ get $existing "secretsCookie" | default (randAlphaNum 32 | b64enc) | quote }}{{ end }}
-secretsCipher: {{ if .Values.secrets.cipher }}{{ .Values.secrets.cipher | b64enc | quote }}{{ else }}{{ get $existing "secretsCipher" | default (randAlphaNum 32 | b64enc) | quote }}{{ end }}
+{{ $keys.dsn }}: {{ .Values.database.dsn | b64enc | quote }}
+{{ $keys.cookie }}: {{ if .Values.secrets.cookie }}{{ .Values.secrets.cookie | b64enc | quote }}{{ else }}{{ get $existing $keys.cookie | default (randAlphaNum 32 | b64enc) | quote }}{{ end }}
+{{ $keys.cipher }}: {{ if .Values.secrets.cipher }}{{ .Values.secrets.cipher | b64enc | quote }}{{ else }}{{ get $existing $keys.cipher | default (randAlphaNum 32 | b64enc) | quote }}{{ end }}
+{{- with .Values.courier.smtp.connectionUri }}
+{{ $keys.smtpConnectionUri }}: {{ . | b64enc | quote }}
+{{- end }}
 {{- end }}
 
 {{/* Container security context plus the things every gatekeeper container shares. */}}
@@ -252,4 +317,98 @@ image: {{ include "gatekeeper.image" . | quote }}
 imagePullPolicy: {{ .Values.image.pullPolicy }}
 securityContext:
   {{- toYaml .Values.securityContext | nindent 2 }}
+{{- end }}
+
+{{/*
+The serving container, as a list item. Call with (dict "root" $ "sidecar" BOOL). In an app's pod (sidecar)
+its port and volume names are prefixed (gk-proxy, gatekeeper-config) so they cannot clash with the app's,
+it carries the pod security settings itself, and on SQLite serve migrates the pod's own database first
+(there is no init container to do it).
+*/}}
+{{- define "gatekeeper.serverContainer" -}}
+{{- $root := .root }}
+{{- $port := ternary "gk-" "" .sidecar }}
+{{- $volume := ternary "gatekeeper-" "" .sidecar }}
+{{- $sqlite := eq (include "gatekeeper.dbDriver" $root) "sqlite" }}
+{{- $security := deepCopy $root.Values.securityContext }}
+{{- if .sidecar }}
+{{- $security = merge $security (pick $root.Values.podSecurityContext "runAsUser" "runAsGroup" "seccompProfile") }}
+{{- end -}}
+- name: gatekeeper
+  image: {{ include "gatekeeper.image" $root | quote }}
+  imagePullPolicy: {{ $root.Values.image.pullPolicy }}
+  securityContext:
+    {{- toYaml $security | nindent 4 }}
+  args: ["serve", "--config", "/etc/gatekeeper/gatekeeper.yaml"{{ if and .sidecar $sqlite }}, "--migrate"{{ end }}]
+  env:
+    {{- include "gatekeeper.env" (dict "root" $root "secret" (include "gatekeeper.secretName" $root)) | nindent 4 }}
+  {{- with $root.Values.extraEnvFrom }}
+  envFrom:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  ports:
+    {{- range $listener := list "proxy" "public" "admin" "api" "metrics" }}
+    - name: {{ $port }}{{ $listener }}
+      containerPort: {{ include "gatekeeper.listenerPort" $listener }}
+      protocol: TCP
+    {{- end }}
+  {{- range $name := list "startupProbe" "livenessProbe" "readinessProbe" }}
+  {{- with get $root.Values $name }}
+  {{- $probe := deepCopy . }}
+  {{- if and $probe.httpGet (kindIs "string" $probe.httpGet.port) }}
+  {{- $_ := set $probe.httpGet "port" (printf "%s%s" $port $probe.httpGet.port) }}
+  {{- end }}
+  {{ $name }}:
+    {{- toYaml $probe | nindent 4 }}
+  {{- end }}
+  {{- end }}
+  {{- if $root.Values.preStopSleepSeconds }}
+  lifecycle:
+    preStop:
+      exec:
+        command: ["python", "-c", "import time; time.sleep({{ int $root.Values.preStopSleepSeconds }})"]
+  {{- end }}
+  resources:
+    {{- toYaml $root.Values.resources | nindent 4 }}
+  volumeMounts:
+    - name: {{ $volume }}config
+      mountPath: /etc/gatekeeper
+      readOnly: true
+    - name: {{ $volume }}tmp
+      mountPath: /tmp
+    {{- if $sqlite }}
+    - name: {{ $volume }}data
+      mountPath: /var/lib/gatekeeper
+    {{- end }}
+    {{- with $root.Values.extraVolumeMounts }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
+{{- end }}
+
+{{/* The container port of a listener (the image's EXPOSE; the chart does not move them). */}}
+{{- define "gatekeeper.listenerPort" -}}
+{{- get (dict "proxy" "4455" "public" "4433" "admin" "4434" "api" "4456" "metrics" "9000") . }}
+{{- end }}
+
+{{/* The volumes the serving container mounts, as list items. Call with (dict "root" $ "sidecar" BOOL). */}}
+{{- define "gatekeeper.serverVolumes" -}}
+{{- $root := .root }}
+{{- $volume := ternary "gatekeeper-" "" .sidecar }}
+{{- $fullname := include "gatekeeper.fullname" $root }}
+{{- include "gatekeeper.configVolume" (dict "root" $root "name" (printf "%sconfig" $volume) "config" (printf "%s-config" $fullname) "rules" (printf "%s-rules" $fullname) "jwks" true) }}
+- name: {{ $volume }}tmp
+  emptyDir:
+    sizeLimit: 64Mi
+{{- if eq (include "gatekeeper.dbDriver" $root) "sqlite" }}
+- name: {{ $volume }}data
+  {{- if $root.Values.database.persistence.enabled }}
+  persistentVolumeClaim:
+    claimName: {{ $root.Values.database.persistence.existingClaim | default (printf "%s-data" $fullname) }}
+  {{- else }}
+  emptyDir: {}
+  {{- end }}
+{{- end }}
+{{- with $root.Values.extraVolumes }}
+{{ toYaml . }}
+{{- end }}
 {{- end }}
