@@ -411,3 +411,11 @@ def test_every_key_without_effect_is_in_the_configuration_reference() -> None:
     doc = (Path(__file__).parent.parent / "docs" / "configuration.md").read_text()
     missing = [key for key in (*NO_EFFECT, *WHEN_ENABLED) if f"| `{key}` |" not in doc]
     assert missing == [], f"list these keys in docs/configuration.md (several files, and Ory's own): {missing}"
+
+
+@pytest.mark.parametrize("file", ["", "access_rules:\n  repositories: [file:///etc/rules/a.yml]\n"])
+def test_a_list_that_may_be_one_value_takes_items_by_index_from_the_environment(file: str) -> None:
+    env = {"ACCESS_RULES_REPOSITORIES_0": "file:///etc/rules/b.yml"}
+    assert check(VALID + file, env).access_rules.repositories == ("file:///etc/rules/b.yml",)
+    assert check(VALID + file, {"ACCESS_RULES_REPOSITORIES": "file:///one.yml"}).access_rules.repositories == (
+        "file:///one.yml",)

@@ -45,9 +45,11 @@ def _parse(text: str) -> Any:
 
 
 def _unwrap(tp: Any) -> Any:
+    """`X | None` is X; a list that may also be written as one value (`tuple[str, ...] | str`) is the list."""
     if get_origin(tp) in (typing.Union, types.UnionType):
         inner = [a for a in get_args(tp) if a is not type(None)]
-        return inner[0] if len(inner) == 1 else Any
+        lists = [a for a in inner if get_origin(a) in (list, tuple)]
+        return inner[0] if len(inner) == 1 else lists[0] if lists else Any
     return tp
 
 
