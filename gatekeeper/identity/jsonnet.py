@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import _jsonnet
+import rjsonnet
 import httpx
 
 
@@ -21,7 +21,7 @@ class JsonnetError(Exception):
     """A program that failed to evaluate; `str()` is the first line of the reason."""
 
 
-def _refuse_imports(base: str, rel: str) -> tuple[str, bytes]:
+def _refuse_imports(base: str, rel: str) -> tuple[str, str | None]:
     raise RuntimeError("imports are not allowed in Jsonnet programs")
 
 
@@ -60,7 +60,7 @@ class Program:
         """The JSON text the program returns, given `std.extVar` values `ext` and top-level arguments `tla`."""
         try:
             out: str = await asyncio.to_thread(
-                _jsonnet.evaluate_snippet, self.name, self.source, import_callback=_refuse_imports,
+                rjsonnet.evaluate_snippet, self.name, self.source, import_callback=_refuse_imports,
                 ext_codes={k: json.dumps(v) for k, v in (ext or {}).items()},
                 tla_codes={k: json.dumps(v) for k, v in (tla or {}).items()})
         except RuntimeError as exc:
