@@ -1,5 +1,7 @@
-"""Command line: serve | migrate up/status | config check | version | rules | identities | hash | courier |
-cleanup; one module per command group, each adding its parser with `register(commands)`."""
+"""Command line: serve | migrate | config check | version | rules | courier | identities (also spelled as Kratos
+does: import identities, list identities, get identity, delete identity) | hash | hashers argon2 | lint lint
+(Jsonnet) | credentials generate | cleanup; one module per command group, each adding its parser with
+`register(commands)`."""
 
 from __future__ import annotations
 
@@ -9,7 +11,15 @@ import sys
 from collections.abc import Sequence
 
 from gatekeeper import __version__
-from gatekeeper.cli import cleanup, config_check, courier, identities, migrate, rules, serve
+from gatekeeper.cli import (
+    cleanup,
+    config_check,
+    courier,
+    identities,
+    migrate,
+    rules,
+    serve,
+)
 from gatekeeper.cli.runtime import EXIT_CONFIG
 from gatekeeper.config import ConfigError
 
