@@ -15,7 +15,10 @@ from gatekeeper.cli import (
     cleanup,
     config_check,
     courier,
+    credentials,
+    hashers,
     identities,
+    jsonnet,
     migrate,
     rules,
     serve,
@@ -55,6 +58,6 @@ def _parser() -> argparse.ArgumentParser:
         command.register(commands)
     version = commands.add_parser("version", help="print the version")
     version.set_defaults(run=lambda args: print(f"gatekeeper {__version__}"))
-    for command in (rules, courier, identities, cleanup):
+    for command in (rules, courier, identities, hashers, jsonnet, credentials, cleanup):
         command.register(commands)
     return parser
