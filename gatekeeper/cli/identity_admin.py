@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from gatekeeper.cli.admin_target import Identities, describe, run_against
@@ -86,7 +87,8 @@ def delete_identities(args: argparse.Namespace) -> int:
     return run_against(args, work)
 
 
-def _printed(printer: Any, args: argparse.Namespace, what: Row | Table) -> int:
+def _printed(printer: Callable[[argparse.Namespace, Any], None], args: argparse.Namespace, what: Row | Table) -> int:
+    """Print `what`; 1 when its --format cannot be applied to it (a JSON pointer to nothing)."""
     try:
         printer(args, what)
     except FormatError as exc:

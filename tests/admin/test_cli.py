@@ -58,6 +58,9 @@ async def test_import_json_lines_into_the_store_reports_lines_and_skips_on_rerun
     assert (await login(gk, "jl3@import.test")).status_code == 200
     code, out, _ = await cli("identities", "import", str(source), "-c", cfg)
     assert "0 imported, 4 skipped (already present), 4 failed of 8" in out
+    code, out, err = await cli("list", "identities", "-c", cfg, "--format", "jsonpath=identities.#.traits.email")
+    assert code == 0, err
+    assert sorted(json.loads(out)) == [f"jl{n}@import.test" for n in range(4)]
 
 
 async def test_import_as_kratos_reads_it_stdin_and_several_files(gk: Instance, tmp_path: Path) -> None:
@@ -73,7 +76,7 @@ async def test_import_as_kratos_reads_it_stdin_and_several_files(gk: Instance, t
     code, out, err = await cli("identities", "import", str(one), str(two), "--endpoint", gk.admin)
     assert code == 0, err
     assert f"{one}: 1 imported" in out and f"{two}: 2 imported" in out
-    code, out, err = await cli("identities", "import", "-e", gk.admin,
+    code, out, err = await cli("import", "identities", "-e", gk.admin,
                                stdin=json.dumps(body("piped@kratos.test"), indent=2).encode())
     assert code == 0, err
     assert "stdin: 1 imported, 0 skipped (already present), 0 failed of 1" in out
