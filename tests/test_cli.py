@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import sqlite3
@@ -9,10 +10,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
+import jwt
 import pytest
+import yaml
 
 from gatekeeper import __version__
+from gatekeeper.jwks import public_jwks
 from gatekeeper.store import migrate
+from tests.access.support import access_config, access_instance, rule
 
 ROOT = Path(__file__).parent.parent
 GATEKEEPER = [sys.executable, "-m", "gatekeeper.cli"]
@@ -218,3 +224,98 @@ def test_migrate_with_an_invalid_dsn_exits_2(dsn: str) -> None:
     result = run("migrate", "up", "--dsn", dsn)
     assert result.returncode == 2 and result.stderr.startswith("invalid --dsn: ")
     assert "secret" not in result.stderr
+
+
+@pytest.mark.parametrize("alg", ["RS256", "ES256", "ES512", "EdDSA", "PS384", "HS256"])
+def test_credentials_generate_prints_a_private_jwks_that_signs_and_verifies(alg: str) -> None:
+    """Oathkeeper's `credentials generate --alg`: one private signing key; its public half verifies."""
+    result = run("credentials", "generate", "--alg", alg, "--kid", "k-1")
+    assert result.returncode == 0, result.stderr
+    (key,) = json.loads(result.stdout)["keys"]
+    assert (key["use"], key["kid"], key["alg"]) == ("sig", "k-1", alg)
+    token = jwt.encode({"sub": "alice"}, jwt.PyJWK(key).key, algorithm=alg, headers={"kid": "k-1"})
+    public = public_jwks([key])
+    verifier = jwt.PyJWK(public[0]).key if public else jwt.PyJWK(key).key  # an HMAC key has no public half
+    assert jwt.decode(token, verifier, algorithms=[alg])["sub"] == "alice"
+
+
+def test_credentials_generate_picks_a_kid_and_refuses_what_oathkeeper_refuses() -> None:
+    first, second = (json.loads(run("credentials", "generate", "--alg", "ES256").stdout) for _ in range(2))
+    assert first["keys"][0]["kid"] != second["keys"][0]["kid"]
+    for args, message in ((["--alg", "RS256", "--bits", "1024"], "at least 2048 bit"),
+                          (["--alg", "ES256", "--bits", "384"], "does not support arbitrary key length"),
+                          (["--alg", "XS256"], "unknown algorithm was requested"), ([], 'flag(s) "alg" not set')):
+        refused = run("credentials", "generate", *args)
+        assert refused.returncode == 1 and message in refused.stderr and refused.stdout == ""
+
+
+async def test_a_generated_jwks_signs_the_id_token_mutators_tokens(tmp_path: Path) -> None:
+    keys = tmp_path / "jwks.json"
+    keys.write_text(run("credentials", "generate", "--alg", "ES256", "--kid", "gen-1").stdout)
+    rules = [rule("r", "http://<.*>/p", authenticators=("anonymous",), mutators=(("id_token", {}),))]
+    overrides = {"authenticators": {"anonymous": {"enabled": True}}, "mutators": {"id_token": {
+        "enabled": True, "config": {"issuer_url": "https://gk.example", "jwks_url": f"file://{keys}"}}}}
+    async with access_instance(access_config(tmp_path, rules, overrides)) as gk, httpx.AsyncClient() as client:
+        decided = await client.get(f"{gk.api}/decisions/p")
+        published = (await client.get(f"{gk.api}/.well-known/jwks.json")).json()["keys"]
+    assert [k["kid"] for k in published] == ["gen-1"] and "d" not in published[0]
+    token = decided.headers["authorization"].removeprefix("Bearer ")
+    assert jwt.get_unverified_header(token)["kid"] == "gen-1"
+    claims = jwt.decode(token, jwt.PyJWK(published[0]).key, algorithms=["ES256"], issuer="https://gk.example",
+                        options={"verify_aud": False})
+    assert claims["sub"] == "anonymous"
+
+
+def test_lint_lint_as_kratos_passes_mappers_and_names_each_problem(tmp_path: Path) -> None:
+    """Kratos' `lint lint FILES`: static errors by file:line:column, exit 1; runtime inputs are not needed."""
+    good = tmp_path / "oidc.jsonnet"
+    good.write_text("local claims = std.extVar('claims');\n{ identity: { traits: { email: claims.email } } }\n")
+    (tmp_path / "hook.jsonnet").write_text("function(ctx) { user: ctx.identity.id }\n")
+    assert run("lint", "lint", str(tmp_path / "*.jsonnet")).returncode == 0
+    assert run("jsonnet", "lint", str(good)).returncode == 0
+    (tmp_path / "unbound.jsonnet").write_text("local c = std.extVar('claims');\n{ email: claims.email }\n")
+    (tmp_path / "broken.jsonnet").write_text("{ identity: { traits: {} }\n")
+    result = run("lint", "lint", str(tmp_path / "*.jsonnet"), str(tmp_path / "missing-*.jsonnet"))
+    assert result.returncode == 1 and result.stdout == ""
+    assert f"{tmp_path}/unbound.jsonnet:2:10-16: Unknown variable: claims" in result.stderr
+    assert f"{tmp_path}/broken.jsonnet:2:1:" in result.stderr
+    assert f"{tmp_path}/missing-*.jsonnet: no file matches" in result.stderr
+    assert result.stderr.rstrip().endswith("Linter found issues.") and "oidc.jsonnet" not in result.stderr
+
+
+def test_hashers_argon2_hash_times_each_password_with_the_flags_given() -> None:
+    result = run("hashers", "argon2", "hash", "one", "two", "--memory", "1MB", "--iterations", "2", "--parallel")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert [line.split(":")[0] for line in lines] == ["password 0", "password 1", "total"]
+    assert run("hashers", "argon2", "hash", "x", "--memory", "lots").returncode == 2
+
+
+def test_hashers_argon2_calibrate_recommends_a_config_gatekeeper_accepts(tmp_path: Path) -> None:
+    """Kratos' calibrate: probes memory then iterations around --min-duration, then load tests; stdout holds
+    only the answer (the recommended `hashers.argon2`, or every measurement when none looked good)."""
+    config = tmp_path / "gk.yaml"
+    config.write_text("hashers: {argon2: {parallelism: 1, key_length: 16}}\n")
+    result = run("hashers", "argon2", "calibrate", "240", "-c", str(config), "--start-memory", "1MB",
+                 "--adjust-memory-by", "1MB", "--min-duration", "8ms", "--expected-deviation", "2s",
+                 "--sample-time", "500ms", "--probe-runs", "1", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    assert "Settled on" in result.stderr and "of memory." in result.stderr and "iterations." in result.stderr
+    answer = json.loads(result.stdout)
+    recommended = answer if isinstance(answer, dict) else answer[-1]
+    assert recommended["parallelism"] == 1 and recommended["key_length"] == 16
+    assert recommended["expected_duration"] == "8ms" and recommended["expected_deviation"] == "2s"
+    check = tmp_path / "recommended.yaml"
+    check.write_text(yaml.safe_dump({"hashers": {"algorithm": "argon2", "argon2": {
+        k: recommended[k] for k in ("memory", "iterations", "parallelism", "salt_length", "key_length",
+                                    "expected_duration", "expected_deviation", "dedicated_memory")}}}))
+    assert run("config", "check", str(check), "--dev").returncode == 0
+
+
+def test_hashers_argon2_load_test_prints_kratos_columns() -> None:
+    result = run("hashers", "argon2", "load-test", "120", "--memory", "1MB", "--sample-time", "500ms")
+    assert result.returncode == 0, result.stderr
+    rows = [[cell for cell in line.split("\t") if cell] for line in result.stdout.splitlines()]
+    assert [r[0] for r in rows][-6:] == ["TOTAL SAMPLE TIME", "MEDIAN REQUEST TIME", "STANDARD DEVIATION",
+                                         "MIN REQUEST TIME", "MAX REQUEST TIME", "MEMORY USED"]
+    assert rows[0] == ["MEMORY", "1MB"]

@@ -1,5 +1,7 @@
-"""Command line: serve | migrate up/status | config check | version | rules | identities | hash | courier |
-cleanup; one module per command group, each adding its parser with `register(commands)`."""
+"""Command line: serve | migrate | config check | version | rules | courier | identities (also spelled as Kratos
+does: import identities, list identities, get identity, delete identity) | hash | hashers argon2 | lint lint
+(Jsonnet) | credentials generate | cleanup; one module per command group, each adding its parser with
+`register(commands)`."""
 
 from __future__ import annotations
 
@@ -8,7 +10,18 @@ import sys
 from collections.abc import Sequence
 
 from gatekeeper import __version__
-from gatekeeper.cli import cleanup, config_check, courier, identities, migrate, rules, serve
+from gatekeeper.cli import (
+    cleanup,
+    config_check,
+    courier,
+    credentials,
+    hashers,
+    identities,
+    jsonnet,
+    migrate,
+    rules,
+    serve,
+)
 from gatekeeper.cli.runtime import EXIT_CONFIG, config_paths
 from gatekeeper.config import ConfigError
 
@@ -40,6 +53,6 @@ def _parser() -> argparse.ArgumentParser:
         command.register(commands)
     version = commands.add_parser("version", help="print the version")
     version.set_defaults(run=lambda args: print(f"gatekeeper {__version__}"))
-    for command in (rules, courier, identities, cleanup):
+    for command in (rules, courier, identities, hashers, jsonnet, credentials, cleanup):
         command.register(commands)
     return parser

@@ -1,65 +1,89 @@
-"""`gatekeeper identities import|list|get|delete` (against the store, or a running admin API with --admin-url)
-and `gatekeeper hash <algorithm>` (a password hash in one of the import formats, for tests and migrations)."""
+"""`gatekeeper identities import|list|get|delete` and Kratos' spellings of them (`import identities`,
+`list|ls identities`, `get identity`, `delete identity`), against a running admin API (`--endpoint/-e`,
+`$KRATOS_ADMIN_URL`) or the config's database; and `gatekeeper hash <algorithm>` (a password hash in one of the
+import formats, for tests and migrations)."""
 
 from __future__ import annotations
 
 import argparse
 import contextlib
 import getpass
-import json
-import os
 import sys
 import tempfile
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import httpx
-
-from gatekeeper.cli.runtime import NotMigrated, add_config_option, migrated_store, run_async
-from gatekeeper.config import load_config
-from gatekeeper.errors import GatekeeperError, StoreUnavailable
+from gatekeeper.cli.admin_target import add_target_flags, run_against
+from gatekeeper.cli.identity_admin import delete_identities, get_identities, list_identities
+from gatekeeper.cli.output import add_format_flags
 from gatekeeper.identity import hashformats
-from gatekeeper.identity.admin import AdminService, Page
 from gatekeeper.identity.importer import AdminApiTarget, Importer, ServiceTarget, count_items, read_items
-from gatekeeper.observe import Metrics
-from gatekeeper.server.identity_wiring import build_context
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add the `identities` and `hash` command groups."""
+    """Add `identities import|list|get|delete`, Kratos' spellings (`import identities`, `list|ls identities`,
+    `get identity`, `delete identity`) and `hash`."""
     identities = commands.add_parser("identities", help="manage identities (import, list, get, delete)")
     actions = identities.add_subparsers(metavar="ACTION", required=True)
-
-    def target(sub: argparse.ArgumentParser) -> None:
-        add_config_option(sub)
-        sub.add_argument("--admin-url", "--endpoint", "-e", metavar="URL", default=os.environ.get("KRATOS_ADMIN_URL"),
-                         help="a running admin API (http://host:4434) instead of the config's database "
-                              "(default: $KRATOS_ADMIN_URL)")
-
-    imp = actions.add_parser("import", help="import identities from JSON files (an object, an array or JSON lines "
-                                            "each), or from stdin without files")
-    imp.add_argument("files", type=Path, nargs="*")
-    target(imp)
-    imp.set_defaults(run=_import)
-    lst = actions.add_parser("list", help="list identities (id, state, identifiers)")
-    lst.add_argument("--page-size", type=int, default=250)
-    lst.add_argument("--json", action="store_true", help="one identity JSON per line")
-    target(lst)
-    lst.set_defaults(run=_list)
-    get = actions.add_parser("get", help="print identities as JSON")
-    get.add_argument("ids", nargs="+")
-    target(get)
-    get.set_defaults(run=_get)
-    delete = actions.add_parser("delete", help="delete identities (and end their sessions)")
-    delete.add_argument("ids", nargs="+")
-    target(delete)
-    delete.set_defaults(run=_delete)
+    for verb, build in _LEAVES.items():
+        build(actions, verb, inherit=False)
+    for verb, noun, aliases in (("import", "identities", []), ("list", "identities", ["ls"]),
+                                ("get", "identity", []), ("delete", "identity", [])):
+        group = commands.add_parser(verb, aliases=aliases, help=f"Kratos' spelling: {verb} {noun}")
+        add_target_flags(group)
+        if verb != "import":
+            add_format_flags(group)
+        _LEAVES[verb](group.add_subparsers(metavar="RESOURCE", required=True), noun, inherit=True)
 
     hasher = commands.add_parser("hash", help="hash a password in an import format (reads it from stdin)")
     hasher.add_argument("algorithm", choices=hashformats.ALGORITHMS)
     hasher.add_argument("--password", help="the password (default: read from stdin or prompt)")
     hasher.set_defaults(run=_hash)
+
+
+def _leaf(actions: argparse._SubParsersAction[argparse.ArgumentParser], name: str, help_text: str, *,
+          inherit: bool, formats: bool = True) -> argparse.ArgumentParser:
+    """A command with the target (and output) flags; under a Kratos verb group they may also come before the
+    resource (`get -e URL identity ID`), so here they default to what the group parsed."""
+    sub = actions.add_parser(name, help=help_text)
+    add_target_flags(sub, inherit=inherit)
+    if formats:
+        add_format_flags(sub, inherit=inherit)
+    return sub
+
+
+def _import_parser(actions: argparse._SubParsersAction[argparse.ArgumentParser], name: str, *, inherit: bool) -> None:
+    sub = _leaf(actions, name, "import identities from JSON files (an object, an array or JSON lines each), or "
+                               "from stdin without files", inherit=inherit, formats=False)
+    sub.add_argument("files", type=Path, nargs="*")
+    sub.set_defaults(run=_import)
+
+
+def _list_parser(actions: argparse._SubParsersAction[argparse.ArgumentParser], name: str, *, inherit: bool) -> None:
+    sub = _leaf(actions, name, "list one page of identities (Kratos' columns) and the next page's token",
+                inherit=inherit)
+    sub.add_argument("--page-size", type=int, default=100, help="maximum number of items to return")
+    sub.add_argument("--page-token", default="", help="page token acquired from a previous response")
+    sub.add_argument("--consistency", choices=("strong", "eventual"), default="eventual",
+                     help="accepted for Kratos' CLI; reads here are always strongly consistent")
+    sub.set_defaults(run=list_identities)
+
+
+def _get_parser(actions: argparse._SubParsersAction[argparse.ArgumentParser], name: str, *, inherit: bool) -> None:
+    sub = _leaf(actions, name, "get identities by id", inherit=inherit)
+    sub.add_argument("ids", nargs="+")
+    sub.add_argument("--include-credentials", "-i", action="append", default=[], metavar="TYPE",
+                     help='include third party tokens (only "oidc" supported)')
+    sub.set_defaults(run=get_identities)
+
+
+def _delete_parser(actions: argparse._SubParsersAction[argparse.ArgumentParser], name: str, *, inherit: bool) -> None:
+    sub = _leaf(actions, name, "delete identities by id (and end their sessions)", inherit=inherit)
+    sub.add_argument("ids", nargs="+")
+    sub.set_defaults(run=delete_identities)
+
+
+_LEAVES = {"import": _import_parser, "list": _list_parser, "get": _get_parser, "delete": _delete_parser}
 
 
 def _hash(args: argparse.Namespace) -> int:
@@ -68,81 +92,6 @@ def _hash(args: argparse.Namespace) -> int:
         password = sys.stdin.readline().rstrip("\n") if not sys.stdin.isatty() else getpass.getpass("Password: ")
     print(hashformats.make(args.algorithm, password))
     return 0
-
-
-class _Remote:
-    """The admin API over HTTP, answering like AdminService (bodies as dicts)."""
-
-    def __init__(self, http: httpx.AsyncClient, url: str) -> None:
-        self.http, self.url = http, url.rstrip("/")
-
-    async def page(self, size: int, token: str | None) -> list[dict[str, Any]]:
-        params = {"page_size": str(size), **({"page_token": token} if token else {})}
-        return list(self._ok(await self.http.get(f"{self.url}/admin/identities", params=params)))
-
-    async def get(self, identity_id: str) -> dict[str, Any]:
-        return dict(self._ok(await self.http.get(f"{self.url}/admin/identities/{identity_id}")))
-
-    async def delete(self, identity_id: str) -> None:
-        self._ok(await self.http.delete(f"{self.url}/admin/identities/{identity_id}"))
-
-    @staticmethod
-    def _ok(resp: Any) -> Any:
-        if resp.status_code >= 400:
-            try:
-                err = resp.json()["error"]
-                reason = err.get("reason") or err.get("message")
-            except (ValueError, KeyError, TypeError):
-                reason = resp.text[:200]
-            raise GatekeeperError(f"HTTP {resp.status_code}: {reason}")
-        return resp.json() if resp.status_code != 204 else None
-
-
-class _Local:
-    """The store through the admin service, answering like the admin API."""
-
-    def __init__(self, service: AdminService) -> None:
-        self.service = service
-
-    async def page(self, size: int, token: str | None) -> list[dict[str, Any]]:
-        return [self.service.to_json(i) for i in await self.service.list_identities(Page(size, token))]
-
-    async def get(self, identity_id: str) -> dict[str, Any]:
-        return dict(self.service.to_json(await self.service.get(identity_id)))
-
-    async def delete(self, identity_id: str) -> None:
-        await self.service.delete(identity_id)
-
-
-@contextlib.asynccontextmanager
-async def _connected(args: argparse.Namespace) -> AsyncIterator[tuple[AdminService | None, httpx.AsyncClient]]:
-    """(the admin service on the config's database, or None for a remote admin API; an HTTP client)."""
-    async with httpx.AsyncClient(timeout=120) as http:
-        if args.admin_url:
-            yield None, http
-            return
-        config = load_config(args.config, secrets_needed=False)
-        async with migrated_store(config.store_dsn) as store:
-            yield AdminService(await build_context(config, store, http, Metrics())), http
-
-
-def _run(args: argparse.Namespace, work: Any) -> int:
-    async def main() -> int:
-        try:
-            async with _connected(args) as (service, http):
-                client = _Local(service) if service is not None else _Remote(http, args.admin_url)
-                return int(await work(client, service, http))
-        except StoreUnavailable as exc:
-            print(f"cannot reach the database {exc.reason}", file=sys.stderr)
-        except NotMigrated as exc:
-            print(f"error: {exc}", file=sys.stderr)
-        except GatekeeperError as exc:
-            print(f"error: {exc.reason or exc.message}", file=sys.stderr)
-        except OSError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-        return 1
-
-    return run_async(main())
 
 
 def _import(args: argparse.Namespace) -> int:
@@ -170,7 +119,7 @@ def _import(args: argparse.Namespace) -> int:
                 failed += summary.failed
             return 1 if failed else 0
 
-        return _run(args, work)
+        return run_against(args, work)
 
 
 def _spooled_stdin(stack: contextlib.ExitStack) -> Path:
@@ -180,41 +129,3 @@ def _spooled_stdin(stack: contextlib.ExitStack) -> Path:
         spool.write(chunk)
     spool.flush()
     return Path(spool.name)
-
-
-def _list(args: argparse.Namespace) -> int:
-    async def work(client: Any, service: Any, http: Any) -> int:
-        token = None
-        while True:
-            page = await client.page(args.page_size, token)
-            for ident in page:
-                if args.json:
-                    print(json.dumps(ident, separators=(",", ":")))
-                else:
-                    idents = ",".join(i for c in (ident.get("credentials") or {}).values()
-                                      for i in c.get("identifiers", []))
-                    print(f"{ident['id']}\t{ident.get('state', '')}\t{idents}")
-            if len(page) < args.page_size:
-                return 0
-            token = page[-1]["id"]
-
-    return _run(args, work)
-
-
-def _get(args: argparse.Namespace) -> int:
-    async def work(client: Any, service: Any, http: Any) -> int:
-        for identity_id in args.ids:
-            print(json.dumps(await client.get(identity_id), indent=2))
-        return 0
-
-    return _run(args, work)
-
-
-def _delete(args: argparse.Namespace) -> int:
-    async def work(client: Any, service: Any, http: Any) -> int:
-        for identity_id in args.ids:
-            await client.delete(identity_id)
-            print(f"deleted {identity_id}")
-        return 0
-
-    return _run(args, work)

@@ -1,4 +1,5 @@
-"""`gatekeeper rules lint|test|explain`: check rule files, run request fixtures, explain a match."""
+"""`gatekeeper rules lint|test|explain`: check rule files, run request fixtures, explain a match (gatekeeper's);
+`rules get|list` ask a running API as Oathkeeper's CLI does (rules_remote)."""
 
 from __future__ import annotations
 
@@ -9,14 +10,17 @@ from pathlib import Path
 from gatekeeper.access.fixtures import run_fixtures
 from gatekeeper.access.global_config import global_config_problems
 from gatekeeper.access.tooling import explain, load, rule_files, tool_config, view_for
+from gatekeeper.cli.rules_remote import add_endpoint_flag, register_actions
 from gatekeeper.cli.runtime import add_config_option, run_async
 from gatekeeper.errors import GatekeeperError
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the `rules` command group."""
-    rules = commands.add_parser("rules", help="access rule tooling: lint, test, explain")
+    rules = commands.add_parser("rules", help="access rule tooling: lint, test, explain; get, list (Oathkeeper's)")
+    add_endpoint_flag(rules, inherit=False)
     actions = rules.add_subparsers(metavar="ACTION", required=True)
+    register_actions(actions)
 
     def common(parser: argparse.ArgumentParser) -> None:
         add_config_option(parser, "config file(s) (handler sections, matching strategy); default: every handler on")

@@ -53,10 +53,13 @@ async def ensure_migrated(store: Store) -> None:
         raise NotMigrated([f"{m.version:04d}_{m.name}" for m in pending])
 
 
-def add_config_option(parser: argparse.ArgumentParser, text: str = "YAML config file") -> None:
+def add_config_option(parser: argparse.ArgumentParser, text: str = "YAML config file", *,
+                      inherit: bool = False) -> None:
     """`-c/--config FILE`, repeatable as in Kratos' CLI (merged in order, also with `-c` given before the command);
-    `$GATEKEEPER_CONFIG` when none is given (`config_paths` puts them together)."""
-    parser.add_argument("--config", "-c", action="append", metavar="FILE", help=f"{text} (repeatable: merged in order)")
+    `$GATEKEEPER_CONFIG` when none is given (`config_paths` puts them together). `inherit`: no default, so what a
+    parent command parsed stays."""
+    parser.add_argument("--config", "-c", action="append", metavar="FILE", help=f"{text} (repeatable: merged in order)",
+                        default=argparse.SUPPRESS if inherit else None)
 
 
 def config_paths(before_command: list[str] | None, after_command: list[str] | None) -> list[str] | None:

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import rjsonnet
 import httpx
+import rjsonnet
 
 
 class JsonnetError(Exception):
