@@ -1,4 +1,5 @@
-"""`gatekeeper config check FILE`: validate a config file (exit 2 with every problem, file:line:key)."""
+"""`gatekeeper config check FILE`: validate a config file (exit 2 with every problem, file:line:key), the
+courier templates it names included."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import argparse
 
 from gatekeeper.cli.runtime import EXIT_CONFIG, load_checked
 from gatekeeper.config import ConfigError
+from gatekeeper.identity.courier.templates import templates_for
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -19,7 +21,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 def _config_check(args: argparse.Namespace) -> int:
     try:
-        load_checked(args.file, dev=args.dev)
+        templates_for(load_checked(args.file, dev=args.dev))
     except ConfigError as exc:
         print(str(exc))
         return EXIT_CONFIG
