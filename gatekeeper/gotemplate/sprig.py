@@ -86,6 +86,17 @@ def _words(s: Any) -> list[str]:
     return [w for w in re.split(r"[\s_\-.]+", spaced) if w]
 
 
+def _split(sep: Any, s: Any, n: int = -1) -> list[str]:
+    """Go's strings.SplitN: an empty separator splits into characters; n > 0 caps the number of parts."""
+    text, sep = _s(s), _s(sep)
+    if n == 0:
+        return []
+    if not sep:
+        chars = list(text)
+        return chars if n < 0 or len(chars) <= n else [*chars[:n - 1], "".join(chars[n - 1:])]
+    return text.split(sep, n - 1 if n > 0 else -1)
+
+
 def _indent(n: Any, s: Any) -> str:
     pad = " " * _i(n)
     return pad + _s(s).replace("\n", "\n" + pad)
@@ -185,9 +196,9 @@ SPRIG: dict[str, Callable[..., Any]] = {
     "squote": lambda *a: " ".join(f"'{_s(v)}'" for v in a if not is_missing(v)),
     "toString": _s,
     "toStrings": lambda items: [_s(v) for v in _list(items)],
-    "split": lambda sep, s: {f"_{i}": p for i, p in enumerate(_s(s).split(_s(sep)))},
-    "splitn": lambda sep, n, s: {f"_{i}": p for i, p in enumerate(_s(s).split(_s(sep), max(0, _i(n) - 1)))},
-    "splitList": lambda sep, s: _s(s).split(_s(sep)),
+    "split": lambda sep, s: {f"_{i}": p for i, p in enumerate(_split(sep, s))},
+    "splitn": lambda sep, n, s: {f"_{i}": p for i, p in enumerate(_split(sep, s, _i(n)))},
+    "splitList": _split,
     "join": lambda sep, items: _s(sep).join(_s(v) for v in ([items] if isinstance(items, str) else _list(items))),
     "sortAlpha": lambda items: sorted(_s(v) for v in _list(items)),
     # numbers
