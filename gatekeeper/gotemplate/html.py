@@ -18,7 +18,7 @@ from urllib.parse import quote
 
 from markupsafe import escape
 
-from gatekeeper.gotemplate.nodes import Branch, Node, Output, Range, Text
+from gatekeeper.gotemplate.nodes import Branch, Node, Output, Text
 from gatekeeper.gotemplate.values import go_str
 
 Escaper = Callable[[Any], str]
@@ -208,9 +208,6 @@ def _walk(nodes: list[Node], context: _Context) -> None:
             if not node.pipe.decls:
                 node.escape = context.escaper()
                 context.printed()
-        elif isinstance(node, Branch):
+        elif isinstance(node, Branch):  # if, with, range
             _walk(node.then, context)
-            _walk(node.otherwise, context)
-        elif isinstance(node, Range):
-            _walk(node.body, context)
             _walk(node.otherwise, context)

@@ -237,11 +237,8 @@ class Branch(Node):
 
 
 @dataclass(slots=True)
-class Range(Node):
-    pipe: Pipeline
-    body: list[Node]
-    otherwise: list[Node] = field(default_factory=list)
-    line: int = 0
+class Range(Branch):
+    """`range`: `then` once per item (dot the item), `otherwise` when there is none."""
 
     def run(self, state: State, dot: Any) -> None:
         mark = len(state.vars)
@@ -261,7 +258,7 @@ class Range(Node):
                 elif decls:
                     state.vars.append([decls[0], value])
                 try:
-                    state.run(self.body, value)
+                    state.run(self.then, value)
                 except _Continue:
                     pass
                 except _Break:

@@ -141,9 +141,8 @@ class _Parser:
                 self.expect_close("end")
         finally:
             self.scopes.pop()
-        if word.value == "range":
-            return Range(pipe, then, otherwise, word.line)
-        return Branch(word.value, pipe, then, otherwise, word.line)
+        kind = Range if word.value == "range" else Branch
+        return kind(word.value, pipe, then, otherwise, word.line)
 
     def body(self, word: Token) -> list[Node]:
         """A `define`/`block` body: its own variables; its dot is whatever a caller passes."""
