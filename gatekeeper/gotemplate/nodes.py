@@ -64,7 +64,7 @@ class _Continue(Exception):  # noqa: N818
 
 def attr(value: Any, name: str) -> Any:
     """`.name` on `value`: a map key (missing: no value), or an exported attribute of an object."""
-    if isinstance(value, Mapping):
+    if type(value) is dict or isinstance(value, Mapping):
         return value.get(name, NO_VALUE)
     if is_missing(value):
         return NO_VALUE
@@ -90,6 +90,13 @@ def resolve(value: Any, name: str = "method") -> Any:
     return call(value, name, []) if callable(value) else value
 
 
+def walk(value: Any, path: tuple[str, ...]) -> Any:
+    """`value.A.B...`: map keys, attributes, and methods met on the way called without arguments."""
+    for name in path:
+        value = value.get(name, NO_VALUE) if type(value) is dict else attr(resolve(value), name)
+    return value
+
+
 # -- operands -------------------------------------------------------------------------------------------------
 
 
@@ -102,7 +109,7 @@ class Operand:
     path: tuple[str, ...] = ()
 
     def receiver(self, state: State, dot: Any) -> Any:
-        if self.kind in ("dot", "field"):
+        if self.kind == "field" or self.kind == "dot":
             return dot
         if self.kind == "var":
             return state.variable(self.value)
@@ -114,20 +121,15 @@ class Operand:
 
     def arg(self, state: State, dot: Any) -> Any:
         """The operand's value as an argument (methods and functions named alone are called)."""
-        value = self.receiver(state, dot)
-        for name in self.path:
-            value = attr(resolve(value), name)
-        return resolve(value, self.path[-1] if self.path else "method")
+        if not self.path:
+            return resolve(self.receiver(state, dot))
+        return resolve(walk(self.receiver(state, dot), self.path), self.path[-1])
 
     def invoke(self, state: State, dot: Any, args: list[Any]) -> Any:
         """The operand at the head of a command, given `args` (evaluated arguments, the piped value last)."""
         if self.kind == "func" and not self.path:
             return call(state.funcs[self.value], self.value, args)
-        value = self.receiver(state, dot)
-        for name in self.path[:-1]:
-            value = attr(resolve(value), name)
-        if self.path:
-            value = attr(resolve(value), self.path[-1])
+        value = walk(self.receiver(state, dot), self.path)
         if callable(value):
             return call(value, self.path[-1] if self.path else "method", args)
         if args:
@@ -143,11 +145,17 @@ class Operand:
 @dataclass(frozen=True, slots=True)
 class Command:
     operands: tuple[Operand, ...]
+    logic: str = field(init=False, default="")  # "and" | "or": evaluated lazily, as Go does
+
+    def __post_init__(self) -> None:
+        head = self.operands[0]
+        if head.kind == "func" and head.value in ("and", "or"):
+            object.__setattr__(self, "logic", head.value)
 
     def eval(self, state: State, dot: Any, final: Any) -> Any:
         head, rest = self.operands[0], self.operands[1:]
-        if head.kind == "func" and head.value in ("and", "or") and not head.path:
-            return self._logic(head.value == "and", state, dot, rest, final)
+        if self.logic:
+            return self._logic(self.logic == "and", state, dot, rest, final)
         args = [a.arg(state, dot) for a in rest]
         if final is not _UNSET:
             args.append(final)
@@ -205,13 +213,17 @@ class Output(Node):
     escape: Callable[[Any], str] | None = None
 
     def run(self, state: State, dot: Any) -> None:
-        value = _at(self.line, lambda: self.pipe.eval(state, dot))
-        if self.pipe.decls:
-            return
-        if self.escape is None:
-            state.out.append(_at(self.line, lambda: go_str(value)))
-        else:
-            state.out.append("" if is_missing(value) else _at(self.line, lambda: self.escape(value)))  # type: ignore[misc]
+        try:
+            value = self.pipe.eval(state, dot)
+            if self.pipe.decls:
+                return
+            if self.escape is None:
+                state.out.append(value if type(value) is str else go_str(value))
+            else:
+                state.out.append("" if is_missing(value) else self.escape(value))
+        except TemplateError as exc:
+            exc.line = exc.line or self.line
+            raise
 
 
 @dataclass(slots=True)
@@ -227,7 +239,7 @@ class Branch(Node):
     def run(self, state: State, dot: Any) -> None:
         mark = len(state.vars)
         try:
-            value = _at(self.line, lambda: self.pipe.eval(state, dot))
+            value = _at(self.line, self.pipe, state, dot)
             if truth(value):
                 state.run(self.then, value if self.keyword == "with" else dot)
             else:
@@ -243,7 +255,7 @@ class Range(Branch):
     def run(self, state: State, dot: Any) -> None:
         mark = len(state.vars)
         try:
-            items = _at(self.line, lambda: _items(self.pipe.eval(state, dot)))
+            items = _items(_at(self.line, self.pipe, state, dot))
             decls = self.pipe.decls
             if len(decls) == 2:
                 del state.vars[-2:]
@@ -306,8 +318,7 @@ class Include(Node):
             raise TemplateError(f'no such template "{self.name}"', self.line)
         if state.depth >= MAX_DEPTH:
             raise TemplateError(f"exceeded maximum template depth ({MAX_DEPTH})", self.line)
-        pipe = self.pipe
-        value = _at(self.line, lambda: pipe.eval(state, dot)) if pipe else None
+        value = _at(self.line, self.pipe, state, dot) if self.pipe else None
         saved, state.vars = state.vars, [["$", value]]
         state.depth += 1
         try:
@@ -316,11 +327,10 @@ class Include(Node):
             state.vars, state.depth = saved, state.depth - 1
 
 
-def _at(line: int, thunk: Callable[[], Any]) -> Any:
-    """Run `thunk`, giving an execution error without a line this node's line."""
+def _at(line: int, pipe: Pipeline, state: State, dot: Any) -> Any:
+    """The pipeline's value; an execution error without a line gets the node's line."""
     try:
-        return thunk()
+        return pipe.eval(state, dot)
     except TemplateError as exc:
-        if exc.line is None:
-            exc.line = line
+        exc.line = exc.line or line
         raise

@@ -7,7 +7,7 @@ from typing import Any
 
 from gatekeeper.gotemplate.builtins import BUILTINS
 from gatekeeper.gotemplate.html import escape_html
-from gatekeeper.gotemplate.nodes import Node, Operand, Output, State, attr, resolve
+from gatekeeper.gotemplate.nodes import Node, Operand, Output, State, resolve, walk
 from gatekeeper.gotemplate.parser import parse
 from gatekeeper.gotemplate.sprig import SPRIG
 from gatekeeper.gotemplate.values import TemplateError, go_str, is_missing
@@ -91,11 +91,8 @@ def _fast_path(nodes: list[Node], funcs: Functions) -> Callable[[Any], str] | No
     path, line = operands[0].path, nodes[0].line
 
     def render(data: Any) -> str:
-        value = data
         try:
-            for name in path:
-                value = attr(resolve(value), name)
-            value = resolve(value, path[-1])
+            value = resolve(walk(data, path), path[-1])
             return printer(None if is_missing(value) else value) if printer else go_str(value)
         except TemplateError as exc:
             exc.line = exc.line or line

@@ -51,6 +51,8 @@ def truth(value: Any) -> bool:
 
 def go_str(value: Any) -> str:
     """Format like Go's `%v` on decoded JSON values (a missing value or nil: `<no value>`)."""
+    if type(value) is str:
+        return value
     if is_missing(value):
         return "<no value>"
     if isinstance(value, bool):
