@@ -89,6 +89,19 @@ def test_an_override_directory_in_kratos_layout_renders_as_kratos(tmp_path: Path
     assert other.subject == "Use code 5 to log in"  # a folder the directory lacks: built-in
 
 
+def test_invalid_variants_are_overridden_in_their_own_folder(tmp_path: Path) -> None:
+    write(tmp_path, "recovery_code/invalid/email.subject.gotmpl", "Recovery asked for {{ .To }}")
+    write(tmp_path, "recovery_code/invalid/email.body.plaintext.gotmpl",
+          "Someone at {{ .RequestURL | default \"an unknown page\" }} asked.{{ if .TransientPayload }}x{{ end }}\n")
+    templates = Templates(str(tmp_path))
+    rendered = templates.render(TemplateType.RECOVERY_CODE_INVALID, {"to": "eve@example.com"})
+    assert rendered.subject == "Recovery asked for eve@example.com"
+    assert rendered.body == "Someone at an unknown page asked.\n"
+    assert "not on our database" in rendered.body_html  # the HTML body was not overridden: built-in
+    valid = templates.render(TemplateType.RECOVERY_CODE_VALID, {"recovery_code": "1"})
+    assert valid.subject == "Use code 1 to recover access to your account"  # the valid folder is untouched
+
+
 def test_sprig_functions_in_override_templates(tmp_path: Path) -> None:
     write(tmp_path, "login_code/valid/email.body.plaintext.gotmpl",
           '{{ $name := .Identity.traits.name.first | default "there" }}Hi {{ $name | title }},\n'
