@@ -1,5 +1,5 @@
 """`gatekeeper config check FILE...`: validate config files merged in order (exit 2 with every problem,
-file:line:key); keys accepted without effect are listed as warnings."""
+file:line:key), the courier templates they name included; keys accepted without effect are listed as warnings."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import argparse
 
 from gatekeeper.cli.runtime import EXIT_CONFIG, add_config_option, load_checked
 from gatekeeper.config import ConfigError
+from gatekeeper.identity.courier.templates import templates_for
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -22,6 +23,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 def _config_check(args: argparse.Namespace) -> int:
     try:
         config = load_checked([*(args.config or ()), *args.files] or None, dev=args.dev)
+        templates_for(config)
     except ConfigError as exc:
         print(str(exc))
         return EXIT_CONFIG

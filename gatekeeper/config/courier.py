@@ -53,7 +53,8 @@ class EmailTemplateBody:
 
 @dataclass(frozen=True)
 class EmailTemplate:
-    """Kratos' inline template: each part a `file://` or `base64://` URI (empty: the file or built-in one)."""
+    """Kratos' inline template: each part a `base64://`, `file://` or `http(s)://` URI (empty: the file or
+    built-in one)."""
 
     subject: str = ""
     body: EmailTemplateBody = field(default_factory=EmailTemplateBody)
@@ -84,7 +85,7 @@ class CourierTemplates:
     verifiable_address_changed: Mapping[str, Any] = field(default_factory=dict)  # accepted, not sent
 
     def uris(self) -> dict[str, str]:
-        """`{"<name>/<valid|invalid>/email.<part>.gotmpl": uri}` for every part given (Kratos' file names)."""
+        """`{"<name>.<valid|invalid>.email.<subject|body.html|body.plaintext>": uri}` for every part given."""
         found = {}
         for name in ("recovery", "recovery_code", "verification", "verification_code", "login_code",
                      "registration_code"):
@@ -92,10 +93,10 @@ class CourierTemplates:
                 email = getattr(getattr(getattr(self, name), validity), "email", None)
                 if email is None:
                     continue
-                for part, uri in (("subject", email.subject), ("body", email.body.html if email.body else ""),
+                for part, uri in (("subject", email.subject), ("body.html", email.body.html if email.body else ""),
                                   ("body.plaintext", email.body.plaintext if email.body else "")):
                     if uri:
-                        found[f"{name}/{validity}/email.{part}.gotmpl"] = uri
+                        found[f"{name}.{validity}.email.{part}"] = uri
         return found
 
 
@@ -180,9 +181,8 @@ def check_courier(courier: Courier, add: Callable[[str, str], None]) -> None:
     if courier.template_override_path and not Path(courier.template_override_path).is_dir():
         add("courier.template_override_path", f"{courier.template_override_path} is not a directory")
     for key, uri in (courier.templates.uris().items() if courier.templates else ()):
-        if not uri.startswith(("file://", "base64://")):
-            add(f"courier.templates.{_template_path(key)}",
-                "expected a file:// or base64:// URI (gatekeeper does not fetch templates over http)")
+        if not uri.startswith(("file://", "base64://", "http://", "https://")):
+            add(f"courier.templates.{key}", "expected a base64://, file://, http:// or https:// URI")
     if courier.message_retries is not None and courier.message_retries < 0:
         add("courier.message_retries", f"must be 0 or more, got {courier.message_retries}")
     worker = courier.worker
@@ -216,10 +216,3 @@ def _is_address(value: str) -> bool:
 def _has_newline(value: str | None) -> bool:
     return value is not None and ("\r" in value or "\n" in value)
 
-
-def _template_path(key: str) -> str:
-    """`login_code/valid/email.body.gotmpl` -> `login_code.valid.email.body.html` (the config key)."""
-    name, validity, part = key.split("/")
-    config_part = {"email.subject.gotmpl": "subject", "email.body.gotmpl": "body.html",
-                   "email.body.plaintext.gotmpl": "body.plaintext"}[part]
-    return f"{name}.{validity}.email.{config_part}"

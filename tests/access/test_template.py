@@ -1,4 +1,4 @@
-"""The Go-template subset: what rule files use renders as Oathkeeper; anything else fails at load."""
+"""Rule templates: what rule files use renders as Oathkeeper; what does not parse fails at load."""
 
 from __future__ import annotations
 
@@ -33,18 +33,20 @@ DATA = {
     ("{{- if .Subject -}} yes {{- else -}} no {{- end -}}", "yes"),
     ("{{ if .Extra.missing }}yes{{ else }}no{{ end }}", "no"),
     ("a {{/* comment */}}b", "a b"),
+    ("{{ range .Extra.list }}{{ . }}{{ end }}", "xy"),
+    ('{{ define "x" }}<{{ . }}>{{ end }}{{ template "x" .Subject }}', "<user-1>"),
 ])
 def test_renders_like_oathkeeper(source: str, rendered: str) -> None:
     assert compile_template(source).render(DATA) == rendered
 
 
 @pytest.mark.parametrize("source", [
-    "{{ range .Extra.list }}{{ . }}{{ end }}",
     "{{ .Nope }}",
+    "{{ $.Nope }}",
     "{{ exec 1 }}",
     "{{ print .Subject",
     "{{ if .Subject }}unterminated",
-    "{{ define \"x\" }}{{ end }}",
+    "{{ range .Extra.list }}{{ . }}",
 ])
 def test_unsupported_constructs_fail_at_compile_time(source: str) -> None:
     with pytest.raises(TemplateError):

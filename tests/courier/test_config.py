@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from gatekeeper.config import ConfigError, parse_config
@@ -53,7 +58,7 @@ def test_every_problem_is_reported_with_its_line() -> None:
     headers: {Subject: hijacked}
   message_retries: -1
   worker: {pull_count: 0, retry_backoff: 0s}
-  templates: {login_code: {valid: {email: {subject: "https://templates.example/subject.gotmpl"}}}}
+  templates: {login_code: {valid: {email: {subject: "ftp://templates.example/subject.gotmpl"}}}}
   template_override_path: /nonexistent/templates
 """, name="t.yaml", env={})
     found = {(p.path, p.line) for p in caught.value.problems}
@@ -81,3 +86,27 @@ def test_connection_uri(uri: str, expected: dict) -> None:
         assert getattr(endpoint, key) == value
     if "p%3Ass" in uri:
         assert endpoint.password.value == "p:ss" and "p:ss" not in repr(endpoint)
+
+
+def test_config_check_compiles_the_courier_templates(tmp_path: Path) -> None:
+    broken = tmp_path / "templates" / "verification_code" / "valid" / "email.body.gotmpl"
+    broken.parent.mkdir(parents=True)
+    broken.write_text("<p>\n{{ .VerificationCode | nope }}</p>\n")
+    subject = base64.b64encode(b"Code {{ if .LoginCode }}").decode()
+    config = tmp_path / "gk.yaml"
+    config.write_text(SECRET + f"""courier:
+  template_override_path: {tmp_path / "templates"}
+  templates:
+    login_code:
+      valid:
+        email:
+          subject: base64://{subject}
+""")
+    result = subprocess.run([sys.executable, "-m", "gatekeeper.cli", "config", "check", str(config)],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stdout.splitlines() == [
+        f'{broken}:2: courier.template_override_path: function "nope" not defined',
+        f"{config}:8: courier.templates.login_code.valid.email.subject: base64://{subject[:31]}... line 1: "
+        "unexpected EOF: missing {{ end }}",
+    ]

@@ -10,13 +10,14 @@ from datetime import UTC, datetime
 from email.utils import parseaddr
 from typing import TYPE_CHECKING, Any
 
-from jinja2 import TemplateError
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from gatekeeper.config.courier import parse_smtp_uri
 from gatekeeper.errors import BadRequest, GatekeeperError
+from gatekeeper.gotemplate import TemplateError
+from gatekeeper.identity.courier.models import REQUIRED, TemplateType
 from gatekeeper.identity.courier.smtp import SmtpTransport
-from gatekeeper.identity.courier.templates import REQUIRED, Templates, TemplateType
+from gatekeeper.identity.courier.templates import templates_for
 from gatekeeper.identity.courier.worker import CourierWorker
 from gatekeeper.store.courier import CourierMessage
 
@@ -58,8 +59,7 @@ class Courier:
         self.config = config.courier
         self.dev = config.dev
         self.store = store
-        self.templates = Templates(self.config.template_override_path, self.config.templates.uris(),
-                                   config_file=config.source.file("courier"))
+        self.templates = templates_for(config)
         uri = self.config.smtp.connection_uri
         self.transport = SmtpTransport(self.config.smtp, parse_smtp_uri(uri.value)) if uri and uri.value else None
         self.metrics = CourierMetrics(registry or CollectorRegistry())
