@@ -78,8 +78,6 @@ NO_EFFECT: Mapping[str, str] = {
 
 
 WHEN_ENABLED: Mapping[str, str] = {
-    "serve.proxy.cors": "CORS is not applied on the proxy yet: preflights reach the rules (and the app) as any "
-                        "request; answer them in the app or let a rule allow OPTIONS",
     "serve.api.cors": "CORS is not applied on the api listener yet: no effect",
     "serve.admin.cors": "CORS is not applied on the admin listener (keep it cluster-internal): no effect",
     "selfservice.methods.passkey": "passkeys are " + _ISSUE_15,

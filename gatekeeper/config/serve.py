@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from gatekeeper.config.cors import CorsConfig, oathkeeper_cors
 from gatekeeper.config.types import Duration, Secret
 
 
@@ -83,7 +84,7 @@ class ProxyListener:
     upstream: ProxyUpstream = field(default_factory=ProxyUpstream)
     injected_headers: tuple[str, ...] = ()
     strip_request_headers: tuple[str, ...] = OVERRIDE_HEADERS
-    cors: Mapping[str, Any] = field(default_factory=dict)
+    cors: CorsConfig = field(default_factory=oathkeeper_cors)
 
 
 @dataclass(frozen=True)
@@ -93,7 +94,7 @@ class Listener:
     host: str = "0.0.0.0"  # noqa: S104
     port: int = 0
     base_url: str = ""
-    cors: Mapping[str, Any] = field(default_factory=dict)
+    cors: CorsConfig = field(default_factory=CorsConfig)
     request_log: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -108,6 +109,7 @@ class ApiListener(Listener):
 
     decisions_allowed_callers: tuple[str, ...] = ()
     timeout: ProxyTimeouts = field(default_factory=ProxyTimeouts)
+    cors: CorsConfig = field(default_factory=oathkeeper_cors)
 
 
 @dataclass(frozen=True)

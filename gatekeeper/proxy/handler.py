@@ -13,6 +13,7 @@ from gatekeeper.access.handlers import AuthSession
 from gatekeeper.access.pipeline import Pipeline, render_bad_request
 from gatekeeper.access.repository import RuleRepository
 from gatekeeper.access.request_view import drop_headers, parse_networks, proxy_view
+from gatekeeper.config.cors import CorsPolicy
 from gatekeeper.dataplane import Request, Responder
 from gatekeeper.errors import GatekeeperError, Unauthorized
 from gatekeeper.identity.whoami import Whoami
@@ -35,7 +36,10 @@ class ProxyHandler:
 
     def __init__(self, *, identity: Bridge, whoami: Whoami, health: Health, repository: RuleRepository,
                  pipeline: Pipeline, forwarder: Forwarder, live: LiveConnections, tunnels: Tunnels, prefix: str,
-                 trusted_proxies: tuple[str, ...], strip_headers: frozenset[bytes], cors: bool) -> None:
+                 trusted_proxies: tuple[str, ...], strip_headers: frozenset[bytes], cors: bool,
+                 app_cors: CorsPolicy | None = None) -> None:
+        """`cors`: the identity routes answer cross-origin requests; `app_cors`: Oathkeeper's `serve.proxy.cors`
+        for everything else (None when off)."""
         self.identity, self.whoami, self.health = identity, whoami, health
         self.repository, self.pipeline, self.forwarder = repository, pipeline, forwarder
         self.live, self.tunnels = live, tunnels
@@ -45,7 +49,8 @@ class ProxyHandler:
         self.whoami_route = prefix + "/sessions/whoami"
         self.trusted = parse_networks(trusted_proxies)
         self.strip_headers = strip_headers
-        self.cors = cors  # the identity routes answer cross-origin requests: whoami goes through them then
+        self.cors = cors  # whoami goes through the identity routes then, which add the CORS headers
+        self.app_cors = app_cors
 
     async def __call__(self, request: Request, responder: Responder, exchange: Exchange) -> None:
         path = request.path
@@ -58,8 +63,27 @@ class ProxyHandler:
             return
         if self.health.asks(request):
             await self.health(request, responder, exchange)
-        else:
+        elif self.app_cors is None or not self._cross_origin(request, responder, exchange, self.app_cors):
             await self.proxy(request, responder, exchange)
+
+    @staticmethod
+    def _cross_origin(request: Request, responder: Responder, exchange: Exchange, policy: CorsPolicy) -> bool:
+        """As Oathkeeper's proxy: answer a preflight itself (True) unless `options_passthrough`; give an allowed
+        origin's other requests the CORS headers, whatever answers them."""
+        origin = request.header(b"origin")
+        if origin is None:
+            return False
+        text = origin.decode("latin-1")
+        method = request.header(b"access-control-request-method")
+        if request.method == b"OPTIONS" and method is not None and not policy.cfg.options_passthrough:
+            exchange.route = "cors preflight"
+            requested = request.header(b"access-control-request-headers") or b""
+            responder.respond(204, policy.preflight_headers(text, method.decode("latin-1"),
+                                                            requested.decode("latin-1")))
+            return True
+        if policy.allows(text):
+            responder.extra_headers = (*responder.extra_headers, *policy.actual_headers(text))
+        return False
 
     async def proxy(self, request: Request, responder: Responder, exchange: Exchange) -> None:
         raw = drop_headers(request.headers, self.strip_headers)

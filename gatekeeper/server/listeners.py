@@ -12,6 +12,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from gatekeeper.asgi import ASGIApp
+from gatekeeper.config.cors import CorsPolicy
 from gatekeeper.config.serve import ProxyTimeouts, RequestLimits
 from gatekeeper.dataplane import Handler, Limits
 from gatekeeper.http import cors
@@ -47,7 +48,7 @@ def route_tables(c: Container) -> dict[str, list[BaseRoute]]:
               *SettingsPage(identity.ctx, identity.flows.settings).routes()]
     if identity.social is not None:
         public.extend(OidcRoutes(public_api, identity.social).routes())
-    public = cors.apply(public, cors.parse(config.serve.public.cors, config.source))
+    public = cors.apply(public, config.serve.public.cors)
     public.extend(doc_routes("gatekeeper public API (Ory Kratos v25.4 compatible)", public, PUBLIC))
     admin: list[BaseRoute] = [*AdminApi(identity.ctx, identity.admin, identity.admin_recovery).routes(),
                               *AdminUi(identity.ctx, identity.admin, identity.admin_recovery).routes()]
@@ -73,7 +74,7 @@ def build_listeners(c: Container) -> Listeners:
     """Every listener: its routes, health checks, error envelope and request observation."""
     tables = route_tables(c)
     identity, access, serve = c.identity, c.access, c.config.serve
-    cors_on = cors.parse(serve.public.cors, c.config.source).enabled
+    cors_on = serve.public.cors.enabled
 
     def starlette(routes: list[BaseRoute]) -> Starlette:
         return Starlette(routes=routes, exception_handlers=EXCEPTION_HANDLERS)
@@ -85,7 +86,8 @@ def build_listeners(c: Container) -> Listeners:
         identity=Bridge(starlette(tables["public"]), prefix=serve.proxy.identity_prefix), whoami=identity.whoami,
         health=Health(c.readiness), repository=access.repository, pipeline=access.proxy_pipeline,
         forwarder=access.forwarder, live=access.live, tunnels=access.tunnels, prefix=serve.proxy.identity_prefix,
-        trusted_proxies=serve.proxy.trusted_proxies, strip_headers=access.strip_headers, cors=cors_on)
+        trusted_proxies=serve.proxy.trusted_proxies, strip_headers=access.strip_headers, cors=cors_on,
+        app_cors=CorsPolicy(serve.proxy.cors) if serve.proxy.cors.enabled else None)
     public = PublicListener(identity.whoami, Bridge(starlette([*health_routes(c.readiness), *tables["public"]])),
                             cors=cors_on)
     api = ApiListener(access.decisions, Bridge(starlette([*health_routes(c.readiness), *tables["api"]])))
