@@ -23,6 +23,7 @@ from gatekeeper.identity import hashformats
 from gatekeeper.identity.admin import AdminService, Page
 from gatekeeper.identity.importer import AdminApiTarget, Importer, ServiceTarget, count_items, read_items
 from gatekeeper.observe import Metrics
+from gatekeeper.observe.tracing import NoTracer
 from gatekeeper.server.identity_wiring import build_context
 
 
@@ -123,7 +124,7 @@ async def _connected(args: argparse.Namespace) -> AsyncIterator[tuple[AdminServi
             return
         config = load_config(args.config, secrets_needed=False)
         async with migrated_store(config.store_dsn) as store:
-            yield AdminService(await build_context(config, store, http, Metrics())), http
+            yield AdminService(await build_context(config, store, http, Metrics(), NoTracer())), http
 
 
 def _run(args: argparse.Namespace, work: Any) -> int:
