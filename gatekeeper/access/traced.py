@@ -32,7 +32,10 @@ class TracedPipeline(Pipeline):
                 span.set_attribute(RULE, found[0][0].id)
             return found
 
-    async def _step(self, kind: str, name: str, step: Awaitable[None]) -> None:
+    def _step(self, kind: str, name: str, step: Awaitable[None]) -> Awaitable[None]:
+        return self._traced_step(kind, name, step)
+
+    async def _traced_step(self, kind: str, name: str, step: Awaitable[None]) -> None:
         declined: NotResponsible | None = None
         with self.tracer.span(_SPANS[kind], {HANDLER: name}) as span:
             try:
