@@ -24,8 +24,8 @@ import uvloop
 from bench import dataplane_server, identity, memory, proxy
 
 
-def main(seconds: int, sessions: int, tracing: bool = False) -> dict[str, Any]:
-    """`tracing`: the proxy rows (P1-P3) with gatekeeper tracing every request (see `bench.proxy --tracing`)."""
+def main(seconds: int, sessions: int, tracing: float | None = None) -> dict[str, Any]:
+    """`tracing`: a sampling ratio; the proxy rows (P1-P3) with tracing on (see `bench.proxy --tracing`)."""
     ceilings = dataplane_server.main(seconds, 1)
     proxied = proxy.main(seconds, tracing=tracing)
     ident = uvloop.run(identity.main(seconds))  # gatekeeper and the hello on uvloop, as `gatekeeper serve` runs
@@ -58,7 +58,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=int, default=10, help="seconds per wrk run")
     parser.add_argument("--sessions", type=int, default=100_000, help="cached sessions for P7")
-    parser.add_argument("--tracing", action="store_true",
-                        help="P1-P3 with tracing on: every request traced and exported over OTLP/HTTP to a local sink")
+    parser.add_argument("--tracing", type=float, nargs="?", const=1.0, metavar="RATIO",
+                        help="P1-P3 with tracing on (sampling ratio RATIO, default 1), spans exported to a local sink")
     args = parser.parse_args()
     print(json.dumps(main(args.seconds, args.sessions, args.tracing), default=str))

@@ -84,8 +84,9 @@ server {{ listen 127.0.0.1:{auth};
 """
 
 
-def gatekeeper_config(work: Path, ports: dict[str, int], upstream: int, collector: int | None = None) -> Path:
-    """`collector`: the port of an OTLP/HTTP sink; given, gatekeeper traces every request and exports there."""
+def gatekeeper_config(work: Path, ports: dict[str, int], upstream: int,
+                      tracing: tuple[int, float] | None = None) -> Path:
+    """`tracing`: (the port of an OTLP/HTTP sink, the sampling ratio); given, gatekeeper traces and exports there."""
     rules = work / "rules.yaml"
     rules.write_text(yaml.safe_dump([{
         "id": "bench", "match": {"url": "http://127.0.0.1:<*>/<**>", "methods": ["GET"]},
@@ -105,9 +106,9 @@ def gatekeeper_config(work: Path, ports: dict[str, int], upstream: int, collecto
         "authenticators": {"cookie_session": {"enabled": True}}, "authorizers": {"allow": {"enabled": True}},
         "mutators": {"header": {"enabled": True}},
     }
-    if collector is not None:
+    if tracing is not None:
         config["tracing"] = {"provider": "otel", "providers": {"otlp": {
-            "server_url": f"127.0.0.1:{collector}", "insecure": True, "sampling": {"sampling_ratio": 1}}}}
+            "server_url": f"127.0.0.1:{tracing[0]}", "insecure": True, "sampling": {"sampling_ratio": tracing[1]}}}}
     path = work / "gatekeeper.yaml"
     path.write_text(yaml.safe_dump(config))
     return path
@@ -134,9 +135,9 @@ def wait_ready(url: str) -> None:
 
 
 def main(seconds: int, server_cpu: int | None = 1, profile: Path | None = None,
-         tracing: bool = False) -> dict[str, float]:
-    """`tracing`: gatekeeper records a span tree per request (sampling ratio 1) and exports it over OTLP/HTTP to a
-    sink (nginx answering 200), so the rows show what tracing costs."""
+         tracing: float | None = None) -> dict[str, float]:
+    """`tracing`: a sampling ratio; given, gatekeeper traces (a span tree per sampled request) and exports over
+    OTLP/HTTP to a sink (nginx answering 200), so the rows show what tracing costs."""
     if NGINX is None or WRK is None:
         raise SystemExit("nginx and wrk are needed (make system-deps)")
     work = Path(tempfile.mkdtemp(prefix="gk-bench-"))
@@ -145,7 +146,8 @@ def main(seconds: int, server_cpu: int | None = 1, profile: Path | None = None,
     ports = {name: free_port() for name in ("proxy", "public", "admin", "api", "metrics")}
     (work / "hello.py").write_text(HELLO)
     gk_cmd = [sys.executable, "-m", "gatekeeper.cli", "serve", "--config",
-              str(gatekeeper_config(work, ports, upstream, collector if tracing else None)), "--migrate"]
+              str(gatekeeper_config(work, ports, upstream, None if tracing is None else (collector, tracing))),
+              "--migrate"]
     hello_cmd = [sys.executable, "-m", "uvicorn", "hello:app", "--port", str(hello), "--log-level", "error",
                  "--no-access-log", "--loop", "uvloop", "--http", "httptools", "--app-dir", str(work)]
     raw_cmd = [sys.executable, "-m", "bench.dataplane_server", "--serve", "raw", "--port", str(raw)]
@@ -183,7 +185,7 @@ def main(seconds: int, server_cpu: int | None = 1, profile: Path | None = None,
         if profile is not None:
             with profiled(gk.pid, seconds, profile):
                 wrk(proxy_url, seconds=seconds, headers=[cookie])
-    traced = ", tracing on (every request sampled)" if tracing else ", tracing off"
+    traced = ", tracing off" if tracing is None else f", tracing on (sampling ratio {tracing:g})"
     report(f"50 connections, {seconds}s each (wrk -t1, pinned){traced}", rows, "nginx proxy_pass (anchor)")
     base = rows[0][1].rps
     results = {
@@ -215,7 +217,8 @@ if __name__ == "__main__":
                         help="let nginx, the hello app and gatekeeper use every CPU (wrk stays on CPU 0)")
     parser.add_argument("--profile", type=Path, metavar="FILE",
                         help="also profile the proxy row with py-spy: collapsed stacks to FILE, a summary printed")
-    parser.add_argument("--tracing", action="store_true",
-                        help="gatekeeper traces every request and exports the spans over OTLP/HTTP to a local sink")
+    parser.add_argument("--tracing", type=float, nargs="?", const=1.0, metavar="RATIO",
+                        help="gatekeeper traces (sampling ratio RATIO, default 1: every request) and exports the spans "
+                             "over OTLP/HTTP to a local sink")
     args = parser.parse_args()
     main(args.seconds, None if args.unpinned_servers else 1, args.profile, args.tracing)

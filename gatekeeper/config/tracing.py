@@ -1,8 +1,8 @@
 """Kratos' and Oathkeeper's `tracing` section (ory/x `otelx` schema): OpenTelemetry traces, off by default.
 
-Keys, accepted values and defaults are Ory's (`sampling_ratio` 1 for OTLP and Jaeger, 0 for Zipkin, as their
-config providers fill them in). gatekeeper exports with `provider: otel` only (OTLP over HTTP); `jaeger` and
-`zipkin` are accepted so Ory config files load, and the server says once at start-up that nothing is exported.
+Keys, accepted values and defaults are Ory's (`sampling_ratio` 1, as their config providers fill it in).
+gatekeeper exports with `provider: otel` only (OTLP over HTTP); `jaeger` and `zipkin` are accepted so Ory config
+files load, and the server says once at start-up that nothing is exported.
 """
 
 from __future__ import annotations
@@ -21,7 +21,9 @@ _HOST_PORT = re.compile(r"^(\[[0-9a-fA-F:.%a-zA-Z]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-
 
 
 @dataclass(frozen=True)
-class OtlpSampling:
+class Sampling:
+    """`sampling` of the otlp and zipkin providers: the share of new traces recorded."""
+
     sampling_ratio: float = 1.0
 
 
@@ -32,7 +34,7 @@ class Otlp:
 
     server_url: str = "localhost:4318"
     insecure: bool = False
-    sampling: OtlpSampling = field(default_factory=OtlpSampling)
+    sampling: Sampling = field(default_factory=Sampling)
     authorization_header: Secret | None = None
 
 
@@ -44,15 +46,10 @@ class JaegerSampling:
 
 @dataclass(frozen=True)
 class Jaeger:
-    """`tracing.providers.jaeger`: accepted, not exported to (point an OTLP collector at Jaeger instead)."""
+    """`tracing.providers.jaeger`: accepted, not exported to (Jaeger takes OTLP: use `provider: otel`)."""
 
     local_agent_address: str = ""
     sampling: JaegerSampling = field(default_factory=JaegerSampling)
-
-
-@dataclass(frozen=True)
-class ZipkinSampling:
-    sampling_ratio: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -60,7 +57,7 @@ class Zipkin:
     """`tracing.providers.zipkin`: accepted, not exported to."""
 
     server_url: str = ""
-    sampling: ZipkinSampling = field(default_factory=ZipkinSampling)
+    sampling: Sampling = field(default_factory=Sampling)
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Iterable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 
 from opentelemetry import trace
 from opentelemetry.context import Context
@@ -60,10 +60,18 @@ class OtelTracer:
         return self._current(name, SpanKind.SERVER, attributes, self._propagator.extract(carrier, Context()))
 
     def span(self, name: str, attributes: Attributes | None = None) -> AbstractContextManager[Span]:
-        return self._current(name, SpanKind.INTERNAL, attributes, None)
+        return self._child(name, SpanKind.INTERNAL, attributes)
 
     def client(self, name: str, attributes: Attributes) -> AbstractContextManager[Span]:
-        return self._current(name, SpanKind.CLIENT, attributes, None)
+        return self._child(name, SpanKind.CLIENT, attributes)
+
+    def _child(self, name: str, kind: SpanKind, attributes: Attributes | None) -> AbstractContextManager[Span]:
+        parent = get_current_span()
+        if not parent.is_recording() and parent.get_span_context().is_valid:
+            # the trace is not sampled: its children would not be either (parent-based), so none is made; what
+            # is propagated onwards is the parent's context, unsampled as well
+            return nullcontext(parent)
+        return self._current(name, kind, attributes, None)
 
     @contextmanager
     def _current(self, name: str, kind: SpanKind, attributes: Attributes | None,
@@ -80,8 +88,8 @@ class OtelTracer:
 
     def record(self, name: str, seconds: float, attributes: Attributes, failure: str | None = None, *,
                client: bool = False) -> None:
-        if not get_current_span().get_span_context().is_valid:
-            return  # background work (polling, clean-up) outside any trace: no root span per statement
+        if not get_current_span().is_recording():
+            return  # background work (polling, clean-up) outside any trace, or a trace not sampled
         end = time.time_ns()
         kind = SpanKind.CLIENT if client else SpanKind.INTERNAL
         span = self._tracer.start_span(name, None, kind, attributes, start_time=end - int(seconds * 1e9))
