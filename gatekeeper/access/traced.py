@@ -19,6 +19,8 @@ _SPANS = {"authenticator": "access.authenticate", "authorizer": "access.authoriz
 
 
 class TracedPipeline(Pipeline):
+    """`Pipeline` with a span around the rule match and around each handler's step."""
+
     def __init__(self, current: Callable[[], RuleSet | None], metrics: AccessMetrics, mode: str,
                  tracer: Tracer) -> None:
         super().__init__(current, metrics, mode)
