@@ -95,6 +95,10 @@ async def test_a_proxied_request_continues_the_clients_trace_down_to_the_upstrea
         sent = dict(received_headers(r.json()))
         admin = await c.get(f"{gk.admin}/admin/identities", headers={"traceparent": traceparent()[0]})
         assert admin.status_code == 200
+        asked, asked_trace, _ = traceparent()
+        decided = await c.get(f"{gk.api}/decisions/app/x", headers={"Cookie": f"ory_kratos_session={token}",
+                                                                     "traceparent": asked})
+        assert decided.status_code == 200
 
     trace = spans.trace(trace_id)
     server = only(trace, "GET app")
@@ -126,6 +130,10 @@ async def test_a_proxied_request_continues_the_clients_trace_down_to_the_upstrea
     assert any(s.name == "password.hash" for s in spans.spans)  # the registration
     assert any(s.attributes.get("gatekeeper.listener") == "admin" and s.name == "GET /admin/identities"
                for s in spans.spans)
+    decisions = spans.trace(asked_trace)
+    assert only(decisions, "GET app").attributes["gatekeeper.listener"] == "api"
+    assert only(decisions, "access.match").attributes["gatekeeper.access.mode"] == "decisions"
+    assert only(decisions, "access.mutate").attributes["gatekeeper.access.handler"] == "header"
 
 
 async def test_a_denied_request_ends_at_the_failing_handler_and_a_request_without_traceparent_starts_a_trace(
@@ -180,8 +188,14 @@ async def test_sampling_follows_the_caller_and_the_ratio_and_the_authorization_h
     sampled, sampled_trace, _ = traceparent()
     unsampled, unsampled_trace, _ = traceparent()
     async with gatekeeper(tmp_path, upstream, tracing) as gk, httpx.AsyncClient() as c:
-        for headers in ({}, {"traceparent": sampled}, {"traceparent": unsampled[:-2] + "00"}):
-            await c.get(f"{gk.proxy}/app/x", headers=headers)
+        await register_api(gk, "carol@example.com")
+        cookie = {"Cookie": f"ory_kratos_session={await login(gk, 'carol@example.com')}"}
+        for headers in ({}, {"traceparent": sampled}):
+            assert (await c.get(f"{gk.proxy}/app/x", headers={**cookie, **headers})).status_code == 200
+        r = await c.get(f"{gk.proxy}/app/x", headers={**cookie, "traceparent": unsampled[:-2] + "00"})
+        # the caller's decision travels on: the upstream is told the trace is not sampled
+        (sent,) = received_headers(r.json())["traceparent"]
+        assert sent.startswith(f"00-{unsampled_trace}-") and sent.endswith("-00")
     # ratio 0 starts no trace of its own, but a sampled caller's trace is continued (parent-based)
     assert {s.trace_id for s in spans.spans} == {sampled_trace}
     assert unsampled_trace not in {s.trace_id for s in spans.spans}
