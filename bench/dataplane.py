@@ -24,9 +24,10 @@ import uvloop
 from bench import dataplane_server, identity, memory, proxy
 
 
-def main(seconds: int, sessions: int) -> dict[str, Any]:
+def main(seconds: int, sessions: int, tracing: float | None = None) -> dict[str, Any]:
+    """`tracing`: a sampling ratio; the proxy rows (P1-P3) with tracing on (see `bench.proxy --tracing`)."""
     ceilings = dataplane_server.main(seconds, 1)
-    proxied = proxy.main(seconds)
+    proxied = proxy.main(seconds, tracing=tracing)
     ident = uvloop.run(identity.main(seconds))  # gatekeeper and the hello on uvloop, as `gatekeeper serve` runs
     mem = memory.main(sessions)
     lag = ident["loop_lag_during_storm"]["p99_ms"]
@@ -57,5 +58,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=int, default=10, help="seconds per wrk run")
     parser.add_argument("--sessions", type=int, default=100_000, help="cached sessions for P7")
+    parser.add_argument("--tracing", type=float, nargs="?", const=1.0, metavar="RATIO",
+                        help="P1-P3 with tracing on (sampling ratio RATIO, default 1), spans exported to a local sink")
     args = parser.parse_args()
-    print(json.dumps(main(args.seconds, args.sessions), default=str))
+    print(json.dumps(main(args.seconds, args.sessions, args.tracing), default=str))

@@ -50,8 +50,9 @@ def auth_request_server(port: int, checker: str) -> str:
 
 
 def nginx_conf(upstream: int, anchor: int, auth: int, decisions: str, auth_hello: int, hello: str, auth_raw: int,
-               raw: str) -> str:
+               raw: str, collector: int) -> str:
     return f"""
+server {{ listen 127.0.0.1:{collector}; location = /v1/traces {{ return 200; }} }}
 upstream app {{ server 127.0.0.1:{upstream}; keepalive 128; }}
 upstream decisions {{ server {decisions}; keepalive 128; }}
 upstream hello {{ server {hello}; keepalive 128; }}
@@ -83,7 +84,9 @@ server {{ listen 127.0.0.1:{auth};
 """
 
 
-def gatekeeper_config(work: Path, ports: dict[str, int], upstream: int) -> Path:
+def gatekeeper_config(work: Path, ports: dict[str, int], upstream: int,
+                      tracing: tuple[int, float] | None = None) -> Path:
+    """`tracing`: (the port of an OTLP/HTTP sink, the sampling ratio); given, gatekeeper traces and exports there."""
     rules = work / "rules.yaml"
     rules.write_text(yaml.safe_dump([{
         "id": "bench", "match": {"url": "http://127.0.0.1:<*>/<**>", "methods": ["GET"]},
@@ -103,6 +106,9 @@ def gatekeeper_config(work: Path, ports: dict[str, int], upstream: int) -> Path:
         "authenticators": {"cookie_session": {"enabled": True}}, "authorizers": {"allow": {"enabled": True}},
         "mutators": {"header": {"enabled": True}},
     }
+    if tracing is not None:
+        config["tracing"] = {"provider": "otel", "providers": {"otlp": {
+            "server_url": f"127.0.0.1:{tracing[0]}", "insecure": True, "sampling": {"sampling_ratio": tracing[1]}}}}
     path = work / "gatekeeper.yaml"
     path.write_text(yaml.safe_dump(config))
     return path
@@ -128,16 +134,20 @@ def wait_ready(url: str) -> None:
     raise RuntimeError(f"{url} never became ready")
 
 
-def main(seconds: int, server_cpu: int | None = 1, profile: Path | None = None) -> dict[str, float]:
+def main(seconds: int, server_cpu: int | None = 1, profile: Path | None = None,
+         tracing: float | None = None) -> dict[str, float]:
+    """`tracing`: a sampling ratio; given, gatekeeper traces (a span tree per sampled request) and exports over
+    OTLP/HTTP to a sink (nginx answering 200), so the rows show what tracing costs."""
     if NGINX is None or WRK is None:
         raise SystemExit("nginx and wrk are needed (make system-deps)")
     work = Path(tempfile.mkdtemp(prefix="gk-bench-"))
     upstream, anchor, auth, hello, auth_hello = free_port(), free_port(), free_port(), free_port(), free_port()
-    raw, auth_raw, raw_proxy = free_port(), free_port(), free_port()
+    raw, auth_raw, raw_proxy, collector = free_port(), free_port(), free_port(), free_port()
     ports = {name: free_port() for name in ("proxy", "public", "admin", "api", "metrics")}
     (work / "hello.py").write_text(HELLO)
     gk_cmd = [sys.executable, "-m", "gatekeeper.cli", "serve", "--config",
-              str(gatekeeper_config(work, ports, upstream)), "--migrate"]
+              str(gatekeeper_config(work, ports, upstream, None if tracing is None else (collector, tracing))),
+              "--migrate"]
     hello_cmd = [sys.executable, "-m", "uvicorn", "hello:app", "--port", str(hello), "--log-level", "error",
                  "--no-access-log", "--loop", "uvloop", "--http", "httptools", "--app-dir", str(work)]
     raw_cmd = [sys.executable, "-m", "bench.dataplane_server", "--serve", "raw", "--port", str(raw)]
@@ -145,8 +155,8 @@ def main(seconds: int, server_cpu: int | None = 1, profile: Path | None = None) 
                      "--upstream", str(upstream)]
     rows: list[tuple[str, WrkResult]] = []
     conf = nginx_conf(upstream, anchor, auth, f"127.0.0.1:{ports['api']}", auth_hello, f"127.0.0.1:{hello}",
-                      auth_raw, f"127.0.0.1:{raw}")
-    with nginx(conf, ports=[upstream, anchor, auth, auth_hello, auth_raw], cpu=server_cpu), \
+                      auth_raw, f"127.0.0.1:{raw}", collector)
+    with nginx(conf, ports=[upstream, anchor, auth, auth_hello, auth_raw, collector], cpu=server_cpu), \
             process(hello_cmd, ports=[hello], cpu=server_cpu), process(raw_cmd, ports=[raw], cpu=server_cpu), \
             process(raw_proxy_cmd, ports=[raw_proxy], cpu=server_cpu), \
             process(gk_cmd, ports=[ports["proxy"], ports["api"]], cpu=server_cpu, log=work / "gatekeeper.log") as gk:
@@ -175,7 +185,8 @@ def main(seconds: int, server_cpu: int | None = 1, profile: Path | None = None) 
         if profile is not None:
             with profiled(gk.pid, seconds, profile):
                 wrk(proxy_url, seconds=seconds, headers=[cookie])
-    report(f"50 connections, {seconds}s each (wrk -t1, pinned)", rows, "nginx proxy_pass (anchor)")
+    traced = ", tracing off" if tracing is None else f", tracing on (sampling ratio {tracing:g})"
+    report(f"50 connections, {seconds}s each (wrk -t1, pinned){traced}", rows, "nginx proxy_pass (anchor)")
     base = rows[0][1].rps
     results = {
         "proxy_ratio": rows[5][1].rps / base,
@@ -185,6 +196,8 @@ def main(seconds: int, server_cpu: int | None = 1, profile: Path | None = None) 
         "auth_request_hello_ratio": rows[2][1].rps / base,
         "auth_request_raw_ratio": rows[3][1].rps / base,
         "added_p50_ms_1conn": proxy1.p50_ms - direct1.p50_ms,
+        "proxy_rps": rows[5][1].rps,
+        "proxy_p50_ms_1conn": proxy1.p50_ms,
     }
     print(f"\n1 connection: upstream direct p50 {direct1.p50_ms:.3f} ms, through gatekeeper {proxy1.p50_ms:.3f} ms "
           f"-> added p50 {results['added_p50_ms_1conn']:.3f} ms (target <= 0.15)")
@@ -204,5 +217,8 @@ if __name__ == "__main__":
                         help="let nginx, the hello app and gatekeeper use every CPU (wrk stays on CPU 0)")
     parser.add_argument("--profile", type=Path, metavar="FILE",
                         help="also profile the proxy row with py-spy: collapsed stacks to FILE, a summary printed")
+    parser.add_argument("--tracing", type=float, nargs="?", const=1.0, metavar="RATIO",
+                        help="gatekeeper traces (sampling ratio RATIO, default 1: every request) and exports the spans "
+                             "over OTLP/HTTP to a local sink")
     args = parser.parse_args()
-    main(args.seconds, None if args.unpinned_servers else 1, args.profile)
+    main(args.seconds, None if args.unpinned_servers else 1, args.profile, args.tracing)

@@ -17,6 +17,7 @@ from gatekeeper.config import load_config
 from gatekeeper.errors import GatekeeperError, StoreUnavailable
 from gatekeeper.identity.admin import AdminService, Page
 from gatekeeper.observe import Metrics
+from gatekeeper.observe.tracing import NoTracer
 from gatekeeper.server.identity_wiring import build_context
 
 
@@ -94,7 +95,7 @@ async def connected(args: argparse.Namespace) -> AsyncIterator[tuple[AdminServic
             return
         config = load_config(args.config, secrets_needed=False)
         async with migrated_store(config.store_dsn) as store:
-            yield AdminService(await build_context(config, store, http, Metrics())), http
+            yield AdminService(await build_context(config, store, http, Metrics(), NoTracer())), http
 
 
 Work = Callable[[Identities, AdminService | None, httpx.AsyncClient], Awaitable[int]]

@@ -18,6 +18,7 @@ from gatekeeper.server.container import store_ready
 from gatekeeper.server.identity_wiring import build_courier
 from gatekeeper.server.listeners import metrics_listener
 from gatekeeper.server.run import QuietServer, bind
+from gatekeeper.server.tracing import build_tracer, observe_queries
 from gatekeeper.store import Store, new_store
 
 log = logging.getLogger("gatekeeper.courier")
@@ -45,9 +46,10 @@ async def watch(config: Config, *, metrics_port: int | None = None) -> int:
     """Deliver until SIGTERM/SIGINT; returns the exit code (1 when the database needs migrations)."""
     metrics = Metrics()
     store = new_store(config.store_dsn)
-    store.db.on_query = metrics.observe_query
+    tracer = build_tracer(config)
+    observe_queries(store, metrics, tracer)
     connected = asyncio.Event()
-    courier = build_courier(config, store, metrics, connected)
+    courier = build_courier(config, store, metrics, connected, tracer)
     readiness = Readiness(metrics.ready)
     readiness.checks["database"] = lambda: store_ready(store, connected)
     loop = asyncio.get_running_loop()
@@ -81,6 +83,7 @@ async def watch(config: Config, *, metrics_port: int | None = None) -> int:
             await server.task
         await courier.worker.stop()
         await store.close()
+        await tracer.stop()
 
 
 class _MetricsServer(QuietServer):

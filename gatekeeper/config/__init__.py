@@ -25,6 +25,7 @@ from gatekeeper.config.identity import Cookies, Hashers, Identity, Selfservice, 
 from gatekeeper.config.notices import no_effect_notices
 from gatekeeper.config.problems import ConfigError, ConfigProblem
 from gatekeeper.config.serve import Log, Secrets, Serve, check_upstream
+from gatekeeper.config.tracing import Tracing, check_tracing
 from gatekeeper.config.types import Duration, Secret
 from gatekeeper.yamlpos import Source, YamlError, load, overlay
 
@@ -60,6 +61,7 @@ class Config:
     mutators: Mapping[str, HandlerSection] = field(default_factory=dict)
     errors: Errors = field(default_factory=Errors)
     database: Database = field(default_factory=Database)
+    tracing: Tracing = field(default_factory=Tracing)
     source: Source = field(default_factory=lambda: Source("<defaults>"), compare=False, repr=False)
     notices: tuple[ConfigProblem, ...] = field(default=(), compare=False, repr=False)
 
@@ -217,6 +219,7 @@ def _check(config: Config, source: Source, out: list[ConfigProblem], *, secrets_
     check_upstream(config.serve.proxy.upstream, add)
     check_courier(config.courier, add)
     check_database(config.database, add)
+    check_tracing(config.tracing, add)
 
 
 def _with_dev_secrets(config: Config) -> Config:

@@ -16,8 +16,10 @@ from gatekeeper.errors import GatekeeperError
 from gatekeeper.identity.revocation import RevocationBroadcast
 from gatekeeper.jwks import JwksCache
 from gatekeeper.observe import MULTIPROCESS_DIR, Metrics, Readiness
+from gatekeeper.observe.tracing import NoTracer, Tracer
 from gatekeeper.server.access_wiring import AccessServices, build_access
 from gatekeeper.server.identity_wiring import IdentityServices, build_identity
+from gatekeeper.server.tracing import build_tracer, observe_queries
 from gatekeeper.store import Store, new_store
 
 
@@ -40,6 +42,7 @@ class Container:
     access: AccessServices
     services: list[Service]  # started in this order, stopped in reverse
     store_connected: asyncio.Event = field(default_factory=asyncio.Event)
+    tracer: Tracer = field(default_factory=NoTracer)  # OpenTelemetry when `tracing.provider: otel`
 
     async def start_services(self) -> None:
         for service in self.services:
@@ -51,6 +54,7 @@ class Container:
                 await service.stop()
         await self.http.aclose()
         await self.store.close()
+        await self.tracer.stop()  # last: the spans of the drained requests and stopped services go out
 
 
 async def build(config: Config) -> Container:
@@ -58,19 +62,20 @@ async def build(config: Config) -> Container:
     metrics = Metrics(os.environ.get(MULTIPROCESS_DIR))  # set for the worker processes of serve.workers
     http = httpx.AsyncClient(timeout=5.0)
     store = new_store(config.store_dsn)
-    store.db.on_query = metrics.observe_query
+    tracer = build_tracer(config)
+    observe_queries(store, metrics, tracer)
     store_connected = asyncio.Event()
     jwks = JwksCache(http)  # one cache of key sets: the id_token mutator and the session tokenizer follow one file
-    identity = await build_identity(config, store, http, metrics, store_connected, jwks)
+    identity = await build_identity(config, store, http, metrics, store_connected, jwks, tracer)
     sessions = identity.ctx.sessions
-    access = build_access(config, http, metrics, sessions, jwks)
+    access = build_access(config, http, metrics, sessions, jwks, tracer)
     # a session revoked on any replica: dropped from this one's cache, and its WebSocket/SSE connections closed
     revocation = RevocationBroadcast(store, [lambda hashes: sessions.forget(*hashes), access.live.revoked],
                                      sessions.forget_all, metrics.registry)
     readiness = Readiness(metrics.ready)
     container = Container(
         config=config, store=store, metrics=metrics, http=http, readiness=readiness, identity=identity,
-        access=access, store_connected=store_connected,
+        access=access, store_connected=store_connected, tracer=tracer,
         services=[identity.courier.worker, identity.cleanup, revocation, access.live, access.repository,
                   access.forwarder])
     readiness.checks["database"] = lambda: store_ready(store, store_connected)

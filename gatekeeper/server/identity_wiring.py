@@ -34,6 +34,7 @@ from gatekeeper.identity.tokenizer import SessionTokenizer
 from gatekeeper.identity.whoami import Whoami
 from gatekeeper.jwks import JwksCache
 from gatekeeper.observe import Metrics
+from gatekeeper.observe.tracing import Tracer
 from gatekeeper.store import Store
 
 log = logging.getLogger("gatekeeper.identity")
@@ -53,14 +54,20 @@ class IdentityServices:
     whoami: Whoami
 
 
-async def build_context(config: Config, store: Store, http: httpx.AsyncClient, metrics: Metrics) -> IdentityContext:
+async def build_context(config: Config, store: Store, http: httpx.AsyncClient, metrics: Metrics,
+                        tracer: Tracer) -> IdentityContext:
     """Every identity service over the store, config and control-plane HTTP client."""
     base = public_base_url(config)
     schemas = await SchemaRegistry.load(config.identity, http)
     identities = Identities(store, schemas, base)
     identity_metrics = IdentityMetrics(metrics.registry)
-    hasher = Hasher(config.hashers, dev=config.dev,
-                    observe=lambda operation, seconds: identity_metrics.hashing.labels(operation).observe(seconds))
+    hashing = {"gatekeeper.hasher.algorithm": config.hashers.algorithm}
+
+    def observe_hashing(operation: str, seconds: float) -> None:
+        identity_metrics.hashing.labels(operation).observe(seconds)
+        tracer.record(f"password.{operation}", seconds, hashing)
+
+    hasher = Hasher(config.hashers, dev=config.dev, observe=observe_hashing)
     pw = config.selfservice.methods.password.config
     policy = PasswordPolicy(pw, hasher, BreachedPasswords(pw, http))
     ss = config.selfservice
@@ -72,17 +79,18 @@ async def build_context(config: Config, store: Store, http: httpx.AsyncClient, m
                            metrics=identity_metrics)
 
 
-def build_courier(config: Config, store: Store, metrics: Metrics, store_connected: asyncio.Event) -> Courier:
+def build_courier(config: Config, store: Store, metrics: Metrics, store_connected: asyncio.Event,
+                  tracer: Tracer) -> Courier:
     """The outbox and its delivery worker (`courier.worker` is a service to start)."""
-    return Courier(config, store, registry=metrics.registry, ready=store_connected)
+    return Courier(config, store, registry=metrics.registry, ready=store_connected, tracer=tracer)
 
 
 async def build_identity(config: Config, store: Store, http: httpx.AsyncClient, metrics: Metrics,
-                         store_connected: asyncio.Event, jwks: JwksCache) -> IdentityServices:
+                         store_connected: asyncio.Event, jwks: JwksCache, tracer: Tracer) -> IdentityServices:
     """`jwks`: the key sets the session tokenizer signs with (shared with the access domain)."""
-    ctx = await build_context(config, store, http, metrics)
+    ctx = await build_context(config, store, http, metrics, tracer)
     _warn_unsupported(ctx)
-    courier = build_courier(config, store, metrics, store_connected)
+    courier = build_courier(config, store, metrics, store_connected, tracer)
     web_hooks = WebHooks(ctx, http)
     verification = VerificationFlows(ctx, courier, web_hooks)
     hooks = FlowHooks(web_hooks, verification)

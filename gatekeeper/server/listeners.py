@@ -25,15 +25,18 @@ from gatekeeper.http.kratos.settings import SettingsApi
 from gatekeeper.http.oathkeeper.api import access_routes
 from gatekeeper.http.observer import RequestObserver
 from gatekeeper.http.openapi import PUBLIC, doc_routes
+from gatekeeper.http.traced import TracedAsgi
 from gatekeeper.http.ui.admin.routes import AdminUi
 from gatekeeper.http.ui.routes import WebUi
 from gatekeeper.http.ui.settings import SettingsPage
 from gatekeeper.observe import Metrics, Readiness, RequestLog
+from gatekeeper.observe.tracing import Tracer
 from gatekeeper.proxy.bridge import Bridge
 from gatekeeper.proxy.handler import ProxyHandler
 from gatekeeper.proxy.health import Health
 from gatekeeper.proxy.listeners import ApiListener, PublicListener
 from gatekeeper.proxy.observed import Observed, ObservedHandler
+from gatekeeper.proxy.traced import Traced
 from gatekeeper.server.container import Container
 
 LISTENERS = ("proxy", "public", "admin", "api", "metrics")
@@ -80,7 +83,7 @@ def build_listeners(c: Container) -> Listeners:
         return Starlette(routes=routes, exception_handlers=EXCEPTION_HANDLERS)
 
     def observed(name: str, handler: ObservedHandler) -> Handler:
-        return Observed(handler, RequestLog(name, c.metrics))
+        return Observed(Traced(handler, c.tracer, name) if c.tracer.enabled else handler, RequestLog(name, c.metrics))
 
     proxy = ProxyHandler(
         identity=Bridge(starlette(tables["public"]), prefix=serve.proxy.identity_prefix), whoami=identity.whoami,
@@ -94,7 +97,8 @@ def build_listeners(c: Container) -> Listeners:
     return Listeners(
         dataplane={"proxy": observed("proxy", proxy), "public": observed("public", public),
                    "api": observed("api", api)},
-        asgi={"admin": _observed(c.metrics, "admin", starlette([*health_routes(c.readiness), *tables["admin"]])),
+        asgi={"admin": _observed(c.metrics, "admin", _traced(c.tracer, "admin",
+                                                           starlette([*health_routes(c.readiness), *tables["admin"]]))),
               "metrics": metrics_listener(c.metrics, c.readiness)},
         limits={"proxy": _limits(serve.limits, serve.proxy.timeout),
                 "public": _limits(serve.limits, ProxyTimeouts(idle=serve.keep_alive_timeout)),
@@ -119,6 +123,10 @@ def metrics_listener(metrics: Metrics, readiness: Readiness) -> ASGIApp:
 
     routes = [*health_routes(readiness), Route("/metrics", serve_metrics, methods=["GET"])]
     return _observed(metrics, "metrics", Starlette(routes=routes, exception_handlers=EXCEPTION_HANDLERS))
+
+
+def _traced(tracer: Tracer, listener: str, app: ASGIApp) -> ASGIApp:
+    return TracedAsgi(app, tracer, listener=listener) if tracer.enabled else app
 
 
 def _observed(metrics: Metrics, listener: str, app: ASGIApp) -> ASGIApp:

@@ -19,6 +19,7 @@ from gatekeeper.identity.courier.models import REQUIRED, TemplateType
 from gatekeeper.identity.courier.smtp import SmtpTransport
 from gatekeeper.identity.courier.templates import templates_for
 from gatekeeper.identity.courier.worker import CourierWorker
+from gatekeeper.observe.tracing import NoTracer, Tracer
 from gatekeeper.store.courier import CourierMessage
 
 if TYPE_CHECKING:
@@ -55,8 +56,10 @@ class Courier:
     """Queues e-mails (`enqueue_email`) and owns the worker that delivers them."""
 
     def __init__(self, config: Config, store: Store, *, registry: CollectorRegistry | None = None,
-                 ready: asyncio.Event | None = None) -> None:
+                 ready: asyncio.Event | None = None, tracer: Tracer | None = None) -> None:
+        """`tracer`: a span per delivery attempt (none when not given)."""
         self.config = config.courier
+        self.tracer: Tracer = tracer or NoTracer()
         self.dev = config.dev
         self.store = store
         self.templates = templates_for(config)

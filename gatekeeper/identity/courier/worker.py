@@ -15,11 +15,13 @@ import logging
 import random
 import time
 import uuid
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from gatekeeper.errors import GatekeeperError
 from gatekeeper.identity.courier.smtp import DeliveryError
+from gatekeeper.observe.tracing import Span
 from gatekeeper.store.courier import CourierMessage
 
 if TYPE_CHECKING:
@@ -135,22 +137,25 @@ class CourierWorker:
         transport = self.courier.transport
         if transport is None:
             for message in pending:
-                self._log_instead(message)
-                await self._sent(message, token)
+                with self._span(message, None):
+                    self._log_instead(message)
+                    await self._sent(message, token)
             return
         lease, renewed = float(self.config.worker.claim_lease), time.monotonic()
         try:
             async with transport.session() as smtp:
                 while pending and not self._stop.is_set():
                     message = pending.pop(0)
-                    try:
-                        await smtp.send(message)
-                    except DeliveryError as exc:
-                        await self._failed(message, token, exc)
-                        if exc.connection:
-                            raise
-                        continue
-                    await self._sent(message, token)
+                    with self._span(message, transport.endpoint.address) as span:
+                        try:
+                            await smtp.send(message)
+                        except DeliveryError as exc:
+                            self.courier.tracer.fail(span, exc.detail)
+                            await self._failed(message, token, exc)
+                            if exc.connection:
+                                raise
+                            continue
+                        await self._sent(message, token)
                     if pending and time.monotonic() - renewed > lease / 2:  # a slow server: keep the rest ours
                         await self.courier.store.renew_courier_claim(token, lease)
                         renewed = time.monotonic()
@@ -158,6 +163,16 @@ class CourierWorker:
             if exc.connection:
                 for message in pending:
                     await self._failed(message, token, exc)
+
+    def _span(self, message: CourierMessage, server: str | None) -> AbstractContextManager[Span]:
+        """The span of one delivery attempt (`server`: the SMTP server; None: the e-mail is logged instead)."""
+        attributes: dict[str, str | int] = {
+            "gatekeeper.courier.message_id": message.id, "gatekeeper.courier.template_type": message.template_type,
+            "gatekeeper.courier.attempt": message.send_count,
+            "gatekeeper.courier.delivery": "smtp" if server else "log"}
+        if server:
+            attributes["server.address"] = server
+        return self.courier.tracer.span("courier.deliver", attributes)
 
     async def _sent(self, message: CourierMessage, token: str) -> None:
         held = await self.courier.store.finish_courier_attempt(message.id, token, status="sent", dispatch="success")

@@ -1,0 +1,36 @@
+"""The tracer a process runs with (`tracing`), and the store statements it sees."""
+
+from __future__ import annotations
+
+import logging
+
+from gatekeeper.config import Config
+from gatekeeper.observe import Metrics
+from gatekeeper.observe.otel import OtelTracer
+from gatekeeper.observe.tracing import NoTracer, Tracer
+from gatekeeper.store import Store
+from gatekeeper.store.traced import traced_queries
+
+log = logging.getLogger("gatekeeper")
+
+
+def build_tracer(config: Config) -> Tracer:
+    """OpenTelemetry for `tracing.provider: otel`; otherwise nothing is traced (and a provider gatekeeper does not
+    export to is said once, at start-up)."""
+    tracing = config.tracing
+    if tracing.exported:
+        otlp = tracing.providers.otlp
+        log.info("tracing: spans are exported over OTLP/HTTP", extra={
+            "server_url": otlp.server_url, "insecure": otlp.insecure, "sampling_ratio": otlp.sampling.sampling_ratio})
+        return OtelTracer(tracing)
+    if tracing.provider:
+        log.warning("tracing.provider %r is accepted but gatekeeper exports traces over OTLP only: no spans are sent "
+                    "(set tracing.provider: otel and point tracing.providers.otlp.server_url at a collector)",
+                    tracing.provider, extra={"key": "tracing.provider", "provider": tracing.provider})
+    return NoTracer()
+
+
+def observe_queries(store: Store, metrics: Metrics, tracer: Tracer) -> None:
+    """Every statement in the store metrics, and a span when tracing is on."""
+    store.db.on_query = traced_queries(metrics.observe_query, tracer, store.dialect) if tracer.enabled \
+        else metrics.observe_query
