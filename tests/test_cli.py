@@ -19,6 +19,7 @@ from gatekeeper import __version__
 from gatekeeper.jwks import public_jwks
 from gatekeeper.store import migrate
 from tests.access.support import access_config, access_instance, rule
+from tests.support.process import ready_gatekeeper
 
 ROOT = Path(__file__).parent.parent
 GATEKEEPER = [sys.executable, "-m", "gatekeeper.cli"]
@@ -319,3 +320,15 @@ def test_hashers_argon2_load_test_prints_kratos_columns() -> None:
     assert [r[0] for r in rows][-6:] == ["TOTAL SAMPLE TIME", "MEDIAN REQUEST TIME", "STANDARD DEVIATION",
                                          "MIN REQUEST TIME", "MAX REQUEST TIME", "MEMORY USED"]
     assert rows[0] == ["MEMORY", "1MB"]
+
+
+def test_health_asks_a_running_instance_as_oathkeepers_cli_does(tmp_path: Path) -> None:
+    with ready_gatekeeper(tmp_path) as running:
+        api = running.urls["api"]
+        for check in ("alive", "ready"):
+            result = run("health", "-e", api, check)
+            assert (result.returncode, result.stdout) == (0, '{\n\t"status": "ok"\n}\n')
+        assert run("health", "alive", "--endpoint", api).returncode == 0  # the flag after the check too
+    gone = run("health", "-e", api, "ready")
+    assert gone.returncode == 1 and "cannot reach" in gone.stderr
+    assert run("health", "alive").returncode == 1  # no endpoint: Oathkeeper's message, exit 1

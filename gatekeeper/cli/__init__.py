@@ -16,6 +16,7 @@ from gatekeeper.cli import (
     courier,
     credentials,
     hashers,
+    health,
     identities,
     jsonnet,
     migrate,
@@ -53,6 +54,6 @@ def _parser() -> argparse.ArgumentParser:
         command.register(commands)
     version = commands.add_parser("version", help="print the version")
     version.set_defaults(run=lambda args: print(f"gatekeeper {__version__}"))
-    for command in (rules, courier, identities, hashers, jsonnet, credentials, cleanup):
+    for command in (rules, courier, identities, hashers, jsonnet, credentials, health, cleanup):
         command.register(commands)
     return parser

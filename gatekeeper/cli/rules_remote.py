@@ -36,28 +36,30 @@ def register_actions(actions: argparse._SubParsersAction[argparse.ArgumentParser
 
 
 def _get(args: argparse.Namespace) -> int:
-    return _fetch(args, f"/rules/{args.id}", {}, "Could not get rule: ")
+    return fetch_and_print(args.endpoint, f"/rules/{args.id}", {}, "Could not get rule: ")
 
 
 def _list(args: argparse.Namespace) -> int:
     if args.limit < 1 or args.page < 1:
         print("--limit and --page must be at least 1", file=sys.stderr)
         return 1
-    return _fetch(args, "/rules", {"limit": args.limit, "offset": args.limit * (args.page - 1)}, "")
+    return fetch_and_print(args.endpoint, "/rules", {"limit": args.limit, "offset": args.limit * (args.page - 1)}, "")
 
 
-def _fetch(args: argparse.Namespace, path: str, params: dict[str, Any], failed: str) -> int:
-    if not args.endpoint:
+def fetch_and_print(endpoint: str, path: str, params: dict[str, Any], failed: str) -> int:
+    """GET `path` from a running API listener and print its JSON as Oathkeeper's CLI does; 0, or 1 with the reason
+    (prefixed by `failed`) on stderr when the endpoint is missing, unreachable or answers anything but 200."""
+    if not endpoint:
         print(NO_ENDPOINT, file=sys.stderr)
         return 1
-    url = httpx.URL(args.endpoint)
+    url = httpx.URL(endpoint)
     if url.scheme not in ("http", "https") or not url.host:
-        print(f'Unable to parse endpoint URL "{args.endpoint}": expected http(s)://host:port', file=sys.stderr)
+        print(f'Unable to parse endpoint URL "{endpoint}": expected http(s)://host:port', file=sys.stderr)
         return 1
     try:
         resp = httpx.get(f"{str(url).rstrip('/')}{path}", params=params, timeout=10)
     except httpx.HTTPError as exc:
-        print(f"{failed}cannot reach {args.endpoint}: {exc or type(exc).__name__}", file=sys.stderr)
+        print(f"{failed}cannot reach {endpoint}: {exc or type(exc).__name__}", file=sys.stderr)
         return 1
     if resp.status_code != 200:
         print(f"{failed}{resp.status_code} {resp.reason_phrase}: {_reason(resp)}", file=sys.stderr)
