@@ -21,6 +21,7 @@ from gatekeeper.config.database import Database, check_database
 from gatekeeper.config.dsn import Dsn
 from gatekeeper.config.env import apply_env
 from gatekeeper.config.identity import Hashers, Identity, Selfservice, Session
+from gatekeeper.config.permissions import Limit, Namespaces, build_namespaces, check_limit
 from gatekeeper.config.problems import ConfigError, ConfigProblem
 from gatekeeper.config.serve import Log, Secrets, Serve, check_upstream
 from gatekeeper.config.types import Duration, Secret
@@ -55,6 +56,8 @@ class Config:
     mutators: Mapping[str, HandlerSection] = field(default_factory=dict)
     errors: Errors = field(default_factory=Errors)
     database: Database = field(default_factory=Database)
+    namespaces: Namespaces = None  # typed by build_namespaces (convert leaves a union of two shapes raw)
+    limit: Limit = field(default_factory=Limit)
     source: Source = field(default_factory=lambda: Source("<defaults>"), compare=False, repr=False)
 
     @property
@@ -102,6 +105,7 @@ def parse_config(text: str, *, name: str, env: Mapping[str, str] | None = None, 
         raise ConfigError([ConfigProblem(name, 1, "", "expected a mapping of config keys at the top level")])
     env_paths = apply_env(Config, data, os.environ if env is None else env)
     config = build(Config, data, at="", source=source, problems=problems)
+    config = replace(config, namespaces=build_namespaces(data.get("namespaces"), source, problems))
     config = _with_prometheus_listener(config)
     if dev and not config.dev:
         config = replace(config, dev=True)
@@ -187,6 +191,7 @@ def _check(config: Config, name: str, source: Source, out: list[ConfigProblem], 
     check_upstream(config.serve.proxy.upstream, add)
     check_courier(config.courier, add)
     check_database(config.database, add)
+    check_limit(config.limit, add)
 
 
 def _with_dev_secrets(config: Config) -> Config:
