@@ -1,0 +1,114 @@
+"""The check and expand engines on the files/folders/groups model (fixtures/namespaces.keto.ts), on a real store
+(SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gatekeeper.config.permissions import Limit
+from gatekeeper.errors import BadRequest
+from gatekeeper.permissions.check import CheckEngine
+from gatekeeper.permissions.expand import ExpandEngine
+from gatekeeper.permissions.model import RelationTuple, SubjectSet
+from gatekeeper.permissions.namespaces import read_opl_file
+from gatekeeper.permissions.tuples import to_row
+from gatekeeper.store import Store
+
+OPL = Path(__file__).parent / "fixtures" / "namespaces.keto.ts"
+NAMESPACES = read_opl_file(str(OPL))
+
+
+def t(text: str) -> RelationTuple:
+    """`ns:object#relation@subject`, the subject `ns:object#relation` or an id."""
+    left, subject = text.split("@", 1)
+    ns, rest = left.split(":", 1)
+    obj, rel = rest.split("#", 1)
+    if ":" in subject:
+        sns, srest = subject.split(":", 1)
+        sobj, _, srel = srest.partition("#")
+        return RelationTuple(ns, obj, rel, SubjectSet(sns, sobj, srel))
+    return RelationTuple(ns, obj, rel, subject)
+
+
+async def write(store: Store, *tuples: str) -> None:
+    await store.write_relation_tuples([to_row(t(x)) for x in tuples])
+
+
+def engine(store: Store, depth: int = 5) -> CheckEngine:
+    return CheckEngine(store, lambda: NAMESPACES, Limit(max_read_depth=depth))
+
+
+MODEL = [
+    "Group:devs#members@ada",
+    "Group:staff#members@Group:devs#members",
+    "Folder:root#viewers@Group:staff#members",
+    "Folder:docs#parents@Folder:root",
+    "Folder:private#parents@Folder:docs",
+    "File:plan#parents@Folder:private",
+    "File:memo#owners@carl",
+    "Folder:docs#banned@eve",
+    "Folder:root#viewers@eve",
+]
+
+
+@pytest.mark.parametrize(("question", "allowed"), [
+    pytest.param("Group:devs#members@ada", True, id="direct tuple"),
+    pytest.param("Group:staff#members@ada", True, id="subject set expanded"),
+    pytest.param("File:memo#edit@carl", True, id="computed userset: owners -> edit"),
+    pytest.param("File:memo#view@carl", True, id="computed userset twice: owners -> edit -> view"),
+    pytest.param("File:plan#view@ada", True, id="traversal: file -> 3 folders -> group of groups"),
+    pytest.param("File:plan#view@bob", False, id="stranger"),
+    pytest.param("Folder:root#view@eve", True, id="viewer of root"),
+    pytest.param("Folder:docs#view@eve", False, id="&& !banned wins over the parent's view"),
+    pytest.param("File:plan#edit@ada", False, id="viewing is not editing"),
+])
+async def test_checks_follow_the_model(store: Store, question: str, allowed: bool) -> None:
+    await write(store, *MODEL)
+    assert await engine(store, depth=10).check(t(question)) is allowed
+
+
+async def test_an_exhausted_depth_is_not_allowed(store: Store) -> None:
+    await write(store, *MODEL)
+    assert await engine(store).check(t("File:plan#view@ada"), max_depth=3) is False
+    assert await engine(store, depth=3).check(t("File:plan#view@ada"), max_depth=50) is False
+    assert await engine(store, depth=50).check(t("File:plan#view@ada"), max_depth=50) is True
+
+
+async def test_depth_exhausted_under_not_is_still_not_allowed(store: Store) -> None:
+    await write(store, "Folder:root#viewers@Group:staff#members", "Group:staff#members@Group:devs#members",
+                "Group:devs#members@ada")
+    assert await engine(store).check(t("Folder:root#view@ada")) is True
+    assert await engine(store).check(t("Folder:root#view@ada"), max_depth=1) is False
+
+
+async def test_cycles_end(store: Store) -> None:
+    await write(store, "Group:a#members@Group:b#members", "Group:b#members@Group:a#members",
+                "Folder:x#parents@Folder:y", "Folder:y#parents@Folder:x")
+    assert await engine(store, depth=200).check(t("Group:a#members@ada")) is False
+    assert await engine(store, depth=200).check(t("Folder:x#view@ada")) is False
+
+
+async def test_a_relation_the_model_lacks_is_a_bad_request(store: Store) -> None:
+    with pytest.raises(BadRequest):
+        await engine(store).check(t("File:plan#delete@ada"))
+
+
+async def test_expand_returns_keto_s_tree(store: Store) -> None:
+    await write(store, *MODEL)
+    tree = await ExpandEngine(store, Limit()).expand(SubjectSet("Group", "staff", "members"))
+    assert tree is not None
+    assert tree.as_json() == {
+        "type": "union",
+        "tuple": {"namespace": "", "object": "", "relation": "",
+                  "subject_set": {"namespace": "Group", "object": "staff", "relation": "members"}},
+        "children": [{
+            "type": "union",
+            "tuple": {"namespace": "", "object": "", "relation": "",
+                      "subject_set": {"namespace": "Group", "object": "devs", "relation": "members"}},
+            "children": [{"type": "leaf", "tuple": {"namespace": "", "object": "", "relation": "",
+                                                    "subject_id": "ada"}}]}]}
+    shallow = await ExpandEngine(store, Limit()).expand(SubjectSet("Group", "staff", "members"), max_depth=1)
+    assert shallow is not None and shallow.type == "leaf" and not shallow.children
+    assert await ExpandEngine(store, Limit()).expand(SubjectSet("Group", "nobody", "members")) is None
