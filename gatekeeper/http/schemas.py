@@ -115,5 +115,13 @@ COMPONENTS: dict[str, Any] = {
     "LogoutFlow": _obj(["logout_url", "logout_token"], logout_url=_STR, logout_token=_STR),
     "PerformNativeLogoutBody": _obj(["session_token"], session_token=_STR),
     "FlowError": _obj(["id"], id=_STR, error={"type": "object"}, created_at=_TIME, updated_at=_TIME),
+    "SubjectSet": _obj(["namespace", "object", "relation"], namespace=_STR, object=_STR, relation=_STR),
+    "Relationship": _obj(["namespace", "object", "relation"], namespace=_STR, object=_STR, relation=_STR,
+                         subject_id=_STR, subject_set=_ref("SubjectSet")),
+    "CreateRelationshipBody": _obj(["namespace", "object", "relation"], namespace=_STR, object=_STR, relation=_STR,
+                                   subject_id=_STR, subject_set=_ref("SubjectSet")),
+    "RelationshipPatchList": {"type": "array", "items": _obj(
+        ["action", "relation_tuple"], action={"type": "string", "enum": ["insert", "delete"]},
+        relation_tuple=_ref("Relationship"))},
     "IdentitySchemas": {"type": "array", "items": _obj(["id", "schema"], id=_STR, schema={"type": "object"})},
 }

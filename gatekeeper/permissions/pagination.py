@@ -28,7 +28,9 @@ class PageTokens:
         """The position a token continues after; BadRequest when it was not issued here."""
         try:
             raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-            payload, mac = raw.rsplit(b".", 1)
+            payload, dot, mac = raw[:-17], raw[-17:-16], raw[-16:]
+            if dot != b".":
+                raise ValueError("not a page token")
             after = int(payload.decode("ascii"))
         except (ValueError, UnicodeDecodeError):
             raise BadRequest(reason="the page token is invalid") from None

@@ -13,10 +13,12 @@ import httpx
 
 from gatekeeper.config import Config
 from gatekeeper.errors import GatekeeperError
+from gatekeeper.http.keto.services import PermissionServices
 from gatekeeper.identity.revocation import RevocationBroadcast
 from gatekeeper.observe import MULTIPROCESS_DIR, Metrics, Readiness
 from gatekeeper.server.access_wiring import AccessServices, build_access
 from gatekeeper.server.identity_wiring import IdentityServices, build_identity
+from gatekeeper.server.permissions_wiring import build_permissions
 from gatekeeper.store import Store, new_store
 
 
@@ -37,6 +39,7 @@ class Container:
     readiness: Readiness
     identity: IdentityServices
     access: AccessServices
+    permissions: PermissionServices
     services: list[Service]  # started in this order, stopped in reverse
     store_connected: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -62,13 +65,14 @@ async def build(config: Config) -> Container:
     identity = await build_identity(config, store, http, metrics, store_connected)
     sessions = identity.ctx.sessions
     access = build_access(config, http, metrics, sessions)
+    permissions = build_permissions(config, store)
     # a session revoked on any replica: dropped from this one's cache, and its WebSocket/SSE connections closed
     revocation = RevocationBroadcast(store, [lambda hashes: sessions.forget(*hashes), access.live.revoked],
                                      sessions.forget_all, metrics.registry)
     readiness = Readiness(metrics.ready)
     container = Container(
         config=config, store=store, metrics=metrics, http=http, readiness=readiness, identity=identity,
-        access=access, store_connected=store_connected,
+        access=access, permissions=permissions, store_connected=store_connected,
         services=[identity.courier.worker, identity.cleanup, revocation, access.live, access.repository,
                   access.forwarder])
     readiness.checks["database"] = lambda: store_ready(store, store_connected)

@@ -1,0 +1,109 @@
+"""Keto's read API, served on the `api` listener (Oathkeeper's port, where `remote_json` rules point):
+
+    GET  /relation-tuples                  a page of tuples: {relation_tuples, next_page_token}
+    GET|POST /relation-tuples/check        200 {allowed: true} or 403 {allowed: false}
+    GET|POST /relation-tuples/check/openapi   always 200 {allowed}
+    GET  /relation-tuples/expand           the subject tree of a subject set
+    GET  /namespaces                       {namespaces: [{name}]}
+    POST /opl/syntax/check                 {errors: [{message, start, end}]} for an OPL document
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from gatekeeper.errors import BadRequest, NotFound
+from gatekeeper.http.common import endpoint, json_response, loads_json, read_raw
+from gatekeeper.http.keto.services import PermissionServices
+from gatekeeper.permissions.model import (
+    RelationTuple,
+    SubjectSet,
+    query_from_params,
+    tuple_from_json,
+    tuple_from_params,
+)
+from gatekeeper.permissions.opl import syntax_errors
+from gatekeeper.permissions.pagination import page_size
+
+MAX_OPL_BYTES = 1 << 20
+
+
+def max_depth(request: Request) -> int:
+    raw = request.query_params.get("max-depth")
+    if raw is None:
+        return 0
+    try:
+        return int(raw)
+    except ValueError:
+        raise BadRequest(f"unable to parse 'max-depth' query parameter to int: {raw!r}") from None
+
+
+class KetoReadApi:
+    def __init__(self, services: PermissionServices) -> None:
+        self.s = services
+
+    def routes(self) -> list[BaseRoute]:
+        check, check_openapi = self.check(mirror_status=True), self.check(mirror_status=False)
+        return [
+            Route("/relation-tuples", endpoint("/relation-tuples")(self.list_tuples), methods=["GET"]),
+            Route("/relation-tuples/check", endpoint("/relation-tuples/check")(check), methods=["GET", "POST"]),
+            Route("/relation-tuples/check/openapi", endpoint("/relation-tuples/check/openapi")(check_openapi),
+                  methods=["GET", "POST"]),
+            Route("/relation-tuples/expand", endpoint("/relation-tuples/expand")(self.expand), methods=["GET"]),
+            Route("/namespaces", endpoint("/namespaces")(self.namespaces), methods=["GET"]),
+            Route("/opl/syntax/check", endpoint("/opl/syntax/check")(self.syntax_check), methods=["POST"]),
+        ]
+
+    async def list_tuples(self, request: Request) -> Response:
+        params = dict(request.query_params)
+        page = await self.s.tuples.list(query_from_params(params), size=page_size(params.get("page_size")),
+                                        token=params.get("page_token") or None)
+        return json_response({"relation_tuples": [t.as_json() for t in page.tuples],
+                              "next_page_token": page.next_page_token})
+
+    def check(self, *, mirror_status: bool) -> Callable[[Request], Awaitable[Response]]:
+        """Keto's check: `mirror_status` answers a denial with 403 (for `remote_json`), else always 200."""
+        async def handle(request: Request) -> Response:
+            if request.method == "POST":
+                asked = tuple_from_json(loads_json(await read_raw(request)))
+            else:
+                asked = tuple_from_params(dict(request.query_params))
+            allowed = await self._allowed(asked, max_depth(request))
+            return json_response({"allowed": allowed}, 403 if mirror_status and not allowed else 200)
+        return handle
+
+    async def _allowed(self, asked: RelationTuple, depth: int) -> bool:
+        namespaces = self.s.namespaces()
+        subject = asked.subject
+        if namespaces.get(asked.namespace) is None or \
+                isinstance(subject, SubjectSet) and namespaces.get(subject.namespace) is None:
+            return False  # Keto: an unknown namespace is "not allowed", not an error
+        return await self.s.checks.check(asked, depth)
+
+    async def expand(self, request: Request) -> Response:
+        params = request.query_params
+        missing = [k for k in ("namespace", "object", "relation") if k not in params]
+        if missing:
+            raise BadRequest(f"missing query parameters: {', '.join(missing)}")
+        self.s.namespaces().require(params["namespace"])
+        tree = await self.s.expand.expand(SubjectSet(params["namespace"], params["object"], params["relation"]),
+                                          max_depth(request))
+        if tree is None:
+            raise NotFound("no relation tuple found")
+        return json_response(tree.as_json())
+
+    async def namespaces(self, request: Request) -> Response:
+        return json_response({"namespaces": [{"name": name} for name in self.s.namespaces().names()]})
+
+    async def syntax_check(self, request: Request) -> Response:
+        raw = await read_raw(request, MAX_OPL_BYTES)
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise BadRequest("the OPL document is not UTF-8") from None
+        errors = syntax_errors(text)
+        return json_response({"errors": [e.as_json() for e in errors]} if errors else {})
