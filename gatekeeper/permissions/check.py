@@ -42,31 +42,24 @@ def effective_depth(requested: int, global_max: int) -> int:
 
 async def union(steps: Sequence[Step]) -> Membership:
     """Member as soon as one step is; else unknown if one was; else not a member."""
-    if len(steps) == 1:
-        return await steps[0]
-    tasks = [asyncio.ensure_future(s) for s in steps]
-    result = Membership.NOT_MEMBER
-    try:
-        for done in asyncio.as_completed(tasks):
-            outcome = await done
-            if outcome is Membership.MEMBER:
-                return outcome
-            if outcome is Membership.UNKNOWN:
-                result = outcome
-        return result
-    finally:
-        for task in tasks:
-            task.cancel()
+    return await _first_decisive(steps, decisive=Membership.MEMBER, otherwise=Membership.NOT_MEMBER)
 
 
 async def intersection(steps: Sequence[Step]) -> Membership:
     """Not a member as soon as one step is not; else unknown if one was; else a member."""
+    return await _first_decisive(steps, decisive=Membership.NOT_MEMBER, otherwise=Membership.MEMBER)
+
+
+async def _first_decisive(steps: Sequence[Step], *, decisive: Membership, otherwise: Membership) -> Membership:
+    """Run the steps concurrently; the first `decisive` outcome cancels the rest."""
+    if len(steps) == 1:
+        return await steps[0]
     tasks = [asyncio.ensure_future(s) for s in steps]
-    result = Membership.MEMBER
+    result = otherwise
     try:
         for done in asyncio.as_completed(tasks):
             outcome = await done
-            if outcome is Membership.NOT_MEMBER:
+            if outcome is decisive:
                 return outcome
             if outcome is Membership.UNKNOWN:
                 result = outcome
