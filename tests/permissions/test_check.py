@@ -112,3 +112,18 @@ async def test_expand_returns_keto_s_tree(store: Store) -> None:
     shallow = await ExpandEngine(store, Limit()).expand(SubjectSet("Group", "staff", "members"), max_depth=1)
     assert shallow is not None and shallow.type == "leaf" and not shallow.children
     assert await ExpandEngine(store, Limit()).expand(SubjectSet("Group", "nobody", "members")) is None
+
+
+async def test_an_over_deep_expansion_is_cut_at_the_global_depth(store: Store) -> None:
+    chain = [f"Group:g{i}#members@Group:g{i + 1}#members" for i in range(8)] + ["Group:g8#members@ada"]
+    await write(store, *chain)
+
+    def depth(node: dict[str, object]) -> int:
+        children = node.get("children") or []
+        assert isinstance(children, list)
+        return 1 + max((depth(c) for c in children), default=0)
+
+    capped = await ExpandEngine(store, Limit(max_read_depth=3)).expand(SubjectSet("Group", "g0", "members"), 1000)
+    assert capped is not None and depth(capped.as_json()) == 3
+    whole = await ExpandEngine(store, Limit(max_read_depth=20)).expand(SubjectSet("Group", "g0", "members"))
+    assert whole is not None and depth(whole.as_json()) == 10
