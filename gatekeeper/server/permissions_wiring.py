@@ -7,12 +7,14 @@ import logging
 import secrets
 
 from gatekeeper.config import Config, ConfigError, ConfigProblem
+from gatekeeper.config.permissions import NamespaceFile
 from gatekeeper.http.keto.services import PermissionServices
 from gatekeeper.permissions.check import CheckEngine
 from gatekeeper.permissions.expand import ExpandEngine
 from gatekeeper.permissions.namespaces import NamespaceFileError, load_namespaces
 from gatekeeper.permissions.pagination import PageTokens
 from gatekeeper.permissions.tuples import RelationTuples
+from gatekeeper.permissions.watch import NamespaceWatcher
 from gatekeeper.store import Store
 
 log = logging.getLogger("gatekeeper.permissions")
@@ -25,11 +27,12 @@ def build_permissions(config: Config, store: Store) -> PermissionServices:
         path = "namespaces.location"
         raise ConfigError([ConfigProblem(problem, None, path, "the permission model cannot be used")
                            for problem in exc.problems]) from None
-    tokens = PageTokens(_page_keys(config))
-    current = lambda: namespaces  # noqa: E731  (one set for the process' lifetime)
+    location = config.namespaces.path if isinstance(config.namespaces, NamespaceFile) else None
+    watcher = NamespaceWatcher(namespaces, location, float(config.access_rules.watch_interval) or 1.0)
+    current = watcher.current
     return PermissionServices(
-        namespaces=current, tuples=RelationTuples(store, current, tokens),
-        checks=CheckEngine(store, current, config.limit), expand=ExpandEngine(store, config.limit))
+        namespaces=current, tuples=RelationTuples(store, current, PageTokens(_page_keys(config))),
+        checks=CheckEngine(store, current, config.limit), expand=ExpandEngine(store, config.limit), watcher=watcher)
 
 
 def _page_keys(config: Config) -> list[bytes]:

@@ -9,6 +9,7 @@ from gatekeeper.permissions.check import CheckEngine
 from gatekeeper.permissions.expand import ExpandEngine
 from gatekeeper.permissions.namespaces import NamespaceSet
 from gatekeeper.permissions.tuples import RelationTuples
+from gatekeeper.permissions.watch import NamespaceWatcher
 
 
 @dataclass(frozen=True)
@@ -17,3 +18,4 @@ class PermissionServices:
     tuples: RelationTuples
     checks: CheckEngine
     expand: ExpandEngine
+    watcher: NamespaceWatcher  # re-reads an OPL file when it changes (a service)
