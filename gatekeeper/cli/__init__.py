@@ -1,5 +1,5 @@
 """Command line: serve | migrate up/status | config check | version | rules | identities | hash | courier |
-cleanup; one module per command group, each adding its parser with `register(commands)`."""
+cleanup | relation-tuple | check; one module per command group, each adding its parser with `register(commands)`."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 
 from gatekeeper import __version__
-from gatekeeper.cli import cleanup, config_check, courier, identities, migrate, rules, serve
+from gatekeeper.cli import cleanup, config_check, courier, identities, migrate, permissions, rules, serve
 from gatekeeper.cli.runtime import EXIT_CONFIG
 from gatekeeper.config import ConfigError
 
@@ -45,6 +45,6 @@ def _parser() -> argparse.ArgumentParser:
         command.register(commands)
     version = commands.add_parser("version", help="print the version")
     version.set_defaults(run=lambda args: print(f"gatekeeper {__version__}"))
-    for command in (rules, courier, identities, cleanup):
+    for command in (rules, courier, identities, cleanup, permissions):
         command.register(commands)
     return parser
