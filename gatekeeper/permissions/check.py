@@ -18,11 +18,19 @@ from typing import Any
 
 from gatekeeper.config.permissions import Limit
 from gatekeeper.errors import BadRequest
-from gatekeeper.permissions.ast import Combine, ComputedSubjectSet, Invert, Operator, Rewrite, TupleToSubjectSet
+from gatekeeper.permissions.ast import (
+    Combine,
+    ComputedSubjectSet,
+    Invert,
+    Operator,
+    Relation,
+    Rewrite,
+    TupleToSubjectSet,
+)
 from gatekeeper.permissions.model import RelationTuple, SubjectSet
 from gatekeeper.permissions.namespaces import NamespaceSet
 from gatekeeper.permissions.ports import TupleStore
-from gatekeeper.permissions.tuples import to_row
+from gatekeeper.store.relation_tuples import Lookup
 
 
 class Membership(Enum):
@@ -88,75 +96,89 @@ class _Run:
     def __init__(self, store: TupleStore, namespaces: NamespaceSet, width: int, reads: asyncio.Semaphore) -> None:
         self.store, self.namespaces, self.width, self.reads = store, namespaces, width, reads
 
+    def definition(self, namespace: str, relation: str) -> Relation | None:
+        try:
+            return self.namespaces.relation(namespace, relation)
+        except BadRequest:  # a stored subject set names a relation the model lacks: nobody is in it
+            return None
+
     async def is_allowed(self, t: RelationTuple, depth: int, path: Path, *, skip_direct: bool = False) -> Membership:
+        """The relation's rewrite, its direct tuple (unless skipped) and its stored subject sets."""
         key = (t.namespace, t.object, t.relation)
         if depth <= 0 or key in path:
             return Membership.UNKNOWN
         path = path | {key}
-        try:
-            relation = self.namespaces.relation(t.namespace, t.relation)
-        except BadRequest:  # a stored subject set names a relation the model lacks: nobody is in it
-            return Membership.NOT_MEMBER
+        relation = self.definition(t.namespace, t.relation)
         steps: list[Step] = []
         if relation is not None and relation.rewrite is not None:
             steps.append(self.rewrite(t, relation.rewrite, depth, path))
-        if not skip_direct:
-            steps.append(self.direct(t))
-        steps.append(self.expand_subject(t, depth, path))
+        steps.append(self.lookup(t, [t.relation], depth, path, direct=not skip_direct))
         return await union(steps)
 
-    async def direct(self, t: RelationTuple) -> Membership:
+    async def read(self, t: RelationTuple, relations: list[str], *, direct: bool, subject: bool = True) -> Lookup:
+        s = t.subject
         async with self.reads:
-            found = await self.store.relation_tuple_exists(to_row(t))
-        return Membership.MEMBER if found else Membership.NOT_MEMBER
+            return await self.store.lookup_relations(
+                t.namespace, t.object, relations, limit=self.width, direct=direct,
+                subject_id=None if isinstance(s, SubjectSet) or not subject else s,
+                subject_set=(s.namespace, s.object, s.relation) if isinstance(s, SubjectSet) and subject else None)
 
-    async def subject_sets(self, t: RelationTuple, relation: str) -> tuple[list[SubjectSet], bool]:
-        """The subject sets in `relation` of t's object (at most the read width) and whether t's subject is
-        directly in one of them."""
-        subject = t.subject
-        async with self.reads:
-            hits = await self.store.subject_sets_in(
-                t.namespace, t.object, [relation], limit=self.width,
-                subject_id=None if isinstance(subject, SubjectSet) else subject,
-                subject_set=(subject.namespace, subject.object, subject.relation)
-                if isinstance(subject, SubjectSet) else None)
-        return [SubjectSet(*h.subject_set) for h in hits], any(h.found for h in hits)
-
-    async def expand_subject(self, t: RelationTuple, depth: int, path: Path) -> Membership:
-        sets, found = await self.subject_sets(t, t.relation)
-        if found:
+    async def lookup(self, t: RelationTuple, relations: list[str], depth: int, path: Path, *,
+                     direct: bool) -> Membership:
+        """A direct tuple in one of `relations` (free), else the subject sets stored there, expanded (one level)."""
+        if depth <= 0 and not direct:
+            return Membership.UNKNOWN
+        found = await self.read(t, relations, direct=direct)
+        if found.direct:
             return Membership.MEMBER
-        if not sets:
+        if not found.subject_sets:
             return Membership.NOT_MEMBER
+        if depth <= 0:
+            return Membership.UNKNOWN
+        if any(hit.found for hit in found.subject_sets):
+            return Membership.MEMBER
         if depth <= 1:
             return Membership.UNKNOWN
-        return await union([self.is_allowed(RelationTuple(s.namespace, s.object, s.relation, t.subject), depth - 1,
-                                            path, skip_direct=True) for s in sets])
+        return await union([self.is_allowed(RelationTuple(*hit.subject_set, t.subject), depth - 1, path,
+                                            skip_direct=True) for hit in found.subject_sets])
 
     async def rewrite(self, t: RelationTuple, rewrite: Combine, depth: int, path: Path) -> Membership:
         if depth <= 0:
             return Membership.UNKNOWN
-        steps = [self.child(t, c, depth, path, within_or=rewrite.operator is Operator.OR) for c in rewrite.children]
-        return await (union(steps) if rewrite.operator is Operator.OR else intersection(steps))
+        if rewrite.operator is Operator.AND:
+            return await intersection([self.child(t, c, depth, path) for c in rewrite.children])
+        computed = [c.relation for c in rewrite.children if isinstance(c, ComputedSubjectSet)]
+        steps = [self.child(t, c, depth, path) for c in rewrite.children if not isinstance(c, ComputedSubjectSet)]
+        if computed:  # as Keto: their direct tuples in one read, their own rules one level deeper
+            steps.append(self.lookup(t, computed, depth - 1, path, direct=True))
+            steps.extend(self.computed_rewrite(t, name, depth - 1, path) for name in computed)
+        return await union(steps)
 
-    async def child(self, t: RelationTuple, child: Rewrite, depth: int, path: Path, *, within_or: bool) -> Membership:
+    async def computed_rewrite(self, t: RelationTuple, relation: str, depth: int, path: Path) -> Membership:
+        """The rewrite of another relation of the same object (nothing when it has none)."""
+        definition = self.definition(t.namespace, relation)
+        key = (t.namespace, t.object, relation)
+        if definition is None or definition.rewrite is None:
+            return Membership.NOT_MEMBER
+        if depth <= 0 or key in path:
+            return Membership.UNKNOWN
+        return await self.rewrite(RelationTuple(t.namespace, t.object, relation, t.subject), definition.rewrite,
+                                  depth, path | {key})
+
+    async def child(self, t: RelationTuple, child: Rewrite, depth: int, path: Path) -> Membership:
         if isinstance(child, ComputedSubjectSet):
-            computed = RelationTuple(t.namespace, t.object, child.relation, t.subject)
-            if within_or:  # as Keto: the direct tuple, then the relation's own rules one level deeper
-                return await union([self.direct(computed),
-                                    self.is_allowed(computed, depth - 1, path, skip_direct=True)])
-            return await self.is_allowed(computed, depth, path)
+            return await self.is_allowed(RelationTuple(t.namespace, t.object, child.relation, t.subject), depth, path)
         if isinstance(child, TupleToSubjectSet):
             return await self.traverse(t, child, depth, path)
         if isinstance(child, Invert):
-            inner = await self.child(t, child.child, depth, path, within_or=False)
+            inner = await self.child(t, child.child, depth, path)
             return {Membership.MEMBER: Membership.NOT_MEMBER,
                     Membership.NOT_MEMBER: Membership.MEMBER}.get(inner, Membership.UNKNOWN)
         return await self.rewrite(t, child, depth - 1, path)
 
     async def traverse(self, t: RelationTuple, ttu: TupleToSubjectSet, depth: int, path: Path) -> Membership:
-        sets, _ = await self.subject_sets(t, ttu.relation)
-        if not sets:
+        found = await self.read(t, [ttu.relation], direct=False, subject=False)
+        if not found.subject_sets:
             return Membership.NOT_MEMBER
-        return await union([self.is_allowed(RelationTuple(s.namespace, s.object, ttu.computed, t.subject),
-                                            depth - 1, path) for s in sets])
+        return await union([self.is_allowed(RelationTuple(hit.subject_set[0], hit.subject_set[1], ttu.computed,
+                                                          t.subject), depth - 1, path) for hit in found.subject_sets])

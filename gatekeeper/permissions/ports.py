@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from gatekeeper.store.relation_tuples import SubjectSetHit, TupleFilter, TupleRow
+from gatekeeper.store.relation_tuples import Lookup, TupleFilter, TupleRow
 
 
 class TupleStore(Protocol):
@@ -17,9 +17,8 @@ class TupleStore(Protocol):
     async def relation_tuples_page(self, f: TupleFilter, *, after: int, limit: int) -> list[tuple[int, TupleRow]]:
         """Tuples in `seq` order after `after`, with their `seq`."""
 
-    async def relation_tuple_exists(self, row: TupleRow) -> bool: ...
-
-    async def subject_sets_in(self, namespace: str, object_: str, relations: Sequence[str], *, limit: int,
-                              subject_id: str | None = None,
-                              subject_set: tuple[str, str, str] | None = None) -> list[SubjectSetHit]:
-        """Subject sets in the object's relations, and whether the subject is directly in each."""
+    async def lookup_relations(self, namespace: str, object_: str, relations: Sequence[str], *, limit: int,
+                               subject_id: str | None = None, subject_set: tuple[str, str, str] | None = None,
+                               direct: bool = False) -> Lookup:
+        """Whether the subject is directly in one of the relations (with `direct`), and the subject sets stored
+        in them, each with whether the subject is directly in it (one round trip)."""

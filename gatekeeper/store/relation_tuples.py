@@ -41,6 +41,11 @@ class SubjectSetHit(NamedTuple):
     found: bool
 
 
+class Lookup(NamedTuple):
+    direct: bool  # the subject is directly in one of the relations
+    subject_sets: list[SubjectSetHit]
+
+
 def _values(row: TupleRow) -> tuple[Any, ...]:
     ss = row.subject_set or (None, None, None)
     return (row.namespace, row.object, row.relation, row.subject_id, *ss)
@@ -103,30 +108,37 @@ class RelationTuplePersister:
             *args)
         return [(int(r["seq"]), _row(r)) for r in rows]
 
-    async def relation_tuple_exists(self, row: TupleRow) -> bool:
-        args: list[Any] = []
-        sql = f"SELECT 1 FROM relation_tuples WHERE {' AND '.join(_where(row, args))} LIMIT 1"  # noqa: S608
-        return await self.db.fetch_one(sql, *args) is not None
-
-    async def subject_sets_in(self, namespace: str, object_: str, relations: Sequence[str], *, limit: int,
-                              subject_id: str | None = None,
-                              subject_set: tuple[str, str, str] | None = None) -> list[SubjectSetHit]:
-        """The subject sets in `relations` of `namespace:object` (at most `limit`, oldest first), each with whether
-        the given subject is directly in it (one statement: the check engine's expansion step)."""
+    async def lookup_relations(self, namespace: str, object_: str, relations: Sequence[str], *, limit: int,
+                               subject_id: str | None = None, subject_set: tuple[str, str, str] | None = None,
+                               direct: bool = False) -> Lookup:
+        """One statement for a check step: whether the subject is directly in one of `relations` of
+        `namespace:object` (with `direct`), and the subject sets stored there (at most `limit`, oldest first), each
+        with whether the subject is directly in it."""
         args: list[Any] = [namespace, object_]
         marks = []
         for relation in relations:
             args.append(relation)
             marks.append(f"${len(args)}")
-        inner = _where(TupleFilter(subject_id=subject_id, subject_set=subject_set), args, "d.")
+
+        def scope(alias: str) -> str:
+            return f"{alias}namespace = $1 AND {alias}object = $2 AND {alias}relation IN ({', '.join(marks)})"
+
+        subject = TupleFilter(subject_id=subject_id, subject_set=subject_set)
+        inner = _where(subject, args, "d.")
         found = ("EXISTS (SELECT 1 FROM relation_tuples d WHERE d.namespace = t.subject_set_namespace AND "  # noqa: S608
                  "d.object = t.subject_set_object AND d.relation = t.subject_set_relation AND "
                  f"{' AND '.join(inner)})") if inner else "FALSE"
+        exact = _where(subject, args) if direct and inner else []
         args.append(limit)
-        rows = await self.db.fetch_all(
-            f"SELECT t.relation, t.subject_set_namespace, t.subject_set_object, t.subject_set_relation, "  # noqa: S608
-            f"{found} AS found FROM relation_tuples t WHERE t.namespace = $1 AND t.object = $2 "
-            f"AND t.relation IN ({', '.join(marks)}) AND t.subject_set_namespace IS NOT NULL "
-            f"ORDER BY t.seq LIMIT ${len(args)}", *args)
-        return [SubjectSetHit(r["relation"], (r["subject_set_namespace"], r["subject_set_object"],
-                                              r["subject_set_relation"]), bool(r["found"])) for r in rows]
+        sql = (f"SELECT * FROM (SELECT 1 AS kind, t.relation, t.subject_set_namespace, t.subject_set_object, "  # noqa: S608
+               f"t.subject_set_relation, {found} AS found FROM relation_tuples t WHERE {scope('t.')} "
+               f"AND t.subject_set_namespace IS NOT NULL ORDER BY t.seq LIMIT ${len(args)}) AS sets")
+        if exact:  # the direct tuple as a first row of its own kind
+            sql = (f"SELECT * FROM (SELECT 0 AS kind, relation, '' AS subject_set_namespace, "  # noqa: S608
+                   f"'' AS subject_set_object, '' AS subject_set_relation, TRUE AS found FROM relation_tuples "
+                   f"WHERE {scope('')} AND {' AND '.join(exact)} LIMIT 1) AS direct UNION ALL {sql}")
+        rows = await self.db.fetch_all(sql, *args)
+        hits = [SubjectSetHit(r["relation"], (r["subject_set_namespace"], r["subject_set_object"],
+                                              r["subject_set_relation"]), bool(r["found"]))
+                for r in rows if r["kind"] == 1]
+        return Lookup(any(r["kind"] == 0 for r in rows), hits)

@@ -7,7 +7,7 @@ import pytest
 
 from gatekeeper.errors import StoreError
 from gatekeeper.store import Store
-from gatekeeper.store.relation_tuples import SubjectSetHit, TupleFilter, TupleRow
+from gatekeeper.store.relation_tuples import Lookup, SubjectSetHit, TupleFilter, TupleRow
 
 ADA = TupleRow("File", "report", "viewers", "ada")
 EDITORS = TupleRow("File", "report", "viewers", None, ("Group", "editors", "members"))
@@ -19,9 +19,12 @@ async def test_a_tuple_is_stored_once_and_found_exactly(store: Store) -> None:
     await store.write_relation_tuples([ADA])
     page = await store.relation_tuples_page(TupleFilter(), after=0, limit=10)
     assert [row for _, row in page] == [ADA, EDITORS]
-    assert await store.relation_tuple_exists(ADA)
-    assert not await store.relation_tuple_exists(ADA._replace(subject_id="eve"))
-    assert not await store.relation_tuple_exists(EDITORS._replace(subject_set=("Group", "editors", "")))
+    assert (await store.lookup_relations("File", "report", ["viewers"], limit=10, subject_id="ada",
+                                         direct=True)).direct
+    assert not (await store.lookup_relations("File", "report", ["viewers"], limit=10, subject_id="eve",
+                                             direct=True)).direct
+    assert not (await store.lookup_relations("File", "report", ["viewers"], limit=10, direct=True,
+                                             subject_set=("Group", "editors", ""))).direct
 
 
 async def test_filters_select_by_object_relation_and_either_kind_of_subject(store: Store) -> None:
@@ -52,12 +55,18 @@ async def test_a_batch_with_a_failing_statement_changes_nothing(store: Store) ->
     assert [r for _, r in await store.relation_tuples_page(TupleFilter(), after=0, limit=10)] == [ADA]
 
 
-async def test_subject_sets_come_with_whether_the_subject_is_directly_in_them(store: Store) -> None:
-    await store.write_relation_tuples([ADA, EDITORS, BOB_IN_EDITORS])
-    hits = await store.subject_sets_in("File", "report", ["viewers"], limit=10, subject_id="bob")
-    assert hits == [SubjectSetHit("viewers", ("Group", "editors", "members"), True)]
-    misses = await store.subject_sets_in("File", "report", ["viewers"], limit=10, subject_id="ada")
-    assert misses == [SubjectSetHit("viewers", ("Group", "editors", "members"), False)]
+async def test_one_lookup_answers_direct_and_subject_sets_with_whether_the_subject_is_in_them(store: Store) -> None:
+    await store.write_relation_tuples([ADA, EDITORS, BOB_IN_EDITORS, TupleRow("File", "report", "owners", "carl")])
+    editors = SubjectSetHit("viewers", ("Group", "editors", "members"), True)
+    bob = await store.lookup_relations("File", "report", ["viewers"], limit=10, subject_id="bob", direct=True)
+    assert bob == Lookup(False, [editors])
+    ada = await store.lookup_relations("File", "report", ["viewers"], limit=10, subject_id="ada", direct=True)
+    assert ada == Lookup(True, [editors._replace(found=False)])
+    carl = await store.lookup_relations("File", "report", ["viewers", "owners"], limit=10, subject_id="carl",
+                                        direct=True)
+    assert carl.direct
+    no_subject = await store.lookup_relations("File", "report", ["viewers"], limit=10)
+    assert no_subject == Lookup(False, [editors._replace(found=False)])
 
 
 async def test_deleting_by_query_and_by_tuple(store: Store) -> None:

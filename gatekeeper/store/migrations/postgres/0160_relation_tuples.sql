@@ -18,10 +18,10 @@ CREATE TABLE relation_tuples (
 CREATE UNIQUE INDEX relation_tuples_unique ON relation_tuples (
     namespace, object, relation, COALESCE(subject_id, ''), COALESCE(subject_set_namespace, ''),
     COALESCE(subject_set_object, ''), COALESCE(subject_set_relation, ''));
--- check: a direct tuple, and the subject sets of namespace:object#relation (expansion, traversal)
+-- check: a direct tuple; the tuples of namespace:object#relation in page order (subject sets to expand or
+-- traverse, expand, listing)
 CREATE INDEX relation_tuples_check ON relation_tuples (namespace, object, relation, subject_id);
-CREATE INDEX relation_tuples_check_sets ON relation_tuples (namespace, object, relation, subject_set_namespace,
-    subject_set_object, subject_set_relation);
+CREATE INDEX relation_tuples_object ON relation_tuples (namespace, object, relation, seq);
 -- reverse lookups: what a subject id or a subject set has a relation to
 CREATE INDEX relation_tuples_subject_id ON relation_tuples (subject_id, namespace, relation);
 CREATE INDEX relation_tuples_subject_set ON relation_tuples (subject_set_namespace, subject_set_object,
