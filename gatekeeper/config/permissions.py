@@ -45,10 +45,13 @@ Namespaces = tuple[LegacyNamespace, ...] | NamespaceFile | None
 @dataclass(frozen=True)
 class Limit:
     """Keto's `limit`: a request's `max-depth` is capped by `max_read_depth`; a check follows at most
-    `max_read_width` subject sets of one relation."""
+    `max_read_width` subject sets of one relation; a batch check takes at most `max_batch_check_size` tuples and
+    checks `batch_check_max_parallelization` of them at a time."""
 
     max_read_depth: int = 5
     max_read_width: int = 100
+    max_batch_check_size: int = 10
+    batch_check_max_parallelization: int = 5
 
 
 def build_namespaces(raw: Any, source: Source, problems: list[ConfigProblem]) -> Namespaces:
@@ -79,7 +82,7 @@ def build_namespaces(raw: Any, source: Source, problems: list[ConfigProblem]) ->
 
 
 def check_limit(limit: Limit, add: Callable[[str, str], None]) -> None:
-    for key in ("max_read_depth", "max_read_width"):
+    for key in ("max_read_depth", "max_read_width", "max_batch_check_size", "batch_check_max_parallelization"):
         value = getattr(limit, key)
         if value is not None and not 1 <= value <= 65535:
             add(f"limit.{key}", f"expected a number between 1 and 65535, got {value}")

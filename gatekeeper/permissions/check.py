@@ -17,7 +17,7 @@ from enum import Enum
 from typing import Any
 
 from gatekeeper.config.permissions import Limit
-from gatekeeper.errors import BadRequest
+from gatekeeper.errors import BadRequest, GatekeeperError
 from gatekeeper.permissions.ast import (
     Combine,
     ComputedSubjectSet,
@@ -83,11 +83,32 @@ class CheckEngine:
         self._store, self._namespaces, self._limit, self._concurrency = store, namespaces, limit, concurrency
 
     async def check(self, t: RelationTuple, max_depth: int = 0) -> bool:
-        """Whether `t` holds, directly or through the model; BadRequest for a relation the model lacks."""
-        self._namespaces().relation(t.namespace, t.relation)  # a relation the model lacks: 400 before any read
-        run = _Run(self._store, self._namespaces(), self._limit.max_read_width, asyncio.Semaphore(self._concurrency))
+        """Whether `t` holds, directly or through the model. An unknown namespace (of the object or of a subject
+        set) is simply not allowed, as Keto's check endpoints answer; BadRequest for a relation the model lacks."""
+        namespaces = self._namespaces()
+        subject = t.subject
+        if namespaces.get(t.namespace) is None or \
+                isinstance(subject, SubjectSet) and namespaces.get(subject.namespace) is None:
+            return False
+        namespaces.relation(t.namespace, t.relation)  # a relation the model lacks: 400 before any read
+        run = _Run(self._store, namespaces, self._limit.max_read_width, asyncio.Semaphore(self._concurrency))
         depth = effective_depth(max_depth, self._limit.max_read_depth)
         return await run.is_allowed(t, depth, frozenset()) is Membership.MEMBER
+
+    async def check_batch(self, asked: Sequence[RelationTuple], max_depth: int = 0) -> list[tuple[bool, str]]:
+        """Keto's batch check: (allowed, error) per tuple, in order, at most `limit.batch_check_max_parallelization`
+        at a time; an unknown namespace or a relation the model lacks is that tuple's error."""
+        parallel = asyncio.Semaphore(self._limit.batch_check_max_parallelization)
+
+        async def one(t: RelationTuple) -> tuple[bool, str]:
+            async with parallel:
+                try:
+                    self._namespaces().require(t.namespace)
+                    return await self.check(t, max_depth), ""
+                except GatekeeperError as exc:
+                    return False, exc.reason or exc.message
+
+        return list(await asyncio.gather(*(one(t) for t in asked)))
 
 
 class _Run:

@@ -32,7 +32,8 @@ def build_permissions(config: Config, store: Store) -> PermissionServices:
     current = watcher.current
     return PermissionServices(
         namespaces=current, tuples=RelationTuples(store, current, PageTokens(_page_keys(config))),
-        checks=CheckEngine(store, current, config.limit), expand=ExpandEngine(store, config.limit), watcher=watcher)
+        checks=CheckEngine(store, current, config.limit), expand=ExpandEngine(store, config.limit), watcher=watcher,
+        max_batch=config.limit.max_batch_check_size)
 
 
 def _page_keys(config: Config) -> list[bytes]:

@@ -104,10 +104,34 @@ async def test_check_or_error_mirrors_the_decision_in_the_status(gk: Instance) -
         await call(permission.check_permission_or_error, namespace="Group", object="devs", relation="members",
                    subject_id="bob")
     assert denied.value.status == 403
+    posted = await call(permission.post_check_permission_or_error,
+                        post_check_permission_or_error_body=keto.PostCheckPermissionOrErrorBody(
+                            namespace="Group", object="devs", relation="members", subject_id="ada"))
+    assert posted.allowed is True
     async with httpx.AsyncClient() as client:  # what an Oathkeeper remote_json authorizer sends
         resp = await client.post(f"{gk.api}/relation-tuples/check", json={
             "namespace": "Group", "object": "devs", "relation": "members", "subject_id": "bob"})
     assert (resp.status_code, resp.json()) == (403, {"allowed": False})
+
+
+async def test_batch_check_answers_each_tuple_in_order(gk: Instance) -> None:
+    _, permission, write = clients(gk)
+    await seed(write)
+
+    def asked(namespace: str, relation: str, subject: str) -> keto.Relationship:
+        return keto.Relationship(namespace=namespace, object="plan" if namespace == "File" else "devs",
+                                 relation=relation, subject_id=subject)
+
+    batch = await call(permission.batch_check_permission, batch_check_permission_body=keto.BatchCheckPermissionBody(
+        tuples=[asked("File", "view", "ada"), asked("File", "view", "bob"), asked("Nope", "x", "ada"),
+                asked("File", "nope", "ada")]))
+    assert [(r.allowed, r.error) for r in batch.results] == [
+        (True, None), (False, None), (False, "Unknown namespace with name 'Nope'."),
+        (False, "relation 'nope' does not exist")]
+    with pytest.raises(ApiException) as too_many:
+        await call(permission.batch_check_permission, batch_check_permission_body=keto.BatchCheckPermissionBody(
+            tuples=[asked("File", "view", "ada")] * 11))
+    assert too_many.value.status == 400
 
 
 async def test_pages_follow_the_token_and_a_forged_token_is_400(gk: Instance) -> None:

@@ -3,6 +3,7 @@
     GET  /relation-tuples                  a page of tuples: {relation_tuples, next_page_token}
     GET|POST /relation-tuples/check        200 {allowed: true} or 403 {allowed: false}
     GET|POST /relation-tuples/check/openapi   always 200 {allowed}
+    POST /relation-tuples/batch/check      {results: [{allowed, error?}]} for up to limit.max_batch_check_size tuples
     GET  /relation-tuples/expand           the subject tree of a subject set
     GET  /namespaces                       {namespaces: [{name}]}
     POST /opl/syntax/check                 {errors: [{message, start, end}]} for an OPL document
@@ -20,7 +21,6 @@ from gatekeeper.errors import BadRequest, NotFound
 from gatekeeper.http.common import endpoint, json_response, loads_json, read_raw
 from gatekeeper.http.keto.services import PermissionServices
 from gatekeeper.permissions.model import (
-    RelationTuple,
     SubjectSet,
     query_from_params,
     tuple_from_json,
@@ -53,6 +53,8 @@ class KetoReadApi:
             Route("/relation-tuples/check", endpoint("/relation-tuples/check")(check), methods=["GET", "POST"]),
             Route("/relation-tuples/check/openapi", endpoint("/relation-tuples/check/openapi")(check_openapi),
                   methods=["GET", "POST"]),
+            Route("/relation-tuples/batch/check", endpoint("/relation-tuples/batch/check")(self.batch_check),
+                  methods=["POST"]),
             Route("/relation-tuples/expand", endpoint("/relation-tuples/expand")(self.expand), methods=["GET"]),
             Route("/namespaces", endpoint("/namespaces")(self.namespaces), methods=["GET"]),
             Route("/opl/syntax/check", endpoint("/opl/syntax/check")(self.syntax_check), methods=["POST"]),
@@ -72,17 +74,20 @@ class KetoReadApi:
                 asked = tuple_from_json(loads_json(await read_raw(request)))
             else:
                 asked = tuple_from_params(dict(request.query_params))
-            allowed = await self._allowed(asked, max_depth(request))
+            allowed = await self.s.checks.check(asked, max_depth(request))
             return json_response({"allowed": allowed}, 403 if mirror_status and not allowed else 200)
         return handle
 
-    async def _allowed(self, asked: RelationTuple, depth: int) -> bool:
-        namespaces = self.s.namespaces()
-        subject = asked.subject
-        if namespaces.get(asked.namespace) is None or \
-                isinstance(subject, SubjectSet) and namespaces.get(subject.namespace) is None:
-            return False  # Keto: an unknown namespace is "not allowed", not an error
-        return await self.s.checks.check(asked, depth)
+    async def batch_check(self, request: Request) -> Response:
+        data = loads_json(await read_raw(request))
+        tuples = data.get("tuples") if isinstance(data, dict) else None
+        if not isinstance(tuples, list):
+            raise BadRequest("expected {\"tuples\": [...]}")
+        if len(tuples) > self.s.max_batch:
+            raise BadRequest(f"batch exceeds max size of {self.s.max_batch}")
+        results = await self.s.checks.check_batch([tuple_from_json(t) for t in tuples], max_depth(request))
+        return json_response({"results": [{"allowed": allowed, **({"error": error} if error else {})}
+                                          for allowed, error in results]})
 
     async def expand(self, request: Request) -> Response:
         params = request.query_params

@@ -19,3 +19,4 @@ class PermissionServices:
     checks: CheckEngine
     expand: ExpandEngine
     watcher: NamespaceWatcher  # re-reads an OPL file when it changes (a service)
+    max_batch: int  # limit.max_batch_check_size
