@@ -59,6 +59,7 @@ def route_tables(c: Container) -> dict[str, list[BaseRoute]]:
     id_token = config.mutators.get("id_token")
     jwks_url = str(id_token.config.get("jwks_url", "")) if id_token and id_token.enabled else ""
     api = [*access_routes(access.repository, access.deps, jwks_url), *KetoReadApi(c.permissions).routes()]
+    api.extend(doc_routes("gatekeeper API (Ory Keto v25.4 read API compatible)", api, {}))  # Keto's routes only
     return {"proxy": [], "public": public, "admin": admin, "api": api, "metrics": []}
 
 

@@ -15,12 +15,14 @@ from collections.abc import Awaitable, Callable
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
 from gatekeeper.errors import BadRequest, NotFound
-from gatekeeper.http.common import endpoint, json_response, loads_json, read_raw
+from gatekeeper.http.common import json_response, loads_json, read_raw
 from gatekeeper.http.keto.services import PermissionServices
+from gatekeeper.http.openapi import Param, operation
 from gatekeeper.permissions.model import (
+    QUERY_KEYS,
     SubjectSet,
     query_from_params,
     tuple_from_json,
@@ -30,6 +32,7 @@ from gatekeeper.permissions.opl import syntax_errors
 from gatekeeper.permissions.pagination import page_size
 
 MAX_OPL_BYTES = 1 << 20
+_QUERY = tuple(Param(k, "query") for k in QUERY_KEYS)
 
 
 def max_depth(request: Request) -> int:
@@ -47,17 +50,34 @@ class KetoReadApi:
         self.s = services
 
     def routes(self) -> list[BaseRoute]:
+        """The routes, each with its OpenAPI description (operation ids as Keto's)."""
         check, check_openapi = self.check(mirror_status=True), self.check(mirror_status=False)
+        tuple_q = (*_QUERY, Param("max-depth", "query", type="integer"))
+        answers: dict[int, str | None] = {200: "CheckPermissionResult", 400: "ErrorGeneric"}
+        mirrored: dict[int, str | None] = {**answers, 403: "CheckPermissionResult"}
         return [
-            Route("/relation-tuples", endpoint("/relation-tuples")(self.list_tuples), methods=["GET"]),
-            Route("/relation-tuples/check", endpoint("/relation-tuples/check")(check), methods=["GET", "POST"]),
-            Route("/relation-tuples/check/openapi", endpoint("/relation-tuples/check/openapi")(check_openapi),
-                  methods=["GET", "POST"]),
-            Route("/relation-tuples/batch/check", endpoint("/relation-tuples/batch/check")(self.batch_check),
-                  methods=["POST"]),
-            Route("/relation-tuples/expand", endpoint("/relation-tuples/expand")(self.expand), methods=["GET"]),
-            Route("/namespaces", endpoint("/namespaces")(self.namespaces), methods=["GET"]),
-            Route("/opl/syntax/check", endpoint("/opl/syntax/check")(self.syntax_check), methods=["POST"]),
+            operation("GET", "/relation-tuples", self.list_tuples, "getRelationships", "Query relationships",
+                      params=(*_QUERY, Param("page_size", "query", type="integer"), Param("page_token", "query")),
+                      responses={200: "Relationships", 400: "ErrorGeneric", 404: "ErrorGeneric"}),
+            operation("GET", "/relation-tuples/check", check, "checkPermissionOrError", "Check a permission",
+                      params=tuple_q, responses=mirrored),
+            operation("POST", "/relation-tuples/check", check, "postCheckPermissionOrError", "Check a permission",
+                      params=tuple_q[-1:], body="PostCheckPermissionBody", responses=mirrored),
+            operation("GET", "/relation-tuples/check/openapi", check_openapi, "checkPermission", "Check a permission",
+                      params=tuple_q, responses=answers),
+            operation("POST", "/relation-tuples/check/openapi", check_openapi, "postCheckPermission",
+                      "Check a permission", params=tuple_q[-1:], body="PostCheckPermissionBody", responses=answers),
+            operation("POST", "/relation-tuples/batch/check", self.batch_check, "batchCheckPermission",
+                      "Check permissions in a batch", params=tuple_q[-1:], body="BatchCheckPermissionBody",
+                      responses={200: "BatchCheckPermissionResult", 400: "ErrorGeneric"}),
+            operation("GET", "/relation-tuples/expand", self.expand, "expandPermissions", "Expand a subject set",
+                      params=(*_QUERY[:3], Param("max-depth", "query", type="integer")),
+                      responses={200: "ExpandedPermissionTree", 400: "ErrorGeneric", 404: "ErrorGeneric"}),
+            operation("GET", "/namespaces", self.namespaces, "listRelationshipNamespaces", "List namespaces",
+                      responses={200: "RelationshipNamespaces"}),
+            operation("POST", "/opl/syntax/check", self.syntax_check, "checkOplSyntax", "Check an OPL document",
+                      body="OplText", responses={200: "CheckOplSyntaxResult", 400: "ErrorGeneric",
+                                                 413: "ErrorGeneric"}),
         ]
 
     async def list_tuples(self, request: Request) -> Response:
