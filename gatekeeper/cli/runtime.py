@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 from gatekeeper.access.global_config import check_global_config
 from gatekeeper.config import Config, load_config
 from gatekeeper.config.dsn import Dsn
+from gatekeeper.server.permissions_wiring import load_model
 from gatekeeper.store import Store, new_store
 
 try:
@@ -52,8 +53,10 @@ async def ensure_migrated(store: Store) -> None:
 
 
 def load_checked(path: str | None, *, dev: bool) -> Config:
-    """The config, with every enabled handler's global config validated too (serve and config check)."""
+    """The config, with every enabled handler's global config and the permission model validated too (serve and
+    config check)."""
     config = load_config(path, dev=dev)
     check_global_config(config)
+    load_model(config)  # an OPL file's problems, with file:line:column
     return config
 

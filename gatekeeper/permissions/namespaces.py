@@ -14,11 +14,11 @@ from gatekeeper.permissions.opl_lexer import OplSyntaxError
 
 
 class NamespaceFileError(Exception):
-    """The OPL file cannot be read or has problems; `str()` lists them as `file:line:column: message`."""
+    """The OPL file cannot be read or has problems: (`file:line:column` or `file`, message) each."""
 
-    def __init__(self, path: str, problems: list[str]) -> None:
+    def __init__(self, path: str, problems: list[tuple[str, str]]) -> None:
         self.path, self.problems = path, problems
-        super().__init__("\n".join(problems))
+        super().__init__("\n".join(f"{where}: {message}" for where, message in problems))
 
 
 class NamespaceSet:
@@ -65,8 +65,8 @@ def read_opl_file(path: str) -> NamespaceSet:
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
-        raise NamespaceFileError(path, [f"{path}: cannot read: {exc.strerror}"]) from None
+        raise NamespaceFileError(path, [(path, f"cannot read: {exc.strerror}")]) from None
     errors: list[OplSyntaxError] = syntax_errors(text)
     if errors:
-        raise NamespaceFileError(path, [e.located(path) for e in errors])
+        raise NamespaceFileError(path, [(f"{path}:{e.start.line}:{e.start.column}", e.message) for e in errors])
     return NamespaceSet(parse(text))

@@ -43,9 +43,6 @@ class OplSyntaxError(Exception):
     def as_json(self) -> dict[str, object]:
         return {"message": self.message, "start": self.start.as_json(), "end": self.end.as_json()}
 
-    def located(self, name: str) -> str:
-        return f"{name}:{self.start.line}:{self.start.column}: {self.message}"
-
 
 _TOKEN = re.compile(r"""
     (?P<space>\s+)

@@ -53,8 +53,8 @@ class NamespaceWatcher:
         try:
             self._current = read_opl_file(self._path)
         except NamespaceFileError as exc:
-            for problem in exc.problems:
-                log.error("namespaces not reloaded: %s", problem)
+            for where, message in exc.problems:
+                log.error("namespaces not reloaded: %s: %s", where, message)
             return False
         log.info("namespaces reloaded", extra={"namespaces": ",".join(self._current.names())})
         return True

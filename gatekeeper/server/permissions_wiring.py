@@ -11,7 +11,7 @@ from gatekeeper.config.permissions import NamespaceFile
 from gatekeeper.http.keto.services import PermissionServices
 from gatekeeper.permissions.check import CheckEngine
 from gatekeeper.permissions.expand import ExpandEngine
-from gatekeeper.permissions.namespaces import NamespaceFileError, load_namespaces
+from gatekeeper.permissions.namespaces import NamespaceFileError, NamespaceSet, load_namespaces
 from gatekeeper.permissions.pagination import PageTokens
 from gatekeeper.permissions.tuples import RelationTuples
 from gatekeeper.permissions.watch import NamespaceWatcher
@@ -20,13 +20,17 @@ from gatekeeper.store import Store
 log = logging.getLogger("gatekeeper.permissions")
 
 
-def build_permissions(config: Config, store: Store) -> PermissionServices:
+def load_model(config: Config) -> NamespaceSet:
+    """The configured namespaces; ConfigError naming file:line:column of each problem in an OPL file."""
     try:
-        namespaces = load_namespaces(config.namespaces)
+        return load_namespaces(config.namespaces)
     except NamespaceFileError as exc:
         path = "namespaces.location"
-        raise ConfigError([ConfigProblem(problem, None, path, "the permission model cannot be used")
-                           for problem in exc.problems]) from None
+        raise ConfigError([ConfigProblem(where, None, path, message) for where, message in exc.problems]) from None
+
+
+def build_permissions(config: Config, store: Store) -> PermissionServices:
+    namespaces = load_model(config)
     location = config.namespaces.path if isinstance(config.namespaces, NamespaceFile) else None
     watcher = NamespaceWatcher(namespaces, location, float(config.access_rules.watch_interval) or 1.0)
     current = watcher.current

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from gatekeeper.cli import main
 from gatekeeper.config import parse_config
 from gatekeeper.permissions.ast import Combine, ComputedSubjectSet, Invert, Operator, SubjectType, TupleToSubjectSet
 from gatekeeper.permissions.namespaces import NamespaceFileError, load_namespaces, read_opl_file
@@ -65,3 +66,13 @@ def test_namespaces_come_from_the_legacy_list_or_the_opl_location() -> None:
     assert load_namespaces(legacy.namespaces).names() == ["files", "groups"]
     opl = parse_config(f"namespaces:\n  location: file://{FIXTURE}\n", name="k.yaml", env={}, dev=True)
     assert load_namespaces(opl.namespaces).names() == ["User", "Group", "Folder", "File"]
+
+
+def test_config_check_reports_a_broken_opl_file_with_line_and_column(tmp_path: Path,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    broken = tmp_path / "namespaces.keto.ts"
+    broken.write_text("class A implements Namespace {\n  related: { x: B[] }\n}\n")
+    config = tmp_path / "gatekeeper.yaml"
+    config.write_text(f"namespaces:\n  location: file://{broken}\n")
+    assert main(["config", "check", str(config), "--dev"]) == 2
+    assert capsys.readouterr().out == f"{broken}:2:16: namespaces.location: namespace 'B' was not declared\n"
