@@ -12,6 +12,7 @@ check are bounded by a semaphore (`concurrency`).
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Coroutine, Sequence
 from enum import Enum
 from typing import Any
@@ -27,6 +28,7 @@ from gatekeeper.permissions.ast import (
     Rewrite,
     TupleToSubjectSet,
 )
+from gatekeeper.permissions.metrics import PermissionMetrics
 from gatekeeper.permissions.model import RelationTuple, SubjectSet
 from gatekeeper.permissions.namespaces import NamespaceSet
 from gatekeeper.permissions.ports import TupleStore
@@ -79,12 +81,25 @@ async def _first_decisive(steps: Sequence[Step], *, decisive: Membership, otherw
 
 class CheckEngine:
     def __init__(self, store: TupleStore, namespaces: Callable[[], NamespaceSet], limit: Limit,
-                 concurrency: int = 8) -> None:
+                 metrics: PermissionMetrics | None = None, concurrency: int = 8) -> None:
         self._store, self._namespaces, self._limit, self._concurrency = store, namespaces, limit, concurrency
+        self._metrics = metrics
 
     async def check(self, t: RelationTuple, max_depth: int = 0) -> bool:
         """Whether `t` holds, directly or through the model. An unknown namespace (of the object or of a subject
         set) is simply not allowed, as Keto's check endpoints answer; BadRequest for a relation the model lacks."""
+        if self._metrics is None:
+            return await self._check(t, max_depth)
+        start, result = time.perf_counter(), "error"
+        try:
+            allowed = await self._check(t, max_depth)
+            result = "allowed" if allowed else "denied"
+            return allowed
+        finally:
+            self._metrics.checks.labels(result).inc()
+            self._metrics.check_seconds.observe(time.perf_counter() - start)
+
+    async def _check(self, t: RelationTuple, max_depth: int) -> bool:
         namespaces = self._namespaces()
         subject = t.subject
         if namespaces.get(t.namespace) is None or \

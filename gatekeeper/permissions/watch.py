@@ -8,6 +8,7 @@ import contextlib
 import logging
 import os
 
+from gatekeeper.permissions.metrics import PermissionMetrics
 from gatekeeper.permissions.namespaces import NamespaceFileError, NamespaceSet, read_opl_file
 
 log = logging.getLogger("gatekeeper.permissions")
@@ -24,8 +25,9 @@ def _signature(path: str) -> tuple[int, int, int] | None:
 class NamespaceWatcher:
     """The current namespaces (`current()`), and for an OPL file a poller (a service: start/stop)."""
 
-    def __init__(self, initial: NamespaceSet, path: str | None, interval: float = 1.0) -> None:
-        self._current, self._path, self._interval = initial, path, interval
+    def __init__(self, initial: NamespaceSet, path: str | None, interval: float = 1.0,
+                 metrics: PermissionMetrics | None = None) -> None:
+        self._current, self._path, self._interval, self._metrics = initial, path, interval, metrics
         self._seen = _signature(path) if path else None
         self._task: asyncio.Task[None] | None = None
 
@@ -55,9 +57,15 @@ class NamespaceWatcher:
         except NamespaceFileError as exc:
             for where, message in exc.problems:
                 log.error("namespaces not reloaded: %s: %s", where, message)
+            self._count("error")
             return False
+        self._count("success")
         log.info("namespaces reloaded", extra={"namespaces": ",".join(self._current.names())})
         return True
+
+    def _count(self, result: str) -> None:
+        if self._metrics is not None:
+            self._metrics.reloads.labels(result).inc()
 
     async def _watch(self) -> None:
         while True:

@@ -16,6 +16,7 @@ from gatekeeper.errors import GatekeeperError
 from gatekeeper.http.keto.services import PermissionServices
 from gatekeeper.identity.revocation import RevocationBroadcast
 from gatekeeper.observe import MULTIPROCESS_DIR, Metrics, Readiness
+from gatekeeper.permissions.metrics import PermissionMetrics
 from gatekeeper.server.access_wiring import AccessServices, build_access
 from gatekeeper.server.identity_wiring import IdentityServices, build_identity
 from gatekeeper.server.permissions_wiring import build_permissions
@@ -65,7 +66,7 @@ async def build(config: Config) -> Container:
     identity = await build_identity(config, store, http, metrics, store_connected)
     sessions = identity.ctx.sessions
     access = build_access(config, http, metrics, sessions)
-    permissions = build_permissions(config, store)
+    permissions = build_permissions(config, store, PermissionMetrics(metrics.registry))
     # a session revoked on any replica: dropped from this one's cache, and its WebSocket/SSE connections closed
     revocation = RevocationBroadcast(store, [lambda hashes: sessions.forget(*hashes), access.live.revoked],
                                      sessions.forget_all, metrics.registry)

@@ -11,6 +11,7 @@ from gatekeeper.config.permissions import NamespaceFile
 from gatekeeper.http.keto.services import PermissionServices
 from gatekeeper.permissions.check import CheckEngine
 from gatekeeper.permissions.expand import ExpandEngine
+from gatekeeper.permissions.metrics import PermissionMetrics
 from gatekeeper.permissions.namespaces import NamespaceFileError, NamespaceSet, load_namespaces
 from gatekeeper.permissions.pagination import PageTokens
 from gatekeeper.permissions.tuples import RelationTuples
@@ -29,15 +30,15 @@ def load_model(config: Config) -> NamespaceSet:
         raise ConfigError([ConfigProblem(where, None, path, message) for where, message in exc.problems]) from None
 
 
-def build_permissions(config: Config, store: Store) -> PermissionServices:
+def build_permissions(config: Config, store: Store, metrics: PermissionMetrics | None = None) -> PermissionServices:
     namespaces = load_model(config)
     location = config.namespaces.path if isinstance(config.namespaces, NamespaceFile) else None
-    watcher = NamespaceWatcher(namespaces, location, float(config.access_rules.watch_interval) or 1.0)
+    watcher = NamespaceWatcher(namespaces, location, float(config.access_rules.watch_interval) or 1.0, metrics)
     current = watcher.current
     return PermissionServices(
         namespaces=current, tuples=RelationTuples(store, current, PageTokens(_page_keys(config))),
-        checks=CheckEngine(store, current, config.limit), expand=ExpandEngine(store, config.limit), watcher=watcher,
-        max_batch=config.limit.max_batch_check_size)
+        checks=CheckEngine(store, current, config.limit, metrics), expand=ExpandEngine(store, config.limit),
+        watcher=watcher, max_batch=config.limit.max_batch_check_size)
 
 
 def _page_keys(config: Config) -> list[bytes]:

@@ -222,3 +222,17 @@ async def test_a_patch_with_one_bad_entry_changes_nothing(gk: Instance) -> None:
     await call(write.patch_relationships, relationship_patch=[good, drop])
     members = await call(read.get_relationships, namespace="Group", object="devs", relation="members")
     assert [t.subject_id for t in members.relation_tuples] == ["bob"]
+
+
+async def test_checks_are_counted_and_timed(gk: Instance) -> None:
+    _, permission, write = clients(gk)
+    await seed(write)
+    await call(permission.check_permission, namespace="File", object="plan", relation="view", subject_id="ada")
+    await call(permission.check_permission, namespace="File", object="plan", relation="view", subject_id="bob")
+    async with httpx.AsyncClient() as client:
+        await client.get(f"{gk.api}/relation-tuples/check/openapi",
+                         params={"namespace": "File", "object": "plan", "relation": "nope", "subject_id": "ada"})
+        metrics = (await client.get(f"{gk.metrics}/metrics")).text
+    for result in ("allowed", "denied", "error"):
+        assert f'gatekeeper_permission_checks_total{{result="{result}"}} 1.0' in metrics
+    assert "gatekeeper_permission_check_duration_seconds_count 3.0" in metrics
