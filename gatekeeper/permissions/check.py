@@ -79,6 +79,12 @@ async def _first_decisive(steps: Sequence[Step], *, decisive: Membership, otherw
             task.cancel()
 
 
+def _retrieve(task: asyncio.Future[Lookup]) -> None:
+    """Mark an abandoned read's outcome as seen (its error, if any, was nobody's to handle)."""
+    if not task.cancelled():
+        task.exception()
+
+
 class CheckEngine:
     def __init__(self, store: TupleStore, namespaces: Callable[[], NamespaceSet], limit: Limit,
                  metrics: PermissionMetrics | None = None, concurrency: int = 8) -> None:
@@ -152,12 +158,16 @@ class _Run:
         return await union(steps)
 
     async def read(self, t: RelationTuple, relations: list[str], *, direct: bool, subject: bool = True) -> Lookup:
+        """One database read. A union that no longer needs it abandons it without cancelling the statement
+        (cancelling a PostgreSQL query costs a connection of its own)."""
         s = t.subject
         async with self.reads:
-            return await self.store.lookup_relations(
+            task = asyncio.ensure_future(self.store.lookup_relations(
                 t.namespace, t.object, relations, limit=self.width, direct=direct,
                 subject_id=None if isinstance(s, SubjectSet) or not subject else s,
-                subject_set=(s.namespace, s.object, s.relation) if isinstance(s, SubjectSet) and subject else None)
+                subject_set=(s.namespace, s.object, s.relation) if isinstance(s, SubjectSet) and subject else None))
+            task.add_done_callback(_retrieve)
+            return await asyncio.shield(task)
 
     async def lookup(self, t: RelationTuple, relations: list[str], depth: int, path: Path, *,
                      direct: bool) -> Membership:
