@@ -269,7 +269,8 @@ class _Parser:
         self.expect(".")
         inner = self.member(self.current, via=relation.value)
         self.expect(")")
-        assert isinstance(inner, ComputedSubjectSet)
+        if not isinstance(inner, ComputedSubjectSet):  # member() does not traverse within a traversal
+            raise self.fail(variable, "a traversal can only check a relation or permission")
         return TupleToSubjectSet(relation.value, inner.relation)
 
     def call_with_ctx(self) -> None:

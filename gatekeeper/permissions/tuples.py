@@ -40,6 +40,8 @@ class Page:
 
 
 class RelationTuples:
+    """Keto's tuple reads and writes over the store, for the configured namespaces."""
+
     def __init__(self, store: TupleStore, namespaces: Callable[[], NamespaceSet], tokens: PageTokens) -> None:
         self._store, self._namespaces, self._tokens = store, namespaces, tokens
 
