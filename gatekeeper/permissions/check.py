@@ -3,8 +3,11 @@
 A relation is answered by the union of (1) its rewrite, when the OPL model gives it one, (2) a direct tuple and
 (3) the subject sets stored in it, expanded. Rewrites combine computed usersets (`this.permits.x`,
 `this.related.x.includes`), tuple-to-userset traversals (`this.related.x.traverse(...)`), `||`, `&&` and `!`.
-Every hop through stored subject sets or a traversal spends one level of depth: the request's `max-depth`, capped
-by `limit.max_read_depth`. An exhausted depth or a cycle is "unknown", which is never "allowed", also under `!`.
+Depth is counted as Keto v25.4 counts it: the request's `max-depth` (capped by `limit.max_read_depth`) is the
+relation's; its rewrite runs at that depth, its direct tuple and stored subject sets one level down (so a direct
+tuple needs a depth of 2), each stored subject set expanded and each traversal costs a level more, and so does a
+nested `( ... )` of another operator. An exhausted depth or a cycle is "unknown", which is never "allowed", also
+under `!` (where Keto would turn it into "allowed").
 Children of a union or intersection run concurrently; a union stops at its first member. Database reads of one
 check are bounded by a semaphore (`concurrency`).
 """
@@ -145,7 +148,8 @@ class _Run:
             return None
 
     async def is_allowed(self, t: RelationTuple, depth: int, path: Path, *, skip_direct: bool = False) -> Membership:
-        """The relation's rewrite, its direct tuple (unless skipped) and its stored subject sets."""
+        """The relation's rewrite (at this depth), then its direct tuple (unless skipped) and its stored subject
+        sets one level down: as in Keto, a direct tuple needs a depth of 2."""
         key = (t.namespace, t.object, t.relation)
         if depth <= 0 or key in path:
             return Membership.UNKNOWN
@@ -154,8 +158,9 @@ class _Run:
         steps: list[Step] = []
         if relation is not None and relation.rewrite is not None:
             steps.append(self.rewrite(t, relation.rewrite, depth, path))
-        steps.append(self.lookup(t, [t.relation], depth, path, direct=not skip_direct))
-        return await union(steps)
+        if depth > 1:
+            steps.append(self.lookup(t, [t.relation], depth - 1, path, direct=not skip_direct))
+        return await union(steps) if steps else Membership.UNKNOWN
 
     async def read(self, t: RelationTuple, relations: list[str], *, direct: bool, subject: bool = True) -> Lookup:
         """One database read. A union that no longer needs it abandons it without cancelling the statement
@@ -171,7 +176,8 @@ class _Run:
 
     async def lookup(self, t: RelationTuple, relations: list[str], depth: int, path: Path, *,
                      direct: bool) -> Membership:
-        """A direct tuple in one of `relations` (free), else the subject sets stored there, expanded (one level)."""
+        """A direct tuple in one of `relations` (with `direct`, at any depth), then the subject sets stored there,
+        expanded with `depth` (none left: unknown)."""
         if depth <= 0 and not direct:
             return Membership.UNKNOWN
         found = await self.read(t, relations, direct=direct)
@@ -183,9 +189,7 @@ class _Run:
             return Membership.UNKNOWN
         if any(hit.found for hit in found.subject_sets):
             return Membership.MEMBER
-        if depth <= 1:
-            return Membership.UNKNOWN
-        return await union([self.is_allowed(RelationTuple(*hit.subject_set, t.subject), depth - 1, path,
+        return await union([self.is_allowed(RelationTuple(*hit.subject_set, t.subject), depth, path,
                                             skip_direct=True) for hit in found.subject_sets])
 
     async def rewrite(self, t: RelationTuple, rewrite: Combine, depth: int, path: Path) -> Membership:
@@ -195,8 +199,8 @@ class _Run:
             return await intersection([self.child(t, c, depth, path) for c in rewrite.children])
         computed = [c.relation for c in rewrite.children if isinstance(c, ComputedSubjectSet)]
         steps = [self.child(t, c, depth, path) for c in rewrite.children if not isinstance(c, ComputedSubjectSet)]
-        if computed:  # as Keto: their direct tuples in one read, their own rules one level deeper
-            steps.append(self.lookup(t, computed, depth - 1, path, direct=True))
+        if computed:  # as Keto: their direct tuples in one read, the rest of each relation one level deeper
+            steps.append(self.lookup(t, computed, depth - 2, path, direct=True))
             steps.extend(self.computed_rewrite(t, name, depth - 1, path) for name in computed)
         return await union(steps)
 

@@ -12,7 +12,8 @@ from gatekeeper.errors import BadRequest
 from gatekeeper.permissions.check import CheckEngine
 from gatekeeper.permissions.expand import ExpandEngine
 from gatekeeper.permissions.model import RelationTuple, SubjectSet
-from gatekeeper.permissions.namespaces import read_opl_file
+from gatekeeper.permissions.ast import Namespace
+from gatekeeper.permissions.namespaces import NamespaceSet, read_opl_file
 from gatekeeper.permissions.tuples import to_row
 from gatekeeper.store import Store
 
@@ -127,3 +128,30 @@ async def test_an_over_deep_expansion_is_cut_at_the_global_depth(store: Store) -
     assert capped is not None and depth(capped.as_json()) == 3
     whole = await ExpandEngine(store, Limit(max_read_depth=20)).expand(SubjectSet("Group", "g0", "members"))
     assert whole is not None and depth(whole.as_json()) == 10
+
+
+LEGACY = NamespaceSet([Namespace("test")])
+
+
+async def test_depth_is_counted_as_keto_counts_it(store: Store) -> None:
+    """Keto's own case: `access` through `owner` through `admin` needs a max-depth of 3."""
+    await write(store, "test:object#admin@user", "test:object#owner@test:object#admin",
+                "test:object#access@test:object#owner")
+    access = t("test:object#access@user")
+
+    def legacy(depth: int) -> CheckEngine:
+        return CheckEngine(store, lambda: LEGACY, Limit(max_read_depth=depth))
+
+    assert await legacy(5).check(access, max_depth=2) is False
+    assert await legacy(5).check(access, max_depth=3) is True
+    assert await legacy(2).check(access, max_depth=2) is False
+    assert await legacy(3).check(access) is True
+    assert await legacy(5).check(t("test:object#admin@user"), max_depth=1) is False  # a direct tuple needs 2
+    assert await legacy(5).check(t("test:object#admin@user"), max_depth=2) is True
+
+
+async def test_a_parent_relation_alone_grants_nothing(store: Store) -> None:
+    """Keto's "rejects transitive relation": without a rewrite, access to a directory is not access to its files."""
+    await write(store, "test:file#parent@test:directory", "test:directory#access@user")
+    engine = CheckEngine(store, lambda: LEGACY, Limit())
+    assert await engine.check(t("test:file#access@user")) is False
