@@ -9,10 +9,10 @@ import pytest
 
 from gatekeeper.config.permissions import Limit
 from gatekeeper.errors import BadRequest
+from gatekeeper.permissions.ast import Namespace
 from gatekeeper.permissions.check import CheckEngine
 from gatekeeper.permissions.expand import ExpandEngine
 from gatekeeper.permissions.model import RelationTuple, SubjectSet
-from gatekeeper.permissions.ast import Namespace
 from gatekeeper.permissions.namespaces import NamespaceSet, read_opl_file
 from gatekeeper.permissions.tuples import to_row
 from gatekeeper.store import Store
