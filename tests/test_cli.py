@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import socket
@@ -15,7 +16,7 @@ import jwt
 import pytest
 import yaml
 
-from gatekeeper import __version__
+from gatekeeper import __version__, cli
 from gatekeeper.jwks import public_jwks
 from gatekeeper.store import migrate
 from tests.access.support import access_config, access_instance, rule
@@ -332,3 +333,19 @@ def test_health_asks_a_running_instance_as_oathkeepers_cli_does(tmp_path: Path) 
     gone = run("health", "-e", api, "ready")
     assert gone.returncode == 1 and "cannot reach" in gone.stderr
     assert run("health", "alive").returncode == 1  # no endpoint: Oathkeeper's message, exit 1
+
+
+def test_every_command_takes_config_files_as_a_repeatable_option() -> None:
+    """`-c` is one list on every command (before and after the command merge), never a single value."""
+    kinds: dict[str, list[str]] = {"list": [], "single": []}
+
+    def walk(parser: argparse.ArgumentParser, at: str) -> None:
+        for action in parser._actions:
+            if "--config" in action.option_strings:
+                kinds["list" if isinstance(action, argparse._AppendAction) else "single"].append(at)
+            if isinstance(action, argparse._SubParsersAction):
+                for name, sub in action.choices.items():
+                    walk(sub, f"{at} {name}".strip())
+
+    walk(cli._parser(), "")
+    assert kinds["single"] == [] and {"", "serve", "config check", "migrate up", "check"} <= set(kinds["list"])

@@ -1,7 +1,7 @@
 """Command line: serve | migrate | config check | version | rules | courier | identities (also spelled as Kratos
 does: import identities, list identities, get identity, delete identity) | hash | hashers argon2 | lint lint
-(Jsonnet) | credentials generate | cleanup; one module per command group, each adding its parser with
-`register(commands)`."""
+(Jsonnet) | credentials generate | health | cleanup | relation-tuple | check; one module per command group, each
+adding its parser with `register(commands)`."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from gatekeeper.cli import (
     identities,
     jsonnet,
     migrate,
+    permissions,
     rules,
     serve,
 )
@@ -54,6 +55,6 @@ def _parser() -> argparse.ArgumentParser:
         command.register(commands)
     version = commands.add_parser("version", help="print the version")
     version.set_defaults(run=lambda args: print(f"gatekeeper {__version__}"))
-    for command in (rules, courier, identities, hashers, jsonnet, credentials, health, cleanup):
+    for command in (rules, courier, identities, hashers, jsonnet, credentials, health, cleanup, permissions):
         command.register(commands)
     return parser

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 from gatekeeper.access.global_config import check_global_config
 from gatekeeper.config import Config, ConfigPaths, load_config
 from gatekeeper.config.dsn import Dsn
+from gatekeeper.server.permissions_wiring import load_model
 from gatekeeper.store import Store, new_store
 
 try:
@@ -72,8 +73,10 @@ def config_paths(before_command: list[str] | None, after_command: list[str] | No
 
 
 def load_checked(paths: ConfigPaths, *, dev: bool) -> Config:
-    """The config, with every enabled handler's global config validated too (serve and config check)."""
+    """The config, with every enabled handler's global config and the permission model validated too (serve and
+    config check)."""
     config = load_config(paths, dev=dev)
     check_global_config(config)
+    load_model(config)  # an OPL file's problems, with file:line:column
     return config
 

@@ -23,6 +23,7 @@ from gatekeeper.config.dsn import Dsn
 from gatekeeper.config.env import apply_env
 from gatekeeper.config.identity import Cookies, Hashers, Identity, Selfservice, Session
 from gatekeeper.config.notices import no_effect_notices
+from gatekeeper.config.permissions import Limit, Namespaces, build_namespaces, check_limit
 from gatekeeper.config.problems import ConfigError, ConfigProblem
 from gatekeeper.config.serve import Log, Secrets, Serve, check_upstream
 from gatekeeper.config.tracing import Tracing, check_tracing
@@ -62,6 +63,8 @@ class Config:
     errors: Errors = field(default_factory=Errors)
     database: Database = field(default_factory=Database)
     tracing: Tracing = field(default_factory=Tracing)
+    namespaces: Namespaces = None  # typed by build_namespaces (convert leaves a union of two shapes raw)
+    limit: Limit = field(default_factory=Limit)
     source: Source = field(default_factory=lambda: Source("<defaults>"), compare=False, repr=False)
     notices: tuple[ConfigProblem, ...] = field(default=(), compare=False, repr=False)
 
@@ -124,6 +127,7 @@ def parse_documents(documents: Sequence[tuple[str, str]], *, env: Mapping[str, s
     env_paths = apply_env(Config, data, os.environ if env is None else env)
     notices = no_effect_notices(data, source)
     config = build(Config, data, at="", source=source, problems=problems)
+    config = replace(config, namespaces=build_namespaces(data.get("namespaces"), source, problems))
     config = _with_cookie_defaults(_with_prometheus_listener(config), explicit={*source.lines, *env_paths})
     if dev and not config.dev:
         config = replace(config, dev=True)
@@ -220,6 +224,7 @@ def _check(config: Config, source: Source, out: list[ConfigProblem], *, secrets_
     check_courier(config.courier, add)
     check_database(config.database, add)
     check_tracing(config.tracing, add)
+    check_limit(config.limit, add)
 
 
 def _with_dev_secrets(config: Config) -> Config:

@@ -1,4 +1,5 @@
-"""OpenAPI component schemas: the wire shapes of Kratos v25.4 (its OpenAPI document: identity, session, flows, errors).
+"""OpenAPI component schemas: the wire shapes of Kratos v25.4 (its OpenAPI document: identity, session, flows, errors)
+and of Keto v25.4 (relationships, checks, expand, OPL syntax check).
 
 Written to what the SDK `ory-kratos-client==25.4.0` requires; extra keys stay allowed, as in Kratos' spec.
 """
@@ -115,5 +116,30 @@ COMPONENTS: dict[str, Any] = {
     "LogoutFlow": _obj(["logout_url", "logout_token"], logout_url=_STR, logout_token=_STR),
     "PerformNativeLogoutBody": _obj(["session_token"], session_token=_STR),
     "FlowError": _obj(["id"], id=_STR, error={"type": "object"}, created_at=_TIME, updated_at=_TIME),
+    "SubjectSet": _obj(["namespace", "object", "relation"], namespace=_STR, object=_STR, relation=_STR),
+    "Relationship": _obj(["namespace", "object", "relation"], namespace=_STR, object=_STR, relation=_STR,
+                         subject_id=_STR, subject_set=_ref("SubjectSet")),
+    "CreateRelationshipBody": _obj(["namespace", "object", "relation"], namespace=_STR, object=_STR, relation=_STR,
+                                   subject_id=_STR, subject_set=_ref("SubjectSet")),
+    "Relationships": _obj(["relation_tuples", "next_page_token"], relation_tuples=_list("Relationship"),
+                          next_page_token=_STR),
+    "CheckPermissionResult": _obj(["allowed"], allowed={"type": "boolean"}),
+    "PostCheckPermissionBody": _obj([], namespace=_STR, object=_STR, relation=_STR, subject_id=_STR,
+                                    subject_set=_ref("SubjectSet")),
+    "BatchCheckPermissionBody": _obj(["tuples"], tuples=_list("Relationship")),
+    "BatchCheckPermissionResult": _obj(["results"], results={"type": "array", "items": _obj(
+        ["allowed"], allowed={"type": "boolean"}, error=_STR)}),
+    "ExpandedPermissionTree": _obj(["type"], type={"type": "string", "enum": ["union", "leaf"]},
+                                   tuple=_obj([], namespace=_STR, object=_STR, relation=_STR, subject_id=_STR,
+                                              subject_set=_ref("SubjectSet")),
+                                   children=_list("ExpandedPermissionTree")),
+    "RelationshipNamespaces": _obj(["namespaces"], namespaces={"type": "array", "items": _obj(["name"], name=_STR)}),
+    "OplText": {"type": "string"},
+    "SourcePosition": _obj([], Line={"type": "integer"}, column={"type": "integer"}),
+    "CheckOplSyntaxResult": _obj([], errors={"type": "array", "items": _obj(
+        ["message", "start", "end"], message=_STR, start=_ref("SourcePosition"), end=_ref("SourcePosition"))}),
+    "RelationshipPatchList": {"type": "array", "items": _obj(
+        ["action", "relation_tuple"], action={"type": "string", "enum": ["insert", "delete"]},
+        relation_tuple=_ref("Relationship"))},
     "IdentitySchemas": {"type": "array", "items": _obj(["id", "schema"], id=_STR, schema={"type": "object"})},
 }

@@ -13,12 +13,15 @@ import httpx
 
 from gatekeeper.config import Config
 from gatekeeper.errors import GatekeeperError
+from gatekeeper.http.keto.services import PermissionServices
 from gatekeeper.identity.revocation import RevocationBroadcast
 from gatekeeper.jwks import JwksCache
 from gatekeeper.observe import MULTIPROCESS_DIR, Metrics, Readiness
 from gatekeeper.observe.tracing import NoTracer, Tracer
+from gatekeeper.permissions.metrics import PermissionMetrics
 from gatekeeper.server.access_wiring import AccessServices, build_access
 from gatekeeper.server.identity_wiring import IdentityServices, build_identity
+from gatekeeper.server.permissions_wiring import build_permissions
 from gatekeeper.server.tracing import build_tracer, observe_queries
 from gatekeeper.store import Store, new_store
 
@@ -40,6 +43,7 @@ class Container:
     readiness: Readiness
     identity: IdentityServices
     access: AccessServices
+    permissions: PermissionServices
     services: list[Service]  # started in this order, stopped in reverse
     store_connected: asyncio.Event = field(default_factory=asyncio.Event)
     tracer: Tracer = field(default_factory=NoTracer)  # OpenTelemetry when `tracing.provider: otel`
@@ -69,15 +73,16 @@ async def build(config: Config) -> Container:
     identity = await build_identity(config, store, http, metrics, store_connected, jwks, tracer)
     sessions = identity.ctx.sessions
     access = build_access(config, http, metrics, sessions, jwks, tracer)
+    permissions = build_permissions(config, store, PermissionMetrics(metrics.registry))
     # a session revoked on any replica: dropped from this one's cache, and its WebSocket/SSE connections closed
     revocation = RevocationBroadcast(store, [lambda hashes: sessions.forget(*hashes), access.live.revoked],
                                      sessions.forget_all, metrics.registry)
     readiness = Readiness(metrics.ready)
     container = Container(
         config=config, store=store, metrics=metrics, http=http, readiness=readiness, identity=identity,
-        access=access, store_connected=store_connected, tracer=tracer,
+        access=access, permissions=permissions, store_connected=store_connected, tracer=tracer,
         services=[identity.courier.worker, identity.cleanup, revocation, access.live, access.repository,
-                  access.forwarder])
+                  access.forwarder, permissions.watcher])
     readiness.checks["database"] = lambda: store_ready(store, store_connected)
     readiness.checks["rules"] = access.repository.ready
     return container

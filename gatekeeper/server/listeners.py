@@ -18,6 +18,8 @@ from gatekeeper.dataplane import Handler, Limits
 from gatekeeper.http import cors
 from gatekeeper.http.errors import EXCEPTION_HANDLERS
 from gatekeeper.http.health import health_routes
+from gatekeeper.http.keto.read import KetoReadApi
+from gatekeeper.http.keto.write import KetoWriteApi
 from gatekeeper.http.kratos.admin import AdminApi
 from gatekeeper.http.kratos.oidc import OidcRoutes
 from gatekeeper.http.kratos.public import PublicApi
@@ -54,12 +56,14 @@ def route_tables(c: Container) -> dict[str, list[BaseRoute]]:
     public = cors.apply(public, config.serve.public.cors)
     public.extend(doc_routes("gatekeeper public API (Ory Kratos v25.4 compatible)", public, PUBLIC))
     admin: list[BaseRoute] = [*AdminApi(identity.ctx, identity.admin, identity.admin_recovery).routes(),
-                              *AdminUi(identity.ctx, identity.admin, identity.admin_recovery).routes()]
-    admin.extend(doc_routes("gatekeeper admin API (Ory Kratos v25.4 compatible)", admin, {}))
+                              *AdminUi(identity.ctx, identity.admin, identity.admin_recovery).routes(),
+                              *KetoWriteApi(c.permissions).routes()]  # Keto's write API: here, never on api
+    admin.extend(doc_routes("gatekeeper admin API (Ory Kratos and Keto v25.4 compatible)", admin, {}))
     access = c.access
     id_token = config.mutators.get("id_token")
     jwks_url = str(id_token.config.get("jwks_url", "")) if id_token and id_token.enabled else ""
-    api = access_routes(access.repository, access.deps, jwks_url)
+    api = [*access_routes(access.repository, access.deps, jwks_url), *KetoReadApi(c.permissions).routes()]
+    api.extend(doc_routes("gatekeeper API (Ory Keto v25.4 read API compatible)", api, {}))  # Keto's routes only
     return {"proxy": [], "public": public, "admin": admin, "api": api, "metrics": []}
 
 

@@ -1,7 +1,7 @@
 """Storage: the only package that speaks SQL.
 
 `Database` (db.py) is the narrow dialect seam, implemented for SQLite (sqlite.py) and PostgreSQL
-(postgres.py). `Store` composes one persister per area (throttling, identities, sessions, flows...),
+(postgres.py). `Store` composes one persister per area (throttling, identities, sessions, flows, relation tuples...),
 each written once in SQL both dialects accept, so the same tests run on both.
 """
 
@@ -17,6 +17,7 @@ from gatekeeper.store.db import Database
 from gatekeeper.store.flows import FlowPersister
 from gatekeeper.store.identities import IdentityPersister
 from gatekeeper.store.postgres import PostgresDatabase
+from gatekeeper.store.relation_tuples import RelationTuplePersister
 from gatekeeper.store.revocation import RevocationPersister
 from gatekeeper.store.sessions import SessionPersister
 from gatekeeper.store.sqlite import SqliteDatabase
@@ -26,7 +27,7 @@ __all__ = ["Database", "Store", "new_store", "open_store"]
 
 
 class Store(ThrottlePersister, IdentityPersister, SessionPersister, FlowPersister, CourierPersister,
-            RevocationPersister, AddressPersister, CredentialPersister, AdminPersister):
+            RevocationPersister, AddressPersister, CredentialPersister, AdminPersister, RelationTuplePersister):
     """Every persister over one database."""
 
     db: SqliteDatabase | PostgresDatabase

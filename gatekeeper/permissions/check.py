@@ -1,0 +1,234 @@
+"""The check engine, as Keto's: is `subject` in `namespace:object#relation`?
+
+A relation is answered by the union of (1) its rewrite, when the OPL model gives it one, (2) a direct tuple and
+(3) the subject sets stored in it, expanded. Rewrites combine computed usersets (`this.permits.x`,
+`this.related.x.includes`), tuple-to-userset traversals (`this.related.x.traverse(...)`), `||`, `&&` and `!`.
+Depth is counted as Keto v25.4 counts it: the request's `max-depth` (capped by `limit.max_read_depth`) is the
+relation's; its rewrite runs at that depth, its direct tuple and stored subject sets one level down (so a direct
+tuple needs a depth of 2), each stored subject set expanded and each traversal costs a level more, and so does a
+nested `( ... )` of another operator. An exhausted depth or a cycle is "unknown", which is never "allowed", also
+under `!` (where Keto would turn it into "allowed").
+Children of a union or intersection run concurrently; a union stops at its first member. Database reads of one
+check are bounded by a semaphore (`concurrency`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Coroutine, Sequence
+from enum import Enum
+from typing import Any
+
+from gatekeeper.config.permissions import Limit
+from gatekeeper.errors import BadRequest, GatekeeperError
+from gatekeeper.permissions.ast import (
+    Combine,
+    ComputedSubjectSet,
+    Invert,
+    Operator,
+    Relation,
+    Rewrite,
+    TupleToSubjectSet,
+)
+from gatekeeper.permissions.metrics import PermissionMetrics
+from gatekeeper.permissions.model import RelationTuple, SubjectSet
+from gatekeeper.permissions.namespaces import NamespaceSet
+from gatekeeper.permissions.ports import TupleStore
+from gatekeeper.store.relation_tuples import Lookup
+
+
+class Membership(Enum):
+    MEMBER = "member"
+    NOT_MEMBER = "not_member"
+    UNKNOWN = "unknown"  # depth exhausted or a cycle: not allowed
+
+
+Step = Coroutine[Any, Any, Membership]
+Path = frozenset[tuple[str, str, str]]
+
+
+def effective_depth(requested: int, global_max: int) -> int:
+    """Keto's rule: a request's max-depth applies when it is positive and below the global maximum."""
+    return global_max if requested <= 0 or requested > global_max else requested
+
+
+async def union(steps: Sequence[Step]) -> Membership:
+    """Member as soon as one step is; else unknown if one was; else not a member."""
+    return await _first_decisive(steps, decisive=Membership.MEMBER, otherwise=Membership.NOT_MEMBER)
+
+
+async def intersection(steps: Sequence[Step]) -> Membership:
+    """Not a member as soon as one step is not; else unknown if one was; else a member."""
+    return await _first_decisive(steps, decisive=Membership.NOT_MEMBER, otherwise=Membership.MEMBER)
+
+
+async def _first_decisive(steps: Sequence[Step], *, decisive: Membership, otherwise: Membership) -> Membership:
+    """Run the steps concurrently; the first `decisive` outcome cancels the rest."""
+    if len(steps) == 1:
+        return await steps[0]
+    tasks = [asyncio.ensure_future(s) for s in steps]
+    result = otherwise
+    try:
+        for done in asyncio.as_completed(tasks):
+            outcome = await done
+            if outcome is decisive:
+                return outcome
+            if outcome is Membership.UNKNOWN:
+                result = outcome
+        return result
+    finally:
+        for task in tasks:
+            task.cancel()
+
+
+def _retrieve(task: asyncio.Future[Lookup]) -> None:
+    """Mark an abandoned read's outcome as seen (its error, if any, was nobody's to handle)."""
+    if not task.cancelled():
+        task.exception()
+
+
+class CheckEngine:
+    def __init__(self, store: TupleStore, namespaces: Callable[[], NamespaceSet], limit: Limit,
+                 metrics: PermissionMetrics | None = None, concurrency: int = 8) -> None:
+        self._store, self._namespaces, self._limit, self._concurrency = store, namespaces, limit, concurrency
+        self._metrics = metrics
+
+    async def check(self, t: RelationTuple, max_depth: int = 0) -> bool:
+        """Whether `t` holds, directly or through the model. An unknown namespace (of the object or of a subject
+        set) is simply not allowed, as Keto's check endpoints answer; BadRequest for a relation the model lacks."""
+        if self._metrics is None:
+            return await self._check(t, max_depth)
+        start, result = time.perf_counter(), "error"
+        try:
+            allowed = await self._check(t, max_depth)
+            result = "allowed" if allowed else "denied"
+            return allowed
+        finally:
+            self._metrics.checks.labels(result).inc()
+            self._metrics.check_seconds.observe(time.perf_counter() - start)
+
+    async def _check(self, t: RelationTuple, max_depth: int) -> bool:
+        namespaces = self._namespaces()
+        subject = t.subject
+        if namespaces.get(t.namespace) is None or \
+                isinstance(subject, SubjectSet) and namespaces.get(subject.namespace) is None:
+            return False
+        namespaces.relation(t.namespace, t.relation)  # a relation the model lacks: 400 before any read
+        run = _Run(self._store, namespaces, self._limit.max_read_width, asyncio.Semaphore(self._concurrency))
+        depth = effective_depth(max_depth, self._limit.max_read_depth)
+        return await run.is_allowed(t, depth, frozenset()) is Membership.MEMBER
+
+    async def check_batch(self, asked: Sequence[RelationTuple], max_depth: int = 0) -> list[tuple[bool, str]]:
+        """Keto's batch check: (allowed, error) per tuple, in order, at most `limit.batch_check_max_parallelization`
+        at a time; an unknown namespace or a relation the model lacks is that tuple's error."""
+        parallel = asyncio.Semaphore(self._limit.batch_check_max_parallelization)
+
+        async def one(t: RelationTuple) -> tuple[bool, str]:
+            async with parallel:
+                try:
+                    self._namespaces().require(t.namespace)
+                    return await self.check(t, max_depth), ""
+                except GatekeeperError as exc:
+                    return False, exc.reason or exc.message
+
+        return list(await asyncio.gather(*(one(t) for t in asked)))
+
+
+class _Run:
+    """One check: the namespaces it started with and its bound on concurrent reads."""
+
+    def __init__(self, store: TupleStore, namespaces: NamespaceSet, width: int, reads: asyncio.Semaphore) -> None:
+        self.store, self.namespaces, self.width, self.reads = store, namespaces, width, reads
+
+    def definition(self, namespace: str, relation: str) -> Relation | None:
+        try:
+            return self.namespaces.relation(namespace, relation)
+        except BadRequest:  # a stored subject set names a relation the model lacks: nobody is in it
+            return None
+
+    async def is_allowed(self, t: RelationTuple, depth: int, path: Path, *, skip_direct: bool = False) -> Membership:
+        """The relation's rewrite (at this depth), then its direct tuple (unless skipped) and its stored subject
+        sets one level down: as in Keto, a direct tuple needs a depth of 2."""
+        key = (t.namespace, t.object, t.relation)
+        if depth <= 0 or key in path:
+            return Membership.UNKNOWN
+        path = path | {key}
+        relation = self.definition(t.namespace, t.relation)
+        steps: list[Step] = []
+        if relation is not None and relation.rewrite is not None:
+            steps.append(self.rewrite(t, relation.rewrite, depth, path))
+        if depth > 1:
+            steps.append(self.lookup(t, [t.relation], depth - 1, path, direct=not skip_direct))
+        return await union(steps) if steps else Membership.UNKNOWN
+
+    async def read(self, t: RelationTuple, relations: list[str], *, direct: bool, subject: bool = True) -> Lookup:
+        """One database read. A union that no longer needs it abandons it without cancelling the statement
+        (cancelling a PostgreSQL query costs a connection of its own)."""
+        s = t.subject
+        async with self.reads:
+            task = asyncio.ensure_future(self.store.lookup_relations(
+                t.namespace, t.object, relations, limit=self.width, direct=direct,
+                subject_id=None if isinstance(s, SubjectSet) or not subject else s,
+                subject_set=(s.namespace, s.object, s.relation) if isinstance(s, SubjectSet) and subject else None))
+            task.add_done_callback(_retrieve)
+            return await asyncio.shield(task)
+
+    async def lookup(self, t: RelationTuple, relations: list[str], depth: int, path: Path, *,
+                     direct: bool) -> Membership:
+        """A direct tuple in one of `relations` (with `direct`, at any depth), then the subject sets stored there,
+        expanded with `depth` (none left: unknown)."""
+        if depth <= 0 and not direct:
+            return Membership.UNKNOWN
+        found = await self.read(t, relations, direct=direct)
+        if found.direct:
+            return Membership.MEMBER
+        if not found.subject_sets:
+            return Membership.NOT_MEMBER
+        if depth <= 0:
+            return Membership.UNKNOWN
+        if any(hit.found for hit in found.subject_sets):
+            return Membership.MEMBER
+        return await union([self.is_allowed(RelationTuple(*hit.subject_set, t.subject), depth, path,
+                                            skip_direct=True) for hit in found.subject_sets])
+
+    async def rewrite(self, t: RelationTuple, rewrite: Combine, depth: int, path: Path) -> Membership:
+        if depth <= 0:
+            return Membership.UNKNOWN
+        if rewrite.operator is Operator.AND:
+            return await intersection([self.child(t, c, depth, path) for c in rewrite.children])
+        computed = [c.relation for c in rewrite.children if isinstance(c, ComputedSubjectSet)]
+        steps = [self.child(t, c, depth, path) for c in rewrite.children if not isinstance(c, ComputedSubjectSet)]
+        if computed:  # as Keto: their direct tuples in one read, the rest of each relation one level deeper
+            steps.append(self.lookup(t, computed, depth - 2, path, direct=True))
+            steps.extend(self.computed_rewrite(t, name, depth - 1, path) for name in computed)
+        return await union(steps)
+
+    async def computed_rewrite(self, t: RelationTuple, relation: str, depth: int, path: Path) -> Membership:
+        """The rewrite of another relation of the same object (nothing when it has none)."""
+        definition = self.definition(t.namespace, relation)
+        key = (t.namespace, t.object, relation)
+        if definition is None or definition.rewrite is None:
+            return Membership.NOT_MEMBER
+        if depth <= 0 or key in path:
+            return Membership.UNKNOWN
+        return await self.rewrite(RelationTuple(t.namespace, t.object, relation, t.subject), definition.rewrite,
+                                  depth, path | {key})
+
+    async def child(self, t: RelationTuple, child: Rewrite, depth: int, path: Path) -> Membership:
+        if isinstance(child, ComputedSubjectSet):
+            return await self.is_allowed(RelationTuple(t.namespace, t.object, child.relation, t.subject), depth, path)
+        if isinstance(child, TupleToSubjectSet):
+            return await self.traverse(t, child, depth, path)
+        if isinstance(child, Invert):
+            inner = await self.child(t, child.child, depth, path)
+            return {Membership.MEMBER: Membership.NOT_MEMBER,
+                    Membership.NOT_MEMBER: Membership.MEMBER}.get(inner, Membership.UNKNOWN)
+        return await self.rewrite(t, child, depth - 1, path)
+
+    async def traverse(self, t: RelationTuple, ttu: TupleToSubjectSet, depth: int, path: Path) -> Membership:
+        found = await self.read(t, [ttu.relation], direct=False, subject=False)
+        if not found.subject_sets:
+            return Membership.NOT_MEMBER
+        return await union([self.is_allowed(RelationTuple(hit.subject_set[0], hit.subject_set[1], ttu.computed,
+                                                          t.subject), depth - 1, path) for hit in found.subject_sets])

@@ -1,0 +1,144 @@
+"""Keto's relation tuples: written and deleted in batches (one transaction each), listed in keyset pages by
+`seq`, and read by the check and expand engines (a direct tuple; the subject sets of an object's relation)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any, NamedTuple
+
+from gatekeeper.store.db import Database, Row
+
+_SUBJECT_SET = ("subject_set_namespace", "subject_set_object", "subject_set_relation")
+_COLUMNS = ("namespace", "object", "relation", "subject_id", *_SUBJECT_SET)
+
+
+class TupleRow(NamedTuple):
+    """One tuple; exactly one of `subject_id` and `subject_set` (namespace, object, relation) is set."""
+
+    namespace: str
+    object: str
+    relation: str
+    subject_id: str | None = None
+    subject_set: tuple[str, str, str] | None = None
+
+
+class TupleFilter(NamedTuple):
+    """Which tuples: every field that is not None must match."""
+
+    namespace: str | None = None
+    object: str | None = None
+    relation: str | None = None
+    subject_id: str | None = None
+    subject_set: tuple[str, str, str] | None = None
+
+
+class SubjectSetHit(NamedTuple):
+    """A subject set found in an object's relation, and whether the subject asked about is directly in it."""
+
+    relation: str
+    subject_set: tuple[str, str, str]
+    found: bool
+
+
+class Lookup(NamedTuple):
+    direct: bool  # the subject is directly in one of the relations
+    subject_sets: list[SubjectSetHit]
+
+
+def _values(row: TupleRow) -> tuple[Any, ...]:
+    ss = row.subject_set or (None, None, None)
+    return (row.namespace, row.object, row.relation, row.subject_id, *ss)
+
+
+def _where(f: TupleFilter | TupleRow, args: list[Any], alias: str = "") -> list[str]:
+    """SQL conditions for `f`, its values appended to `args`; an exact tuple also requires the other subject kind
+    to be absent."""
+    where = []
+    values = (f.namespace, f.object, f.relation, f.subject_id, *(f.subject_set or (None, None, None)))
+    for column, value in zip(_COLUMNS, values, strict=True):
+        if value is not None:
+            args.append(value)
+            where.append(f"{alias}{column} = ${len(args)}")
+    if f.subject_id is not None:
+        where.append(f"{alias}subject_set_namespace IS NULL")
+    elif f.subject_set is not None:
+        where.append(f"{alias}subject_id IS NULL")
+    return where
+
+
+def _row(r: Row) -> TupleRow:
+    if r["subject_id"] is not None:
+        return TupleRow(r["namespace"], r["object"], r["relation"], r["subject_id"])
+    return TupleRow(r["namespace"], r["object"], r["relation"], None,
+                    (r["subject_set_namespace"], r["subject_set_object"], r["subject_set_relation"]))
+
+
+class RelationTuplePersister:
+    db: Database
+
+    async def write_relation_tuples(self, insert: Sequence[TupleRow], delete: Sequence[TupleRow] = ()) -> None:
+        """Insert (existing tuples are kept as they are) and delete tuples, all in one transaction."""
+        now = datetime.now(UTC)
+        async with self.db.transaction() as tx:
+            if insert:
+                await tx.execute_many(
+                    f"INSERT INTO relation_tuples ({', '.join(_COLUMNS)}, created_at) "  # noqa: S608
+                    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
+                    [(*_values(row), now) for row in insert])
+            for row in delete:
+                args: list[Any] = []
+                await tx.execute(f"DELETE FROM relation_tuples WHERE {' AND '.join(_where(row, args))}",  # noqa: S608
+                                 *args)
+
+    async def delete_relation_tuples_matching(self, f: TupleFilter) -> int:
+        """Delete every tuple `f` matches; returns how many."""
+        args: list[Any] = []
+        where = _where(f, args)
+        return await self.db.execute(
+            f"DELETE FROM relation_tuples {'WHERE ' + ' AND '.join(where) if where else ''}", *args)  # noqa: S608
+
+    async def relation_tuples_page(self, f: TupleFilter, *, after: int, limit: int) -> list[tuple[int, TupleRow]]:
+        """Up to `limit` tuples `f` matches with `seq` above `after`, in `seq` order, with their `seq`."""
+        args: list[Any] = [after]
+        where = ["seq > $1", *_where(f, args)]
+        args.append(limit)
+        rows = await self.db.fetch_all(
+            f"SELECT * FROM relation_tuples WHERE {' AND '.join(where)} ORDER BY seq LIMIT ${len(args)}",  # noqa: S608
+            *args)
+        return [(int(r["seq"]), _row(r)) for r in rows]
+
+    async def lookup_relations(self, namespace: str, object_: str, relations: Sequence[str], *, limit: int,
+                               subject_id: str | None = None, subject_set: tuple[str, str, str] | None = None,
+                               direct: bool = False) -> Lookup:
+        """One statement for a check step: whether the subject is directly in one of `relations` of
+        `namespace:object` (with `direct`), and the subject sets stored there (at most `limit`, oldest first), each
+        with whether the subject is directly in it."""
+        args: list[Any] = [namespace, object_]
+        marks = []
+        for relation in relations:
+            args.append(relation)
+            marks.append(f"${len(args)}")
+
+        def scope(alias: str) -> str:
+            return f"{alias}namespace = $1 AND {alias}object = $2 AND {alias}relation IN ({', '.join(marks)})"
+
+        subject = TupleFilter(subject_id=subject_id, subject_set=subject_set)
+        inner = _where(subject, args, "d.")
+        found = ("EXISTS (SELECT 1 FROM relation_tuples d WHERE d.namespace = t.subject_set_namespace AND "  # noqa: S608
+                 "d.object = t.subject_set_object AND d.relation = t.subject_set_relation AND "
+                 f"{' AND '.join(inner)})") if inner else "FALSE"
+        exact = _where(subject, args) if direct and inner else []
+        args.append(limit)
+        sql = (f"SELECT * FROM (SELECT 1 AS kind, t.relation, t.subject_set_namespace, t.subject_set_object, "  # noqa: S608
+               f"t.subject_set_relation, {found} AS found FROM relation_tuples t WHERE {scope('t.')} "
+               f"AND t.subject_set_namespace IS NOT NULL ORDER BY t.seq LIMIT ${len(args)}) AS sets")
+        if exact:  # the direct tuple as a first row of its own kind
+            sql = (f"SELECT * FROM (SELECT 0 AS kind, relation, '' AS subject_set_namespace, "  # noqa: S608
+                   f"'' AS subject_set_object, '' AS subject_set_relation, TRUE AS found FROM relation_tuples "
+                   f"WHERE {scope('')} AND {' AND '.join(exact)} LIMIT 1) AS direct UNION ALL {sql}")
+        rows = await self.db.fetch_all(sql, *args)
+        hits = [SubjectSetHit(r["relation"], (r["subject_set_namespace"], r["subject_set_object"],
+                                              r["subject_set_relation"]), bool(r["found"]))
+                for r in rows if r["kind"] == 1]
+        return Lookup(any(r["kind"] == 0 for r in rows), hits)
