@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from gatekeeper.errors import GatekeeperError, UniqueViolation
 from gatekeeper.identity import text, text_code
 from gatekeeper.identity.flows.base import Flow, NotResponsible, ValidationFailed
+from gatekeeper.identity.login_hints import duplicate_message
 from gatekeeper.identity.schemas import IdentitySchema
 from gatekeeper.identity.strategies.code_ui import kept_csrf, sent_nodes, wants_new_code
 from gatekeeper.identity.strategies.common import attach, refill_traits, submitted_traits, text_field
@@ -125,7 +126,7 @@ class CodeRegistrationStrategy:
         try:
             await self.ctx.identities.create(ident)
         except UniqueViolation:
-            flow.add_message(text.duplicate_credentials())
+            flow.add_message(await duplicate_message(self.ctx, ident))
             raise ValidationFailed() from None
         return ident
 

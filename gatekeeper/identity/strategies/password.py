@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from gatekeeper.errors import UniqueViolation
 from gatekeeper.identity import text
 from gatekeeper.identity.flows.base import Flow, NotResponsible, ValidationFailed
+from gatekeeper.identity.login_hints import duplicate_message
 from gatekeeper.identity.schemas import IdentitySchema, normalise_identifier
 from gatekeeper.identity.strategies.common import MAX_FIELD, attach, refill_traits, submitted_traits, text_field
 from gatekeeper.identity.ui import Group, input_node, set_value, submit_node
@@ -126,6 +127,6 @@ class PasswordStrategy:
         try:
             await self.ctx.identities.create(ident)
         except UniqueViolation:
-            flow.add_message(text.duplicate_credentials())
+            flow.add_message(await duplicate_message(self.ctx, ident))
             raise ValidationFailed() from None
         return ident
