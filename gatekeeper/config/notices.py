@@ -27,7 +27,6 @@ NO_EFFECT: Mapping[str, str] = {
                "`secrets.cipher`) whatever is named here",
     "clients": "outgoing HTTP client settings (private IP range blocking, web hook header allow-list) "
                "are not implemented: no effect",
-    "courier.channels": "HTTP courier channels (SMS) are " + _ISSUE_15,
     "courier.http": "HTTP courier delivery is " + _ISSUE_15,
     "enterprise": _ORY_NETWORK,
     "feature_flags": "gatekeeper always behaves as Kratos v25.4 with its default flags "

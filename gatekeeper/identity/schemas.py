@@ -20,6 +20,7 @@ from jsonschema.exceptions import ValidationError
 
 from gatekeeper.config.identity import Identity as IdentityConfig
 from gatekeeper.identity import text
+from gatekeeper.identity.phones import normalise_address
 from gatekeeper.identity.text import Msg
 from gatekeeper.identity.ui import Group, Node, input_node
 
@@ -135,7 +136,7 @@ class IdentitySchema:
         for f in self.fields:
             value = _get(traits, f.path)
             if f.code_identifier and isinstance(value, str) and value.strip():
-                found.append((f.code_via, normalise_identifier(value)))
+                found.append((f.code_via, normalise_address(f.code_via, value)))
         return sorted(set(found))
 
     def addresses(self, traits: dict[str, Any], key: str) -> list[tuple[str, str]]:
@@ -145,7 +146,7 @@ class IdentitySchema:
             via = f.verification_via if key == "verification" else f.recovery_via
             value = _get(traits, f.path)
             if via and isinstance(value, str) and value.strip():
-                found.append((via, normalise_identifier(value)))
+                found.append((via, normalise_address(via, value)))
         return sorted(set(found))
 
 

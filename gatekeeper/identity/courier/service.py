@@ -15,10 +15,12 @@ from prometheus_client import CollectorRegistry, Counter, Gauge
 from gatekeeper.config.courier import parse_smtp_uri
 from gatekeeper.errors import BadRequest, GatekeeperError
 from gatekeeper.gotemplate import TemplateError
+from gatekeeper.identity.courier.http_channel import HttpChannel
 from gatekeeper.identity.courier.models import REQUIRED, TemplateType
 from gatekeeper.identity.courier.smtp import SmtpTransport
-from gatekeeper.identity.courier.templates import templates_for
+from gatekeeper.identity.courier.templates import SMS_KINDS, templates_for
 from gatekeeper.identity.courier.worker import CourierWorker
+from gatekeeper.identity.phones import e164
 from gatekeeper.store.courier import CourierMessage
 
 if TYPE_CHECKING:
@@ -62,6 +64,8 @@ class Courier:
         self.templates = templates_for(config)
         uri = self.config.smtp.connection_uri
         self.transport = SmtpTransport(self.config.smtp, parse_smtp_uri(uri.value)) if uri and uri.value else None
+        self.channels = {c.id: HttpChannel.compile(c, f"courier.channels.{i}")
+                         for i, c in enumerate(self.config.channels)}
         self.metrics = CourierMetrics(registry or CollectorRegistry())
         self.worker = CourierWorker(self, ready=ready)
 
@@ -91,6 +95,37 @@ class Courier:
         log.info("courier message queued", extra={"message_id": message.id, "template_type": kind.value})
         self.worker.wake()
         return message
+
+    async def enqueue_sms(self, recipient: str, template_type: str | TemplateType,
+                          template_data: Mapping[str, Any]) -> CourierMessage:
+        """Render the SMS of `template_type` and queue it for the `sms` channel; BadRequest for a recipient that is
+        not a phone number in E.164."""
+        kind = TemplateType(template_type)
+        if kind not in SMS_KINDS:
+            raise BadRequest("This message cannot be sent by SMS", reason=f"courier: {kind.value} has no SMS template")
+        if e164(recipient) != recipient:
+            raise BadRequest("The SMS recipient is not a phone number", reason="courier: sms recipient is not E.164")
+        data = {**template_data, "to": recipient}
+        try:
+            body = self.templates.render_sms(kind, data)
+        except (TemplateError, TypeError, ValueError, ArithmeticError, LookupError) as exc:  # operator templates
+            log.error("courier template failed", extra={"template_type": kind.value, "error": str(exc)})
+            raise GatekeeperError(reason=f"the {kind.value} SMS template failed to render") from None
+        message = await self.store.add_courier_message(
+            recipient=recipient, subject="", body=body, body_html="", template_type=kind.value, template_data=data,
+            type="sms", channel="sms")
+        self.metrics.messages.labels("queued", kind.value).inc()
+        log.info("courier message queued", extra={"message_id": message.id, "template_type": kind.value,
+                                                   "channel": "sms"})
+        self.worker.wake()
+        return message
+
+    async def enqueue(self, via: str, recipient: str, template_type: str | TemplateType,
+                      template_data: Mapping[str, Any]) -> CourierMessage:
+        """Queue for an address of channel `via` (`email` or `sms`)."""
+        if via == "sms":
+            return await self.enqueue_sms(recipient, template_type, template_data)
+        return await self.enqueue_email(recipient, template_type, template_data)
 
     async def message(self, message_id: str) -> CourierMessage | None:
         """One outbox message with its dispatches."""

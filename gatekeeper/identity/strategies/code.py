@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from gatekeeper.errors import GatekeeperError
 from gatekeeper.identity import text
 from gatekeeper.identity.flows.base import Flow, NotResponsible, ValidationFailed
-from gatekeeper.identity.schemas import normalise_identifier
+from gatekeeper.identity.phones import channel_of, graceful
 from gatekeeper.identity.strategies.common import MAX_FIELD, attach, text_field
 from gatekeeper.identity.strategies.onetime import Challenge, OneTimeCodes, new_code
 from gatekeeper.identity.ui import Group, input_node, submit_node
@@ -82,7 +82,7 @@ class AddressMethod:
 
     async def _mail(self, address: str, template: str, data: dict[str, Any]) -> None:
         try:
-            await self.courier.enqueue_email(address, template, data)
+            await self.courier.enqueue(channel_of(address), address, template, data)
         except GatekeeperError as exc:  # a bad address: same answer as any other (no enumeration)
             log.info("verification/recovery e-mail not queued", extra={"flow": self.kind, "error": exc.reason})
 
@@ -100,7 +100,7 @@ class AddressMethod:
         if not raw or not raw.strip():
             attach(flow, "email", text.required("email"))
             raise ValidationFailed()
-        address = normalise_identifier(raw)[:MAX_FIELD]
+        address = graceful(raw)[:MAX_FIELD]
         await self.codes.throttle_send(address, client)
         found = await lookup(address)
         owner, address_id = found if found else (None, "")

@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from gatekeeper.errors import GatekeeperError
 from gatekeeper.identity import text, text_code
 from gatekeeper.identity.flows.base import Flow, NotResponsible, ValidationFailed
-from gatekeeper.identity.schemas import IdentitySchema, normalise_identifier
+from gatekeeper.identity.phones import channel_of, graceful
+from gatekeeper.identity.schemas import IdentitySchema
 from gatekeeper.identity.strategies.code_ui import kept_csrf, sent_nodes, wants_new_code
 from gatekeeper.identity.strategies.common import MAX_FIELD, attach, text_field
 from gatekeeper.identity.strategies.onetime import OneTimeCodes, new_code
@@ -67,7 +68,7 @@ class CodeLoginStrategy:
         if not raw.strip():
             attach(flow, "identifier", text.required("identifier"))
             raise ValidationFailed()
-        address = normalise_identifier(raw)[:MAX_FIELD]
+        address = graceful(raw)[:MAX_FIELD]
         await self.codes.throttle_send(address, client)
         await self.codes.clear(flow)
         owner = await self.owner(address)
@@ -90,16 +91,17 @@ class CodeLoginStrategy:
         a verifiable address on a trait the schema marks as a code identifier."""
         ident = await self.ctx.store.identity_by_identifier("code", address)
         if ident is None:
-            found = await self.ctx.store.address_owner("verifiable", "email", address)
+            via = channel_of(address)
+            found = await self.ctx.store.address_owner("verifiable", via, address)
             ident = await self.ctx.store.identity(found[0]) if found else None
             schema = self.ctx.schemas.get(ident.schema_id) if ident else None
-            if ident is None or schema is None or ("email", address) not in schema.code_addresses(ident.traits):
+            if ident is None or schema is None or (via, address) not in schema.code_addresses(ident.traits):
                 return None
         return ident if ident.state == "active" else None
 
     async def _mail(self, address: str, data: dict[str, Any]) -> None:
         try:
-            await self.courier.enqueue_email(address, "login_code_valid", data)
+            await self.courier.enqueue(channel_of(address), address, "login_code_valid", data)
         except GatekeeperError as exc:  # an address the courier cannot use: the same answer as any other
             log.info("login code not queued", extra={"error": exc.reason})
 
@@ -116,7 +118,8 @@ class CodeLoginStrategy:
             flow.add_message(text_code.login_code_invalid())
             raise ValidationFailed()
         # the code reached the address: it counts as verified, as Kratos does
-        found = await self.ctx.store.address_owner("verifiable", "email", challenge["address"])
+        found = await self.ctx.store.address_owner("verifiable", channel_of(challenge["address"]),
+                                                   challenge["address"])
         if found and found[0] == ident.id:
             await self.ctx.store.mark_address_verified(found[1], datetime.now(UTC))
             ident = await self.ctx.store.identity(ident.id) or ident

@@ -86,8 +86,7 @@ class CodeRegistrationStrategy:
         data = {"registration_code": secret, "traits": traits, "request_url": flow.body["request_url"],
                 "expires_in_minutes": self.codes.expires_in_minutes}
         for via, address in addresses:
-            if via == "email":
-                await self._mail(address, data)
+            await self._send_to(via, address, data)
         hidden = schema.trait_nodes(Group.DEFAULT, traits)
         for node in hidden:
             node["attributes"]["type"] = "hidden"
@@ -101,9 +100,9 @@ class CodeRegistrationStrategy:
         flow.body["state"] = "sent_email"
         flow.body["active"] = self.id
 
-    async def _mail(self, address: str, data: dict[str, Any]) -> None:
+    async def _send_to(self, via: str, address: str, data: dict[str, Any]) -> None:
         try:
-            await self.courier.enqueue_email(address, "registration_code_valid", data)
+            await self.courier.enqueue(via, address, "registration_code_valid", data)
         except GatekeeperError as exc:  # refused by the courier: the form answers as for any address
             log.info("registration code not queued", extra={"error": exc.reason})
 
