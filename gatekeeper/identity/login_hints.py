@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, cast
 
+from gatekeeper.errors import UniqueViolation
 from gatekeeper.identity import text
+from gatekeeper.identity.flows.base import Flow, ValidationFailed
 from gatekeeper.identity.text import Msg
 from gatekeeper.store.identities import IdentityRecord
 
@@ -19,6 +21,16 @@ if TYPE_CHECKING:
 ERR_DUPLICATE_WITH_HINTS = 4000028
 _READABLE = {"password": "your password", "oidc": "social sign in", "saml": "social sign in",
              "webauthn": "your passkey or a security key", "passkey": "your passkey"}
+
+
+async def create_registered(ctx: IdentityContext, flow: Flow, ident: IdentityRecord) -> None:
+    """Store an identity a registration made; a taken identifier or address refuses the flow with the
+    duplicate message."""
+    try:
+        await ctx.identities.create(ident)
+    except UniqueViolation:
+        flow.add_message(await duplicate_message(ctx, ident))
+        raise ValidationFailed() from None
 
 
 async def duplicate_message(ctx: IdentityContext, new: IdentityRecord) -> dict[str, Any]:

@@ -94,6 +94,12 @@ async def send_login_code(api: k.FrontendApi, address: str) -> tuple[str, dict[s
     return flow.id, await refused(api.update_login_flow, flow.id, signin(address))
 
 
+async def login_code(api: k.FrontendApi, sink: SmtpSink, address: str, nth: int) -> tuple[str, str]:
+    """A native login flow that sent a code to `address`, and the code (the `nth` message to that address)."""
+    flow_id, _ = await send_login_code(api, address)
+    return flow_id, code_in((await mail_to(sink, address, nth))[nth - 1])
+
+
 async def test_browser_sign_in_with_a_code_from_the_built_in_ui(sqlite_dsn: str, sink: SmtpSink) -> None:
     """An account made with a password signs in with a code at its (schema-marked) e-mail address."""
     async with mailing(sqlite_dsn, sink, PASSWORDLESS) as gk, \
@@ -139,10 +145,8 @@ async def test_codes_for_another_flow_reused_or_tried_too_often_are_refused(sqli
         await register_api(gk, "lin@example.com")
         await mail_to(sink, "lin@example.com")
         api = frontend(gk)
-        first, _ = await send_login_code(api, "lin@example.com")
-        code_a = code_in((await mail_to(sink, "lin@example.com", 2))[1])
-        second, _ = await send_login_code(api, "lin@example.com")
-        code_b = code_in((await mail_to(sink, "lin@example.com", 3))[2])
+        first, code_a = await login_code(api, sink, "lin@example.com", 2)
+        second, code_b = await login_code(api, sink, "lin@example.com", 3)
         if code_a != code_b:  # a code for another flow
             other = await refused(api.update_login_flow, second, signin("lin@example.com", code_a))
             assert message_ids(other) == [4010008]
@@ -163,8 +167,7 @@ async def test_expired_code_is_refused(sqlite_dsn: str, sink: SmtpSink) -> None:
         await register_api(gk, "old@example.com")
         await mail_to(sink, "old@example.com")
         api = frontend(gk)
-        flow_id, _ = await send_login_code(api, "old@example.com")
-        code = code_in((await mail_to(sink, "old@example.com", 2))[1])
+        flow_id, code = await login_code(api, sink, "old@example.com", 2)
         await asyncio.sleep(1.2)
         late = await refused(api.update_login_flow, flow_id, signin("old@example.com", code))
         assert message_ids(late) == [4010008]

@@ -1,4 +1,4 @@
-"""The development inbox (`--dev` only): what the courier sent, newest first, at `<public>/.dev/inbox`.
+"""The development inbox (`--dev` only): what the courier sent (e-mail and SMS), newest first, at `<public>/.dev/inbox`.
 
 The role Mailslurper plays in Kratos' quickstart, without a mail server: the outbox already keeps every message
 in the store, so this page only reads it. Links are clickable and a click on a one-time code selects it whole
@@ -38,7 +38,8 @@ def segments(body: str) -> list[tuple[str, str]]:
 
 
 def _view(message: CourierMessage) -> dict[str, Any]:
-    return {"id": message.id, "recipient": message.recipient, "subject": message.subject,
+    subject = message.subject or f"Text message ({message.channel})"
+    return {"id": message.id, "recipient": message.recipient, "subject": subject,
             "template_type": message.template_type, "status": str(message.status),
             "created_at": message.created_at.strftime("%Y-%m-%d %H:%M:%S UTC"), "segments": segments(message.body)}
 

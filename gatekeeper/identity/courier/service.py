@@ -18,7 +18,7 @@ from gatekeeper.gotemplate import TemplateError
 from gatekeeper.identity.courier.http_channel import HttpChannel
 from gatekeeper.identity.courier.models import REQUIRED, TemplateType
 from gatekeeper.identity.courier.smtp import SmtpTransport
-from gatekeeper.identity.courier.templates import SMS_KINDS, templates_for
+from gatekeeper.identity.courier.templates import SMS_KINDS, RenderedEmail, templates_for
 from gatekeeper.identity.courier.worker import CourierWorker
 from gatekeeper.identity.phones import e164
 from gatekeeper.store.courier import CourierMessage
@@ -82,19 +82,7 @@ class Courier:
         missing = [key for key in REQUIRED.get(kind, ()) if not template_data.get(key)]
         if missing:
             raise ValueError(f"template {kind.value} needs template_data {', '.join(missing)}")
-        data = {**template_data, "to": recipient}
-        try:
-            rendered = self.templates.render(kind, data)
-        except (TemplateError, TypeError, ValueError, ArithmeticError, LookupError) as exc:  # operator templates
-            log.error("courier template failed", extra={"template_type": kind.value, "error": str(exc)})
-            raise GatekeeperError(reason=f"the {kind.value} e-mail template failed to render") from None
-        message = await self.store.add_courier_message(
-            recipient=recipient, subject=rendered.subject, body=rendered.body, body_html=rendered.body_html,
-            template_type=kind.value, template_data=data)
-        self.metrics.messages.labels("queued", kind.value).inc()
-        log.info("courier message queued", extra={"message_id": message.id, "template_type": kind.value})
-        self.worker.wake()
-        return message
+        return await self._queue(kind, recipient, template_data, "email")
 
     async def enqueue_sms(self, recipient: str, template_type: str | TemplateType,
                           template_data: Mapping[str, Any]) -> CourierMessage:
@@ -105,18 +93,25 @@ class Courier:
             raise BadRequest("This message cannot be sent by SMS", reason=f"courier: {kind.value} has no SMS template")
         if e164(recipient) != recipient:
             raise BadRequest("The SMS recipient is not a phone number", reason="courier: sms recipient is not E.164")
+        return await self._queue(kind, recipient, template_data, "sms")
+
+    async def _queue(self, kind: TemplateType, recipient: str, template_data: Mapping[str, Any],
+                     channel: str) -> CourierMessage:
+        """Render `kind` for `channel` (`email` or `sms`) and put it in the outbox."""
         data = {**template_data, "to": recipient}
         try:
-            body = self.templates.render_sms(kind, data)
+            rendered = self.templates.render(kind, data) if channel == "email" else \
+                RenderedEmail(subject="", body=self.templates.render_sms(kind, data), body_html="")
         except (TemplateError, TypeError, ValueError, ArithmeticError, LookupError) as exc:  # operator templates
             log.error("courier template failed", extra={"template_type": kind.value, "error": str(exc)})
-            raise GatekeeperError(reason=f"the {kind.value} SMS template failed to render") from None
+            what = "e-mail" if channel == "email" else "SMS"
+            raise GatekeeperError(reason=f"the {kind.value} {what} template failed to render") from None
         message = await self.store.add_courier_message(
-            recipient=recipient, subject="", body=body, body_html="", template_type=kind.value, template_data=data,
-            type="sms", channel="sms")
+            recipient=recipient, subject=rendered.subject, body=rendered.body, body_html=rendered.body_html,
+            template_type=kind.value, template_data=data, type=channel, channel=channel)
         self.metrics.messages.labels("queued", kind.value).inc()
         log.info("courier message queued", extra={"message_id": message.id, "template_type": kind.value,
-                                                   "channel": "sms"})
+                                                   "channel": channel})
         self.worker.wake()
         return message
 

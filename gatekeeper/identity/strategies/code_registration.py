@@ -14,10 +14,10 @@ import uuid
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from gatekeeper.errors import GatekeeperError, UniqueViolation
+from gatekeeper.errors import GatekeeperError
 from gatekeeper.identity import text, text_code
 from gatekeeper.identity.flows.base import Flow, NotResponsible, ValidationFailed
-from gatekeeper.identity.login_hints import duplicate_message
+from gatekeeper.identity.login_hints import create_registered
 from gatekeeper.identity.schemas import IdentitySchema
 from gatekeeper.identity.strategies.code_ui import kept_csrf, sent_nodes, wants_new_code
 from gatekeeper.identity.strategies.common import attach, refill_traits, submitted_traits, text_field
@@ -122,11 +122,7 @@ class CodeRegistrationStrategy:
             flow.add_message(text_code.registration_code_invalid())
             raise ValidationFailed()
         ident = self.new_identity(schema, traits, [tuple(a) for a in challenge["addresses"]])
-        try:
-            await self.ctx.identities.create(ident)
-        except UniqueViolation:
-            flow.add_message(await duplicate_message(self.ctx, ident))
-            raise ValidationFailed() from None
+        await create_registered(self.ctx, flow, ident)
         return ident
 
     def new_identity(self, schema: IdentitySchema, traits: dict[str, Any],
