@@ -210,10 +210,11 @@ def _on() -> Method:
 @dataclass(frozen=True)
 class CodeMethod:
     """`selfservice.methods.code`: recovery and verification codes; `passwordless_enabled` adds sign-in and sign-up
-    with a code (Kratos' switch, next to `enabled`)."""
+    with a code, `mfa_enabled` a code as second factor (Kratos' switches, next to `enabled`)."""
 
     enabled: bool = True
     passwordless_enabled: bool = False
+    mfa_enabled: bool = False
     config: Mapping[str, Any] = field(default_factory=dict)
 
 

@@ -41,7 +41,6 @@ NO_EFFECT: Mapping[str, str] = {
     "revision": "no /health/config endpoint here: no effect",
     "security": "gatekeeper never reveals whether an account exists, whatever is set here: no effect",
     "selfservice.methods.b2b": _ORY_NETWORK,
-    "selfservice.methods.code.mfa_enabled": "one-time codes as a second factor are " + _ISSUE_15,
     "selfservice.methods.oidc.config.providers.*.apple_private_key": _ISSUE_18,
     "selfservice.methods.oidc.config.providers.*.apple_private_key_id": _ISSUE_18,
     "selfservice.methods.oidc.config.providers.*.apple_team_id": _ISSUE_18,

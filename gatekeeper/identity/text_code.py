@@ -18,6 +18,8 @@ class CodeMsg(IntEnum):
     LABEL_LOGIN_CODE = 1070013
     ERR_TRAITS_MISMATCH = 4000036
     ERR_LOGIN_CODE_INVALID = 4010008
+    ERR_LOGIN_ADDRESS_UNKNOWN = 4010010
+    INFO_LOGIN_CODE_TO_ADDRESS = 1010023
     ERR_REGISTRATION_CODE_INVALID = 4040003
 
 
@@ -59,6 +61,16 @@ def login_code_invalid() -> dict[str, Any]:
 def registration_code_invalid() -> dict[str, Any]:
     return error(_msg(CodeMsg.ERR_REGISTRATION_CODE_INVALID),
                  "The registration code is invalid or has already been used. Please try again.")
+
+
+def send_code_to(channel: str, address: str) -> dict[str, Any]:
+    return text(_msg(CodeMsg.INFO_LOGIN_CODE_TO_ADDRESS), f"Send code to {address}", address=address,
+                channel=channel)
+
+
+def address_unknown() -> dict[str, Any]:
+    return error(_msg(CodeMsg.ERR_LOGIN_ADDRESS_UNKNOWN),
+                 "The address you entered does not match any known addresses in the current account.")
 
 
 def traits_mismatch() -> dict[str, Any]:

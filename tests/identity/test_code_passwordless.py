@@ -14,7 +14,7 @@ import pytest
 from ory_kratos_client.exceptions import BadRequestException
 
 from tests.conftest import _merge
-from tests.identity.conftest import call, frontend, message_ids, register_api
+from tests.identity.conftest import PASSWORD, call, frontend, message_ids, register_api
 from tests.support.smtp import SmtpSink, code_in, mail_to, mailing
 from tests.support.smtp import sink as sink  # noqa: F401  (fixture)
 
@@ -201,3 +201,41 @@ async def test_sign_up_refuses_switched_traits_wrong_codes_and_taken_addresses(d
         taken = await refused(api.update_registration_flow, again.id, signup({"email": "eve@example.com"}, code))
         assert message_ids(taken) == [4000007]
         assert len(await identities(gk)) == 1
+
+
+MFA: dict[str, Any] = {"selfservice": {"methods": {"code": {"mfa_enabled": True}}}}
+
+
+def second(address: str | None = None, code: str | None = None) -> k.UpdateLoginFlowBody:
+    return k.UpdateLoginFlowBody(k.UpdateLoginFlowWithCodeMethod(method="code", csrf_token="", address=address,
+                                                                 code=code))
+
+
+async def test_a_code_as_second_factor_upgrades_the_session_to_aal2(dsn: str, sink: SmtpSink) -> None:
+    async with mailing(dsn, sink, MFA) as gk:
+        await register_api(gk, "ada@example.com")
+        await mail_to(sink, "ada@example.com")  # the verification code
+        api = frontend(gk)
+        login = await call(api.create_native_login_flow)
+        password = k.UpdateLoginFlowBody(k.UpdateLoginFlowWithPasswordMethod(
+            method="password", identifier="ada@example.com", password=PASSWORD))
+        token = (await call(api.update_login_flow, login.id, password)).session_token
+        with pytest.raises(k.ApiException) as owed:  # an e-mail address is a second factor now
+            await call(api.to_session, x_session_token=token)
+        assert json.loads(owed.value.body)["error"]["id"] == "session_aal2_required"
+
+        step_up = await call(api.create_native_login_flow, aal="aal2", x_session_token=token)
+        offered = [n for n in step_up.to_dict()["ui"]["nodes"] if n["attributes"].get("name") == "address"]
+        assert [(n["attributes"]["value"], n["meta"]["label"]["id"], n["meta"]["label"]["context"])
+                for n in offered] == [("ada@example.com", 1010023, {"address": "ada@example.com", "channel": "email"})]
+        unknown = await refused(lambda: api.update_login_flow(step_up.id, second("eve@example.com"),
+                                                              x_session_token=token))
+        assert message_ids(unknown) == [4010010]
+        sent = await refused(lambda: api.update_login_flow(step_up.id, second("ada@example.com"),
+                                                           x_session_token=token))
+        assert sent["state"] == "sent_email" and message_ids(sent) == [1010014]
+        code = code_in((await mail_to(sink, "ada@example.com", 2))[1])
+        await call(api.update_login_flow, step_up.id, second(code=code), x_session_token=token)
+        session = await call(api.to_session, x_session_token=token)
+        assert session.authenticator_assurance_level == "aal2"
+        assert [(m.method, m.aal) for m in session.authentication_methods] == [("password", "aal1"), ("code", "aal2")]

@@ -56,7 +56,7 @@ class CodeLoginStrategy:
         if wants_new_code(flow.body.get("state"), body):
             await self._send(flow, body, client)
             return None
-        return await self._verify(flow, body)
+        return await self.verify(flow, body)
 
     async def before_session(self, flow: Flow, ident: IdentityRecord) -> None:
         return None
@@ -69,9 +69,13 @@ class CodeLoginStrategy:
             attach(flow, "identifier", text.required("identifier"))
             raise ValidationFailed()
         address = graceful(raw)[:MAX_FIELD]
+        await self.send_code(flow, address, await self.owner(address), client)
+
+    async def send_code(self, flow: Flow, address: str, owner: IdentityRecord | None,
+                        client: ClientInfo | None) -> None:
+        """A new code for `owner` to `address` (nothing is sent when there is no owner), and the sent screen."""
         await self.codes.throttle_send(address, client)
         await self.codes.clear(flow)
-        owner = await self.owner(address)
         if owner is not None:
             secret = new_code()
             self.codes.issue(flow, secret, address=address, identity_id=owner.id)
@@ -107,14 +111,15 @@ class CodeLoginStrategy:
 
     # -- step two: verify ----------------------------------------------------------------------------------
 
-    async def _verify(self, flow: Flow, body: dict[str, Any]) -> IdentityRecord:
+    async def verify(self, flow: Flow, body: dict[str, Any], *, of: IdentityRecord | None = None) -> IdentityRecord:
+        """The identity the submitted code proves (`of`: only that identity's, for a second factor)."""
         code = (text_field(body, "code") or "").strip()
         if not code:
             attach(flow, "code", text.required("code"))
             raise ValidationFailed()
         challenge = await self.codes.use(flow, code)
         ident = await self.ctx.store.identity(challenge["identity_id"]) if challenge else None
-        if challenge is None or ident is None or ident.state != "active":
+        if challenge is None or ident is None or ident.state != "active" or (of is not None and of.id != ident.id):
             flow.add_message(text_code.login_code_invalid())
             raise ValidationFailed()
         # the code reached the address: it counts as verified, as Kratos does

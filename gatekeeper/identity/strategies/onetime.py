@@ -57,11 +57,13 @@ class OneTimeCodes:
     def attempts_key(self, flow: Flow) -> str:
         return f"{self.kind}:{self.method}:{flow.id}"
 
-    async def throttle_send(self, address: str, client: ClientInfo) -> None:
-        """Sending is limited per address (10 an hour) and per client address (200 an hour: no mail bombing)."""
+    async def throttle_send(self, address: str, client: ClientInfo | None) -> None:
+        """Sending is limited per address (10 an hour) and per client address (200 an hour: no mail bombing;
+        `client` None: a signed-in identity's own address, counted per address only)."""
         await self.ctx.throttle(f"{self.kind}:send:{hashlib.sha256(address.encode()).hexdigest()[:40]}",
                                 SENDS_PER_ADDRESS, 3600.0)
-        await self.ctx.throttle(f"{self.kind}:send:ip:{client.ip}", SENDS_PER_CLIENT, 3600.0)
+        if client is not None:
+            await self.ctx.throttle(f"{self.kind}:send:ip:{client.ip}", SENDS_PER_CLIENT, 3600.0)
 
     async def clear(self, flow: Flow) -> None:
         """Void the flow's challenge and its attempt counter (a new secret is about to be sent, or none)."""
