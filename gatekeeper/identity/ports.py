@@ -62,6 +62,14 @@ class RegistrationMethod(Protocol):
 
 
 @runtime_checkable
+class IdentifiedLoginMethod(Protocol):
+    """A first factor offered on the identifier-first style's second screen (code)."""
+
+    def populate_identified(self, flow: Flow) -> None:
+        """Add its nodes once the identifier is known."""
+
+
+@runtime_checkable
 class CredentialScreenMethod(Protocol):
     """A registration method also offered on the two-step style's credential screen (code)."""
 

@@ -239,3 +239,20 @@ async def test_a_code_as_second_factor_upgrades_the_session_to_aal2(dsn: str, si
         session = await call(api.to_session, x_session_token=token)
         assert session.authenticator_assurance_level == "aal2"
         assert [(m.method, m.aal) for m in session.authentication_methods] == [("password", "aal1"), ("code", "aal2")]
+
+
+async def test_identifier_first_login_offers_the_code_on_its_second_screen(sqlite_dsn: str, sink: SmtpSink) -> None:
+    extra = _merge(PASSWORDLESS, {"selfservice": {"flows": {"login": {"style": "identifier_first"}}}})
+    async with mailing(sqlite_dsn, sink, extra) as gk:
+        await register_api(gk, "ida@example.com")
+        await mail_to(sink, "ida@example.com")
+        api = frontend(gk)
+        login = await call(api.create_native_login_flow)
+        assert ("code", "method", "submit", 1010015) not in nodes(login.to_dict())
+        first = k.UpdateLoginFlowBody(k.UpdateLoginFlowWithIdentifierFirstMethod(
+            method="identifier_first", identifier="ida@example.com"))
+        screen = await refused(api.update_login_flow, login.id, first)
+        assert ("code", "method", "submit", 1010015) in nodes(screen)
+        await refused(api.update_login_flow, login.id, signin("ida@example.com"))
+        code = code_in((await mail_to(sink, "ida@example.com", 2))[1])
+        assert (await call(api.update_login_flow, login.id, signin("ida@example.com", code))).session_token

@@ -15,7 +15,7 @@ from gatekeeper.identity.flows.base import Flow, FlowKind, Outcome
 from gatekeeper.identity.flows.handler import Current, FlowHandler
 from gatekeeper.identity.hooks import FlowHooks
 from gatekeeper.identity.identities import rfc3339
-from gatekeeper.identity.ports import LoginMethod
+from gatekeeper.identity.ports import IdentifiedLoginMethod, LoginMethod
 from gatekeeper.identity.strategies import IdentifierFirstStrategy, PasswordStrategy
 from gatekeeper.identity.strategies.lookup import LookupStrategy
 from gatekeeper.identity.strategies.totp import TotpStrategy
@@ -125,6 +125,9 @@ class LoginFlows(FlowHandler):
         """The identifier-first style's second screen: every first-factor method, whoever asked."""
         if self.password in self.strategies:
             self.password.populate_credentials(flow)
+        for method in self.methods:
+            if isinstance(method, IdentifiedLoginMethod):  # e.g. code: "Send sign in code"
+                method.populate_identified(flow)
         self.sort(flow)
 
     def sort(self, flow: Flow) -> None:

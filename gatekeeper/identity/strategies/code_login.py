@@ -47,6 +47,10 @@ class CodeLoginStrategy:
         if find(flow.nodes, "identifier") is None:
             flow.nodes.append(input_node("identifier", Group.DEFAULT, type="hidden" if identifier else "text",
                                          value=identifier or "", required=True, label=schema.identifier_label()))
+        self.populate_identified(flow)
+
+    def populate_identified(self, flow: Flow) -> None:
+        """"Send sign in code" (also on the identifier-first style's second screen)."""
         flow.nodes.append(submit_node("method", self.id, Group.CODE, text_code.login_code_button()))
 
     async def login(self, flow: Flow, body: dict[str, Any], client: ClientInfo) -> IdentityRecord | None:
