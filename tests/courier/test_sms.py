@@ -1,6 +1,6 @@
-"""SMS through `courier.channels[]` (`id: sms`, `type: http`): phone numbers as code identifiers and verifiable
-addresses (E.164), codes sent to a real local HTTP sink, retries from the outbox through a sink outage, and the
-config problems of a channel."""
+"""SMS through `courier.channels[]` (`id: sms`, `type: http`): phone numbers as code identifiers, verifiable and
+recovery addresses (E.164), codes sent to a real local HTTP sink, retries from the outbox through a sink outage,
+and the config problems of a channel."""
 
 from __future__ import annotations
 
@@ -78,7 +78,8 @@ def sms_config(url: str) -> dict[str, Any]:
             "body": "base64://" + base64.b64encode(BODY.encode()).decode(),
             "auth": {"type": "basic_auth", "config": {"user": "gk", "password": "sms-secret"}}}}]},
         "selfservice": {"methods": {"code": {"passwordless_enabled": True}},
-                        "flows": {"registration": {"after": {"code": {"hooks": [{"hook": "session"}]}}}}},
+                        "flows": {"recovery": {"enabled": True},
+                                  "registration": {"after": {"code": {"hooks": [{"hook": "session"}]}}}}},
     }
 
 
@@ -117,6 +118,16 @@ async def test_sign_up_and_sign_in_with_a_phone_number(dsn: str, gateway: tuple[
         body.actual_instance.code = code_of(sms)  # type: ignore[union-attr]
         signed_in = await call(api.update_login_flow, login.id, body)
         assert signed_in.session.identity.id == done.identity.id
+
+
+        recovery = await call(api.create_native_recovery_flow)  # the number is a recovery address too
+        await call(api.update_recovery_flow, recovery.id, k.UpdateRecoveryFlowBody(
+            k.UpdateRecoveryFlowWithCodeMethod(method="code", email="+1 415-555-0100")))
+        sms = await server.message_to("+14155550100", 3)
+        assert sms["Kind"] == "recovery_code_valid"
+        recovered = await call(api.update_recovery_flow, recovery.id, k.UpdateRecoveryFlowBody(
+            k.UpdateRecoveryFlowWithCodeMethod(method="code", code=code_of(sms))))
+        assert recovered.state == "passed_challenge"
 
 
 async def test_an_outage_of_the_gateway_loses_nothing(sqlite_dsn: str, gateway: tuple[SmsGateway, str]) -> None:
