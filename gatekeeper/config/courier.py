@@ -63,7 +63,7 @@ class EmailTemplate:
 @dataclass(frozen=True)
 class TemplateVariant:
     email: EmailTemplate = field(default_factory=EmailTemplate)
-    sms: Mapping[str, Any] = field(default_factory=dict)  # accepted as Kratos; gatekeeper sends no SMS
+    sms: Mapping[str, Any] = field(default_factory=dict)  # `body`: a URI, as the e-mail parts (code templates)
 
 
 @dataclass(frozen=True)
@@ -97,12 +97,35 @@ class CourierTemplates:
                                   ("body.plaintext", email.body.plaintext if email.body else "")):
                     if uri:
                         found[f"{name}.{validity}.email.{part}"] = uri
+                sms_body = (getattr(getattr(self, name), validity).sms or {}).get("body")
+                if isinstance(sms_body, str) and sms_body and name.endswith("_code") and validity == "valid":
+                    found[f"{name}.valid.sms.body"] = sms_body
         return found
 
 
 @dataclass(frozen=True)
+class ChannelRequest:
+    """`courier.channels[].request_config`: Kratos' request config (as web hooks have)."""
+
+    url: str = ""
+    method: str = "POST"
+    headers: dict[str, str] = field(default_factory=dict)
+    body: str = ""
+    auth: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CourierChannel:
+    """`courier.channels[]`: a channel delivered by calling an HTTP API (`id: sms` for text messages)."""
+
+    id: str
+    type: Literal["http"] = "http"
+    request_config: ChannelRequest = field(default_factory=ChannelRequest)
+
+
+@dataclass(frozen=True)
 class Courier:
-    """`courier`: e-mail delivery through an outbox in the store."""
+    """`courier`: e-mail (SMTP) and SMS (an HTTP channel) delivery through an outbox in the store."""
 
     smtp: CourierSmtp = field(default_factory=CourierSmtp)
     message_retries: int = 5
@@ -110,6 +133,7 @@ class Courier:
     templates: CourierTemplates = field(default_factory=CourierTemplates)
     delivery_strategy: Literal["smtp"] = "smtp"
     worker: CourierWorker = field(default_factory=CourierWorker)
+    channels: tuple[CourierChannel, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -194,6 +218,29 @@ def check_courier(courier: Courier, add: Callable[[str, str], None]) -> None:
             add(f"courier.worker.{key}", "must be longer than 0s")
     if None not in (worker.retry_backoff, worker.retry_backoff_max) and worker.retry_backoff_max < worker.retry_backoff:
         add("courier.worker.retry_backoff_max", "must not be shorter than courier.worker.retry_backoff")
+    _check_channels(courier.channels or (), add)
+
+
+def _check_channels(channels: tuple[CourierChannel, ...], add: Callable[[str, str], None]) -> None:
+    seen: set[str] = set()
+    for i, channel in enumerate(channels):
+        at = f"courier.channels.{i}"
+        if channel.id != "sms":
+            add(f"{at}.id", f"expected sms (e-mail goes through courier.smtp), got {channel.id!r}")
+        elif channel.id in seen:
+            add(f"{at}.id", "the sms channel is configured twice")
+        seen.add(channel.id)
+        request = channel.request_config
+        if request is None:
+            continue
+        if not (request.url or "").startswith(("http://", "https://")):
+            add(f"{at}.request_config.url", f"expected an http:// or https:// URL, got {request.url!r}")
+        if not (request.body or "").startswith(("file://", "base64://")):
+            add(f"{at}.request_config.body", "expected the request body's Jsonnet template as a file:// or "
+                                             "base64:// URI")
+        auth_type = (request.auth or {}).get("type")
+        if auth_type not in (None, "", "basic_auth", "api_key"):
+            add(f"{at}.request_config.auth.type", f"expected basic_auth or api_key, got {auth_type!r}")
 
 
 def _check_headers(headers: Mapping[str, str], add: Callable[[str, str], None]) -> None:

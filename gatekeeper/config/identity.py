@@ -208,10 +208,21 @@ def _on() -> Method:
 
 
 @dataclass(frozen=True)
+class CodeMethod:
+    """`selfservice.methods.code`: recovery and verification codes; `passwordless_enabled` adds sign-in and sign-up
+    with a code, `mfa_enabled` a code as second factor (Kratos' switches, next to `enabled`)."""
+
+    enabled: bool = True
+    passwordless_enabled: bool = False
+    mfa_enabled: bool = False
+    config: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Methods:
     password: PasswordMethod = field(default_factory=PasswordMethod)
     profile: Method = field(default_factory=_on)
-    code: Method = field(default_factory=_on)
+    code: CodeMethod = field(default_factory=CodeMethod)
     totp: Method = field(default_factory=Method)
     lookup_secret: Method = field(default_factory=Method)
     link: Method = field(default_factory=Method)

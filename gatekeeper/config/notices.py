@@ -27,7 +27,6 @@ NO_EFFECT: Mapping[str, str] = {
                "`secrets.cipher`) whatever is named here",
     "clients": "outgoing HTTP client settings (private IP range blocking, web hook header allow-list) "
                "are not implemented: no effect",
-    "courier.channels": "HTTP courier channels (SMS) are " + _ISSUE_15,
     "courier.http": "HTTP courier delivery is " + _ISSUE_15,
     "enterprise": _ORY_NETWORK,
     "feature_flags": "gatekeeper always behaves as Kratos v25.4 with its default flags "
@@ -42,8 +41,6 @@ NO_EFFECT: Mapping[str, str] = {
     "revision": "no /health/config endpoint here: no effect",
     "security": "gatekeeper never reveals whether an account exists, whatever is set here: no effect",
     "selfservice.methods.b2b": _ORY_NETWORK,
-    "selfservice.methods.code.mfa_enabled": "one-time codes as a second factor are " + _ISSUE_15,
-    "selfservice.methods.code.passwordless_enabled": "sign-in and sign-up with one-time codes are " + _ISSUE_15,
     "selfservice.methods.oidc.config.providers.*.apple_private_key": _ISSUE_18,
     "selfservice.methods.oidc.config.providers.*.apple_private_key_id": _ISSUE_18,
     "selfservice.methods.oidc.config.providers.*.apple_team_id": _ISSUE_18,

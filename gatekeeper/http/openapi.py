@@ -21,7 +21,7 @@ from gatekeeper.http.common import endpoint
 from gatekeeper.http.schemas import COMPONENTS
 
 DOC_PATHS = ("/openapi.json", "/.well-known/openapi.json")
-UNDOCUMENTED_PREFIXES = ("/ui", "/admin/ui", "/health/")  # HTML pages and health checks, not API
+UNDOCUMENTED_PREFIXES = ("/ui", "/admin/ui", "/health/", "/.dev/")  # HTML pages (the --dev inbox), health checks
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,8 @@
 could reach, the errors that ask for a second factor or a fresh login, and upgrading a session in place.
 
     session AAL:   aal2 when its methods hold an aal1 and an aal2 method; aal1 with aal1 methods only
-    available AAL: aal2 when the identity has a second factor (TOTP, unused lookup codes)
+    available AAL: aal2 when the identity has a second factor (TOTP, unused lookup codes; with
+                   `selfservice.methods.code.mfa_enabled`, an address to send a code to)
 """
 
 from __future__ import annotations
@@ -34,7 +35,20 @@ def aal_of(methods: list[dict[str, Any]]) -> str:
     return "aal1" if "aal1" in levels else "aal0"
 
 
+def code_addresses(ident: IdentityRecord) -> list[tuple[str, str]]:
+    """(channel, address) a code can be sent to as second factor: the `code` credential's addresses, else the
+    verifiable e-mail addresses and phone numbers (Kratos' fallback for identities without that credential)."""
+    cred = ident.credentials.get("code")
+    listed = [(str(a.get("channel", "email")), str(a["address"])) for a in (cred.config or {}).get("addresses", [])
+              if a.get("address")] if cred is not None else []
+    if not listed:
+        listed = [(a.via, a.value) for a in ident.addresses if a.kind == "verifiable" and a.via in ("email", "sms")]
+    return sorted(set(listed), key=lambda a: (a[1], a[0]))
+
+
 def has_second_factor(ident: IdentityRecord, method: str) -> bool:
+    if method == "code":
+        return bool(code_addresses(ident))
     cred = ident.credentials.get(method)
     if cred is None:
         return False
@@ -43,8 +57,10 @@ def has_second_factor(ident: IdentityRecord, method: str) -> bool:
     return bool((cred.config or {}).get("totp_url"))
 
 
-def available_aal(ident: IdentityRecord) -> str:
-    return "aal2" if any(has_second_factor(ident, m) for m in SECOND_FACTORS) else "aal1"
+def available_aal(ident: IdentityRecord, *, code_mfa: bool = False) -> str:
+    """`code_mfa`: codes count as a second factor (`selfservice.methods.code.mfa_enabled`)."""
+    methods = (*SECOND_FACTORS, "code") if code_mfa else SECOND_FACTORS
+    return "aal2" if any(has_second_factor(ident, m) for m in methods) else "aal1"
 
 
 def login_url(base: str, *, return_to: str | None = None, **params: str) -> str:
@@ -81,9 +97,10 @@ class SessionRefreshRequired(Forbidden):
 
 
 def require_aal(required: str, session: SessionRecord, ident: IdentityRecord, base: str,
-                return_to: str | None = None) -> None:
+                return_to: str | None = None, *, code_mfa: bool = False) -> None:
     """`highest_available`: an aal1 session of an identity with a second factor must step up first."""
-    if required == "highest_available" and session.aal != "aal2" and available_aal(ident) == "aal2":
+    if required == "highest_available" and session.aal != "aal2" \
+            and available_aal(ident, code_mfa=code_mfa) == "aal2":
         raise Aal2Required(login_url(base, aal="aal2", return_to=return_to))
 
 
@@ -92,12 +109,12 @@ def privileged(session: SessionRecord, max_age: float, now: datetime | None = No
 
 
 async def complete_method(ctx: IdentityContext, session: SessionRecord, method: str, *,
-                          reauthenticated: bool = False) -> SessionRecord:
+                          reauthenticated: bool = False, aal: str | None = None) -> SessionRecord:
     """Record a method completed on an existing session: a second factor (aal1 -> aal2) or, with
     `reauthenticated`, a refresh login (new `authenticated_at`, the AAL kept). The cached lookup is dropped."""
     now = datetime.now(UTC)
-    session.authentication_methods = [*session.authentication_methods,
-                                      {"method": method, "aal": method_aal(method), "completed_at": rfc3339(now)}]
+    completed = {"method": method, "aal": aal or method_aal(method), "completed_at": rfc3339(now)}
+    session.authentication_methods = [*session.authentication_methods, completed]
     session.aal = aal_of(session.authentication_methods)
     session.updated_at = now
     if reauthenticated:

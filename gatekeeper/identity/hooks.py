@@ -11,21 +11,19 @@ interrupt: `can_interrupt` or `response.parse`) stops the flow and shows those m
 from __future__ import annotations
 
 import asyncio
-import base64
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from gatekeeper.config.problems import ConfigError, ConfigProblem
 from gatekeeper.config.types import Duration
 from gatekeeper.errors import BadRequest, GatekeeperError, UniqueViolation, UpstreamError
 from gatekeeper.identity import text
 from gatekeeper.identity.flows.base import Flow, ValidationFailed
-from gatekeeper.identity.jsonnet import JsonnetError, Program
+from gatekeeper.identity.jsonnet import JsonnetError
+from gatekeeper.identity.outgoing import HttpRequest
 from gatekeeper.identity.ports import VerificationSender
 from gatekeeper.identity.strategies.common import attach
 from gatekeeper.identity.strategies.password_settings import save_traits
@@ -55,14 +53,9 @@ class AddressNotVerified(GatekeeperError):
 
 
 @dataclass(frozen=True)
-class WebHook:
-    """One compiled `web_hook`: where, how, the Jsonnet body source, and what to do with the answer."""
+class WebHook(HttpRequest):
+    """One compiled `web_hook`: the request, and what to do with the answer."""
 
-    url: str
-    method: str = "POST"
-    headers: dict[str, str] = field(default_factory=dict)
-    body: str | None = None
-    auth: dict[str, Any] = field(default_factory=dict)
     ignore: bool = False
     parse: bool = False
     can_interrupt: bool = False
@@ -70,52 +63,11 @@ class WebHook:
 
     @classmethod
     def compile(cls, config: Any, where: str) -> WebHook:
-        if not isinstance(config, dict) or not isinstance(config.get("url"), str):
-            raise _config_error(where, "web_hook needs config.url")
+        request = HttpRequest.options(config, where, "web_hook")
         response = config.get("response") or {}
-        body = config.get("body")
-        return cls(url=config["url"], method=str(config.get("method", "POST")).upper(),
-                   headers={str(k): str(v) for k, v in (config.get("headers") or {}).items()},
-                   body=_read_body(body, where) if body else None, auth=dict(config.get("auth") or {}),
-                   ignore=bool(response.get("ignore")), parse=bool(response.get("parse")),
+        return cls(**request, ignore=bool(response.get("ignore")), parse=bool(response.get("parse")),
                    can_interrupt=bool(config.get("can_interrupt")),
                    timeout=float(Duration.parse(config.get("timeout", _DEFAULT_TIMEOUT))))
-
-    async def render(self, context: dict[str, Any]) -> bytes | None:
-        if self.body is None:
-            return None
-        return (await Program(self.body, "body.jsonnet").text(tla={"ctx": context})).encode()
-
-    def request_kwargs(self) -> dict[str, Any]:
-        headers = {"Content-Type": "application/json", **self.headers}
-        cookies: dict[str, str] = {}
-        kw: dict[str, Any] = {}
-        auth_config = self.auth.get("config") or {}
-        if self.auth.get("type") == "api_key":
-            if auth_config.get("in") == "cookie":
-                cookies[str(auth_config.get("name"))] = str(auth_config.get("value"))
-            else:
-                headers[str(auth_config.get("name"))] = str(auth_config.get("value"))
-        elif self.auth.get("type") == "basic_auth":
-            kw["auth"] = (str(auth_config.get("user")), str(auth_config.get("password")))
-        if cookies:
-            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in cookies.items())
-        return {"headers": headers, **kw}
-
-
-def _config_error(where: str, message: str) -> ConfigError:
-    return ConfigError([ConfigProblem(file="<config>", line=None, path=where, message=message)])
-
-
-def _read_body(uri: str, where: str) -> str:
-    """Kratos' body URIs: `file://path`, `base64://...`; a plain path is read as a file."""
-    try:
-        if uri.startswith("base64://"):
-            return base64.b64decode(uri[len("base64://"):] + "=" * (-len(uri) % 4)).decode()
-        path = uri[len("file://"):] if uri.startswith("file://") else uri
-        return Path(path).read_text("utf-8")
-    except (OSError, ValueError) as exc:
-        raise _config_error(where, f"web_hook body {uri!r} cannot be read: {exc}") from None
 
 
 class HookFailed(UpstreamError):

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from gatekeeper.identity.client import ClientInfo
 from gatekeeper.identity.flows.base import Flow, FlowType
@@ -59,6 +59,22 @@ class RegistrationMethod(Protocol):
     async def register(self, flow: Flow, body: dict[str, Any], client: ClientInfo,
                        schema: IdentitySchema) -> IdentityRecord | None:
         """The new identity; None when the flow continues; NotResponsible when the submission is not its own."""
+
+
+@runtime_checkable
+class IdentifiedLoginMethod(Protocol):
+    """A first factor offered on the identifier-first style's second screen (code)."""
+
+    def populate_identified(self, flow: Flow) -> None:
+        """Add its nodes once the identifier is known."""
+
+
+@runtime_checkable
+class CredentialScreenMethod(Protocol):
+    """A registration method also offered on the two-step style's credential screen (code)."""
+
+    def populate_registration_credentials(self, flow: Flow) -> None:
+        """Add its nodes to the credential screen."""
 
 
 class SettingsMethod(Protocol):

@@ -20,6 +20,7 @@ from jsonschema.exceptions import ValidationError
 
 from gatekeeper.config.identity import Identity as IdentityConfig
 from gatekeeper.identity import text
+from gatekeeper.identity.phones import normalise_address
 from gatekeeper.identity.text import Msg
 from gatekeeper.identity.ui import Group, Node, input_node
 
@@ -42,6 +43,7 @@ class TraitField:
     required: bool
     password_identifier: bool = False
     code_identifier: bool = False
+    code_via: str = "email"
     totp_account_name: bool = False
     verification_via: str | None = None
     recovery_via: str | None = None
@@ -128,6 +130,15 @@ class IdentitySchema:
                 found.append(normalise_identifier(value))
         return sorted(set(found))
 
+    def code_addresses(self, traits: dict[str, Any]) -> list[tuple[str, str]]:
+        """(via, value) for traits marked `credentials.code.identifier`: where sign-in codes go."""
+        found = []
+        for f in self.fields:
+            value = _get(traits, f.path)
+            if f.code_identifier and isinstance(value, str) and value.strip():
+                found.append((f.code_via, normalise_address(f.code_via, value)))
+        return sorted(set(found))
+
     def addresses(self, traits: dict[str, Any], key: str) -> list[tuple[str, str]]:
         """(via, value) for traits marked `verification.via` (key="verification") or `recovery.via`."""
         found = []
@@ -135,7 +146,7 @@ class IdentitySchema:
             via = f.verification_via if key == "verification" else f.recovery_via
             value = _get(traits, f.path)
             if via and isinstance(value, str) and value.strip():
-                found.append((via, normalise_identifier(value)))
+                found.append((via, normalise_address(via, value)))
         return sorted(set(found))
 
 
@@ -232,6 +243,7 @@ def _fields(schema: dict[str, Any]) -> tuple[TraitField, ...]:
                 name=".".join(("traits", *path, key)), path=(*path, key), spec=spec, required=key in required,
                 password_identifier=bool((creds.get("password") or {}).get("identifier")),
                 code_identifier=bool((creds.get("code") or {}).get("identifier")),
+                code_via=str((creds.get("code") or {}).get("via") or "email"),
                 totp_account_name=bool((creds.get("totp") or {}).get("account_name")),
                 verification_via=(ext.get("verification") or {}).get("via"),
                 recovery_via=(ext.get("recovery") or {}).get("via")))

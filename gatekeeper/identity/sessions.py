@@ -65,6 +65,7 @@ class Sessions:
         self.ttl = float(config.session.cache_ttl)
         # highest_available: an aal1 session of an identity with a second factor is not enough (whoami's 403)
         self.highest_available = config.session.whoami.required_aal == "highest_available"
+        self.code_mfa = config.selfservice.methods.code.mfa_enabled
         self._keys = [s.value.encode() for s in config.cookie_secrets]
         self._cache = SessionCache(config.session.cache_size)
         self._credentials: dict[str, tuple[str, bytes]] = {}  # credential -> (token, key); ("", b""): not one
@@ -229,7 +230,7 @@ class Sessions:
         remaining = (rec.expires_at - datetime.now(UTC)).total_seconds()
         if remaining <= 0:
             return None, "aal1"
-        return self.to_json(rec, ident), available_aal(ident)
+        return self.to_json(rec, ident), available_aal(ident, code_mfa=self.code_mfa)
 
     def forget(self, *hashes: str) -> None:
         """Drop cached lookups (after a logout or revocation here, or announced by another replica)."""

@@ -29,6 +29,9 @@ from gatekeeper.identity.passwords import BreachedPasswords, Hasher, PasswordPol
 from gatekeeper.identity.returnto import ReturnToPolicy
 from gatekeeper.identity.schemas import SchemaRegistry
 from gatekeeper.identity.sessions import Sessions
+from gatekeeper.identity.strategies.code_login import CodeLoginStrategy
+from gatekeeper.identity.strategies.code_mfa import CodeSecondFactor
+from gatekeeper.identity.strategies.code_registration import CodeRegistrationStrategy
 from gatekeeper.identity.strategies.oidc import OidcStrategy
 from gatekeeper.identity.tokenizer import SessionTokenizer
 from gatekeeper.identity.whoami import Whoami
@@ -104,8 +107,15 @@ async def build_identity(config: Config, store: Store, http: httpx.AsyncClient, 
         if config.selfservice.methods.oidc.enabled else None
     oidc = [OidcStrategy(social)] if social is not None else []
     settings = SettingsFlows(ctx, verification, methods=oidc)
-    flows = FlowHandlers(login=LoginFlows(ctx, hooks, methods=oidc),
-                         registration=RegistrationFlows(ctx, hooks, methods=oidc), settings=settings,
+    code = config.selfservice.methods.code
+    passwordless, code_mfa = code.enabled and code.passwordless_enabled, code.enabled and code.mfa_enabled
+    code_sender = CodeLoginStrategy(ctx, courier)
+    code_login = [code_sender] if passwordless else []
+    code_registration = [CodeRegistrationStrategy(ctx, courier)] if passwordless else []
+    code_second = [CodeSecondFactor(code_sender)] if code_mfa else []
+    flows = FlowHandlers(login=LoginFlows(ctx, hooks, methods=[*oidc, *code_login], second_factors=code_second),
+                         registration=RegistrationFlows(ctx, hooks, methods=[*oidc, *code_registration]),
+                         settings=settings,
                          verification=verification, recovery=RecoveryFlows(ctx, courier, web_hooks, settings))
     # the admin API creates recovery flows of its own: no hooks, no settings flow
     admin_recovery = AdminRecovery(RecoveryFlows(ctx, courier) if config.selfservice.flows.recovery.enabled else None)

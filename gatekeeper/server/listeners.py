@@ -29,6 +29,7 @@ from gatekeeper.http.observer import RequestObserver
 from gatekeeper.http.openapi import PUBLIC, doc_routes
 from gatekeeper.http.traced import TracedAsgi
 from gatekeeper.http.ui.admin.routes import AdminUi
+from gatekeeper.http.ui.dev_inbox import DevInbox
 from gatekeeper.http.ui.routes import WebUi
 from gatekeeper.http.ui.settings import SettingsPage
 from gatekeeper.observe import Metrics, Readiness, RequestLog
@@ -50,7 +51,7 @@ def route_tables(c: Container) -> dict[str, list[BaseRoute]]:
     public_api = PublicApi(identity.ctx, identity.flows, identity.whoami)
     public = [*public_api.routes(), *WebUi(identity.ctx, identity.flows).routes(),
               *SettingsApi(public_api, identity.flows.settings).routes(),
-              *SettingsPage(identity.ctx, identity.flows.settings).routes()]
+              *SettingsPage(identity.ctx, identity.flows.settings).routes(), *DevInbox(identity.ctx).routes()]
     if identity.social is not None:
         public.extend(OidcRoutes(public_api, identity.social).routes())
     public = cors.apply(public, config.serve.public.cors)

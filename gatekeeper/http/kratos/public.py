@@ -203,7 +203,8 @@ class PublicApi:
         current = await self.current(request)
         if current is None:
             raise NoActiveSession()
-        aal.require_aal(self.ctx.config.session.whoami.required_aal, current[0], current[1], self.ctx.public_base_url)
+        aal.require_aal(self.ctx.config.session.whoami.required_aal, current[0], current[1], self.ctx.public_base_url,
+                        code_mfa=self.ctx.config.selfservice.methods.code.mfa_enabled)
         return current
 
     async def list_sessions(self, request: Request) -> Response:

@@ -31,8 +31,8 @@ class DeliveryError(UpstreamError):
     """One failed attempt; never reaches a client, it is recorded as the dispatch's error."""
 
     def __init__(self, detail: str, *, permanent: bool = False, connection: bool = False,
-                 code: int | None = None) -> None:
-        super().__init__(reason="failed to send email via smtp", details={"detail": detail})
+                 code: int | None = None, reason: str = "failed to send email via smtp") -> None:
+        super().__init__(reason=reason, details={"detail": detail})
         self.detail, self.permanent, self.connection, self.code = detail, permanent, connection, code
 
     def as_json(self) -> dict[str, Any]:

@@ -10,6 +10,10 @@ Each part of each template type (`email.subject`, `email.body` (HTML, escaped as
    "email.body.de.gotmpl" . }}` works), or `<part>.j2` (jinja2, see legacy.py);
 3. the built-in template (`builtin/`, same layout).
 
+SMS messages (`login_code`, `registration_code`, `verification_code`, `recovery_code`, valid only, as Kratos) have
+one part, `sms.body`, from `courier.templates.<name>.valid.sms.body`, `<name>/valid/sms.body.gotmpl` in the
+override directory, or the built-in one.
+
 A part missing from the override directory falls back to the built-in one, as in Kratos (the plain-text
 body is not derived from the HTML one). A template that does not parse is a `ConfigError` naming the file
 and line; a `.gotmpl` file written in jinja2 is one too.
@@ -31,7 +35,9 @@ from gatekeeper.identity.courier.legacy import JINJA_STATEMENT, JinjaTemplate
 from gatekeeper.identity.courier.models import FIELDS, TemplateType, model
 from gatekeeper.identity.courier.sources import read_uris
 
-SUBJECT, HTML, PLAINTEXT = "email.subject", "email.body", "email.body.plaintext"
+SUBJECT, HTML, PLAINTEXT, SMS = "email.subject", "email.body", "email.body.plaintext", "sms.body"
+SMS_KINDS = (TemplateType.LOGIN_CODE_VALID, TemplateType.REGISTRATION_CODE_VALID,
+             TemplateType.VERIFICATION_CODE_VALID, TemplateType.RECOVERY_CODE_VALID)
 PARTS = {"subject": SUBJECT, "body.html": HTML, "body.plaintext": PLAINTEXT}  # config key -> file stem
 Render = Callable[[dict[str, Any], Mapping[str, Any]], str]  # (Kratos' model, template_data) -> text
 _FIELD_AS_FUNCTION = re.compile(r'function "([A-Z]\w*)" not defined')
@@ -76,6 +82,11 @@ class Templates:
                     self._parts[kind, stem] = self._load(kind, stem, inline_by_part.get((kind.folder, stem)))
                 except _Found as found:
                     problems.append(found.problem)
+        for kind in SMS_KINDS:
+            try:
+                self._parts[kind, SMS] = self._load(kind, SMS, inline_by_part.get((kind.folder, SMS)))
+            except _Found as found:
+                problems.append(found.problem)
         if problems:
             raise ConfigError(problems)
 
@@ -85,6 +96,10 @@ class Templates:
         subject = self._parts[kind, SUBJECT](values, data)
         return RenderedEmail(subject=" ".join(subject.split()), body=self._parts[kind, PLAINTEXT](values, data),
                              body_html=self._parts[kind, HTML](values, data))
+
+    def render_sms(self, kind: TemplateType, data: Mapping[str, Any]) -> str:
+        """The text of an SMS of `kind` (one of SMS_KINDS) for `data`."""
+        return self._parts[kind, SMS](model(kind, data), data).strip()
 
     def _load(self, kind: TemplateType, stem: str, inline: tuple[str, str] | None) -> Render:
         html = stem == HTML
@@ -155,6 +170,6 @@ def _go(files: dict[str, str], main: str, kind: TemplateType, html: bool, path_o
 
 
 def _part_of(key: str) -> tuple[str, str]:
-    """`login_code.valid.email.body.html` -> (`login_code/valid`, `email.body`)."""
-    name, validity, _, part = key.split(".", 3)
-    return f"{name}/{validity}", PARTS[part]
+    """`login_code.valid.email.body.html` -> (`login_code/valid`, `email.body`); `.sms.body` -> `sms.body`."""
+    name, validity, channel, part = key.split(".", 3)
+    return f"{name}/{validity}", PARTS[part] if channel == "email" else SMS

@@ -46,7 +46,7 @@ class CourierWorker:
 
     @property
     def can_deliver(self) -> bool:
-        return self.courier.transport is not None or self.courier.dev
+        return self.courier.transport is not None or bool(self.courier.channels) or self.courier.dev
 
     async def start(self) -> None:
         transport = self.courier.transport
@@ -132,15 +132,18 @@ class CourierWorker:
             if message.send_count > limit:  # claimed again and again by workers that died
                 await self._failed(message, token, DeliveryError(
                     f"abandoned after {message.send_count - 1} claims without a result", permanent=True))
+            elif message.channel == "sms":
+                await self._send_sms(message, token)
             else:
                 pending.append(message)
         transport = self.courier.transport
         if transport is None:
-            for message in pending:
-                with self._span(message, None):
-                    self._log_instead(message)
-                    await self._sent(message, token)
-            return
+            if self.courier.dev:
+                for message in pending:
+                    with self._span(message, None):
+                        self._log_instead(message)
+                        await self._sent(message, token)
+            return  # not --dev: e-mails stay queued (the claim is released) until SMTP is configured
         lease, renewed = float(self.config.worker.claim_lease), time.monotonic()
         try:
             async with transport.session() as smtp:
@@ -174,6 +177,21 @@ class CourierWorker:
             attributes["server.address"] = server
         return self.courier.tracer.span("courier.deliver", attributes)
 
+    async def _send_sms(self, message: CourierMessage, token: str) -> None:
+        channel = self.courier.channels.get("sms")
+        if channel is None and self.courier.dev:
+            self._log_instead(message)
+            await self._sent(message, token)
+            return
+        try:
+            if channel is None:
+                raise DeliveryError("no courier channel with id sms is configured", reason="failed to send sms")
+            await channel.send(message)
+        except DeliveryError as exc:
+            await self._failed(message, token, exc)
+            return
+        await self._sent(message, token)
+
     async def _sent(self, message: CourierMessage, token: str) -> None:
         held = await self.courier.store.finish_courier_attempt(message.id, token, status="sent", dispatch="success")
         self.courier.metrics.messages.labels("sent", message.template_type).inc()
@@ -205,7 +223,7 @@ class CourierWorker:
         return float(delay * (0.75 + random.random() / 4))  # jitter keeps replicas from retrying in lockstep
 
     def _log_instead(self, message: CourierMessage) -> None:
-        log.info("courier (--dev, no SMTP configured): e-mail logged instead of sent", extra={
+        log.info("courier (--dev, no SMTP or sms channel configured): message logged instead of sent", extra={
             "message_id": message.id, "template_type": message.template_type, "recipient": message.recipient,
             "subject": message.subject, "body": message.body})
 

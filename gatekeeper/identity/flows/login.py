@@ -15,7 +15,7 @@ from gatekeeper.identity.flows.base import Flow, FlowKind, Outcome
 from gatekeeper.identity.flows.handler import Current, FlowHandler
 from gatekeeper.identity.hooks import FlowHooks
 from gatekeeper.identity.identities import rfc3339
-from gatekeeper.identity.ports import LoginMethod
+from gatekeeper.identity.ports import IdentifiedLoginMethod, LoginMethod
 from gatekeeper.identity.strategies import IdentifierFirstStrategy, PasswordStrategy
 from gatekeeper.identity.strategies.lookup import LookupStrategy
 from gatekeeper.identity.strategies.totp import TotpStrategy
@@ -41,8 +41,10 @@ def _truthy(value: Any) -> bool:
 class LoginFlows(FlowHandler):
     kind = FlowKind.LOGIN
 
-    def __init__(self, ctx: IdentityContext, hooks: FlowHooks, *, methods: Sequence[LoginMethod] = ()) -> None:
-        """`hooks` run before a session is issued; `methods`: further first factors besides the password (oidc)."""
+    def __init__(self, ctx: IdentityContext, hooks: FlowHooks, *, methods: Sequence[LoginMethod] = (),
+                 second_factors: Sequence[Any] = ()) -> None:
+        """`hooks` run before a session is issued; `methods`: further first factors besides the password (oidc);
+        `second_factors`: further second factors besides TOTP and lookup codes (code)."""
         cfg = ctx.config.selfservice.flows.login
         super().__init__(ctx, float(cfg.lifespan), hooks.web)
         self.hooks = hooks
@@ -57,6 +59,8 @@ class LoginFlows(FlowHandler):
         # second factors (aal=aal2 flows), as Kratos' PopulateLoginMethodSecondFactor strategies
         self.second_factors: list[Any] = [s for s, on in ((TotpStrategy(ctx), enabled.totp.enabled),
                                                           (LookupStrategy(ctx), enabled.lookup_secret.enabled)) if on]
+        self.second_factors.extend(second_factors)
+        self.code_mfa = enabled.code.mfa_enabled
         self.methods = tuple(methods)
         self.strategies.extend(self.methods)
         # first-factor strategies that need no identifier (oidc): also offered on the identifier-first step
@@ -83,7 +87,8 @@ class LoginFlows(FlowHandler):
         that refused the session)."""
         return (current is not None and not params.get("aal") and not _truthy(params.get("refresh"))
                 and self.ctx.config.session.whoami.required_aal == "highest_available"
-                and current[0].aal != "aal2" and levels.available_aal(current[1]) == "aal2")
+                and current[0].aal != "aal2"
+                and levels.available_aal(current[1], code_mfa=self.code_mfa) == "aal2")
 
     def extra_fields(self, params: dict[str, Any], current: Current) -> dict[str, Any]:
         refresh = _truthy(params.get("refresh")) and current is not None
@@ -120,6 +125,9 @@ class LoginFlows(FlowHandler):
         """The identifier-first style's second screen: every first-factor method, whoever asked."""
         if self.password in self.strategies:
             self.password.populate_credentials(flow)
+        for method in self.methods:
+            if isinstance(method, IdentifiedLoginMethod):  # e.g. code: "Send sign in code"
+                method.populate_identified(flow)
         self.sort(flow)
 
     def sort(self, flow: Flow) -> None:
@@ -158,7 +166,8 @@ class LoginFlows(FlowHandler):
         return_to = flow.return_to or after.default_browser_return_url or self.ctx.default_return_url
         aal2_pending = False
         if self.ctx.config.session.whoami.required_aal == "highest_available" \
-                and levels.available_aal(ident) == "aal2" and levels.method_aal(method) == "aal1":
+                and levels.available_aal(ident, code_mfa=self.code_mfa) == "aal2" \
+                and levels.method_aal(method) == "aal1":
             # Kratos' post-login hook: an identity with a second factor goes on to the aal2 login
             return_to = levels.login_url(self.ctx.public_base_url, aal="aal2", return_to=return_to)
             aal2_pending = True  # SPA: 422 to that login; API: the session without its identity
@@ -170,12 +179,14 @@ class LoginFlows(FlowHandler):
         if current is None or current[1].id != flow.internal.get("identity_id"):
             raise Aal1Required()
         session, ident = current
-        found, _ = await self.ask(self.second_factors, lambda s: s.login_second(flow, body, ident))
+        found, proved = await self.ask(self.second_factors, lambda s: s.login_second(flow, body, ident))
         if not found:
             flow.add_message(text.no_strategy("login"))
             return None
+        if proved is None:  # a code was sent: the flow goes on
+            return None
         method = str(body.get("method"))
-        session = await levels.complete_method(self.ctx, session, method)
+        session = await levels.complete_method(self.ctx, session, method, aal="aal2")
         flow.body["active"] = method
         flow.body["updated_at"] = rfc3339(session.updated_at)
         after = self.after.for_method(method)

@@ -13,7 +13,7 @@ from gatekeeper.identity.errors import FlowDisabled, SessionAlreadyAvailable
 from gatekeeper.identity.flows.base import Flow, FlowKind, Outcome
 from gatekeeper.identity.flows.handler import Current, FlowHandler
 from gatekeeper.identity.hooks import FlowHooks
-from gatekeeper.identity.ports import RegistrationMethod
+from gatekeeper.identity.ports import CredentialScreenMethod, RegistrationMethod
 from gatekeeper.identity.schemas import IdentitySchema
 from gatekeeper.identity.strategies import PasswordStrategy, ProfileStrategy
 from gatekeeper.identity.ui import Group, Node, csrf_node, find, input_node, sort_registration, submit_node
@@ -35,6 +35,7 @@ class RegistrationFlows(FlowHandler):
         if not cfg.one_step:
             self.strategies.insert(0, self.profile)
         self.strategies.extend(methods)
+        self.credential_screen = [m for m in methods if isinstance(m, CredentialScreenMethod)]  # e.g. code
 
     def check_init(self, current: Current, params: dict[str, Any]) -> None:
         if not self.cfg.enabled:
@@ -80,6 +81,9 @@ class RegistrationFlows(FlowHandler):
             nodes.append(submit_node("method", "password", Group.PASSWORD, text.registration_button()))
             nodes.append(submit_node("screen", "previous", Group.PROFILE, text.back_button()))
         flow.nodes = nodes
+        if not back:
+            for method in self.credential_screen:
+                method.populate_registration_credentials(flow)
         flow.reset_messages()
         if not back:
             flow.add_message(text.choose_credentials())
@@ -93,6 +97,10 @@ class RegistrationFlows(FlowHandler):
         schema = self.schema_for(flow)
         if body.get("screen") == "previous" and not self.cfg.one_step:
             body = {**body, "method": "profile"}
+        if body.get("screen") == "credential-selection" and not self.cfg.one_step:  # back from "code sent"
+            self._show_screen(flow, schema, flow.internal.get("traits") or {}, back=False)
+            flow.body["state"] = "choose_method"
+            return None
         if body.get("method") == "password" and find(flow.nodes, "password") is None:
             # a native client may skip the profile step: answer on the credential screen
             traits = body.get("traits")

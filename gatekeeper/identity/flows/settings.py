@@ -110,7 +110,8 @@ class SettingsFlows(FlowHandler):
 
     def check_aal(self, current: tuple[Any, IdentityRecord], return_to: str | None) -> None:
         session, ident = current
-        aal.require_aal(self.cfg.required_aal, session, ident, self.ctx.public_base_url, return_to)
+        aal.require_aal(self.cfg.required_aal, session, ident, self.ctx.public_base_url, return_to,
+                        code_mfa=self.ctx.config.selfservice.methods.code.mfa_enabled)
 
     def require(self, current: Current, flow: Flow | None = None) -> tuple[Any, IdentityRecord]:
         """The session for fetch/submit: present and, once the flow is loaded, of the flow's identity and at the

@@ -19,6 +19,7 @@ from gatekeeper.identity.client import ClientInfo
 from gatekeeper.identity.flows.base import Flow, FlowKind, FlowType, Outcome, ValidationFailed
 from gatekeeper.identity.flows.handler import Current, FlowHandler
 from gatekeeper.identity.hooks import WebHooks
+from gatekeeper.identity.phones import channel_of
 from gatekeeper.identity.schemas import normalise_identifier
 from gatekeeper.identity.strategies.code import AddressMethod, Challenge, CodeStrategy
 from gatekeeper.identity.strategies.link import LinkStrategy
@@ -69,7 +70,7 @@ class AddressFlows(FlowHandler):
             self.method.populate(flow)
 
     async def lookup(self, address: str) -> tuple[IdentityRecord, str] | None:
-        found = await self.ctx.store.address_owner(self.address_kind, "email", address)
+        found = await self.ctx.store.address_owner(self.address_kind, channel_of(address), address)
         if found is None:
             return None
         ident = await self.ctx.store.identity(found[0])

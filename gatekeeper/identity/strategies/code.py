@@ -1,27 +1,20 @@
 """The `code` method of verification and recovery: a 6-digit one-time code e-mailed to an address.
 
-A challenge lives in the flow's server-side `internal` (never sent to clients): the HMAC of the code
-(keyed by the first cookie secret and bound to the flow id), the address, its owner, expiry and use.
-Submissions are counted in the store (`Store.hit`, shared by replicas): past `max_submissions` the
-challenge is void and a new code must be requested. Unknown addresses get the same answer as known ones
-(no enumeration); `notify_unknown_recipients` mails them the *_invalid template.
+The secret is a flow-bound one-time challenge (strategies/onetime.py). Unknown addresses get the same answer as
+known ones (no enumeration); `notify_unknown_recipients` mails them the *_invalid template.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
-import secrets
-from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from gatekeeper.config.types import Duration
 from gatekeeper.errors import GatekeeperError
 from gatekeeper.identity import text
 from gatekeeper.identity.flows.base import Flow, NotResponsible, ValidationFailed
-from gatekeeper.identity.schemas import normalise_identifier
+from gatekeeper.identity.phones import channel_of, graceful
 from gatekeeper.identity.strategies.common import MAX_FIELD, attach, text_field
+from gatekeeper.identity.strategies.onetime import Challenge, OneTimeCodes, new_code
 from gatekeeper.identity.ui import Group, input_node, submit_node
 
 if TYPE_CHECKING:
@@ -32,11 +25,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("gatekeeper.identity.code")
 
-_KEY = "challenge"
-
-
-class Challenge(dict[str, Any]):
-    """The stored challenge: `address`, `identity_id`, `address_id`, `expires_at` (unix), `used`."""
+__all__ = ["AddressMethod", "Challenge", "CodeStrategy"]
 
 
 class AddressMethod:
@@ -50,11 +39,8 @@ class AddressMethod:
         self.ctx, self.courier, self.kind = ctx, courier, kind
         flow_cfg = getattr(ctx.config.selfservice.flows, kind)
         self.notify_unknown = flow_cfg.notify_unknown_recipients
-        method = getattr(ctx.config.selfservice.methods, self.id)
-        self.lifespan = float(Duration.parse(method.config.get("lifespan", "1h")))
-        self.max_submissions = int(method.config.get("max_submissions", 5))
-        secrets_ = ctx.config.cookie_secrets
-        self._key = (secrets_[0].value if secrets_ else "gatekeeper").encode()
+        self.codes = OneTimeCodes(ctx, kind, self.id, getattr(ctx.config.selfservice.methods, self.id).config)
+        self.lifespan = self.codes.lifespan
 
     # -- the form ----------------------------------------------------------------------------------------
 
@@ -69,25 +55,22 @@ class AddressMethod:
     # -- secrets -----------------------------------------------------------------------------------------
 
     def digest(self, flow: Flow, secret: str) -> str:
-        return hmac.new(self._key, f"{self.kind}:{flow.id}:{secret}".encode(), hashlib.sha256).hexdigest()
+        return self.codes.digest(flow, secret)
 
     def new_secret(self) -> str:
         raise NotImplementedError
 
     async def send(self, flow: Flow, address: str, owner: IdentityRecord | None, *, address_id: str = "") -> None:
         """Replace the flow's challenge with a fresh one for `address` and e-mail it (or the unknown notice)."""
-        flow.internal.pop(_KEY, None)
-        await self.ctx.store.reset(self.attempts_key(flow))
+        await self.codes.clear(flow)
         if owner is None:
             if self.notify_unknown:
                 await self._mail(address, f"{self.template}_invalid", {"request_url": flow.body["request_url"]})
             return
         secret = self.new_secret()
-        expires = datetime.now(UTC) + timedelta(seconds=self.lifespan)
-        flow.internal[_KEY] = {"digest": self.digest(flow, secret), "address": address, "identity_id": owner.id,
-                               "address_id": address_id, "expires_at": expires.timestamp(), "used": False}
+        self.codes.issue(flow, secret, address=address, identity_id=owner.id, address_id=address_id)
         data = {**self.template_data(flow, secret), "request_url": flow.body["request_url"],
-                "identity": self.ctx.identities.to_json(owner), "expires_in_minutes": int(self.lifespan // 60)}
+                "identity": self.ctx.identities.to_json(owner), "expires_in_minutes": self.codes.expires_in_minutes}
         await self._mail(address, f"{self.template}_valid", data)
 
     @property
@@ -99,33 +82,13 @@ class AddressMethod:
 
     async def _mail(self, address: str, template: str, data: dict[str, Any]) -> None:
         try:
-            await self.courier.enqueue_email(address, template, data)
+            await self.courier.enqueue(channel_of(address), address, template, data)
         except GatekeeperError as exc:  # a bad address: same answer as any other (no enumeration)
             log.info("verification/recovery e-mail not queued", extra={"flow": self.kind, "error": exc.reason})
 
-    def attempts_key(self, flow: Flow) -> str:
-        return f"{self.kind}:{self.id}:{flow.id}"
-
     async def use(self, flow: Flow, secret: str) -> Challenge | None:
         """The challenge `secret` answers, marked used; None when wrong, expired, used or tried too often."""
-        challenge = flow.internal.get(_KEY)
-        if not isinstance(challenge, dict):
-            return None
-        hits, _ = await self.ctx.store.hit(self.attempts_key(flow), self.lifespan)
-        if hits > self.max_submissions:
-            flow.internal.pop(_KEY, None)  # brute force: the code is void, ask for a new one
-            return None
-        if challenge.get("used") or challenge.get("expires_at", 0) <= datetime.now(UTC).timestamp():
-            return None
-        if not hmac.compare_digest(challenge["digest"], self.digest(flow, secret[:MAX_FIELD])):
-            return None
-        # single use even when two requests (on two replicas) race with the right secret: one claim wins
-        claims, _ = await self.ctx.store.hit(f"{self.attempts_key(flow)}:used:{challenge['digest'][:16]}",
-                                             self.lifespan)
-        if claims > 1:
-            return None
-        challenge["used"] = True
-        return Challenge(challenge)
+        return await self.codes.use(flow, secret)
 
     # -- submissions ---------------------------------------------------------------------------------------
 
@@ -137,10 +100,8 @@ class AddressMethod:
         if not raw or not raw.strip():
             attach(flow, "email", text.required("email"))
             raise ValidationFailed()
-        address = normalise_identifier(raw)[:MAX_FIELD]
-        await self.ctx.throttle(f"{self.kind}:send:{hashlib.sha256(address.encode()).hexdigest()[:40]}",
-                                10, 3600.0)
-        await self.ctx.throttle(f"{self.kind}:send:ip:{client.ip}", 200, 3600.0)
+        address = graceful(raw)[:MAX_FIELD]
+        await self.codes.throttle_send(address, client)
         found = await lookup(address)
         owner, address_id = found if found else (None, "")
         await self.send(flow, address, owner, address_id=address_id)
@@ -154,7 +115,7 @@ class CodeStrategy(AddressMethod):
     id: ClassVar[str] = "code"
 
     def new_secret(self) -> str:
-        return f"{secrets.randbelow(1_000_000):06d}"
+        return new_code()
 
     def submit_url(self, flow: Flow, **params: str) -> str:
         query = "&".join(f"{k}={v}" for k, v in params.items())
