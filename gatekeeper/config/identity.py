@@ -189,6 +189,7 @@ class OidcProvider:
     claims_source: Literal["id_token", "userinfo"] = "id_token"
     pkce: Literal["auto", "force", "never"] = "auto"
     additional_id_token_audiences: tuple[str, ...] = ()
+    update_identity_on_login: Literal["never", "automatic"] = "never"
 
 
 @dataclass(frozen=True)

@@ -29,8 +29,9 @@ from gatekeeper.identity.flows.handler import Current, FlowHandler
 from gatekeeper.identity.oidc.continuity import LIFETIME, Sealer
 from gatekeeper.identity.oidc.errors import BrowserLocationChangeRequired, OidcFailed
 from gatekeeper.identity.oidc.linking import CallbackResult, Linking
-from gatekeeper.identity.oidc.mapper import Mapped, Mapper
+from gatekeeper.identity.oidc.mapper import Mapped, Mapper, merge
 from gatekeeper.identity.oidc.providers import PROVIDERS, Provider
+from gatekeeper.identity.oidc.sync import update_from_claims
 from gatekeeper.identity.ui import Group, Node, csrf_node, find, submit_node
 from gatekeeper.store.identities import CredentialRecord, IdentityRecord
 
@@ -43,13 +44,6 @@ def _digest(value: str) -> str:
 
 def _challenge(verifier: str) -> str:
     return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).decode().rstrip("=")
-
-
-def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
-    out = dict(base)
-    for key, value in override.items():
-        out[key] = _merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
-    return out
 
 
 class SocialSignIn(Linking):
@@ -143,6 +137,7 @@ class SocialSignIn(Linking):
         if existing is not None:
             if existing.state != "active":
                 raise OidcFailed("This account is disabled.")
+            await self._keep_current(existing, provider, claims)
             return existing
         if not self.ctx.config.selfservice.flows.registration.enabled:
             raise FlowDisabled(reason="Registration is not allowed because it was disabled.")
@@ -153,7 +148,7 @@ class SocialSignIn(Linking):
                    "tokens": {"initial_id_token": self.tokens.seal({"v": id_token})}}
         if flow.kind == "login":  # a first sign-in registers; its traits must be complete already
             schema = self.flows().registration.schema_for(flow)
-            for _, message in schema.validate(schema.coerce(_merge(mapped.traits, form_traits))):
+            for _, message in schema.validate(schema.coerce(merge(mapped.traits, form_traits))):
                 flow.add_message(message)
             if flow.ui.get("messages"):
                 raise ValidationFailed()
@@ -227,7 +222,7 @@ class SocialSignIn(Linking):
                                  tokens: dict[str, str], client: ClientInfo) -> CallbackResult:
         ident = await self.ctx.store.identity_by_identifier("oidc", f"{provider.id}:{claims['sub']}")
         if ident is not None:
-            return await self._sign_in(flow, ident, client, provider.id)
+            return await self._sign_in(flow, ident, client, provider, claims)
         registration = self.flows().registration
         if not self.ctx.config.selfservice.flows.registration.enabled:
             raise FlowDisabled(reason="Registration is not allowed because it was disabled.")
@@ -235,15 +230,21 @@ class SocialSignIn(Linking):
         reg.body["active"] = "oidc"
         return await self._register(reg, provider, claims, tokens, client)
 
-    async def _sign_in(self, flow: Flow, ident: IdentityRecord, client: ClientInfo,
-                       provider_id: str) -> CallbackResult:
+    async def _sign_in(self, flow: Flow, ident: IdentityRecord, client: ClientInfo, provider: Provider,
+                       claims: dict[str, Any]) -> CallbackResult:
         if ident.state != "active":
             raise OidcFailed("This account is disabled.")
+        await self._keep_current(ident, provider, claims)
         login = self.flows().login
         if flow.kind != "login":
             flow, _ = await login.create(FlowType.BROWSER, client, {"return_to": flow.return_to}, None)
         outcome = await login.succeed(flow, ident, "oidc", client)
-        return await self._finish(login, flow, outcome, provider_id)
+        return await self._finish(login, flow, outcome, provider.id)
+
+    async def _keep_current(self, ident: IdentityRecord, provider: Provider, claims: dict[str, Any]) -> None:
+        """`update_identity_on_login: automatic`: the provider's current claims update the identity (sync.py)."""
+        if provider.cfg.update_identity_on_login == "automatic":
+            await update_from_claims(self.ctx, self.mappers[provider.id], ident, claims, provider.id)
 
     async def _finish(self, handler: FlowHandler, flow: Flow, outcome: Any, provider_id: str) -> CallbackResult:
         session = outcome.session
@@ -264,7 +265,7 @@ class SocialSignIn(Linking):
                         client: ClientInfo) -> CallbackResult:
         existing = await self.ctx.store.identity_by_identifier("oidc", f"{provider.id}:{claims['sub']}")
         if existing is not None:  # already registered with this provider: sign in instead (Kratos)
-            return await self._sign_in(flow, existing, client, provider.id)
+            return await self._sign_in(flow, existing, client, provider, claims)
         mapped = await self.mappers[provider.id].evaluate(claims)
         pending = {"provider": provider.id, "subject": claims["sub"], "traits": mapped.traits,
                    "metadata_public": mapped.metadata_public, "metadata_admin": mapped.metadata_admin,
@@ -282,7 +283,7 @@ class SocialSignIn(Linking):
         """Create the identity from mapped (and submitted) traits; None when traits are missing or invalid (the
         form shows them); a CallbackResult to the linking login flow when the address has an account."""
         schema = self.flows().registration.schema_for(flow)
-        traits = schema.coerce(_merge(pending["traits"], form_traits))
+        traits = schema.coerce(merge(pending["traits"], form_traits))
         problems = schema.validate(traits)
         if problems:
             flow.internal["oidc_pending"] = pending
