@@ -6,7 +6,7 @@ token (client authentication, single-use codes, redirect_uri and PKCE checks, RS
 With `tenant_id`, it acts like Microsoft Entra's multi-tenant endpoints: it serves under `/<tenant>/v2.0`,
 its discovery names the issuer `<base>/{tenantid}/v2.0`, and tokens carry `tid` and that issuer filled in.
 
-`GitHubApi`: /login/oauth/authorize, /login/oauth/access_token, /user and /user/emails.
+`GitHubApi`: /login/oauth/authorize, /login/oauth/access_token, /user, /user/emails, /user/orgs and /user/teams.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import base64
 import hashlib
 import secrets
 import time
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 from urllib.parse import urlencode
@@ -35,16 +36,18 @@ def _key(name: str) -> rsa.RSAPrivateKey:
     return rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
 
-def _redirect(url: str, **params: str) -> Response:
+def redirect_to(url: str, **params: str) -> Response:
     return RedirectResponse(f"{url}{'&' if '?' in url else '?'}{urlencode(params)}", status_code=302)
 
 
-def _client_ok(request: Request, form: dict[str, Any]) -> bool:
+def client_ok(request: Request, form: dict[str, Any], secret_ok: Callable[[str], bool] | None = None) -> bool:
+    """The client authenticated (HTTP Basic or the form); `secret_ok` judges the secret when it is not fixed."""
     auth = request.headers.get("authorization", "")
     if auth.lower().startswith("basic "):
         user, _, password = base64.b64decode(auth[6:]).decode().partition(":")
-        return user == CLIENT_ID and password == CLIENT_SECRET
-    return form.get("client_id") == CLIENT_ID and form.get("client_secret") == CLIENT_SECRET
+    else:
+        user, password = str(form.get("client_id", "")), str(form.get("client_secret", ""))
+    return user == CLIENT_ID and (secret_ok(password) if secret_ok else password == CLIENT_SECRET)
 
 
 class OidcProvider:
@@ -59,6 +62,8 @@ class OidcProvider:
         self.authorize_requests: list[dict[str, str]] = []
         self.token_requests = 0
         self.userinfo_extra: dict[str, Any] = {}  # claims only the userinfo endpoint tells
+        self.secret_ok: Callable[[str], bool] | None = None  # a client secret that is not CLIENT_SECRET (Apple's JWT)
+        self.form_post_user: str | None = None  # with response_mode=form_post: Apple's `user` field
 
     @property
     def issuer_url(self) -> str:
@@ -104,14 +109,19 @@ class OidcProvider:
         code = secrets.token_urlsafe(16)
         self.codes[code] = {"redirect_uri": q["redirect_uri"], "nonce": q.get("nonce"),
                             "challenge": q.get("code_challenge"), "user": dict(self.user)}
-        return _redirect(q["redirect_uri"], code=code, state=q.get("state", ""))
+        if q.get("response_mode") == "form_post":  # what the browser would POST to the callback
+            fields = {"code": code, "state": q.get("state", "")}
+            if self.form_post_user is not None:
+                fields["user"] = self.form_post_user
+            return JSONResponse({"action": q["redirect_uri"], "fields": fields})
+        return redirect_to(q["redirect_uri"], code=code, state=q.get("state", ""))
 
     async def token(self, request: Request) -> Response:
         self.token_requests += 1
         if down := self._down():
             return down
         form = dict(await request.form())
-        if not _client_ok(request, form):
+        if not client_ok(request, form, self.secret_ok):
             return JSONResponse({"error": "invalid_client"}, status_code=401)
         grant = self.codes.pop(str(form.get("code")), None)  # single use
         if grant is None or form.get("redirect_uri") != grant["redirect_uri"]:
@@ -160,6 +170,8 @@ class GitHubApi:
         self.emails: list[dict[str, Any]] = [
             {"email": "octo@example.com", "primary": True, "verified": True, "visibility": "public"},
             {"email": "old@example.com", "primary": False, "verified": True, "visibility": None}]
+        self.orgs: list[str] = ["octo-org"]
+        self.teams: list[str] = ["octo-org/platform"]  # org/team-slug
         self.codes: dict[str, str] = {}
         self.tokens: set[str] = set()
         self.base = ""
@@ -170,17 +182,19 @@ class GitHubApi:
             Route("/login/oauth/access_token", self.token, methods=["POST"]),
             Route("/user", self.get_user),
             Route("/user/emails", self.get_emails),
+            Route("/user/orgs", self.get_orgs),
+            Route("/user/teams", self.get_teams),
         ])
 
     async def authorize(self, request: Request) -> Response:
         q = dict(request.query_params)
         code = secrets.token_urlsafe(12)
         self.codes[code] = q.get("redirect_uri", "")
-        return _redirect(q["redirect_uri"], code=code, state=q.get("state", ""))
+        return redirect_to(q["redirect_uri"], code=code, state=q.get("state", ""))
 
     async def token(self, request: Request) -> Response:
         form = dict(await request.form())
-        if not _client_ok(request, form):
+        if not client_ok(request, form):
             return JSONResponse({"error": "incorrect_client_credentials"})
         if self.codes.pop(str(form.get("code")), None) is None:
             return JSONResponse({"error": "bad_verification_code"})  # GitHub answers 200 with an error
@@ -193,6 +207,17 @@ class GitHubApi:
 
     async def get_user(self, request: Request) -> Response:
         return JSONResponse(self.user) if self._authorized(request) else JSONResponse({}, status_code=401)
+
+    async def get_orgs(self, request: Request) -> Response:
+        if not self._authorized(request):
+            return JSONResponse({}, status_code=401)
+        return JSONResponse([{"login": org, "id": i} for i, org in enumerate(self.orgs)])
+
+    async def get_teams(self, request: Request) -> Response:
+        if not self._authorized(request):
+            return JSONResponse({}, status_code=401)
+        return JSONResponse([{"slug": t.split("/")[1], "organization": {"login": t.split("/")[0]}}
+                             for t in self.teams])
 
     async def get_emails(self, request: Request) -> Response:
         return JSONResponse(self.emails) if self._authorized(request) else JSONResponse({}, status_code=401)

@@ -84,9 +84,10 @@ class SocialSignIn(Linking):
             if not p.id or p.id in providers or "/" in p.id:
                 problem(i, "id", "must be a unique provider id without '/'")
                 continue
-            if p.provider == "generic" and not p.issuer_url:
-                problem(i, "issuer_url", "is required for the generic provider (its discovery document is there)")
-            providers[p.id] = PROVIDERS[p.provider](p, http, base + CALLBACK.format(provider=p.id))
+            kind = PROVIDERS[p.provider]
+            for key, message in kind.config_problems(p):
+                problem(i, key, message)
+            providers[p.id] = kind(p, http, base + CALLBACK.format(provider=p.id))
             try:
                 mappers[p.id] = await Mapper.load(p.mapper_url, http)
             except ValueError as exc:
@@ -199,7 +200,7 @@ class SocialSignIn(Linking):
         if provider is None:
             raise NotFound(reason="Unable to find the requested OpenID Connect provider.")
         tokens = await provider.exchange(code, pending.get("verifier"))
-        claims = await provider.claims(tokens, str(pending.get("nonce")))
+        claims = await provider.claims(tokens, str(pending.get("nonce")), query)
         if not isinstance(claims.get("sub"), str) or not claims["sub"]:
             raise OidcFailed("The provider did not name the subject (sub) of this sign-in.")
         flow.body["active"] = "oidc"
