@@ -176,7 +176,7 @@ class OidcProvider:
     id: str
     provider: Literal["generic", "oauth2", "apple", "auth0", "dingtalk", "discord", "facebook", "github", "github-app",
                       "gitlab", "google", "lark", "linkedin", "linkedin_v2", "microsoft", "netid", "patreon",
-                      "salesforce", "slack", "spotify", "vk", "yandex"]
+                      "salesforce", "slack", "spotify", "vk", "x", "yandex"]
     client_id: str
     client_secret: str = ""
     label: str = ""

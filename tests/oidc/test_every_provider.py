@@ -10,7 +10,7 @@ import contextlib
 import json
 from collections.abc import AsyncIterator
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 import jwt
@@ -19,12 +19,13 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from gatekeeper.config.problems import ConfigError
+from gatekeeper.identity.oidc.providers.x import signature
 from tests.identity.conftest import started
 from tests.identity.test_browser_flows import start_browser_flow
 from tests.oidc.test_social_sign_in import APP, dance, error_of, press
 from tests.support.oidc_provider import CLIENT_ID, CLIENT_SECRET, GitHubApi, OidcProvider
 from tests.support.servers import Instance, serving
-from tests.support.social_fakes import SHAPES, FakeOAuth2
+from tests.support.social_fakes import SHAPES, FakeOAuth2, FakeX
 
 MAPPER = """
 local claims = std.extVar('claims');
@@ -188,3 +189,26 @@ async def test_keys_a_provider_cannot_do_without_stop_start_up(sqlite_dsn: str) 
         (["1", "token_url"], "is required for the oauth2 provider"),
         (["1", "userinfo_url"], "is required for the oauth2 provider"),
         (["2", "apple_private_key"], "is not a PEM-encoded PKCS#8 private key")]
+
+
+def test_oauth1_signatures_match_rfc_5849s_example() -> None:
+    """RFC 5849 section 1.2: the photo request signed with the example's consumer and token secrets."""
+    params = {"oauth_consumer_key": "dpf43f3p2l4k3l03", "oauth_token": "nnch734d00sl2jdk",
+              "oauth_signature_method": "HMAC-SHA1", "oauth_timestamp": "137131202", "oauth_nonce": "chapoH"}
+    assert signature("GET", "http://photos.example.net/photos?file=vacation.jpg&size=original", params,
+                     "kd94hf93k423kf44", "pfkkdhi9sl3r4s00") == "MdpQcU8iPSUjWoN/UDMsK2sui9I="
+
+
+async def test_x_signs_in_with_oauth1(sqlite_dsn: str) -> None:
+    fake = FakeX()
+    async with serving(fake.app()) as url, \
+            gatekeeper(sqlite_dsn, entry("x", issuer_url=url, scope=["email"])) as gk:
+        me = await sign_up(gk, "x")
+        assert me["traits"] == {"email": "kim@example.com"}
+        assert me["metadata_public"] == {"sub": "1001", "names": ["Kim Lee", ""]}
+        async with httpx.AsyncClient(base_url=gk.public) as c:  # the user says no at X
+            flow = await start_browser_flow(c, "login")
+            callback = (await c.get((await press(c, flow, "x")).headers["location"])).headers["location"]
+            state = parse_qs(urlsplit(callback).query)["state"][0]
+            denied = callback.split("?")[0] + "?" + urlencode({"state": state, "code": "unused", "denied": "t"})
+            assert "denied the request" in (await error_of(c, await c.get(denied)))["reason"]

@@ -5,10 +5,12 @@ token and user endpoints at the paths gatekeeper's provider module names, answer
 
 The token endpoint checks the client (HTTP Basic, form, or DingTalk's JSON body), single-use codes and the
 redirect URI; user endpoints check the access token wherever the provider carries it (Bearer header,
-`access_token` / `oauth_token` query parameter, DingTalk's header) and Facebook's `appsecret_proof`."""
+`access_token` / `oauth_token` query parameter, DingTalk's header) and Facebook's `appsecret_proof`. `FakeX`:
+X's OAuth 1.0a dance, every request's signature checked by this module's own RFC 5849 implementation."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
@@ -16,7 +18,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, unquote, urlencode, urlsplit
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -165,3 +167,83 @@ class FakeOAuth2:
                     return JSONResponse({"error": {"message": "Invalid appsecret_proof"}}, status_code=400)
             return JSONResponse(answer(self.person))
         return endpoint
+
+
+def _rfc3986(value: str) -> str:
+    return quote(value, safe="~")
+
+
+def oauth1_signature_ok(request: Request, consumer_secret: str, token_secrets: dict[str, str]) -> dict[str, str]:
+    """The request's OAuth 1.0a parameters when its HMAC-SHA1 signature checks out (RFC 5849 section 3.4), else {}."""
+    header = request.headers.get("authorization", "")
+    if not header.startswith("OAuth "):
+        return {}
+    oauth = {unquote(k.strip()): unquote(v.strip().strip('"'))
+             for k, _, v in (part.partition("=") for part in header[6:].split(","))}
+    given = oauth.pop("oauth_signature", "")
+    pairs = sorted((_rfc3986(k), _rfc3986(v)) for k, v in [*oauth.items(), *request.query_params.multi_items()])
+    url = f"{request.url.scheme}://{request.url.netloc}{request.url.path}"
+    text = "&".join([request.method, _rfc3986(url), _rfc3986("&".join(f"{k}={v}" for k, v in pairs))])
+    secret = token_secrets.get(oauth.get("oauth_token", ""), "")
+    key = f"{_rfc3986(consumer_secret)}&{_rfc3986(secret)}".encode()
+    expected = base64.b64encode(hmac.new(key, text.encode(), hashlib.sha1).digest()).decode()
+    return oauth if hmac.compare_digest(expected, given) and oauth.get("oauth_consumer_key") == CLIENT_ID else {}
+
+
+class FakeX:
+    """X's OAuth 1.0a endpoints (request token, authenticate, access token) and verify_credentials."""
+
+    def __init__(self) -> None:
+        self.person = Person()
+        self.secrets: dict[str, str] = {}  # token -> token secret (request and access tokens)
+        self.callbacks: dict[str, str] = {}  # request token -> oauth_callback
+        self.verifiers: dict[str, str] = {}  # request token -> verifier
+        self.access: set[str] = set()
+
+    def app(self) -> Starlette:
+        return Starlette(routes=[Route("/oauth/request_token", self.request_token, methods=["POST"]),
+                                 Route("/oauth/authenticate", self.authenticate),
+                                 Route("/oauth/access_token", self.access_token, methods=["POST"]),
+                                 Route("/1.1/account/verify_credentials.json", self.verify_credentials)])
+
+    def _pair(self) -> tuple[str, str]:
+        token, secret = secrets.token_urlsafe(12), secrets.token_urlsafe(12)
+        self.secrets[token] = secret
+        return token, secret
+
+    async def request_token(self, request: Request) -> Response:
+        oauth = oauth1_signature_ok(request, CLIENT_SECRET, {})
+        if not oauth.get("oauth_callback"):
+            return Response("invalid signature", status_code=401)
+        token, secret = self._pair()
+        self.callbacks[token] = oauth["oauth_callback"]
+        return Response(urlencode({"oauth_token": token, "oauth_token_secret": secret,
+                                   "oauth_callback_confirmed": "true"}))
+
+    async def authenticate(self, request: Request) -> Response:
+        token = request.query_params.get("oauth_token", "")
+        if token not in self.callbacks:
+            return Response("unknown request token", status_code=400)
+        self.verifiers[token] = secrets.token_urlsafe(8)
+        return redirect_to(self.callbacks.pop(token), oauth_token=token, oauth_verifier=self.verifiers[token])
+
+    async def access_token(self, request: Request) -> Response:
+        oauth = oauth1_signature_ok(request, CLIENT_SECRET, {})  # Kratos signs with the consumer secret only
+        token = oauth.get("oauth_token", "")
+        if not oauth or self.verifiers.pop(token, None) != oauth.get("oauth_verifier"):
+            return Response("invalid or expired token", status_code=401)
+        access, secret = self._pair()
+        self.access.add(access)
+        return Response(urlencode({"oauth_token": access, "oauth_token_secret": secret, "user_id": self.person.id,
+                                   "screen_name": "kim"}))
+
+    async def verify_credentials(self, request: Request) -> Response:
+        oauth = oauth1_signature_ok(request, CLIENT_SECRET, self.secrets)
+        if oauth.get("oauth_token") not in self.access:
+            return JSONResponse({"errors": [{"code": 89, "message": "Invalid or expired token."}]}, status_code=401)
+        p = self.person
+        user = {"id": int(p.id), "id_str": p.id, "name": p.name, "screen_name": "kim",
+                "profile_image_url_https": "https://pbs.twimg.com/p.jpg", "url": None}
+        if request.query_params.get("include_email") == "true":
+            user["email"] = p.email
+        return JSONResponse(user)

@@ -199,7 +199,7 @@ class SocialSignIn(Linking):
         provider = self.providers.get(provider_id)
         if provider is None:
             raise NotFound(reason="Unable to find the requested OpenID Connect provider.")
-        tokens = await provider.exchange(code, pending.get("verifier"))
+        tokens = await provider.exchange(code, pending.get("verifier"), query)
         claims = await provider.claims(tokens, str(pending.get("nonce")), query)
         if not isinstance(claims.get("sub"), str) or not claims["sub"]:
             raise OidcFailed("The provider did not name the subject (sub) of this sign-in.")

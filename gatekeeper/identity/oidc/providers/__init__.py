@@ -27,10 +27,11 @@ from gatekeeper.identity.oidc.providers.salesforce import Salesforce
 from gatekeeper.identity.oidc.providers.slack import Slack
 from gatekeeper.identity.oidc.providers.spotify import Spotify
 from gatekeeper.identity.oidc.providers.vk import VK
+from gatekeeper.identity.oidc.providers.x import X
 from gatekeeper.identity.oidc.providers.yandex import Yandex
 
 PROVIDERS: dict[str, type[Provider]] = {cls.kind: cls for cls in (
     Provider, GitLab, Google, Microsoft, GitHub, GitHubApp, Apple, Auth0, DingTalk, Discord, Facebook, Lark,
-    LinkedIn, LinkedInV2, NetID, GenericOAuth2, Patreon, Salesforce, Slack, Spotify, VK, Yandex)}
+    LinkedIn, LinkedInV2, NetID, GenericOAuth2, Patreon, Salesforce, Slack, Spotify, VK, X, Yandex)}
 
 __all__ = ["CONSUMER_TENANT", "PROVIDERS", "Provider", "kratos_claims"]

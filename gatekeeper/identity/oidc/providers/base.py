@@ -133,7 +133,8 @@ class Provider:
         """What this provider adds to the authorization URL."""
         return {}
 
-    async def exchange(self, code: str, verifier: str | None) -> dict[str, Any]:
+    async def exchange(self, code: str, verifier: str | None, query: Mapping[str, str] = EMPTY) -> dict[str, Any]:
+        """The provider's tokens for the callback's `code` (`query`: the rest of the callback)."""
         data = {"grant_type": "authorization_code", "code": code, "redirect_uri": self.redirect_uri}
         if verifier:
             data["code_verifier"] = verifier

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import httpx
 
 from gatekeeper.identity.oidc.errors import OidcFailed, ProviderUnavailable
+from gatekeeper.identity.oidc.providers.base import EMPTY
 from gatekeeper.identity.oidc.providers.oauth2 import OAuth2
 
 
@@ -19,7 +21,7 @@ class DingTalk(OAuth2):
     exchange_endpoint = "https://api.dingtalk.com/v1.0/oauth2/userAccessToken"
     user_endpoint = "https://api.dingtalk.com/v1.0/contact/users/me"
 
-    async def exchange(self, code: str, verifier: str | None) -> dict[str, Any]:
+    async def exchange(self, code: str, verifier: str | None, query: Mapping[str, str] = EMPTY) -> dict[str, Any]:
         body = {"clientId": self.cfg.client_id, "clientSecret": self.client_secret(), "code": code,
                 "grantType": "authorization_code"}
         try:
