@@ -34,7 +34,7 @@ from gatekeeper.http.common import (
 from gatekeeper.http.common import client_info as _client_info
 from gatekeeper.http.kratos.flows import address_response, link_route
 from gatekeeper.http.ui import render_error, render_logout
-from gatekeeper.identity import aal, csrf
+from gatekeeper.identity import aal, csrf, token_exchange
 from gatekeeper.identity.client import ClientInfo
 from gatekeeper.identity.context import IdentityContext
 from gatekeeper.identity.errors import (
@@ -206,6 +206,17 @@ class PublicApi:
         aal.require_aal(self.ctx.config.session.whoami.required_aal, current[0], current[1], self.ctx.public_base_url)
         return current
 
+    async def exchange_session_token(self, request: Request) -> Response:
+        """Kratos' `GET /sessions/token-exchange`: a native app's session token after social sign-in."""
+        init, code = request.query_params.get("init_code", ""), request.query_params.get("return_to_code", "")
+        if not init or not code:
+            raise BadRequest(reason='"init_code" and "return_to_code" query params must be set')
+        token = await token_exchange.redeem(self.ctx, init, code)
+        found = await self.ctx.sessions.current(token) if token else None
+        if found is None:
+            raise NotFound(reason='no session yet for this "code"')
+        return json_response({"session_token": token, "session": self.ctx.sessions.to_json(*found)})
+
     async def list_sessions(self, request: Request) -> Response:
         rec, ident = await self.require_session(request)
         size, offset = _page(request)
@@ -324,6 +335,7 @@ class PublicApi:
             _route("/self-service/logout", self.logout, "GET", browser_errors=self.browser_error),
             _route("/self-service/logout/api", self.logout_api, "DELETE"),
             _route("/self-service/errors", self.get_error, "GET"),
+            _route("/sessions/token-exchange", self.exchange_session_token, "GET"),
             _route("/sessions", self.list_sessions, "GET"),
             _route("/sessions", self.revoke_others, "DELETE"),
             _route("/sessions/{id}", self.revoke_one, "DELETE"),

@@ -19,7 +19,7 @@ from prometheus_client import CollectorRegistry, Counter
 
 from gatekeeper.config.problems import ConfigError, ConfigProblem
 from gatekeeper.errors import BadRequest, NotFound, UniqueViolation
-from gatekeeper.identity import text
+from gatekeeper.identity import text, token_exchange
 from gatekeeper.identity.client import ClientInfo
 from gatekeeper.identity.context import IdentityContext
 from gatekeeper.identity.errors import FlowDisabled
@@ -104,7 +104,7 @@ class SocialSignIn(Linking):
         if provider is None:
             flow.add_message(text.generic(f"Unknown social sign-in provider {provider_id[:64]!r}."))
             raise ValidationFailed()
-        if not flow.is_browser:
+        if not flow.is_browser and not token_exchange.exchanging(flow):
             raise BadRequest(reason="Native (API) flows sign in with a provider by submitting the id_token the app "
                                     "received from it (id_token, id_token_nonce); redirects need a browser flow: "
                                     f"/self-service/{flow.kind}/browser.")
@@ -117,6 +117,7 @@ class SocialSignIn(Linking):
         url = await provider.auth_url(state, nonce, _challenge(verifier) if verifier else None, extra)
         flow.internal["oidc"] = {"state": _digest(state), "provider": provider_id, "nonce": nonce,
                                  "verifier": verifier}
+        flow.body.pop(token_exchange.FIELD, None)
         flow.record.updated_at = datetime.now(UTC)
         await self.ctx.store.update_flow(flow.record)
         raise BrowserLocationChangeRequired(url)
@@ -206,10 +207,17 @@ class SocialSignIn(Linking):
         flow.body["active"] = "oidc"
         kept = self._keep_tokens(tokens)
         if flow.kind == "login":
-            return await self._login_or_register(flow, provider, claims, kept, client)
-        if flow.kind == "settings":
+            result = await self._login_or_register(flow, provider, claims, kept, client)
+        elif flow.kind == "settings":
             return await self._link_in_settings(flow, provider, claims, kept, current)
-        return await self._register(flow, provider, claims, kept, client)
+        else:
+            result = await self._register(flow, provider, claims, kept, client)
+        if token_exchange.exchanging(flow) and result.token is not None:  # a native app's sign-in
+            redirect = token_exchange.complete(self.ctx, flow, result.token,
+                                               flow.return_to or self.ctx.default_return_url)
+            await handler.flows.save(flow)
+            return CallbackResult(redirect, result=result.result)
+        return result
 
     def _keep_tokens(self, tokens: dict[str, Any]) -> dict[str, str]:
         """Kratos keeps the first tokens on the credential, encrypted (`initial_*_token`)."""
@@ -227,7 +235,7 @@ class SocialSignIn(Linking):
         registration = self.flows().registration
         if not self.ctx.config.selfservice.flows.registration.enabled:
             raise FlowDisabled(reason="Registration is not allowed because it was disabled.")
-        reg, _ = await registration.create(FlowType.BROWSER, client, {"return_to": flow.return_to}, None)
+        reg, _ = await registration.create(FlowType(flow.type), client, {"return_to": flow.return_to}, None)
         reg.body["active"] = "oidc"
         return await self._register(reg, provider, claims, tokens, client)
 
@@ -238,7 +246,7 @@ class SocialSignIn(Linking):
         await self._keep_current(ident, provider, claims)
         login = self.flows().login
         if flow.kind != "login":
-            flow, _ = await login.create(FlowType.BROWSER, client, {"return_to": flow.return_to}, None)
+            flow, _ = await login.create(FlowType(flow.type), client, {"return_to": flow.return_to}, None)
         outcome = await login.succeed(flow, ident, "oidc", client)
         return await self._finish(login, flow, outcome, provider.id)
 
