@@ -199,6 +199,7 @@ class OidcProvider:
     github_organizations: tuple[str, ...] = ()  # oauth2-proxy's --github-org, as a provider option
     github_teams: tuple[str, ...] = ()  # "org/team-slug"
     google_hosted_domains: tuple[str, ...] = ()  # Google Workspace domains (the id_token's `hd` claim)
+    rp_initiated_logout: bool = False  # logout also ends the session at the provider (end_session_endpoint)
 
 
 @dataclass(frozen=True)

@@ -72,7 +72,7 @@ async def build(config: Config) -> Container:
         config=config, store=store, metrics=metrics, http=http, readiness=readiness, identity=identity,
         access=access, store_connected=store_connected,
         services=[identity.courier.worker, identity.cleanup, revocation, access.live, access.repository,
-                  access.forwarder])
+                  access.forwarder, *([identity.token_refresher] if identity.token_refresher else [])])
     readiness.checks["database"] = lambda: store_ready(store, store_connected)
     readiness.checks["rules"] = access.repository.ready
     return container

@@ -49,14 +49,16 @@ from gatekeeper.identity.flows.handler import Current, FlowHandler
 from gatekeeper.identity.flows.verification import AddressFlows
 from gatekeeper.identity.identities import rfc3339
 from gatekeeper.identity.oidc.errors import BrowserLocationChangeRequired
+from gatekeeper.identity.ports import ProviderLogout
 from gatekeeper.identity.whoami import Whoami
 
 
 class PublicApi:
     """Route handlers over the identity context and the flow handlers."""
 
-    def __init__(self, ctx: IdentityContext, flows: FlowHandlers, whoami: Whoami) -> None:
-        self.ctx, self.flows, self.whoami = ctx, flows, whoami
+    def __init__(self, ctx: IdentityContext, flows: FlowHandlers, whoami: Whoami,
+                 provider_logout: ProviderLogout | None = None) -> None:
+        self.ctx, self.flows, self.whoami, self.provider_logout = ctx, flows, whoami, provider_logout
         cfg = ctx.config
         self.cookie = cfg.session.cookie
         self.secure = self.cookie.secure if self.cookie.secure is not None else not cfg.dev
@@ -276,7 +278,10 @@ class PublicApi:
             resp: Response = Response(status_code=204, headers={"Cache-Control": NO_CACHE})
         else:
             after = self.ctx.config.selfservice.flows.logout.after.default_browser_return_url
-            resp = redirect(return_to or after or self.ctx.default_return_url)
+            final = return_to or after or self.ctx.default_return_url
+            at_provider = await self.provider_logout.end_session_url(rec, current[1], final) \
+                if self.provider_logout is not None else None
+            resp = redirect(at_provider or final)
         self.clear_session_cookie(resp)
         self.set_csrf_cookie(resp, csrf.new_token())
         return resp

@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import logging
 import secrets
 import uuid
 from collections.abc import Callable
@@ -18,7 +19,7 @@ import httpx
 from prometheus_client import CollectorRegistry, Counter
 
 from gatekeeper.config.problems import ConfigError, ConfigProblem
-from gatekeeper.errors import BadRequest, NotFound, UniqueViolation
+from gatekeeper.errors import BadRequest, GatekeeperError, NotFound, UniqueViolation
 from gatekeeper.identity import text, token_exchange
 from gatekeeper.identity.client import ClientInfo
 from gatekeeper.identity.context import IdentityContext
@@ -26,6 +27,7 @@ from gatekeeper.identity.errors import FlowDisabled
 from gatekeeper.identity.flows.base import Flow, FlowType, ValidationFailed
 from gatekeeper.identity.flows.bundle import FlowHandlers
 from gatekeeper.identity.flows.handler import Current, FlowHandler
+from gatekeeper.identity.oidc import tokens as oidc_tokens
 from gatekeeper.identity.oidc.continuity import LIFETIME, Sealer
 from gatekeeper.identity.oidc.errors import BrowserLocationChangeRequired, OidcFailed
 from gatekeeper.identity.oidc.linking import CallbackResult, Linking
@@ -34,8 +36,11 @@ from gatekeeper.identity.oidc.providers import PROVIDERS, Provider
 from gatekeeper.identity.oidc.sync import update_from_claims
 from gatekeeper.identity.ui import Group, Node, csrf_node, find, submit_node
 from gatekeeper.store.identities import CredentialRecord, IdentityRecord
+from gatekeeper.store.sessions import SessionRecord
 
 CALLBACK = "/self-service/methods/oidc/callback/{provider}"
+
+log = logging.getLogger("gatekeeper.identity.oidc")
 
 
 def _digest(value: str) -> str:
@@ -95,6 +100,26 @@ class SocialSignIn(Linking):
         if problems:
             raise ConfigError(problems)
         return cls(ctx, providers, mappers, flows, registry)
+
+    # -- logging out at the provider too ------------------------------------------------------------------
+
+    async def end_session_url(self, session: SessionRecord, ident: IdentityRecord, return_to: str) -> str | None:
+        """A browser logout of a session that signed in with a provider configured `rp_initiated_logout`: the
+        provider's end-session URL (which comes back to `return_to`); None otherwise, or when the provider
+        cannot be asked (the local logout stands either way)."""
+        provider_id = next((m.get("provider") for m in reversed(session.authentication_methods)
+                            if m.get("method") == "oidc"), None)
+        provider = self.providers.get(str(provider_id))
+        if provider is None or not provider.cfg.rp_initiated_logout:
+            return None
+        cred = ident.credentials.get("oidc")
+        entry: dict[str, Any] = next((e for e in (cred.config.get("providers", []) if cred else [])
+                                      if e.get("provider") == provider.id), {})
+        try:
+            return await provider.end_session_url(oidc_tokens.opened(self.tokens, entry).get("id_token"), return_to)
+        except GatekeeperError as exc:
+            log.warning("logout at the provider skipped", extra={"provider": provider.id, "reason": exc.reason})
+            return None
 
     # -- going to the provider ----------------------------------------------------------------------------
 
@@ -205,7 +230,7 @@ class SocialSignIn(Linking):
         if not isinstance(claims.get("sub"), str) or not claims["sub"]:
             raise OidcFailed("The provider did not name the subject (sub) of this sign-in.")
         flow.body["active"] = "oidc"
-        kept = self._keep_tokens(tokens)
+        kept = self._keep_tokens(provider, tokens)
         if flow.kind == "login":
             result = await self._login_or_register(flow, provider, claims, kept, client)
         elif flow.kind == "settings":
@@ -219,19 +244,16 @@ class SocialSignIn(Linking):
             return CallbackResult(redirect, result=result.result)
         return result
 
-    def _keep_tokens(self, tokens: dict[str, Any]) -> dict[str, str]:
-        """Kratos keeps the first tokens on the credential, encrypted (`initial_*_token`)."""
-        out = {}
-        for name in ("id_token", "access_token", "refresh_token"):
-            if isinstance(tokens.get(name), str):
-                out[f"initial_{name}"] = self.tokens.seal({"v": tokens[name]})
-        return out
+    def _keep_tokens(self, provider: Provider, tokens: dict[str, Any]) -> dict[str, Any]:
+        """Kratos keeps the first tokens on the credential, encrypted (`initial_*_token`); the current ones too
+        (tokens.py)."""
+        return {**oidc_tokens.initial(self.tokens, tokens), **oidc_tokens.current(self.tokens, tokens, provider.scope)}
 
     async def _login_or_register(self, flow: Flow, provider: Provider, claims: dict[str, Any],
                                  tokens: dict[str, str], client: ClientInfo) -> CallbackResult:
         ident = await self.ctx.store.identity_by_identifier("oidc", f"{provider.id}:{claims['sub']}")
         if ident is not None:
-            return await self._sign_in(flow, ident, client, provider, claims)
+            return await self._sign_in(flow, ident, client, provider, claims, tokens)
         registration = self.flows().registration
         if not self.ctx.config.selfservice.flows.registration.enabled:
             raise FlowDisabled(reason="Registration is not allowed because it was disabled.")
@@ -240,10 +262,11 @@ class SocialSignIn(Linking):
         return await self._register(reg, provider, claims, tokens, client)
 
     async def _sign_in(self, flow: Flow, ident: IdentityRecord, client: ClientInfo, provider: Provider,
-                       claims: dict[str, Any]) -> CallbackResult:
+                       claims: dict[str, Any], tokens: dict[str, Any]) -> CallbackResult:
         if ident.state != "active":
             raise OidcFailed("This account is disabled.")
         await self._keep_current(ident, provider, claims)
+        await self.replace_tokens(ident, provider.id, str(claims["sub"]), tokens)
         login = self.flows().login
         if flow.kind != "login":
             flow, _ = await login.create(FlowType(flow.type), client, {"return_to": flow.return_to}, None)
@@ -274,7 +297,7 @@ class SocialSignIn(Linking):
                         client: ClientInfo) -> CallbackResult:
         existing = await self.ctx.store.identity_by_identifier("oidc", f"{provider.id}:{claims['sub']}")
         if existing is not None:  # already registered with this provider: sign in instead (Kratos)
-            return await self._sign_in(flow, existing, client, provider, claims)
+            return await self._sign_in(flow, existing, client, provider, claims, tokens)
         mapped = await self.mappers[provider.id].evaluate(claims)
         pending = {"provider": provider.id, "subject": claims["sub"], "traits": mapped.traits,
                    "metadata_public": mapped.metadata_public, "metadata_admin": mapped.metadata_admin,

@@ -47,7 +47,10 @@ class Provider:
     @classmethod
     def config_problems(cls, cfg: OidcProvider) -> list[tuple[str, str]]:
         """(key, message) for each provider-specific key that is missing or unusable."""
-        return [(key, f"is required for the {cls.kind} provider") for key in cls.required if not getattr(cfg, key)]
+        problems = [(key, f"is required for the {cls.kind} provider") for key in cls.required if not getattr(cfg, key)]
+        if cfg.rp_initiated_logout and not cls.oidc:
+            problems.append(("rp_initiated_logout", f"needs an OpenID Connect provider; {cls.kind} is not one"))
+        return problems
 
     def __init__(self, cfg: OidcProvider, http: httpx.AsyncClient, redirect_uri: str) -> None:
         self.cfg, self.http, self.redirect_uri = cfg, http, redirect_uri
@@ -210,6 +213,17 @@ class Provider:
                 raise OidcFailed("The userinfo subject does not match the ID token's subject.")
             raw = {**raw, **info} if from_userinfo else raw
         return kratos_claims(raw)
+
+    async def end_session_url(self, id_token_hint: str | None, post_logout_redirect_uri: str) -> str | None:
+        """OpenID Connect RP-initiated logout: the provider's `end_session_endpoint` for this user (None when its
+        discovery document names none)."""
+        endpoint = (await self.discovery()).get("end_session_endpoint")
+        if not isinstance(endpoint, str) or not endpoint:
+            return None
+        params = {"client_id": self.cfg.client_id, "post_logout_redirect_uri": post_logout_redirect_uri}
+        if id_token_hint:
+            params["id_token_hint"] = id_token_hint
+        return f"{endpoint}{'&' if '?' in endpoint else '?'}{urlencode(params)}"
 
     def may_skip_nonce(self, claims: dict[str, Any]) -> bool:
         """Whether an id_token without a nonce is acceptable (Apple, on devices that cannot send one)."""
