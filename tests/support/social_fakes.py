@@ -111,6 +111,7 @@ class FakeOAuth2:
 
     def __init__(self, kind: str) -> None:
         self.shape, self.person = SHAPES[kind], Person()
+        self.answers = dict(self.shape.user)  # path -> answer; a test may change one
         self.codes: dict[str, str] = {}
         self.tokens: set[str] = set()
         self.authorize_requests: list[dict[str, str]] = []
@@ -121,7 +122,7 @@ class FakeOAuth2:
         else:
             authorize, token, _ = _paths(self.shape.kind)
         routes = [Route(authorize, self.authorize), Route(token, self.token, methods=["POST"])]
-        routes += [Route(path, self._user(answer)) for path, answer in self.shape.user.items()]
+        routes += [Route(path, self._user(path)) for path in self.answers]
         return Starlette(routes=routes)
 
     async def authorize(self, request: Request) -> Response:
@@ -154,7 +155,7 @@ class FakeOAuth2:
         self.tokens.add(token)
         return token
 
-    def _user(self, answer: Answer) -> Callable[[Request], Any]:
+    def _user(self, path: str) -> Callable[[Request], Any]:
         async def endpoint(request: Request) -> Response:
             q = request.query_params
             token = (request.headers.get("authorization", "")[7:] or q.get("access_token") or q.get("oauth_token")
@@ -165,7 +166,7 @@ class FakeOAuth2:
                 proof = hmac.new(CLIENT_SECRET.encode(), token.encode(), hashlib.sha256).hexdigest()
                 if q.get("appsecret_proof") != proof:
                     return JSONResponse({"error": {"message": "Invalid appsecret_proof"}}, status_code=400)
-            return JSONResponse(answer(self.person))
+            return JSONResponse(self.answers[path](self.person))
         return endpoint
 
 
