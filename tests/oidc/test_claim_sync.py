@@ -1,5 +1,6 @@
 """Claims kept current (`update_identity_on_login: automatic`): a user removed from a group at the provider
-loses access through a rule reading that group within the revocation bound, in every session they hold; with
+loses access through a rule reading that group within the revocation bound, in every session they hold and on
+every replica; with
 the default (`never`) the identity keeps what registration mapped."""
 
 from __future__ import annotations
@@ -42,8 +43,15 @@ RULE = {"id": "reports", "match": {"url": "http://<.*>/reports", "methods": ["GE
 
 @contextlib.asynccontextmanager
 async def gatekeeper(dsn: str, tmp_path: Path) -> AsyncIterator[tuple[Instance, OidcProvider]]:
-    """Two providers on one IdP: `synced` (automatic) and `frozen` (the default, never); a session lookup is
-    trusted for a minute, so only the broadcast can make a replica re-read it in time."""
+    async with replicas(dsn, tmp_path, 1) as (gks, idp):
+        yield gks[0], idp
+
+
+@contextlib.asynccontextmanager
+async def replicas(dsn: str, tmp_path: Path, count: int) -> AsyncIterator[tuple[list[Instance], OidcProvider]]:
+    """`count` replicas on one database with two providers on one IdP: `synced` (automatic) and `frozen` (the
+    default, never); a session lookup is trusted for a minute, so only the broadcast can make a replica re-read
+    it in time."""
     rules = tmp_path / "rules.yaml"
     rules.write_text(yaml.safe_dump([RULE]))
     idp = OidcProvider()
@@ -64,8 +72,8 @@ async def gatekeeper(dsn: str, tmp_path: Path) -> AsyncIterator[tuple[Instance, 
                 {"id": "frozen", **common}]}}},
                 "flows": {"registration": {"after": {"oidc": {"hooks": [{"hook": "session"}]}}}}},
         }
-        async with started(dsn, config) as gk:
-            yield gk, idp
+        async with contextlib.AsyncExitStack() as stack:
+            yield [await stack.enter_async_context(started(dsn, config)) for _ in range(count)], idp
 
 
 async def sign_in(gk: Instance, provider: str, kind: str = "login") -> httpx.AsyncClient:
@@ -83,15 +91,15 @@ async def decide(gk: Instance, client: httpx.AsyncClient) -> int:
 
 
 async def test_a_group_removed_at_the_provider_denies_within_the_bound(dsn: str, tmp_path: Path) -> None:
-    async with gatekeeper(dsn, tmp_path) as (gk, idp):
+    async with replicas(dsn, tmp_path, 2) as ([gk, other], idp):
         laptop = await sign_in(gk, "synced", "registration")
-        assert await decide(gk, laptop) == 200  # now cached for a minute
+        assert await decide(gk, laptop) == 200 and await decide(other, laptop) == 200  # cached for a minute
         idp.user["groups"] = ["staff"]
         phone = await sign_in(gk, "synced")  # the next social sign-in anywhere re-runs the mapper
         signed_in = time.monotonic()
-        while await decide(gk, laptop) != 403:
+        while await decide(other, laptop) != 403:  # the other replica too
             assert time.monotonic() - signed_in < BOUND, "the laptop's session still passes the rule"
-        assert await decide(gk, phone) == 403
+        assert await decide(gk, laptop) == 403 and await decide(gk, phone) == 403
         me = (await laptop.get("/sessions/whoami")).json()["identity"]
         assert me["metadata_public"] == {"groups": ["staff"]}
         assert me["verifiable_addresses"][0]["verified"] is True  # kept
