@@ -6,13 +6,15 @@ The app creates an API login or registration flow with `return_session_token_exc
 code>` instead of a cookie. `GET /sessions/token-exchange?init_code=..&return_to_code=..` then answers the
 session token and session, once: both codes are needed (the init code never leaves the app, the other only
 reaches its return_to). The flow keeps the init code's digest, the return-to code and, once signed in, the
-session token sealed (secrets.cipher, else secrets.cookie); the init code names its flow before a dot."""
+session token sealed (secrets.cipher, else secrets.cookie); the init code names its flow before a dot. Codes
+of an expired flow are worth nothing."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 import secrets
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
@@ -58,6 +60,8 @@ async def redeem(ctx: IdentityContext, init_code: str, return_to_code: str) -> s
         exchange: dict[str, Any] = (record.internal.get("exchange") or {}) if record is not None else {}
         if record is None or not exchange.get("token"):
             continue
+        if record.expires_at <= datetime.now(UTC):
+            return None
         if not (hmac.compare_digest(exchange["init"], _digest(init))
                 and hmac.compare_digest(str(exchange["code"]), return_to_code)):
             return None

@@ -213,7 +213,8 @@ class SocialSignIn(Linking):
         handler.flows.check_csrf(flow, client, on_submit=False)  # the browser that started this sign-in
         flow.internal.pop("oidc")  # one state, one use: a replayed callback stops above
         await handler.flows.save(flow)
-        if current is not None and flow.kind in ("login", "registration") and not flow.body.get("refresh"):
+        if current is not None and flow.is_browser and flow.kind in ("login", "registration") \
+                and not flow.body.get("refresh"):  # a native app's sign-in ignores the browser's own session
             return CallbackResult(flow.return_to or self.ctx.default_return_url, result="already_signed_in")
         if query.get("error"):
             raise OidcFailed(f'Unable to complete OpenID Connect flow because the OpenID Provider returned error '
