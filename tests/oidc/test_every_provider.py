@@ -212,3 +212,20 @@ async def test_x_signs_in_with_oauth1(sqlite_dsn: str) -> None:
             state = parse_qs(urlsplit(callback).query)["state"][0]
             denied = callback.split("?")[0] + "?" + urlencode({"state": state, "code": "unused", "denied": "t"})
             assert "denied the request" in (await error_of(c, await c.get(denied)))["reason"]
+
+
+async def test_apple_native_id_tokens_without_nonce_support_pass_only_when_apple_says_so(sqlite_dsn: str) -> None:
+    pem, _ = apple_key()
+    idp = OidcProvider()
+    async with serving(idp.app()) as url:
+        idp.base = url
+        apple = entry("apple", issuer_url=url, apple_team_id="T", apple_private_key_id="K", apple_private_key=pem)
+        async with gatekeeper(sqlite_dsn, apple) as gk, httpx.AsyncClient(base_url=gk.public) as app:
+            submit = {"method": "oidc", "provider": "apple"}
+            flow = (await app.get("/self-service/login/api")).json()
+            no_nonce = await app.post(flow["ui"]["action"], json={**submit, "id_token": idp.id_token()})
+            assert no_nonce.status_code == 400 and await linked(gk, "apple:user-1") is None
+            old_device = idp.id_token({**idp.user, "nonce_supported": False})
+            flow = (await app.get("/self-service/login/api")).json()
+            done = await app.post(flow["ui"]["action"], json={**submit, "id_token": old_device})
+            assert done.status_code == 200 and done.json()["session_token"]
