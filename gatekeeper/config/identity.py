@@ -174,9 +174,9 @@ class OidcProvider:
     `/<tenant>/v2.0`) and `github` (the API base, e.g. GitHub Enterprise's `https://ghe.example.com/api/v3`)."""
 
     id: str
-    provider: Literal["generic", "oauth2", "apple", "auth0", "dingtalk", "discord", "facebook", "github", "github-app",
-                      "gitlab", "google", "lark", "linkedin", "linkedin_v2", "microsoft", "netid", "patreon",
-                      "salesforce", "slack", "spotify", "vk", "x", "yandex"]
+    provider: Literal["generic", "oauth2", "amazon", "apple", "auth0", "dingtalk", "discord", "facebook", "github",
+                      "github-app", "gitlab", "google", "lark", "linkedin", "linkedin_v2", "microsoft", "netid",
+                      "patreon", "salesforce", "slack", "spotify", "vk", "x", "yandex"]
     client_id: str
     client_secret: str = ""
     label: str = ""

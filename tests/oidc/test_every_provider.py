@@ -37,7 +37,8 @@ local claims = std.extVar('claims');
 }
 """
 
-SUBJECTS = {"oauth2": "1001", "github-app": "1001", "auth0": "auth0|1001", "discord": "1001", "facebook": "1001",
+SUBJECTS = {"oauth2": "1001", "amazon": "amzn1.account.1001",
+            "github-app": "1001", "auth0": "auth0|1001", "discord": "1001", "facebook": "1001",
             "salesforce": "https://login.salesforce.com/id/00D/1001", "lark": "ou_1001", "linkedin": "1001",
             "patreon": "1001", "slack": "U1001", "spotify": "sp1001", "vk": "1001", "yandex": "1001",
             "dingtalk": "dt1001"}
@@ -182,13 +183,15 @@ async def test_keys_a_provider_cannot_do_without_stop_start_up(sqlite_dsn: str) 
     with pytest.raises(ConfigError) as caught:
         async with gatekeeper(sqlite_dsn, entry("auth0"), entry("oauth2", auth_url="https://a.example/auth"),
                               entry("apple", apple_team_id="T", apple_private_key_id="K",
-                                    apple_private_key="-----BEGIN PRIVATE KEY-----\nnope\n-----END PRIVATE KEY-----")):
+                                    apple_private_key="-----BEGIN PRIVATE KEY-----\nnope\n-----END PRIVATE KEY-----"),
+                              entry("amazon", scope=["profile", "email"])):
             pass
     assert [(p.path.rsplit(".", 2)[-2:], p.message) for p in caught.value.problems] == [
         (["0", "issuer_url"], "is required for the auth0 provider"),
         (["1", "token_url"], "is required for the oauth2 provider"),
         (["1", "userinfo_url"], "is required for the oauth2 provider"),
-        (["2", "apple_private_key"], "is not a PEM-encoded PKCS#8 private key")]
+        (["2", "apple_private_key"], "is not a PEM-encoded PKCS#8 private key"),
+        (["3", "scope"], "scope email not supported; Amazon supports profile, profile:user_id, postal_code")]
 
 
 def test_oauth1_signatures_match_rfc_5849s_example() -> None:

@@ -63,7 +63,7 @@ def test_default_scopes_and_endpoints() -> None:
 def test_every_provider_type_of_kratos_v25_4_is_known_by_its_name() -> None:
     kratos = {"generic", "google", "github", "github-app", "gitlab", "microsoft", "discord", "salesforce", "slack",
               "facebook", "auth0", "vk", "yandex", "apple", "spotify", "netid", "dingtalk", "linkedin",
-              "linkedin_v2", "patreon", "lark", "x"}
+              "linkedin_v2", "patreon", "lark", "x", "amazon"}
     assert set(PROVIDERS) == kratos | {"oauth2"}
     assert make("apple").issuer() == "https://appleid.apple.com"
     assert make("netid").issuer() == "https://broker.netid.de"

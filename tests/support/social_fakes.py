@@ -68,6 +68,8 @@ SHAPES: dict[str, Shape] = {s.kind: s for s in (
                                            "name": p.name}}),
     Shape("github-app", {"/user": lambda p: {"id": int(p.id), "login": "kim", "name": p.name},
                          "/user/emails": lambda p: [{"email": p.email, "primary": True, "verified": True}]}),
+    Shape("amazon", {"/user/profile": lambda p: {"user_id": f"amzn1.account.{p.id}", "email": p.email,
+                                                 "name": p.name, "postal_code": "98109"}}),
     Shape("auth0", {"/userinfo": lambda p: {"sub": f"auth0|{p.id}", "email": p.email, "email_verified": True,
                                             "name": p.name, "updated_at": "2026-01-01T00:00:00.000Z"}}),
     Shape("salesforce", {"/services/oauth2/userinfo": lambda p: {

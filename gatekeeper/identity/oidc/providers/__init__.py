@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+from gatekeeper.identity.oidc.providers.amazon import Amazon
 from gatekeeper.identity.oidc.providers.apple import Apple
 from gatekeeper.identity.oidc.providers.auth0 import Auth0
 from gatekeeper.identity.oidc.providers.base import Provider, kratos_claims
@@ -31,7 +32,7 @@ from gatekeeper.identity.oidc.providers.x import X
 from gatekeeper.identity.oidc.providers.yandex import Yandex
 
 PROVIDERS: dict[str, type[Provider]] = {cls.kind: cls for cls in (
-    Provider, GitLab, Google, Microsoft, GitHub, GitHubApp, Apple, Auth0, DingTalk, Discord, Facebook, Lark,
+    Provider, GitLab, Google, Microsoft, GitHub, GitHubApp, Amazon, Apple, Auth0, DingTalk, Discord, Facebook, Lark,
     LinkedIn, LinkedInV2, NetID, GenericOAuth2, Patreon, Salesforce, Slack, Spotify, VK, X, Yandex)}
 
 __all__ = ["CONSUMER_TENANT", "PROVIDERS", "Provider", "kratos_claims"]
