@@ -13,6 +13,7 @@ RUNS = [
     ["bench.foundation", "10"],
     ["bench.dataplane", "--seconds", "10"],  # the data-plane table: proxy, decisions, whoami, loop lag, memory
     ["bench.revocation", "--count", "100"],
+    ["bench.claim_sync", "--rounds", "40"],
     ["bench.courier", "sqlite:///tmp/gatekeeper-bench-courier.db", "1000", "10"],
     ["bench.admin", "--count", "20000", "--dialect", "both"],
 ]

@@ -384,7 +384,7 @@ def test_ory_keys_without_effect_load_and_are_each_named_once_with_file_and_line
                     client_secret: def
                     issuer_url: https://appleid.apple.com
                     mapper_url: base64://bG9jYWwgeCA9IDE7IHt9
-                    apple_team_id: TEAM
+                    fedcm_config_url: https://accounts.example.com/fedcm.json
         serve:
           proxy:
             tls:
@@ -393,7 +393,7 @@ def test_ory_keys_without_effect_load_and_are_each_named_once_with_file_and_line
         """))
     assert [(n.file, n.line, n.path) for n in config.notices] == [
         ("gk.yaml", 5, "ciphers"), ("gk.yaml", 7, "feature_flags"),
-        ("gk.yaml", 21, "selfservice.methods.oidc.config.providers.0.apple_team_id"),
+        ("gk.yaml", 21, "selfservice.methods.oidc.config.providers.0.fedcm_config_url"),
         ("gk.yaml", 24, "serve.proxy.tls")]
     assert all(n.message for n in config.notices)
     assert problems("cipher:\n  algorithm: aes\n" + VALID) == ["gk.yaml:1: cipher: unknown key"]  # typos still fail

@@ -174,7 +174,9 @@ class OidcProvider:
     `/<tenant>/v2.0`) and `github` (the API base, e.g. GitHub Enterprise's `https://ghe.example.com/api/v3`)."""
 
     id: str
-    provider: Literal["generic", "github", "gitlab", "google", "microsoft"]
+    provider: Literal["generic", "oauth2", "amazon", "apple", "auth0", "dingtalk", "discord", "facebook", "github",
+                      "github-app", "gitlab", "google", "lark", "linkedin", "linkedin_v2", "microsoft", "netid",
+                      "patreon", "salesforce", "slack", "spotify", "vk", "x", "yandex"]
     client_id: str
     client_secret: str = ""
     label: str = ""
@@ -189,6 +191,15 @@ class OidcProvider:
     claims_source: Literal["id_token", "userinfo"] = "id_token"
     pkce: Literal["auto", "force", "never"] = "auto"
     additional_id_token_audiences: tuple[str, ...] = ()
+    update_identity_on_login: Literal["never", "automatic"] = "never"
+    userinfo_url: str = ""  # gatekeeper's `oauth2` provider: where the user's claims are read
+    apple_team_id: str = ""
+    apple_private_key_id: str = ""
+    apple_private_key: str = ""
+    github_organizations: tuple[str, ...] = ()  # oauth2-proxy's --github-org, as a provider option
+    github_teams: tuple[str, ...] = ()  # "org/team-slug"
+    google_hosted_domains: tuple[str, ...] = ()  # Google Workspace domains (the id_token's `hd` claim)
+    rp_initiated_logout: bool = False  # logout also ends the session at the provider (end_session_endpoint)
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from gatekeeper.identity.client import ClientInfo
 from gatekeeper.identity.flows.base import Flow, FlowType
 from gatekeeper.identity.schemas import IdentitySchema
 from gatekeeper.store.identities import IdentityRecord
+from gatekeeper.store.sessions import SessionRecord
 
 
 class VerificationSender(Protocol):
@@ -25,6 +26,14 @@ class VerificationSender(Protocol):
 
     def continue_with(self, flow: Flow, address: str) -> dict[str, Any]:
         """Kratos' `show_verification_ui` continue_with item for that flow."""
+
+
+class ProviderLogout(Protocol):
+    """Where a browser logout goes next when the session came from a provider that ends its own session there
+    (OpenID Connect RP-initiated logout); None: straight to `return_to`."""
+
+    async def end_session_url(self, session: SessionRecord, identity_record: IdentityRecord,
+                              return_to: str) -> str | None: ...
 
 
 class LoginMethod(Protocol):

@@ -265,6 +265,17 @@ class Sessions:
         await self._revoked(*hashes)
         return len(hashes)
 
+    async def reload_identity(self, identity_id: str) -> int:
+        """After an identity's traits or metadata changed: every replica drops its cached lookups of the
+        identity's active sessions (through the revocation broadcast, so within its bound) and reads them again;
+        the sessions stay valid. Returns how many."""
+        now = datetime.now(UTC)
+        hashes = [s.token_hash for s in await self.store.sessions_of_identity(identity_id)
+                  if s.active and s.expires_at > now]
+        if hashes:
+            await self._revoked(*hashes)
+        return len(hashes)
+
     async def others(self, identity_id: str, current_id: str) -> list[SessionRecord]:
         now = datetime.now(UTC)
         return [s for s in await self.store.sessions_of_identity(identity_id)

@@ -82,7 +82,8 @@ async def build(config: Config) -> Container:
         config=config, store=store, metrics=metrics, http=http, readiness=readiness, identity=identity,
         access=access, permissions=permissions, store_connected=store_connected, tracer=tracer,
         services=[identity.courier.worker, identity.cleanup, revocation, access.live, access.repository,
-                  access.forwarder, permissions.watcher])
+                  access.forwarder, permissions.watcher,
+                  *([identity.token_refresher] if identity.token_refresher else [])])
     readiness.checks["database"] = lambda: store_ready(store, store_connected)
     readiness.checks["rules"] = access.repository.ready
     return container

@@ -24,6 +24,7 @@ from gatekeeper.identity.flows.verification import VerificationFlows
 from gatekeeper.identity.hooks import SUPPORTED, FlowHooks, WebHooks
 from gatekeeper.identity.identities import Identities
 from gatekeeper.identity.metrics import IdentityMetrics
+from gatekeeper.identity.oidc.refresh import TokenRefresher
 from gatekeeper.identity.oidc.service import SocialSignIn
 from gatekeeper.identity.passwords import BreachedPasswords, Hasher, PasswordPolicy
 from gatekeeper.identity.returnto import ReturnToPolicy
@@ -53,6 +54,7 @@ class IdentityServices:
     admin: AdminService
     admin_recovery: AdminRecovery
     social: SocialSignIn | None
+    token_refresher: TokenRefresher | None  # a service while social sign-in is on
     cleanup: Cleanup
     whoami: Whoami
 
@@ -122,6 +124,8 @@ async def build_identity(config: Config, store: Store, http: httpx.AsyncClient, 
     tokenizer = await SessionTokenizer.build(config, jwks, http, issuer=ctx.public_base_url + "/")
     return IdentityServices(ctx=ctx, flows=flows, courier=courier, admin=AdminService(ctx),
                             admin_recovery=admin_recovery, social=social,
+                            token_refresher=TokenRefresher(store, social.providers, social.tokens, metrics.registry)
+                            if social is not None else None,
                             cleanup=Cleanup.from_config(store, config, registry=metrics.registry),
                             whoami=Whoami(ctx.sessions, tokenizer, cookie_name=config.session.cookie.name,
                                           highest_available=config.session.whoami.required_aal == "highest_available",

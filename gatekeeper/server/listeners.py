@@ -48,7 +48,7 @@ LISTENERS = ("proxy", "public", "admin", "api", "metrics")
 def route_tables(c: Container) -> dict[str, list[BaseRoute]]:
     """The routes of each listener besides health (and, on metrics, `/metrics`)."""
     identity, config = c.identity, c.config
-    public_api = PublicApi(identity.ctx, identity.flows, identity.whoami)
+    public_api = PublicApi(identity.ctx, identity.flows, identity.whoami, identity.social)
     public = [*public_api.routes(), *WebUi(identity.ctx, identity.flows).routes(),
               *SettingsApi(public_api, identity.flows.settings).routes(),
               *SettingsPage(identity.ctx, identity.flows.settings).routes(), *DevInbox(identity.ctx).routes()]

@@ -40,6 +40,13 @@ class CredentialPersister:
                     a.id, ident.id, a.kind, a.via, a.value, a.verified, a.status, a.verified_at, a.created_at,
                     a.updated_at)
 
+    async def credentials_of_type(self, cred_type: str, after: str, limit: int) -> list[tuple[str, dict[str, Any]]]:
+        """(identity id, config) of every `cred_type` credential, by identity id after `after` (a page)."""
+        rows = await self.db.fetch_all(
+            """SELECT identity_id, config FROM identity_credentials WHERE type = $1 AND identity_id > $2
+               ORDER BY identity_id LIMIT $3""", cred_type, after, limit)
+        return [(str(r["identity_id"]), jsoncol.load(r["config"])) for r in rows]
+
     async def put_credential(self, identity_id: str, cred: CredentialRecord) -> None:
         """Insert or replace the identity's credential of `cred.type`."""
         async with self.db.transaction() as tx:

@@ -38,3 +38,17 @@ async def test_metadata_and_verified_addresses_come_through() -> None:
     mapped = await mapper.evaluate({"sub": "s", "email": "e@example.com", "raw_claims": {"x": 1}})
     assert mapped.metadata_public == {"sub": "s"} and mapped.metadata_admin == {"raw": 1}
     assert mapped.verified_addresses == [{"via": "email", "value": "e@example.com"}]
+
+
+async def test_the_mapper_sees_the_identity_it_updates_as_kratos_passes_it() -> None:
+    """`std.extVar('identity')`: empty objects at registration, the stored traits and metadata at a sign-in
+    (so a mapper can keep what the provider does not tell); metadata the mapper leaves out is not `given`."""
+    mapper = Mapper("local c = std.extVar('claims'); local i = std.extVar('identity'); {identity: {traits: "
+                    "{email: c.email}, metadata_public: i.metadata_public + {groups: c.raw_claims.groups}}}",
+                    "m.jsonnet")
+    claims = {"sub": "s", "email": "e@example.com", "raw_claims": {"groups": ["a"]}}
+    first = await mapper.evaluate(claims)
+    assert first.metadata_public == {"groups": ["a"]} and first.given == {"traits", "metadata_public"}
+    again = await mapper.evaluate(claims, {"traits": {"email": "e@example.com"}, "metadata_public": {"plan": "pro"},
+                                           "metadata_admin": None})
+    assert again.metadata_public == {"plan": "pro", "groups": ["a"]}

@@ -58,3 +58,15 @@ def test_default_scopes_and_endpoints() -> None:
     assert make("gitlab", issuer_url="https://git.example.com/").issuer() == "https://git.example.com"
     assert make("github").scope == ("user:email",)
     assert make("generic", issuer_url="https://id.example.com", scope=("email",)).scope == ("openid", "email")
+
+
+def test_every_provider_type_of_kratos_v25_4_is_known_by_its_name() -> None:
+    kratos = {"generic", "google", "github", "github-app", "gitlab", "microsoft", "discord", "salesforce", "slack",
+              "facebook", "auth0", "vk", "yandex", "apple", "spotify", "netid", "dingtalk", "linkedin",
+              "linkedin_v2", "patreon", "lark", "x", "amazon"}
+    assert set(PROVIDERS) == kratos | {"oauth2"}
+    assert make("apple").issuer() == "https://appleid.apple.com"
+    assert make("netid").issuer() == "https://broker.netid.de"
+    assert make("linkedin_v2").issuer() == "https://www.linkedin.com/oauth"
+    moved = make("discord", issuer_url="http://127.0.0.1:9/")
+    assert moved.moved("https://discord.com/api/users/@me") == "http://127.0.0.1:9/api/users/@me"  # type: ignore[attr-defined]

@@ -1,12 +1,13 @@
 """A real OpenID Connect provider and a GitHub-shaped OAuth2 API for tests, served on 127.0.0.1.
 
 `OidcProvider` (Starlette + PyJWT + cryptography): discovery, JWKS, authorize (auto-consent as `user`),
-token (client authentication, single-use codes, redirect_uri and PKCE checks, RS256 id_token), userinfo.
+token (client authentication, single-use codes, redirect_uri and PKCE checks, RS256 id_token; refresh tokens,
+rotated, when `offline_access` was asked for), userinfo, end_session (RP-initiated logout).
 `faults` makes it misbehave: bad_signature, wrong_audience, expired, no_nonce, down (HTTP 503), tid_mismatch.
 With `tenant_id`, it acts like Microsoft Entra's multi-tenant endpoints: it serves under `/<tenant>/v2.0`,
 its discovery names the issuer `<base>/{tenantid}/v2.0`, and tokens carry `tid` and that issuer filled in.
 
-`GitHubApi`: /login/oauth/authorize, /login/oauth/access_token, /user and /user/emails.
+`GitHubApi`: /login/oauth/authorize, /login/oauth/access_token, /user, /user/emails, /user/orgs and /user/teams.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import base64
 import hashlib
 import secrets
 import time
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 from urllib.parse import urlencode
@@ -35,16 +37,19 @@ def _key(name: str) -> rsa.RSAPrivateKey:
     return rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
 
-def _redirect(url: str, **params: str) -> Response:
-    return RedirectResponse(f"{url}{'&' if '?' in url else '?'}{urlencode(params)}", status_code=302)
+def redirect_to(url: str, **params: str) -> Response:
+    target = f"{url}{'&' if '?' in url else '?'}{urlencode(params)}" if params else url
+    return RedirectResponse(target, status_code=302)
 
 
-def _client_ok(request: Request, form: dict[str, Any]) -> bool:
+def client_ok(request: Request, form: dict[str, Any], secret_ok: Callable[[str], bool] | None = None) -> bool:
+    """The client authenticated (HTTP Basic or the form); `secret_ok` judges the secret when it is not fixed."""
     auth = request.headers.get("authorization", "")
     if auth.lower().startswith("basic "):
         user, _, password = base64.b64decode(auth[6:]).decode().partition(":")
-        return user == CLIENT_ID and password == CLIENT_SECRET
-    return form.get("client_id") == CLIENT_ID and form.get("client_secret") == CLIENT_SECRET
+    else:
+        user, password = str(form.get("client_id", "")), str(form.get("client_secret", ""))
+    return user == CLIENT_ID and (secret_ok(password) if secret_ok else password == CLIENT_SECRET)
 
 
 class OidcProvider:
@@ -59,6 +64,12 @@ class OidcProvider:
         self.authorize_requests: list[dict[str, str]] = []
         self.token_requests = 0
         self.userinfo_extra: dict[str, Any] = {}  # claims only the userinfo endpoint tells
+        self.secret_ok: Callable[[str], bool] | None = None  # a client secret that is not CLIENT_SECRET (Apple's JWT)
+        self.form_post_user: str | None = None  # with response_mode=form_post: Apple's `user` field
+        self.expires_in = 300  # access tokens' lifetime
+        self.refresh: dict[str, dict[str, Any]] = {}  # refresh token -> its grant
+        self.refresh_requests = 0
+        self.end_session_requests: list[dict[str, str]] = []
 
     @property
     def issuer_url(self) -> str:
@@ -78,6 +89,7 @@ class OidcProvider:
             Route(f"{p}/authorize", self.authorize),
             Route(f"{p}/token", self.token, methods=["POST"]),
             Route(f"{p}/userinfo", self.userinfo),
+            Route(f"{p}/end_session", self.end_session),
         ])
 
     def _down(self) -> Response | None:
@@ -88,7 +100,8 @@ class OidcProvider:
         return self._down() or JSONResponse({
             "issuer": self._issuer(for_token=False), "authorization_endpoint": f"{base}/authorize",
             "token_endpoint": f"{base}/token", "userinfo_endpoint": f"{base}/userinfo", "jwks_uri": f"{base}/jwks",
-            "response_types_supported": ["code"], "subject_types_supported": ["public"],
+            "end_session_endpoint": f"{base}/end_session", "response_types_supported": ["code"],
+            "subject_types_supported": ["public"],
             "id_token_signing_alg_values_supported": ["RS256"], "code_challenge_methods_supported": ["S256"],
             "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"]})
 
@@ -103,16 +116,26 @@ class OidcProvider:
             return JSONResponse({"error": "invalid_request"}, status_code=400)
         code = secrets.token_urlsafe(16)
         self.codes[code] = {"redirect_uri": q["redirect_uri"], "nonce": q.get("nonce"),
-                            "challenge": q.get("code_challenge"), "user": dict(self.user)}
-        return _redirect(q["redirect_uri"], code=code, state=q.get("state", ""))
+                            "challenge": q.get("code_challenge"), "user": dict(self.user),
+                            "scope": q.get("scope", "")}
+        if q.get("response_mode") == "form_post":  # what the browser would POST to the callback
+            fields = {"code": code, "state": q.get("state", "")}
+            if self.form_post_user is not None:
+                fields["user"] = self.form_post_user
+            return JSONResponse({"action": q["redirect_uri"], "fields": fields})
+        return redirect_to(q["redirect_uri"], code=code, state=q.get("state", ""))
 
     async def token(self, request: Request) -> Response:
         self.token_requests += 1
         if down := self._down():
             return down
         form = dict(await request.form())
-        if not _client_ok(request, form):
+        if not client_ok(request, form, self.secret_ok):
             return JSONResponse({"error": "invalid_client"}, status_code=401)
+        if form.get("grant_type") == "refresh_token":
+            self.refresh_requests += 1
+            grant = self.refresh.pop(str(form.get("refresh_token")), None)  # rotated: single use
+            return self._tokens(grant) if grant else JSONResponse({"error": "invalid_grant"}, status_code=400)
         grant = self.codes.pop(str(form.get("code")), None)  # single use
         if grant is None or form.get("redirect_uri") != grant["redirect_uri"]:
             return JSONResponse({"error": "invalid_grant"}, status_code=400)
@@ -120,11 +143,24 @@ class OidcProvider:
             digest = hashlib.sha256(str(form.get("code_verifier", "")).encode()).digest()
             if base64.urlsafe_b64encode(digest).decode().rstrip("=") != grant["challenge"]:
                 return JSONResponse({"error": "invalid_grant", "error_description": "PKCE"}, status_code=400)
-        id_token = self.id_token(grant["user"], grant["nonce"])
+        return self._tokens(grant)
+
+    def _tokens(self, grant: dict[str, Any]) -> Response:
+        """The token answer; a refresh token (and the granted scope) when `offline_access` was asked for."""
         access = secrets.token_urlsafe(16)
         self.access[access] = grant["user"]
-        return JSONResponse({"access_token": access, "token_type": "Bearer", "expires_in": 300,
-                             "id_token": id_token})
+        answer = {"access_token": access, "token_type": "Bearer", "expires_in": self.expires_in,
+                  "id_token": self.id_token(grant["user"], grant["nonce"]), "scope": grant["scope"]}
+        if "offline_access" in grant["scope"].split():
+            answer["refresh_token"] = secrets.token_urlsafe(16)
+            self.refresh[answer["refresh_token"]] = grant
+        return JSONResponse(answer)
+
+    async def end_session(self, request: Request) -> Response:
+        """RP-initiated logout: remembered, then back to post_logout_redirect_uri."""
+        q = dict(request.query_params)
+        self.end_session_requests.append(q)
+        return redirect_to(q["post_logout_redirect_uri"]) if q.get("post_logout_redirect_uri") else Response("bye")
 
     def id_token(self, user: dict[str, Any] | None = None, nonce: str | None = None) -> str:
         """An id_token for `user` (default: the current one) as the token endpoint signs it, faults included;
@@ -160,6 +196,8 @@ class GitHubApi:
         self.emails: list[dict[str, Any]] = [
             {"email": "octo@example.com", "primary": True, "verified": True, "visibility": "public"},
             {"email": "old@example.com", "primary": False, "verified": True, "visibility": None}]
+        self.orgs: list[str] = ["octo-org"]
+        self.teams: list[str] = ["octo-org/platform"]  # org/team-slug
         self.codes: dict[str, str] = {}
         self.tokens: set[str] = set()
         self.base = ""
@@ -170,17 +208,19 @@ class GitHubApi:
             Route("/login/oauth/access_token", self.token, methods=["POST"]),
             Route("/user", self.get_user),
             Route("/user/emails", self.get_emails),
+            Route("/user/orgs", self.get_orgs),
+            Route("/user/teams", self.get_teams),
         ])
 
     async def authorize(self, request: Request) -> Response:
         q = dict(request.query_params)
         code = secrets.token_urlsafe(12)
         self.codes[code] = q.get("redirect_uri", "")
-        return _redirect(q["redirect_uri"], code=code, state=q.get("state", ""))
+        return redirect_to(q["redirect_uri"], code=code, state=q.get("state", ""))
 
     async def token(self, request: Request) -> Response:
         form = dict(await request.form())
-        if not _client_ok(request, form):
+        if not client_ok(request, form):
             return JSONResponse({"error": "incorrect_client_credentials"})
         if self.codes.pop(str(form.get("code")), None) is None:
             return JSONResponse({"error": "bad_verification_code"})  # GitHub answers 200 with an error
@@ -193,6 +233,17 @@ class GitHubApi:
 
     async def get_user(self, request: Request) -> Response:
         return JSONResponse(self.user) if self._authorized(request) else JSONResponse({}, status_code=401)
+
+    async def get_orgs(self, request: Request) -> Response:
+        if not self._authorized(request):
+            return JSONResponse({}, status_code=401)
+        return JSONResponse([{"login": org, "id": i} for i, org in enumerate(self.orgs)])
+
+    async def get_teams(self, request: Request) -> Response:
+        if not self._authorized(request):
+            return JSONResponse({}, status_code=401)
+        return JSONResponse([{"slug": t.split("/")[1], "organization": {"login": t.split("/")[0]}}
+                             for t in self.teams])
 
     async def get_emails(self, request: Request) -> Response:
         return JSONResponse(self.emails) if self._authorized(request) else JSONResponse({}, status_code=401)

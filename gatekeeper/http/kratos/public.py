@@ -34,7 +34,7 @@ from gatekeeper.http.common import (
 from gatekeeper.http.common import client_info as _client_info
 from gatekeeper.http.kratos.flows import address_response, link_route
 from gatekeeper.http.ui import render_error, render_logout
-from gatekeeper.identity import aal, csrf
+from gatekeeper.identity import aal, csrf, token_exchange
 from gatekeeper.identity.client import ClientInfo
 from gatekeeper.identity.context import IdentityContext
 from gatekeeper.identity.errors import (
@@ -49,14 +49,16 @@ from gatekeeper.identity.flows.handler import Current, FlowHandler
 from gatekeeper.identity.flows.verification import AddressFlows
 from gatekeeper.identity.identities import rfc3339
 from gatekeeper.identity.oidc.errors import BrowserLocationChangeRequired
+from gatekeeper.identity.ports import ProviderLogout
 from gatekeeper.identity.whoami import Whoami
 
 
 class PublicApi:
     """Route handlers over the identity context and the flow handlers."""
 
-    def __init__(self, ctx: IdentityContext, flows: FlowHandlers, whoami: Whoami) -> None:
-        self.ctx, self.flows, self.whoami = ctx, flows, whoami
+    def __init__(self, ctx: IdentityContext, flows: FlowHandlers, whoami: Whoami,
+                 provider_logout: ProviderLogout | None = None) -> None:
+        self.ctx, self.flows, self.whoami, self.provider_logout = ctx, flows, whoami, provider_logout
         cfg = ctx.config
         self.cookie = cfg.session.cookie
         self.secure = self.cookie.secure if self.cookie.secure is not None else not cfg.dev
@@ -207,6 +209,17 @@ class PublicApi:
                         code_mfa=self.ctx.config.selfservice.methods.code.mfa_enabled)
         return current
 
+    async def exchange_session_token(self, request: Request) -> Response:
+        """Kratos' `GET /sessions/token-exchange`: a native app's session token after social sign-in."""
+        init, code = request.query_params.get("init_code", ""), request.query_params.get("return_to_code", "")
+        if not init or not code:
+            raise BadRequest(reason='"init_code" and "return_to_code" query params must be set')
+        token = await token_exchange.redeem(self.ctx, init, code)
+        found = await self.ctx.sessions.current(token) if token else None
+        if found is None:
+            raise NotFound(reason='no session yet for this "code"')
+        return json_response({"session_token": token, "session": self.ctx.sessions.to_json(*found)})
+
     async def list_sessions(self, request: Request) -> Response:
         rec, ident = await self.require_session(request)
         size, offset = _page(request)
@@ -266,7 +279,10 @@ class PublicApi:
             resp: Response = Response(status_code=204, headers={"Cache-Control": NO_CACHE})
         else:
             after = self.ctx.config.selfservice.flows.logout.after.default_browser_return_url
-            resp = redirect(return_to or after or self.ctx.default_return_url)
+            final = return_to or after or self.ctx.default_return_url
+            at_provider = await self.provider_logout.end_session_url(rec, current[1], final) \
+                if self.provider_logout is not None else None
+            resp = redirect(at_provider or final)
         self.clear_session_cookie(resp)
         self.set_csrf_cookie(resp, csrf.new_token())
         return resp
@@ -325,6 +341,7 @@ class PublicApi:
             _route("/self-service/logout", self.logout, "GET", browser_errors=self.browser_error),
             _route("/self-service/logout/api", self.logout_api, "DELETE"),
             _route("/self-service/errors", self.get_error, "GET"),
+            _route("/sessions/token-exchange", self.exchange_session_token, "GET"),
             _route("/sessions", self.list_sessions, "GET"),
             _route("/sessions", self.revoke_others, "DELETE"),
             _route("/sessions/{id}", self.revoke_one, "DELETE"),

@@ -27,6 +27,9 @@ if TYPE_CHECKING:
     from gatekeeper.identity.context import IdentityContext
 
 
+EXCHANGE_CODE = "session_token_exchange_code"
+
+
 class FlowKind(StrEnum):
     LOGIN = "login"
     REGISTRATION = "registration"
@@ -172,6 +175,7 @@ class FlowStore:
         await self.ctx.store.insert_flow(flow.record)
 
     async def save(self, flow: Flow) -> None:
+        flow.body.pop(EXCHANGE_CODE, None)  # shown once, when the flow is created (token_exchange.py)
         flow.record.updated_at = datetime.now(UTC)
         flow.record.state = flow.body.get("state")
         await self.ctx.store.update_flow(flow.record)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from gatekeeper.errors import GatekeeperError, TooManyRequests
-from gatekeeper.identity import csrf, text
+from gatekeeper.identity import csrf, text, token_exchange
 from gatekeeper.identity.client import ClientInfo
 from gatekeeper.identity.errors import ApiFlowBrowserRequest, CsrfViolation
 from gatekeeper.identity.flows.base import (
@@ -75,7 +75,12 @@ class FlowHandler:
         self.populate(flow, current, params)
         flow.nodes.insert(0, csrf_node(self.flows.csrf_node_value(flow, token)))
         self.sort(flow)
+        exchange = flow_type == FlowType.API and self.kind in token_exchange.KINDS \
+            and str(params.get("return_session_token_exchange_code", "")).lower() == "true"
+        code = token_exchange.start(flow) if exchange else None
         await self.flows.insert(flow)
+        if code is not None:
+            flow.body[token_exchange.FIELD] = code  # in this answer only: FlowStore never stores it
         return flow, token
 
     def sort(self, flow: Flow) -> None:

@@ -98,6 +98,22 @@ class Linking:
         ident.credentials["oidc"] = record
 
 
+    async def replace_tokens(self, ident: IdentityRecord, provider_id: str, subject: str,
+                             kept: dict[str, Any]) -> None:
+        """A sign-in with a linked provider: its entry keeps the new current tokens (not Kratos' initial ones)."""
+        cred = ident.credentials.get("oidc")
+        if cred is None:
+            return
+        fresh = {k: v for k, v in kept.items() if not k.startswith("initial_")}
+        entries = [{**{k: v for k, v in e.items() if k not in ("tokens", "refresh_at")}, **fresh}
+                   if e.get("provider") == provider_id and e.get("subject") == subject else e
+                   for e in cred.config.get("providers", [])]
+        record = CredentialRecord(id=cred.id, type="oidc", identifiers=cred.identifiers,
+                                  config={**cred.config, "providers": entries}, created_at=cred.created_at,
+                                  updated_at=datetime.now(UTC))
+        await self.ctx.store.put_credential(ident.id, record)
+        ident.credentials["oidc"] = record
+
     async def unlink(self, ident: IdentityRecord, provider_id: str) -> None:
         cred = ident.credentials["oidc"]
         entries = [e for e in cred.config.get("providers", []) if e.get("provider") != provider_id]

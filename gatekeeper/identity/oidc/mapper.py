@@ -1,6 +1,8 @@
 """Claims -> identity mapping with Jsonnet, exactly as Kratos: the mapper reads `std.extVar('claims')` and
 returns `{identity: {traits: {...}, metadata_public?: ..., metadata_admin?: ..., verified_addresses?: [...]}}`.
-Sources load once at start-up (identity/jsonnet.py: `file://`, `base64://`, `http(s)://`; no imports).
+The identity being signed in to is `std.extVar('identity')` ({traits, metadata_public, metadata_admin}; empty
+objects at registration), as Kratos passes it. Sources load once at start-up (identity/jsonnet.py: `file://`,
+`base64://`, `http(s)://`; no imports).
 """
 
 from __future__ import annotations
@@ -27,6 +29,14 @@ local claims = std.extVar('claims');
 """
 
 
+def merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """`override` deep-merged over `base` (objects merge, anything else is replaced)."""
+    out = dict(base)
+    for key, value in override.items():
+        out[key] = merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
+
+
 class MapperError(GatekeeperError):
     """The operator's mapper failed or returned the wrong shape (a server-side problem: 500)."""
 
@@ -37,6 +47,7 @@ class Mapped:
     metadata_public: Any = None
     metadata_admin: Any = None
     verified_addresses: list[dict[str, Any]] = field(default_factory=list)
+    given: frozenset[str] = frozenset()  # the keys of `identity` the mapper returned (absent metadata is kept)
 
 
 class Mapper(Program):
@@ -48,9 +59,12 @@ class Mapper(Program):
         program = await Program.load(url, http)
         return cls(program.source, program.name)
 
-    async def evaluate(self, claims: dict[str, Any]) -> Mapped:
+    async def evaluate(self, claims: dict[str, Any], current: dict[str, Any] | None = None) -> Mapped:
+        """The mapper's identity for `claims`; `current`: the existing identity's traits and metadata."""
+        empty: dict[str, Any] = {"traits": {}, "metadata_public": {}, "metadata_admin": {}}
+        identity = {k: (current or {}).get(k) or v for k, v in empty.items()}
         try:
-            data = await self.value(ext={"claims": claims})
+            data = await self.value(ext={"claims": claims, "identity": identity})
         except JsonnetError as exc:
             raise MapperError(reason=f"OpenID Connect Jsonnet mapper failed: {exc}") from None
         ident = data.get("identity") if isinstance(data, dict) else None
@@ -62,4 +76,4 @@ class Mapper(Program):
         return Mapped(traits=traits, metadata_public=ident.get("metadata_public"),
                       metadata_admin=ident.get("metadata_admin"),
                       verified_addresses=[v for v in verified if isinstance(v, dict)] if isinstance(verified, list)
-                      else [])
+                      else [], given=frozenset(ident))

@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import logging
 import secrets
 import uuid
 from collections.abc import Callable
@@ -18,23 +19,28 @@ import httpx
 from prometheus_client import CollectorRegistry, Counter
 
 from gatekeeper.config.problems import ConfigError, ConfigProblem
-from gatekeeper.errors import BadRequest, NotFound, UniqueViolation
-from gatekeeper.identity import text
+from gatekeeper.errors import BadRequest, GatekeeperError, NotFound, UniqueViolation
+from gatekeeper.identity import text, token_exchange
 from gatekeeper.identity.client import ClientInfo
 from gatekeeper.identity.context import IdentityContext
 from gatekeeper.identity.errors import FlowDisabled
 from gatekeeper.identity.flows.base import Flow, FlowType, ValidationFailed
 from gatekeeper.identity.flows.bundle import FlowHandlers
 from gatekeeper.identity.flows.handler import Current, FlowHandler
+from gatekeeper.identity.oidc import tokens as oidc_tokens
 from gatekeeper.identity.oidc.continuity import LIFETIME, Sealer
 from gatekeeper.identity.oidc.errors import BrowserLocationChangeRequired, OidcFailed
 from gatekeeper.identity.oidc.linking import CallbackResult, Linking
-from gatekeeper.identity.oidc.mapper import Mapped, Mapper
+from gatekeeper.identity.oidc.mapper import Mapped, Mapper, merge
 from gatekeeper.identity.oidc.providers import PROVIDERS, Provider
+from gatekeeper.identity.oidc.sync import update_from_claims
 from gatekeeper.identity.ui import Group, Node, csrf_node, find, submit_node
 from gatekeeper.store.identities import CredentialRecord, IdentityRecord
+from gatekeeper.store.sessions import SessionRecord
 
 CALLBACK = "/self-service/methods/oidc/callback/{provider}"
+
+log = logging.getLogger("gatekeeper.identity.oidc")
 
 
 def _digest(value: str) -> str:
@@ -43,13 +49,6 @@ def _digest(value: str) -> str:
 
 def _challenge(verifier: str) -> str:
     return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).decode().rstrip("=")
-
-
-def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
-    out = dict(base)
-    for key, value in override.items():
-        out[key] = _merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
-    return out
 
 
 class SocialSignIn(Linking):
@@ -90,9 +89,10 @@ class SocialSignIn(Linking):
             if not p.id or p.id in providers or "/" in p.id:
                 problem(i, "id", "must be a unique provider id without '/'")
                 continue
-            if p.provider == "generic" and not p.issuer_url:
-                problem(i, "issuer_url", "is required for the generic provider (its discovery document is there)")
-            providers[p.id] = PROVIDERS[p.provider](p, http, base + CALLBACK.format(provider=p.id))
+            kind = PROVIDERS[p.provider]
+            for key, message in kind.config_problems(p):
+                problem(i, key, message)
+            providers[p.id] = kind(p, http, base + CALLBACK.format(provider=p.id))
             try:
                 mappers[p.id] = await Mapper.load(p.mapper_url, http)
             except ValueError as exc:
@@ -100,6 +100,26 @@ class SocialSignIn(Linking):
         if problems:
             raise ConfigError(problems)
         return cls(ctx, providers, mappers, flows, registry)
+
+    # -- logging out at the provider too ------------------------------------------------------------------
+
+    async def end_session_url(self, session: SessionRecord, ident: IdentityRecord, return_to: str) -> str | None:
+        """A browser logout of a session that signed in with a provider configured `rp_initiated_logout`: the
+        provider's end-session URL (which comes back to `return_to`); None otherwise, or when the provider
+        cannot be asked (the local logout stands either way)."""
+        provider_id = next((m.get("provider") for m in reversed(session.authentication_methods)
+                            if m.get("method") == "oidc"), None)
+        provider = self.providers.get(str(provider_id))
+        if provider is None or not provider.cfg.rp_initiated_logout:
+            return None
+        cred = ident.credentials.get("oidc")
+        entry: dict[str, Any] = next((e for e in (cred.config.get("providers", []) if cred else [])
+                                      if e.get("provider") == provider.id), {})
+        try:
+            return await provider.end_session_url(oidc_tokens.opened(self.tokens, entry).get("id_token"), return_to)
+        except GatekeeperError as exc:
+            log.warning("logout at the provider skipped", extra={"provider": provider.id, "reason": exc.reason})
+            return None
 
     # -- going to the provider ----------------------------------------------------------------------------
 
@@ -109,7 +129,7 @@ class SocialSignIn(Linking):
         if provider is None:
             flow.add_message(text.generic(f"Unknown social sign-in provider {provider_id[:64]!r}."))
             raise ValidationFailed()
-        if not flow.is_browser:
+        if not flow.is_browser and not token_exchange.exchanging(flow):
             raise BadRequest(reason="Native (API) flows sign in with a provider by submitting the id_token the app "
                                     "received from it (id_token, id_token_nonce); redirects need a browser flow: "
                                     f"/self-service/{flow.kind}/browser.")
@@ -122,6 +142,7 @@ class SocialSignIn(Linking):
         url = await provider.auth_url(state, nonce, _challenge(verifier) if verifier else None, extra)
         flow.internal["oidc"] = {"state": _digest(state), "provider": provider_id, "nonce": nonce,
                                  "verifier": verifier}
+        flow.body.pop(token_exchange.FIELD, None)
         flow.record.updated_at = datetime.now(UTC)
         await self.ctx.store.update_flow(flow.record)
         raise BrowserLocationChangeRequired(url)
@@ -143,6 +164,7 @@ class SocialSignIn(Linking):
         if existing is not None:
             if existing.state != "active":
                 raise OidcFailed("This account is disabled.")
+            await self._keep_current(existing, provider, claims)
             return existing
         if not self.ctx.config.selfservice.flows.registration.enabled:
             raise FlowDisabled(reason="Registration is not allowed because it was disabled.")
@@ -153,7 +175,7 @@ class SocialSignIn(Linking):
                    "tokens": {"initial_id_token": self.tokens.seal({"v": id_token})}}
         if flow.kind == "login":  # a first sign-in registers; its traits must be complete already
             schema = self.flows().registration.schema_for(flow)
-            for _, message in schema.validate(schema.coerce(_merge(mapped.traits, form_traits))):
+            for _, message in schema.validate(schema.coerce(merge(mapped.traits, form_traits))):
                 flow.add_message(message)
             if flow.ui.get("messages"):
                 raise ValidationFailed()
@@ -191,7 +213,8 @@ class SocialSignIn(Linking):
         handler.flows.check_csrf(flow, client, on_submit=False)  # the browser that started this sign-in
         flow.internal.pop("oidc")  # one state, one use: a replayed callback stops above
         await handler.flows.save(flow)
-        if current is not None and flow.kind in ("login", "registration") and not flow.body.get("refresh"):
+        if current is not None and flow.is_browser and flow.kind in ("login", "registration") \
+                and not flow.body.get("refresh"):  # a native app's sign-in ignores the browser's own session
             return CallbackResult(flow.return_to or self.ctx.default_return_url, result="already_signed_in")
         if query.get("error"):
             raise OidcFailed(f'Unable to complete OpenID Connect flow because the OpenID Provider returned error '
@@ -203,47 +226,58 @@ class SocialSignIn(Linking):
         provider = self.providers.get(provider_id)
         if provider is None:
             raise NotFound(reason="Unable to find the requested OpenID Connect provider.")
-        tokens = await provider.exchange(code, pending.get("verifier"))
-        claims = await provider.claims(tokens, str(pending.get("nonce")))
+        tokens = await provider.exchange(code, pending.get("verifier"), query)
+        claims = await provider.claims(tokens, str(pending.get("nonce")), query)
         if not isinstance(claims.get("sub"), str) or not claims["sub"]:
             raise OidcFailed("The provider did not name the subject (sub) of this sign-in.")
         flow.body["active"] = "oidc"
-        kept = self._keep_tokens(tokens)
+        kept = self._keep_tokens(provider, tokens)
         if flow.kind == "login":
-            return await self._login_or_register(flow, provider, claims, kept, client)
-        if flow.kind == "settings":
+            result = await self._login_or_register(flow, provider, claims, kept, client)
+        elif flow.kind == "settings":
             return await self._link_in_settings(flow, provider, claims, kept, current)
-        return await self._register(flow, provider, claims, kept, client)
+        else:
+            result = await self._register(flow, provider, claims, kept, client)
+        if token_exchange.exchanging(flow) and result.token is not None:  # a native app's sign-in
+            redirect = token_exchange.complete(self.ctx, flow, result.token,
+                                               flow.return_to or self.ctx.default_return_url)
+            await handler.flows.save(flow)
+            return CallbackResult(redirect, result=result.result)
+        return result
 
-    def _keep_tokens(self, tokens: dict[str, Any]) -> dict[str, str]:
-        """Kratos keeps the first tokens on the credential, encrypted (`initial_*_token`)."""
-        out = {}
-        for name in ("id_token", "access_token", "refresh_token"):
-            if isinstance(tokens.get(name), str):
-                out[f"initial_{name}"] = self.tokens.seal({"v": tokens[name]})
-        return out
+    def _keep_tokens(self, provider: Provider, tokens: dict[str, Any]) -> dict[str, Any]:
+        """Kratos keeps the first tokens on the credential, encrypted (`initial_*_token`); the current ones too
+        (tokens.py)."""
+        return {**oidc_tokens.initial(self.tokens, tokens), **oidc_tokens.current(self.tokens, tokens, provider.scope)}
 
     async def _login_or_register(self, flow: Flow, provider: Provider, claims: dict[str, Any],
                                  tokens: dict[str, str], client: ClientInfo) -> CallbackResult:
         ident = await self.ctx.store.identity_by_identifier("oidc", f"{provider.id}:{claims['sub']}")
         if ident is not None:
-            return await self._sign_in(flow, ident, client, provider.id)
+            return await self._sign_in(flow, ident, client, provider, claims, tokens)
         registration = self.flows().registration
         if not self.ctx.config.selfservice.flows.registration.enabled:
             raise FlowDisabled(reason="Registration is not allowed because it was disabled.")
-        reg, _ = await registration.create(FlowType.BROWSER, client, {"return_to": flow.return_to}, None)
+        reg, _ = await registration.create(FlowType(flow.type), client, {"return_to": flow.return_to}, None)
         reg.body["active"] = "oidc"
         return await self._register(reg, provider, claims, tokens, client)
 
-    async def _sign_in(self, flow: Flow, ident: IdentityRecord, client: ClientInfo,
-                       provider_id: str) -> CallbackResult:
+    async def _sign_in(self, flow: Flow, ident: IdentityRecord, client: ClientInfo, provider: Provider,
+                       claims: dict[str, Any], tokens: dict[str, Any]) -> CallbackResult:
         if ident.state != "active":
             raise OidcFailed("This account is disabled.")
+        await self._keep_current(ident, provider, claims)
+        await self.replace_tokens(ident, provider.id, str(claims["sub"]), tokens)
         login = self.flows().login
         if flow.kind != "login":
-            flow, _ = await login.create(FlowType.BROWSER, client, {"return_to": flow.return_to}, None)
+            flow, _ = await login.create(FlowType(flow.type), client, {"return_to": flow.return_to}, None)
         outcome = await login.succeed(flow, ident, "oidc", client)
-        return await self._finish(login, flow, outcome, provider_id)
+        return await self._finish(login, flow, outcome, provider.id)
+
+    async def _keep_current(self, ident: IdentityRecord, provider: Provider, claims: dict[str, Any]) -> None:
+        """`update_identity_on_login: automatic`: the provider's current claims update the identity (sync.py)."""
+        if provider.cfg.update_identity_on_login == "automatic":
+            await update_from_claims(self.ctx, self.mappers[provider.id], ident, claims, provider.id)
 
     async def _finish(self, handler: FlowHandler, flow: Flow, outcome: Any, provider_id: str) -> CallbackResult:
         session = outcome.session
@@ -264,7 +298,7 @@ class SocialSignIn(Linking):
                         client: ClientInfo) -> CallbackResult:
         existing = await self.ctx.store.identity_by_identifier("oidc", f"{provider.id}:{claims['sub']}")
         if existing is not None:  # already registered with this provider: sign in instead (Kratos)
-            return await self._sign_in(flow, existing, client, provider.id)
+            return await self._sign_in(flow, existing, client, provider, claims, tokens)
         mapped = await self.mappers[provider.id].evaluate(claims)
         pending = {"provider": provider.id, "subject": claims["sub"], "traits": mapped.traits,
                    "metadata_public": mapped.metadata_public, "metadata_admin": mapped.metadata_admin,
@@ -282,7 +316,7 @@ class SocialSignIn(Linking):
         """Create the identity from mapped (and submitted) traits; None when traits are missing or invalid (the
         form shows them); a CallbackResult to the linking login flow when the address has an account."""
         schema = self.flows().registration.schema_for(flow)
-        traits = schema.coerce(_merge(pending["traits"], form_traits))
+        traits = schema.coerce(merge(pending["traits"], form_traits))
         problems = schema.validate(traits)
         if problems:
             flow.internal["oidc_pending"] = pending

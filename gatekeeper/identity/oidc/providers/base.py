@@ -1,11 +1,13 @@
-"""Providers: `generic` OpenID Connect (discovery from `issuer_url`), `gitlab`, `google`, `microsoft` (Entra ID
-tenants) and `github` (OAuth2 + GitHub's REST API). Each builds the authorization URL, exchanges the code
-(with the PKCE verifier) and returns verified claims. Registered by name in PROVIDERS."""
+"""The shared base and the `generic` OpenID Connect provider (discovery from `issuer_url`): the authorization URL
+(state, nonce, PKCE challenge), the code exchange (with the PKCE verifier), id_token verification (signature,
+issuer, audience, expiry, nonce) and Kratos' claims shape. Provider modules state only what differs."""
 
 from __future__ import annotations
 
 import json
 import time
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any, ClassVar
 from urllib.parse import urlencode
 
@@ -15,9 +17,10 @@ from gatekeeper.config.identity import OidcProvider
 from gatekeeper.identity.oidc.errors import OidcFailed, ProviderUnavailable
 from gatekeeper.identity.oidc.jwks import KeySet, unverified_claims, verify
 
+EMPTY: Mapping[str, str] = MappingProxyType({})
 DISCOVERY_TTL = 3600.0
 UPSTREAM_PARAMETERS = ("hd", "prompt", "auth_type", "acr_values")  # Kratos' allow-list
-STANDARD_CLAIMS = ("iss", "sub", "aud", "name", "given_name", "family_name", "middle_name", "nickname",
+STANDARD_CLAIMS = ("iss", "sub", "aud", "name", "given_name", "family_name", "last_name", "middle_name", "nickname",
                    "preferred_username", "profile", "picture", "website", "email", "email_verified", "gender",
                    "birthdate", "zoneinfo", "locale", "phone_number", "phone_number_verified", "updated_at", "hd",
                    "team")
@@ -36,6 +39,18 @@ class Provider:
     kind: ClassVar[str] = "generic"
     default_scope: ClassVar[tuple[str, ...]] = ("openid",)
     oidc: ClassVar[bool] = True  # an id_token (and so a nonce) is part of the answer
+    userinfo_claims: ClassVar[bool] = False  # claims from the userinfo endpoint too, whatever claims_source says
+    client_auth: ClassVar[str] = "basic"  # how the token endpoint gets the client: "basic" or "post" (form)
+
+    required: ClassVar[tuple[str, ...]] = ("issuer_url",)  # config keys this provider cannot work without
+
+    @classmethod
+    def config_problems(cls, cfg: OidcProvider) -> list[tuple[str, str]]:
+        """(key, message) for each provider-specific key that is missing or unusable."""
+        problems = [(key, f"is required for the {cls.kind} provider") for key in cls.required if not getattr(cfg, key)]
+        if cfg.rp_initiated_logout and not cls.oidc:
+            problems.append(("rp_initiated_logout", f"needs an OpenID Connect provider; {cls.kind} is not one"))
+        return problems
 
     def __init__(self, cfg: OidcProvider, http: httpx.AsyncClient, redirect_uri: str) -> None:
         self.cfg, self.http, self.redirect_uri = cfg, http, redirect_uri
@@ -108,18 +123,36 @@ class Provider:
             params["nonce"] = nonce
         if challenge:
             params.update(code_challenge=challenge, code_challenge_method="S256")
+        params.update(self.auth_params())
         if self.cfg.requested_claims:
             params["claims"] = json.dumps(dict(self.cfg.requested_claims), separators=(",", ":"))
         url = await self.endpoint("authorization_endpoint", self.cfg.auth_url)
         return f"{url}{'&' if '?' in url else '?'}{urlencode(params)}"
 
-    async def exchange(self, code: str, verifier: str | None) -> dict[str, Any]:
+    def client_secret(self) -> str:
+        return self.cfg.client_secret
+
+    def auth_params(self) -> dict[str, str]:
+        """What this provider adds to the authorization URL."""
+        return {}
+
+    async def exchange(self, code: str, verifier: str | None, query: Mapping[str, str] = EMPTY) -> dict[str, Any]:
+        """The provider's tokens for the callback's `code` (`query`: the rest of the callback)."""
         data = {"grant_type": "authorization_code", "code": code, "redirect_uri": self.redirect_uri}
         if verifier:
             data["code_verifier"] = verifier
+        return await self.token_request(data)
+
+    async def token_request(self, data: dict[str, str]) -> dict[str, Any]:
+        """POST to the token endpoint with the client's credentials (code exchange and refresh)."""
+        auth: tuple[str, str] | None = None
+        if self.client_auth == "post":
+            data = {**data, "client_id": self.cfg.client_id, "client_secret": self.client_secret()}
+        else:
+            auth = (self.cfg.client_id, self.client_secret())
         url = await self.endpoint("token_endpoint", self.cfg.token_url)
         try:
-            resp = await self.http.post(url, data=data, auth=(self.cfg.client_id, self.cfg.client_secret),
+            resp = await self.http.post(url, data=data, auth=auth or httpx.USE_CLIENT_DEFAULT,
                                         headers={"Accept": "application/json"}, timeout=10)
         except httpx.HTTPError:
             raise ProviderUnavailable(self.id, "token") from None
@@ -154,6 +187,8 @@ class Provider:
     async def claims_from_id_token(self, id_token: str, nonce: str | None) -> dict[str, Any]:
         """A native app's id_token (Kratos' `id_token` + `id_token_nonce` submission)."""
         raw = await self.verified(id_token)
+        if not raw.get("nonce") and self.may_skip_nonce(raw):
+            return kratos_claims(raw)
         if not raw.get("nonce"):
             raise OidcFailed("No nonce was included in the id_token but is required by the provider")
         if not nonce:
@@ -162,22 +197,39 @@ class Provider:
             raise OidcFailed("The supplied nonce does not match the nonce from the id_token")
         return kratos_claims(raw)
 
-    async def claims(self, tokens: dict[str, Any], nonce: str) -> dict[str, Any]:
-        """The verified id_token's claims (and userinfo's, when configured): Kratos' claims shape."""
+    async def claims(self, tokens: dict[str, Any], nonce: str, query: Mapping[str, str] = EMPTY) -> dict[str, Any]:
+        """The verified id_token's claims (and userinfo's, when configured): Kratos' claims shape. `query`: what
+        the provider sent to the callback besides the code (Apple's `user`)."""
         id_token = tokens.get("id_token")
         if not isinstance(id_token, str):
             raise OidcFailed("The provider did not return an ID token.")
         raw = await self.verified(id_token)
-        if "nonce" not in raw:
+        if "nonce" not in raw and not self.may_skip_nonce(raw):
             raise OidcFailed("The ID token carries no nonce, so it cannot be tied to this sign-in.")
-        if raw["nonce"] != nonce:
+        if "nonce" in raw and raw["nonce"] != nonce:
             raise OidcFailed("The nonce in the ID token does not match the nonce of this sign-in.")
-        if self.cfg.claims_source == "userinfo" or self.cfg.subject_source == "userinfo":
+        from_userinfo = self.userinfo_claims or self.cfg.claims_source == "userinfo"
+        if from_userinfo or self.cfg.subject_source == "userinfo":
             info = await self.userinfo(str(tokens["access_token"]))
             if info.get("sub") != raw["sub"]:
                 raise OidcFailed("The userinfo subject does not match the ID token's subject.")
-            raw = {**raw, **info} if self.cfg.claims_source == "userinfo" else raw
+            raw = {**raw, **info} if from_userinfo else raw
         return kratos_claims(raw)
+
+    async def end_session_url(self, id_token_hint: str | None, post_logout_redirect_uri: str) -> str | None:
+        """OpenID Connect RP-initiated logout: the provider's `end_session_endpoint` for this user (None when its
+        discovery document names none)."""
+        endpoint = (await self.discovery()).get("end_session_endpoint")
+        if not isinstance(endpoint, str) or not endpoint:
+            return None
+        params = {"client_id": self.cfg.client_id, "post_logout_redirect_uri": post_logout_redirect_uri}
+        if id_token_hint:
+            params["id_token_hint"] = id_token_hint
+        return f"{endpoint}{'&' if '?' in endpoint else '?'}{urlencode(params)}"
+
+    def may_skip_nonce(self, claims: dict[str, Any]) -> bool:
+        """Whether an id_token without a nonce is acceptable (Apple, on devices that cannot send one)."""
+        return False
 
     def expected_issuer(self, unverified: dict[str, Any]) -> str:
         return str((self._discovery or {}).get("issuer") or self.issuer())
@@ -192,12 +244,13 @@ class Provider:
             raise OidcFailed("The provider's userinfo answer is not a JSON object.")
         return info
 
-    async def _get_json(self, url: str, what: str, token: str | None = None, accept: str = "application/json") -> Any:
-        headers = {"Accept": accept}
+    async def _get_json(self, url: str, what: str, token: str | None = None, accept: str = "application/json",
+                        headers: Mapping[str, str] = EMPTY) -> Any:
+        sent = {"Accept": accept, **headers}
         if token:
-            headers["Authorization"] = f"Bearer {token}"
+            sent["Authorization"] = f"Bearer {token}"
         try:
-            resp = await self.http.get(url, headers=headers, timeout=10)
+            resp = await self.http.get(url, headers=sent, timeout=10)
         except httpx.HTTPError:
             raise ProviderUnavailable(self.id, what) from None
         if resp.status_code >= 500:
@@ -208,119 +261,3 @@ class Provider:
             return resp.json()
         except ValueError:
             raise OidcFailed(f"The provider's {what} answer is not JSON.") from None
-
-
-class GitLab(Provider):
-    """GitLab is an OpenID Connect provider; `issuer_url` points at a self-hosted instance."""
-
-    kind = "gitlab"
-    default_scope = ("openid", "email", "profile")
-
-    def issuer(self) -> str:
-        return (self.cfg.issuer_url or "https://gitlab.com").rstrip("/")
-
-
-class Google(Provider):
-    kind = "google"
-    default_scope = ("openid", "email", "profile")
-
-    def issuer(self) -> str:
-        return (self.cfg.issuer_url or "https://accounts.google.com").rstrip("/")
-
-    def expected_issuer(self, unverified: dict[str, Any]) -> str:
-        # Google documents both forms of its issuer; accept the bare one only from Google itself
-        if not self.cfg.issuer_url and unverified.get("iss") == "accounts.google.com":
-            return "accounts.google.com"
-        return super().expected_issuer(unverified)
-
-
-CONSUMER_TENANT = "9188040d-6c67-4c5b-b112-36a304b66dad"  # personal Microsoft accounts
-
-
-class Microsoft(Provider):
-    """Entra ID: `microsoft_tenant` is `common`, `organizations`, `consumers` or a tenant id/domain.
-
-    The multi-tenant discovery documents name the issuer `https://login.microsoftonline.com/{tenantid}/v2.0`;
-    a token's `iss` must be that template filled with the token's own `tid` claim."""
-
-    kind = "microsoft"
-    default_scope = ("openid", "email", "profile")
-
-    def issuer(self) -> str:
-        base = (self.cfg.issuer_url or "https://login.microsoftonline.com").rstrip("/")
-        return f"{base}/{self.cfg.microsoft_tenant}/v2.0"
-
-    def _check_discovered_issuer(self, issuer: str) -> None:
-        """The tenant's own discovery names its tenant id, not the configured alias: no comparison."""
-
-    def expected_issuer(self, unverified: dict[str, Any]) -> str:
-        template = super().expected_issuer(unverified)
-        if "{tenantid}" not in template:
-            return template
-        tid = unverified.get("tid")
-        if not isinstance(tid, str) or not tid or "/" in tid or "{" in tid:
-            raise OidcFailed("The ID token has no usable tid (tenant) claim.")
-        return template.replace("{tenantid}", tid)
-
-    def check_claims(self, claims: dict[str, Any]) -> None:
-        tenant, tid = self.cfg.microsoft_tenant, claims.get("tid")
-        if tenant == "organizations" and tid == CONSUMER_TENANT:
-            raise OidcFailed("Personal Microsoft accounts may not sign in here (microsoft_tenant: organizations).")
-        if tenant == "consumers" and tid != CONSUMER_TENANT:
-            raise OidcFailed("Only personal Microsoft accounts may sign in here (microsoft_tenant: consumers).")
-
-
-class GitHub(Provider):
-    """OAuth2 (no id_token): the user from `GET /user`, the e-mail only if GitHub says it is primary and verified."""
-
-    kind = "github"
-    default_scope = ("user:email",)
-    oidc = False
-
-    def api(self) -> str:
-        return (self.cfg.issuer_url or "https://api.github.com").rstrip("/")
-
-    async def endpoint(self, name: str, override: str = "") -> str:
-        defaults = {"authorization_endpoint": "https://github.com/login/oauth/authorize",
-                    "token_endpoint": "https://github.com/login/oauth/access_token"}
-        return override or defaults[name]
-
-    async def uses_pkce(self) -> bool:
-        return self.cfg.pkce == "force"
-
-    async def exchange(self, code: str, verifier: str | None) -> dict[str, Any]:
-        data = {"client_id": self.cfg.client_id, "client_secret": self.cfg.client_secret, "code": code,
-                "redirect_uri": self.redirect_uri}
-        if verifier:
-            data["code_verifier"] = verifier
-        try:
-            resp = await self.http.post(await self.endpoint("token_endpoint", self.cfg.token_url), data=data,
-                                        headers={"Accept": "application/json"}, timeout=10)
-        except httpx.HTTPError:
-            raise ProviderUnavailable(self.id, "token") from None
-        return self._token_answer(resp)
-
-    async def claims_from_id_token(self, id_token: str, nonce: str | None) -> dict[str, Any]:
-        raise OidcFailed(f"The provider {self.kind} does not support id_token verification")
-
-    async def claims(self, tokens: dict[str, Any], nonce: str) -> dict[str, Any]:
-        token = str(tokens["access_token"])
-        user = await self._get_json(f"{self.api()}/user", "user", token=token, accept="application/vnd.github+json")
-        if not isinstance(user, dict) or user.get("id") is None:
-            raise OidcFailed("GitHub's user answer has no id.")
-        raw: dict[str, Any] = {"iss": self.api(), "sub": str(user["id"]), "name": user.get("name"),
-                               "nickname": user.get("login"), "preferred_username": user.get("login"),
-                               "picture": user.get("avatar_url"), "profile": user.get("html_url"),
-                               "website": user.get("blog")}
-        if any(s in ("user", "user:email") for s in self.scope):
-            emails = await self._get_json(f"{self.api()}/user/emails", "user/emails", token=token,
-                                          accept="application/vnd.github+json")
-            for entry in emails if isinstance(emails, list) else []:
-                if isinstance(entry, dict) and entry.get("primary") is True and entry.get("verified") is True \
-                        and isinstance(entry.get("email"), str):
-                    raw.update(email=entry["email"], email_verified=True)
-                    break
-        return kratos_claims({k: v for k, v in raw.items() if v not in (None, "")})
-
-
-PROVIDERS: dict[str, type[Provider]] = {cls.kind: cls for cls in (Provider, GitLab, Google, Microsoft, GitHub)}
