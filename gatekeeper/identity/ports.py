@@ -56,6 +56,9 @@ class RegistrationMethod(Protocol):
     def populate_registration(self, flow: Flow) -> None:
         """Add its nodes to a new registration flow."""
 
+    def populate_credentials(self, flow: Flow) -> None:
+        """Add its nodes to the credential screen of the profile-first style (after the traits)."""
+
     async def register(self, flow: Flow, body: dict[str, Any], client: ClientInfo,
                        schema: IdentitySchema) -> IdentityRecord | None:
         """The new identity; None when the flow continues; NotResponsible when the submission is not its own."""

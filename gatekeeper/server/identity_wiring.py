@@ -30,6 +30,7 @@ from gatekeeper.identity.returnto import ReturnToPolicy
 from gatekeeper.identity.schemas import SchemaRegistry
 from gatekeeper.identity.sessions import Sessions
 from gatekeeper.identity.strategies.oidc import OidcStrategy
+from gatekeeper.identity.strategies.passkey import PasskeyStrategy
 from gatekeeper.identity.tokenizer import SessionTokenizer
 from gatekeeper.identity.whoami import Whoami
 from gatekeeper.jwks import JwksCache
@@ -95,9 +96,10 @@ async def build_identity(config: Config, store: Store, http: httpx.AsyncClient, 
     social = await SocialSignIn.build(ctx, http, flow_handlers, metrics.registry) \
         if config.selfservice.methods.oidc.enabled else None
     oidc = [OidcStrategy(social)] if social is not None else []
+    passkey = [PasskeyStrategy(ctx)] if config.selfservice.methods.passkey.enabled else []
     settings = SettingsFlows(ctx, verification, methods=oidc)
-    flows = FlowHandlers(login=LoginFlows(ctx, hooks, methods=oidc),
-                         registration=RegistrationFlows(ctx, hooks, methods=oidc), settings=settings,
+    flows = FlowHandlers(login=LoginFlows(ctx, hooks, methods=[*oidc, *passkey]),
+                         registration=RegistrationFlows(ctx, hooks, methods=[*oidc, *passkey]), settings=settings,
                          verification=verification, recovery=RecoveryFlows(ctx, courier, web_hooks, settings))
     # the admin API creates recovery flows of its own: no hooks, no settings flow
     admin_recovery = AdminRecovery(RecoveryFlows(ctx, courier) if config.selfservice.flows.recovery.enabled else None)

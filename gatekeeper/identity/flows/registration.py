@@ -34,7 +34,8 @@ class RegistrationFlows(FlowHandler):
         self.strategies: list[Any] = [self.password] if ctx.config.selfservice.methods.password.enabled else []
         if not cfg.one_step:
             self.strategies.insert(0, self.profile)
-        self.strategies.extend(methods)
+        self.methods = tuple(methods)
+        self.strategies.extend(self.methods)
 
     def check_init(self, current: Current, params: dict[str, Any]) -> None:
         if not self.cfg.enabled:
@@ -80,6 +81,9 @@ class RegistrationFlows(FlowHandler):
             nodes.append(submit_node("method", "password", Group.PASSWORD, text.registration_button()))
             nodes.append(submit_node("screen", "previous", Group.PROFILE, text.back_button()))
         flow.nodes = nodes
+        if not back:
+            for method in self.methods:  # e.g. passkey: its sign-up button beside the password
+                method.populate_credentials(flow)
         flow.reset_messages()
         if not back:
             flow.add_message(text.choose_credentials())

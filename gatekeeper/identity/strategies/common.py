@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from gatekeeper.identity.flows.base import Flow
+from gatekeeper.errors import UniqueViolation
+from gatekeeper.identity import text
+from gatekeeper.identity.flows.base import Flow, ValidationFailed
 from gatekeeper.identity.schemas import IdentitySchema
 from gatekeeper.identity.ui import add_message, set_value
+from gatekeeper.store.identities import IdentityRecord
+
+if TYPE_CHECKING:
+    from gatekeeper.identity.context import IdentityContext
 
 MAX_FIELD = 4096
 
@@ -38,3 +44,13 @@ def text_field(body: dict[str, Any], *names: str) -> str | None:
         if isinstance(value, str):
             return value
     return None
+
+
+async def store_new(ctx: IdentityContext, flow: Flow, ident: IdentityRecord) -> IdentityRecord:
+    """Store a registered identity; a taken identifier or address is Kratos' 4000007 on the flow."""
+    try:
+        await ctx.identities.create(ident)
+    except UniqueViolation:
+        flow.add_message(text.duplicate_credentials())
+        raise ValidationFailed() from None
+    return ident

@@ -7,11 +7,17 @@ import logging
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from gatekeeper.errors import UniqueViolation
 from gatekeeper.identity import text
 from gatekeeper.identity.flows.base import Flow, NotResponsible, ValidationFailed
 from gatekeeper.identity.schemas import IdentitySchema, normalise_identifier
-from gatekeeper.identity.strategies.common import MAX_FIELD, attach, refill_traits, submitted_traits, text_field
+from gatekeeper.identity.strategies.common import (
+    MAX_FIELD,
+    attach,
+    refill_traits,
+    store_new,
+    submitted_traits,
+    text_field,
+)
 from gatekeeper.identity.ui import Group, input_node, set_value, submit_node
 from gatekeeper.store.identities import IdentityRecord
 
@@ -123,9 +129,4 @@ class PasswordStrategy:
         assert password is not None
         hashed = await self.ctx.hasher.hash(password)
         ident = self.ctx.identities.new(schema, traits, {"password": {"hashed_password": hashed}})
-        try:
-            await self.ctx.identities.create(ident)
-        except UniqueViolation:
-            flow.add_message(text.duplicate_credentials())
-            raise ValidationFailed() from None
-        return ident
+        return await store_new(self.ctx, flow, ident)

@@ -1,0 +1,215 @@
+"""The passkey method (Kratos' `passkey`): sign up and sign in with a discoverable credential, browser flows only.
+
+Login offers a discoverable request (no identifier needed): the answer's user handle names the identity (its
+`passkey` credential identifier), the key it signed with must be one of that identity's, and its counter must
+move on. Registration keeps a fresh random user handle with its challenge in the flow and stores the verified
+key in Kratos' credential shape. API flows get no nodes and are not served (Kratos v25.4: "no strategy").
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from webauthn.helpers.structs import UserVerificationRequirement
+
+from gatekeeper.errors import BadRequest, GatekeeperError
+from gatekeeper.identity import text
+from gatekeeper.identity import text_webauthn as msg
+from gatekeeper.identity.flows.base import Flow, FlowType, NotResponsible, ValidationFailed
+from gatekeeper.identity.schemas import EXTENSION, IdentitySchema
+from gatekeeper.identity.strategies.common import attach, refill_traits, store_new, submitted_traits, text_field
+from gatekeeper.identity.ui import Group, Node, find, input_node
+from gatekeeper.identity.webauthn import credentials
+from gatekeeper.identity.webauthn.relying_party import (
+    Ceremony,
+    Refused,
+    RelyingParty,
+    Unreadable,
+    answer_bytes,
+    parse_answer,
+)
+from gatekeeper.identity.webauthn.script import script_node
+from gatekeeper.store.identities import IdentityRecord
+
+if TYPE_CHECKING:
+    from gatekeeper.identity.client import ClientInfo
+    from gatekeeper.identity.context import IdentityContext
+
+log = logging.getLogger("gatekeeper.identity.passkey")
+
+CEREMONY = "passkey_session"  # flow.internal key of the pending challenge
+
+
+def trigger_node(name: str, function: str, label: dict[str, Any], *, value: str | None = None) -> Node:
+    """A button that calls one of webauthn.js' global functions."""
+    node = input_node(name, Group.PASSKEY, type="button", value=value, label=label)
+    node["attributes"].update(onclick=f"window.{function}()", onclickTrigger=function)
+    return node
+
+
+def hidden_node(name: str, value: str | None = None, *, onload: str | None = None) -> Node:
+    node = input_node(name, Group.PASSKEY, type="hidden", value=value)
+    if onload:
+        node["attributes"].update(onload=f"window.{onload}()", onloadTrigger=onload)
+    return node
+
+
+def upsert(flow: Flow, node: Node) -> None:
+    """Replace the node with the same name, or append it (Kratos' Nodes.Upsert)."""
+    name = node["attributes"].get("name") or node["attributes"].get("id")
+    for i, existing in enumerate(flow.nodes):
+        if (existing["attributes"].get("name") or existing["attributes"].get("id")) == name:
+            flow.nodes[i] = node
+            return
+    flow.nodes.append(node)
+
+
+class PasskeyError(GatekeeperError):
+    """Kratos' herodot errors of the method (500 for a registration answer that does not verify)."""
+
+
+class PasskeyStrategy:
+    id: ClassVar[str] = "passkey"
+    group: ClassVar[Group] = Group.PASSKEY
+    identifier_free: ClassVar[bool] = True
+
+    def __init__(self, ctx: IdentityContext) -> None:
+        self.ctx = ctx
+        cfg = ctx.config.selfservice.methods.passkey.config
+        self.rp = RelyingParty(cfg.rp, ctx.public_base_url, resident=True,
+                               user_verification=UserVerificationRequirement.PREFERRED)
+        self.one_step = ctx.config.selfservice.flows.registration.one_step
+
+    # -- login -----------------------------------------------------------------------------------------
+
+    def populate_login(self, flow: Flow, schema: IdentitySchema, *, identifier: str | None = None) -> None:
+        if flow.type != FlowType.BROWSER:
+            return
+        existing = find(flow.nodes, "identifier")
+        if existing is None:
+            flow.nodes.append(input_node("identifier", Group.DEFAULT, value="", required=True,
+                                         autocomplete="username webauthn", label=schema.identifier_label()))
+        elif existing["attributes"]["type"] == "text":
+            existing["attributes"]["autocomplete"] = "username webauthn"  # the autofill's anchor
+        self._challenge(flow)
+        flow.nodes.append(script_node(self.ctx.public_base_url))
+        flow.nodes.append(hidden_node("passkey_login", onload="oryPasskeyLoginAutocompleteInit"))
+        flow.nodes.append(trigger_node("passkey_login_trigger", "oryPasskeyLogin", msg.login_passkey(), value=""))
+
+    def _challenge(self, flow: Flow) -> None:
+        options, ceremony = self.rp.authentication()
+        flow.internal[CEREMONY] = ceremony.to_json()
+        upsert(flow, hidden_node("passkey_challenge", json.dumps(options)))
+
+    async def before_session(self, flow: Flow, ident: IdentityRecord) -> None:
+        """Nothing to add before the session."""
+
+    async def login(self, flow: Flow, body: dict[str, Any], client: ClientInfo) -> IdentityRecord:
+        raw = text_field(body, "passkey_login") or ""
+        if flow.type != FlowType.BROWSER or not (raw or body.get("method") == self.id):
+            raise NotResponsible()
+        body["method"] = self.id
+        if not raw:
+            attach(flow, "passkey_login", text.required("passkey_login"))
+            raise ValidationFailed()
+        try:
+            answer = parse_answer(raw)
+        except Unreadable as exc:
+            raise BadRequest(reason="Unable to parse WebAuthn response.") from exc
+        ceremony = await self._take(flow, renew=self._challenge)
+        handle = answer_bytes(answer, "response", "userHandle")
+        ident = await self.ctx.store.identity_by_identifier(self.id, handle.decode(errors="replace")) \
+            if handle else None
+        cred = ident.credentials.get(self.id) if ident is not None else None
+        if ident is None or cred is None or ident.state != "active":
+            flow.add_message(msg.no_webauthn_user())
+            raise ValidationFailed()
+        key_id = answer_bytes(answer, "rawId")
+        key = next((k for k in credentials.keys(cred.config) if k.id == key_id), None)
+        try:
+            if key is None or ceremony is None:
+                raise Refused("unknown credential id" if key is None else "no pending challenge")
+            verified = self.rp.verify_authentication(answer, ceremony, key.public_key, key.sign_count)
+        except Refused as exc:
+            log.info("passkey sign-in refused", extra={"identity_id": ident.id, "reason": str(exc)})
+            flow.add_message(msg.verifier_wrong())
+            raise ValidationFailed() from None
+        new = credentials.with_sign_count(cred.config, key_id, verified.new_sign_count)
+        if not await self.ctx.store.swap_credential_config(ident.id, self.id, cred.config, new, datetime.now(UTC)):
+            flow.add_message(msg.verifier_wrong())  # the same answer (or an older counter) won a race
+            raise ValidationFailed()
+        return ident
+
+    async def _take(self, flow: Flow, *, renew: Any) -> Ceremony | None:
+        """The flow's pending challenge, taken out and the flow stored at once: an answer verifies once."""
+        ceremony = Ceremony.take(flow.internal, CEREMONY)
+        renew(flow)  # the form stays usable with a new challenge
+        flow.record.updated_at = datetime.now(UTC)
+        await self.ctx.store.update_flow(flow.record)
+        return ceremony
+
+    # -- registration ----------------------------------------------------------------------------------
+
+    def populate_registration(self, flow: Flow) -> None:
+        if self.one_step:
+            self.populate_credentials(flow)
+
+    def populate_credentials(self, flow: Flow) -> None:
+        """The sign-up button and its options (one-step style, or the credential screen of profile-first)."""
+        if flow.type != FlowType.BROWSER:
+            return
+        self._create_data(flow)
+        upsert(flow, trigger_node("passkey_register_trigger", "oryPasskeyRegistration", msg.registration_passkey()))
+        upsert(flow, script_node(self.ctx.public_base_url))
+        upsert(flow, hidden_node("passkey_register"))
+
+    def _create_data(self, flow: Flow) -> None:
+        options, ceremony = self.rp.registration("")
+        flow.internal[CEREMONY] = ceremony.to_json()
+        schema = self.ctx.schemas.get(flow.internal.get("schema_id")) or self.ctx.schemas.default
+        data = {"credentialOptions": options, "displayNameFieldName": display_name_field(schema)}
+        upsert(flow, hidden_node("passkey_create_data", json.dumps(data)))
+
+    async def register(self, flow: Flow, body: dict[str, Any], client: ClientInfo,
+                       schema: IdentitySchema) -> IdentityRecord | None:
+        raw = text_field(body, "passkey_register") or ""
+        if flow.type != FlowType.BROWSER or raw in ("", "true"):  # the React SDK sends "true" for empty
+            raise NotResponsible()
+        body["method"] = self.id
+        traits = schema.coerce(submitted_traits(body, flow.internal.get("traits")))
+        refill_traits(flow, schema, traits)
+        failed = False
+        for name, message in schema.validate(traits):
+            attach(flow, name, message)
+            failed = True
+        if failed:
+            raise ValidationFailed()
+        try:
+            answer = parse_answer(raw)
+        except Unreadable as exc:
+            raise BadRequest(reason=f"Unable to parse WebAuthn response: {exc}") from exc
+        ceremony = await self._take(flow, renew=self._create_data)
+        if ceremony is None or not ceremony.user_id:
+            raise PasskeyError(reason="Expected WebAuthN in internal context to be an object.")
+        try:
+            verified = self.rp.verify_registration(answer, ceremony)
+        except Refused as exc:
+            raise PasskeyError(reason=f"Unable to create WebAuthn credential: {exc}") from None
+        config = {"credentials": [credentials.new_entry(verified, passwordless=True)],
+                  "user_handle": credentials.b64(ceremony.user_id.encode())}
+        ident = self.ctx.identities.new(schema, traits, {self.id: config})
+        ident.credentials[self.id].identifiers = [ceremony.user_id]
+        return await store_new(self.ctx, flow, ident)
+
+
+def display_name_field(schema: IdentitySchema) -> str:
+    """The trait that names a new passkey: `credentials.passkey.display_name`, else the first identifier."""
+    for f in schema.fields:
+        ext = f.spec.get(EXTENSION, {}) or {}
+        if ((ext.get("credentials") or {}).get("passkey") or {}).get("display_name"):
+            return f.name
+    named = next((f for f in schema.fields if f.password_identifier), None)
+    return named.name if named else (schema.fields[0].name if schema.fields else "")
