@@ -31,6 +31,7 @@ from gatekeeper.identity.schemas import SchemaRegistry
 from gatekeeper.identity.sessions import Sessions
 from gatekeeper.identity.strategies.oidc import OidcStrategy
 from gatekeeper.identity.strategies.passkey import PasskeyStrategy
+from gatekeeper.identity.strategies.passkey_settings import PasskeySettings
 from gatekeeper.identity.tokenizer import SessionTokenizer
 from gatekeeper.identity.whoami import Whoami
 from gatekeeper.jwks import JwksCache
@@ -97,7 +98,7 @@ async def build_identity(config: Config, store: Store, http: httpx.AsyncClient, 
         if config.selfservice.methods.oidc.enabled else None
     oidc = [OidcStrategy(social)] if social is not None else []
     passkey = [PasskeyStrategy(ctx)] if config.selfservice.methods.passkey.enabled else []
-    settings = SettingsFlows(ctx, verification, methods=oidc)
+    settings = SettingsFlows(ctx, verification, methods=[*oidc, *(PasskeySettings(ctx, p) for p in passkey)])
     flows = FlowHandlers(login=LoginFlows(ctx, hooks, methods=[*oidc, *passkey]),
                          registration=RegistrationFlows(ctx, hooks, methods=[*oidc, *passkey]), settings=settings,
                          verification=verification, recovery=RecoveryFlows(ctx, courier, web_hooks, settings))

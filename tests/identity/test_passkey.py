@@ -245,3 +245,43 @@ def test_an_enabled_passkey_method_needs_its_relying_party() -> None:
         "is true",
         "gk.yaml:7: selfservice.methods.passkey.config.rp.display_name: is required when "
         "selfservice.methods.passkey.enabled is true"]
+
+
+async def test_settings_list_add_and_remove_passkeys_but_never_the_last(gk: Instance, browser: Browser) -> None:
+    auth = SoftAuthenticator(origin=ORIGIN)
+    assert (await browser.sign_up(auth, "pat@example.com")).status_code == 200  # the browser keeps its session
+    flow = await browser.flow("settings")
+    only = node(flow, "passkey_remove")
+    assert only["attributes"]["disabled"] is True and only["meta"]["label"]["id"] == \
+        WebauthnMsg.INFO_SETTINGS_REMOVE_PASSKEY
+    assert only["attributes"]["value"] == auth.credentials[0].id.hex()
+    refused = await browser.submit("settings", flow, {"passkey_remove": only["attributes"]["value"]})
+    assert (refused.status_code, message_ids(refused.json())) == (400, [4000001])
+
+    frontend = k.FrontendApi(k.ApiClient(k.Configuration(host=gk.public)))
+    cookie = "; ".join(f"{name}={value}" for name, value in browser.client.cookies.items())
+    fetched = await asyncio.to_thread(frontend.get_settings_flow, flow["id"], cookie=cookie)
+    create = json.loads(node(fetched.to_dict(), "passkey_create_data")["attributes"]["value"])
+    assert create["publicKey"]["user"]["name"] == "pat@example.com"
+    assert create["publicKey"]["excludeCredentials"][0]["id"] == b64url(auth.credentials[0].id)
+    body = k.UpdateSettingsFlowBody(k.UpdateSettingsFlowWithPasskeyMethod(
+        method="passkey", csrf_token=csrf_of(fetched), passkey_settings_register=auth.create(create)))
+    saved = await asyncio.to_thread(frontend.update_settings_flow, flow["id"], body, cookie=cookie)
+    assert saved.state == "success"
+    removes = [n for n in saved.to_dict()["ui"]["nodes"] if n["attributes"].get("name") == "passkey_remove"]
+    assert [n["attributes"]["disabled"] for n in removes] == [False, False]
+
+    gone = await browser.submit("settings", saved.to_dict(), {"passkey_remove": auth.credentials[0].id.hex()})
+    assert gone.status_code == 200 and gone.json()["state"] == "success"
+    left = [n for n in gone.json()["ui"]["nodes"] if n["attributes"].get("name") == "passkey_remove"]
+    assert [(n["attributes"]["value"], n["attributes"]["disabled"]) for n in left] == \
+        [(auth.credentials[1].id.hex(), True)]
+
+    browser.client.cookies.clear()
+    login = await browser.flow("login")
+    options = json.loads(node(login, "passkey_challenge")["attributes"]["value"])
+    removed = await browser.submit("login", login, {"passkey_login": auth.get(options, auth.credentials[0])})
+    assert (removed.status_code, message_ids(removed.json())) == (400, [WebauthnMsg.ERR_VERIFIER_WRONG])
+    options = json.loads(node(removed.json(), "passkey_challenge")["attributes"]["value"])
+    kept = await browser.submit("login", removed.json(), {"passkey_login": auth.get(options, auth.credentials[1])})
+    assert kept.status_code == 200, kept.text

@@ -19,7 +19,7 @@ from gatekeeper.errors import BadRequest, GatekeeperError
 from gatekeeper.identity import text
 from gatekeeper.identity import text_webauthn as msg
 from gatekeeper.identity.flows.base import Flow, FlowType, NotResponsible, ValidationFailed
-from gatekeeper.identity.schemas import EXTENSION, IdentitySchema
+from gatekeeper.identity.schemas import EXTENSION, IdentitySchema, TraitField
 from gatekeeper.identity.strategies.common import attach, refill_traits, store_new, submitted_traits, text_field
 from gatekeeper.identity.ui import Group, Node, find, input_node
 from gatekeeper.identity.webauthn import credentials
@@ -205,11 +205,25 @@ class PasskeyStrategy:
         return await store_new(self.ctx, flow, ident)
 
 
-def display_name_field(schema: IdentitySchema) -> str:
-    """The trait that names a new passkey: `credentials.passkey.display_name`, else the first identifier."""
+def display_name_trait(schema: IdentitySchema) -> TraitField | None:
+    """The trait that names a passkey: `credentials.passkey.display_name` or `credentials.webauthn.identifier`
+    (Kratos), else (gatekeeper) the first password identifier, so the default schema works unchanged."""
     for f in schema.fields:
-        ext = f.spec.get(EXTENSION, {}) or {}
-        if ((ext.get("credentials") or {}).get("passkey") or {}).get("display_name"):
-            return f.name
-    named = next((f for f in schema.fields if f.password_identifier), None)
-    return named.name if named else (schema.fields[0].name if schema.fields else "")
+        creds = (f.spec.get(EXTENSION, {}) or {}).get("credentials") or {}
+        if (creds.get("passkey") or {}).get("display_name") or (creds.get("webauthn") or {}).get("identifier"):
+            return f
+    return next((f for f in schema.fields if f.password_identifier), None)
+
+
+def display_name_field(schema: IdentitySchema) -> str:
+    named = display_name_trait(schema)
+    return named.name if named else ""
+
+
+def display_name_of(schema: IdentitySchema, traits: dict[str, Any]) -> str:
+    """The identity's value of that trait ("" when it has none)."""
+    named = display_name_trait(schema)
+    value: Any = traits
+    for key in named.path if named else ():
+        value = value.get(key) if isinstance(value, dict) else None
+    return value if named and isinstance(value, str) else ""
