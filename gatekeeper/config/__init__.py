@@ -218,7 +218,7 @@ def _check(config: Config, source: Source, out: list[ConfigProblem], *, secrets_
     check_upstream(config.serve.proxy.upstream, add)
     check_courier(config.courier, add)
     methods = config.selfservice.methods
-    check_webauthn(methods.passkey, None, add)
+    check_webauthn(methods.passkey, methods.webauthn, add)
     check_database(config.database, add)
 
 

@@ -82,7 +82,6 @@ WHEN_ENABLED: Mapping[str, str] = {
                         "request; answer them in the app or let a rule allow OPTIONS",
     "serve.api.cors": "CORS is not applied on the api listener yet: no effect",
     "serve.admin.cors": "CORS is not applied on the admin listener (keep it cluster-internal): no effect",
-    "selfservice.methods.webauthn": "WebAuthn security keys are " + _ISSUE_15,
     "selfservice.methods.saml": "SAML is " + _ORY_NETWORK,
 }
 

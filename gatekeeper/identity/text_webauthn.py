@@ -13,6 +13,8 @@ from gatekeeper.identity.text import Msg, error, text
 
 class WebauthnMsg(IntEnum):
     INFO_LOGIN_WEBAUTHN = 1010008
+    INFO_LOGIN_PREPARE_DEVICE = 1010012
+    INFO_LOGIN_CONTINUE = 1010013
     INFO_LOGIN_PASSKEY = 1010021
     INFO_REGISTRATION_WEBAUTHN = 1040004
     INFO_REGISTRATION_PASSKEY = 1040007
@@ -39,6 +41,15 @@ def _error(msg: WebauthnMsg, message: str) -> dict[str, Any]:
 
 def login_passkey() -> dict[str, Any]:
     return _info(M.INFO_LOGIN_PASSKEY, "Sign in with passkey")
+
+
+def prepare_device() -> dict[str, Any]:
+    return _info(M.INFO_LOGIN_PREPARE_DEVICE, "Prepare your WebAuthn device (e.g. security key, biometrics "
+                 "scanner, ...) and press continue.")
+
+
+def login_continue() -> dict[str, Any]:
+    return _info(M.INFO_LOGIN_CONTINUE, "Continue")
 
 
 def login_webauthn() -> dict[str, Any]:

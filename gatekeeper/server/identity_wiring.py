@@ -32,6 +32,8 @@ from gatekeeper.identity.sessions import Sessions
 from gatekeeper.identity.strategies.oidc import OidcStrategy
 from gatekeeper.identity.strategies.passkey import PasskeyStrategy
 from gatekeeper.identity.strategies.passkey_settings import PasskeySettings
+from gatekeeper.identity.strategies.webauthn import WebauthnStrategy
+from gatekeeper.identity.strategies.webauthn_settings import WebauthnSettings
 from gatekeeper.identity.tokenizer import SessionTokenizer
 from gatekeeper.identity.whoami import Whoami
 from gatekeeper.jwks import JwksCache
@@ -98,8 +100,10 @@ async def build_identity(config: Config, store: Store, http: httpx.AsyncClient, 
         if config.selfservice.methods.oidc.enabled else None
     oidc = [OidcStrategy(social)] if social is not None else []
     passkey = [PasskeyStrategy(ctx)] if config.selfservice.methods.passkey.enabled else []
-    settings = SettingsFlows(ctx, verification, methods=[*oidc, *(PasskeySettings(ctx, p) for p in passkey)])
-    flows = FlowHandlers(login=LoginFlows(ctx, hooks, methods=[*oidc, *passkey]),
+    keys = [WebauthnStrategy(ctx)] if config.selfservice.methods.webauthn.enabled else []
+    settings = SettingsFlows(ctx, verification, methods=[*oidc, *(PasskeySettings(ctx, p) for p in passkey),
+                                                         *(WebauthnSettings(ctx, k) for k in keys)])
+    flows = FlowHandlers(login=LoginFlows(ctx, hooks, methods=[*oidc, *passkey, *keys]),
                          registration=RegistrationFlows(ctx, hooks, methods=[*oidc, *passkey]), settings=settings,
                          verification=verification, recovery=RecoveryFlows(ctx, courier, web_hooks, settings))
     # the admin API creates recovery flows of its own: no hooks, no settings flow

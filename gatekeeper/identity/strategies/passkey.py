@@ -9,28 +9,27 @@ key in Kratos' credential shape. API flows get no nodes and are not served (Krat
 from __future__ import annotations
 
 import json
-import logging
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from webauthn.helpers.structs import UserVerificationRequirement
 
-from gatekeeper.errors import BadRequest, GatekeeperError
 from gatekeeper.identity import text
 from gatekeeper.identity import text_webauthn as msg
 from gatekeeper.identity.flows.base import Flow, FlowType, NotResponsible, ValidationFailed
 from gatekeeper.identity.schemas import EXTENSION, IdentitySchema, TraitField
 from gatekeeper.identity.strategies.common import attach, refill_traits, store_new, submitted_traits, text_field
-from gatekeeper.identity.ui import Group, Node, find, input_node
-from gatekeeper.identity.webauthn import credentials
-from gatekeeper.identity.webauthn.relying_party import (
-    Ceremony,
-    Refused,
-    RelyingParty,
-    Unreadable,
-    answer_bytes,
-    parse_answer,
+from gatekeeper.identity.strategies.keys import (
+    check_assertion,
+    hidden_node,
+    read_answer,
+    spend,
+    trigger_node,
+    upsert,
+    verified_registration,
 )
+from gatekeeper.identity.ui import Group, find, input_node
+from gatekeeper.identity.webauthn import credentials
+from gatekeeper.identity.webauthn.relying_party import RelyingParty, answer_bytes
 from gatekeeper.identity.webauthn.script import script_node
 from gatekeeper.store.identities import IdentityRecord
 
@@ -38,37 +37,7 @@ if TYPE_CHECKING:
     from gatekeeper.identity.client import ClientInfo
     from gatekeeper.identity.context import IdentityContext
 
-log = logging.getLogger("gatekeeper.identity.passkey")
-
 CEREMONY = "passkey_session"  # flow.internal key of the pending challenge
-
-
-def trigger_node(name: str, function: str, label: dict[str, Any], *, value: str | None = None) -> Node:
-    """A button that calls one of webauthn.js' global functions."""
-    node = input_node(name, Group.PASSKEY, type="button", value=value, label=label)
-    node["attributes"].update(onclick=f"window.{function}()", onclickTrigger=function)
-    return node
-
-
-def hidden_node(name: str, value: str | None = None, *, onload: str | None = None) -> Node:
-    node = input_node(name, Group.PASSKEY, type="hidden", value=value)
-    if onload:
-        node["attributes"].update(onload=f"window.{onload}()", onloadTrigger=onload)
-    return node
-
-
-def upsert(flow: Flow, node: Node) -> None:
-    """Replace the node with the same name, or append it (Kratos' Nodes.Upsert)."""
-    name = node["attributes"].get("name") or node["attributes"].get("id")
-    for i, existing in enumerate(flow.nodes):
-        if (existing["attributes"].get("name") or existing["attributes"].get("id")) == name:
-            flow.nodes[i] = node
-            return
-    flow.nodes.append(node)
-
-
-class PasskeyError(GatekeeperError):
-    """Kratos' herodot errors of the method (500 for a registration answer that does not verify)."""
 
 
 class PasskeyStrategy:
@@ -115,11 +84,8 @@ class PasskeyStrategy:
         if not raw:
             attach(flow, "passkey_login", text.required("passkey_login"))
             raise ValidationFailed()
-        try:
-            answer = parse_answer(raw)
-        except Unreadable as exc:
-            raise BadRequest(reason="Unable to parse WebAuthn response.") from exc
-        ceremony = await self._take(flow, renew=self._challenge)
+        answer = read_answer(raw, registration=False)
+        ceremony = await spend(self.ctx, flow, CEREMONY, self._challenge)
         handle = answer_bytes(answer, "response", "userHandle")
         ident = await self.ctx.store.identity_by_identifier(self.id, handle.decode(errors="replace")) \
             if handle else None
@@ -127,29 +93,8 @@ class PasskeyStrategy:
         if ident is None or cred is None or ident.state != "active":
             flow.add_message(msg.no_webauthn_user())
             raise ValidationFailed()
-        key_id = answer_bytes(answer, "rawId")
-        key = next((k for k in credentials.keys(cred.config) if k.id == key_id), None)
-        try:
-            if key is None or ceremony is None:
-                raise Refused("unknown credential id" if key is None else "no pending challenge")
-            verified = self.rp.verify_authentication(answer, ceremony, key.public_key, key.sign_count)
-        except Refused as exc:
-            log.info("passkey sign-in refused", extra={"identity_id": ident.id, "reason": str(exc)})
-            flow.add_message(msg.verifier_wrong())
-            raise ValidationFailed() from None
-        new = credentials.with_sign_count(cred.config, key_id, verified.new_sign_count)
-        if not await self.ctx.store.swap_credential_config(ident.id, self.id, cred.config, new, datetime.now(UTC)):
-            flow.add_message(msg.verifier_wrong())  # the same answer (or an older counter) won a race
-            raise ValidationFailed()
-        return ident
-
-    async def _take(self, flow: Flow, *, renew: Any) -> Ceremony | None:
-        """The flow's pending challenge, taken out and the flow stored at once: an answer verifies once."""
-        ceremony = Ceremony.take(flow.internal, CEREMONY)
-        renew(flow)  # the form stays usable with a new challenge
-        flow.record.updated_at = datetime.now(UTC)
-        await self.ctx.store.update_flow(flow.record)
-        return ceremony
+        return await check_assertion(self.ctx, self.rp, flow, ident, self.id, credentials.keys(cred.config),
+                                     answer, ceremony)
 
     # -- registration ----------------------------------------------------------------------------------
 
@@ -187,17 +132,10 @@ class PasskeyStrategy:
             failed = True
         if failed:
             raise ValidationFailed()
-        try:
-            answer = parse_answer(raw)
-        except Unreadable as exc:
-            raise BadRequest(reason=f"Unable to parse WebAuthn response: {exc}") from exc
-        ceremony = await self._take(flow, renew=self._create_data)
-        if ceremony is None or not ceremony.user_id:
-            raise PasskeyError(reason="Expected WebAuthN in internal context to be an object.")
-        try:
-            verified = self.rp.verify_registration(answer, ceremony)
-        except Refused as exc:
-            raise PasskeyError(reason=f"Unable to create WebAuthn credential: {exc}") from None
+        answer = read_answer(raw, registration=True)
+        ceremony = await spend(self.ctx, flow, CEREMONY, self._create_data)
+        verified = verified_registration(self.rp, answer, ceremony if ceremony and ceremony.user_id else None)
+        assert ceremony is not None
         config = {"credentials": [credentials.new_entry(verified, passwordless=True)],
                   "user_handle": credentials.b64(ceremony.user_id.encode())}
         ident = self.ctx.identities.new(schema, traits, {self.id: config})
