@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 @dataclass(frozen=True)
 class RelyingParty:
     """`config.rp`: the RP ID (a registrable domain of the pages' host), its display name and the origins a
-    browser may sign for (default: the public base URL's scheme + `://` + the RP ID, as Kratos)."""
+    browser may sign for (default: the public base URL's origin when its host is the RP ID, else its scheme +
+    `://` + the RP ID, as Kratos)."""
 
     id: str = ""
     display_name: str = ""

@@ -117,6 +117,10 @@ async def test_the_script_is_served_with_the_integrity_the_nodes_name(gk: Instan
     resp = await browser.client.get("/.well-known/ory/webauthn.js")
     assert resp.headers["content-type"].startswith("text/javascript")
     assert script["integrity"] == "sha512-" + base64.b64encode(hashlib.sha512(resp.content).digest()).decode()
+    page = await browser.client.get("/ui/login", params={"flow": flow["id"]}, headers={"Accept": "text/html"})
+    assert "default-src 'none'; script-src 'self';" in page.headers["content-security-policy"]  # no inline code
+    assert f'<script src="{script["src"]}" integrity="{script["integrity"]}"' in page.text
+    assert 'data-ory-trigger="oryPasskeyLogin"' in page.text and "onclick" not in page.text
     for function in ("PasskeyLogin", "PasskeyLoginAutocompleteInit", "PasskeyRegistration",
                      "PasskeySettingsRegistration", "WebAuthnLogin", "WebAuthnRegistration"):  # window.ory<name>
         assert f"{function}: " in resp.text

@@ -71,10 +71,11 @@ class RelyingParty:
 
     def __init__(self, config: RelyingPartyConfig, public_base_url: str, *, resident: bool,
                  user_verification: UserVerificationRequirement) -> None:
-        scheme = urlsplit(public_base_url).scheme or "https"
+        base = urlsplit(public_base_url)
         self.id, self.name = config.id, config.display_name
-        origin = getattr(config, "origin", "")  # the webauthn method's deprecated single origin
-        self.origins = list(config.origins) or [origin or f"{scheme}://{config.id}"]
+        # Kratos' default is scheme://<rp id>; the public base URL's own origin when it is on the RP ID (its port)
+        default = f"{base.scheme}://{base.netloc}" if base.hostname == config.id else f"{base.scheme}://{config.id}"
+        self.origins = list(config.origins) or [getattr(config, "origin", "") or default]
         self.resident = resident
         self.user_verification = user_verification
 
