@@ -103,8 +103,9 @@ async def build_identity(config: Config, store: Store, http: httpx.AsyncClient, 
     keys = [WebauthnStrategy(ctx)] if config.selfservice.methods.webauthn.enabled else []
     settings = SettingsFlows(ctx, verification, methods=[*oidc, *(PasskeySettings(ctx, p) for p in passkey),
                                                          *(WebauthnSettings(ctx, k) for k in keys)])
-    flows = FlowHandlers(login=LoginFlows(ctx, hooks, methods=[*oidc, *passkey, *keys]),
-                         registration=RegistrationFlows(ctx, hooks, methods=[*oidc, *passkey]), settings=settings,
+    first_factors: list[OidcStrategy | PasskeyStrategy | WebauthnStrategy] = [*oidc, *passkey, *keys]
+    flows = FlowHandlers(login=LoginFlows(ctx, hooks, methods=first_factors),
+                         registration=RegistrationFlows(ctx, hooks, methods=first_factors), settings=settings,
                          verification=verification, recovery=RecoveryFlows(ctx, courier, web_hooks, settings))
     # the admin API creates recovery flows of its own: no hooks, no settings flow
     admin_recovery = AdminRecovery(RecoveryFlows(ctx, courier) if config.selfservice.flows.recovery.enabled else None)

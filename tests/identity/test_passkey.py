@@ -187,6 +187,16 @@ def _stranger(options: dict[str, Any]) -> str:
     return stranger.get(options)
 
 
+async def test_the_passkey_button_without_an_answer_sends_the_browser_back_to_the_flow(browser: Browser) -> None:
+    flow = await browser.flow("login")
+    resp = await browser.submit("login", flow, {"method": "passkey"})
+    assert resp.status_code == 422 and resp.json()["error"]["id"] == "browser_location_change_required"
+    assert resp.json()["redirect_browser_to"].endswith(f"/ui/login?flow={flow['id']}")
+    again = (await browser.client.get("/self-service/login/flows", params={"id": flow["id"]})).json()
+    assert {n["attributes"].get("name", n["attributes"].get("id")) for n in again["ui"]["nodes"]} == {
+        "csrf_token", "identifier", "passkey_challenge", "webauthn_script", "passkey_login", "passkey_login_trigger"}
+
+
 async def test_a_challenge_verifies_once_even_on_the_same_flow(gk: Instance, browser: Browser) -> None:
     auth = await signed_up(browser)
     flow = await browser.flow("login")

@@ -120,3 +120,28 @@ async def test_api_flows_offer_no_security_key(start: Callable[..., Any], passwo
     async with start(keys(passwordless)) as gk, httpx.AsyncClient(base_url=gk.public) as client:
         flow = (await client.get("/self-service/login/api")).json()
         assert not [n for n in flow["ui"]["nodes"] if n["group"] == "webauthn"]
+
+
+async def test_sign_up_with_a_passwordless_security_key(start: Callable[..., Any], dsn: str) -> None:
+    overrides = keys(passwordless=True)
+    overrides["selfservice"]["flows"] = {"registration": {"after": {"webauthn": {"hooks": [{"hook": "session"}]}}}}
+    async with start(overrides, dsn=dsn) as gk, httpx.AsyncClient(
+            base_url=gk.public, headers={"Accept": "application/json"}) as client:
+        browser, auth = Browser(client), SoftAuthenticator(origin=ORIGIN)
+        flow = await browser.flow("registration")
+        assert not [n for n in flow["ui"]["nodes"] if n["group"] == "webauthn"]  # profile first
+        screen = (await browser.submit("registration", flow, {"method": "profile",
+                                                              "traits": {"email": "ada@example.com"}})).json()
+        trigger = node(screen, "webauthn_register_trigger")
+        assert trigger["meta"]["label"]["id"] == WebauthnMsg.INFO_REGISTRATION_WEBAUTHN
+        options = json.loads(trigger["attributes"]["value"])
+        done = await browser.submit("registration", screen, {
+            "traits": {"email": "ada@example.com"}, "webauthn_register_displayname": "Titan",
+            "webauthn_register": auth.create(options)})
+        assert done.status_code == 200, done.text
+        assert [m["method"] for m in done.json()["session"]["authentication_methods"]] == ["webauthn"]
+        async with httpx.AsyncClient(base_url=gk.admin) as admin:
+            ident = (await admin.get(f"/admin/identities/{done.json()['identity']['id']}",
+                                     params={"include_credential": "webauthn"})).json()
+        stored = ident["credentials"]["webauthn"]
+        assert stored["identifiers"] == ["ada@example.com"]

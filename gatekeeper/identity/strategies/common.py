@@ -31,6 +31,19 @@ def refill_traits(flow: Flow, schema: IdentitySchema, traits: dict[str, Any]) ->
         set_value(flow.nodes, f.name, node)
 
 
+def checked_traits(flow: Flow, schema: IdentitySchema, submitted: dict[str, Any]) -> dict[str, Any]:
+    """The submitted traits, coerced to the schema and put back into the form; ValidationFailed (the problems on
+    their fields) when they do not validate."""
+    traits = schema.coerce(submitted)
+    refill_traits(flow, schema, traits)
+    problems = schema.validate(traits)
+    for name, message in problems:
+        attach(flow, name, message)
+    if problems:
+        raise ValidationFailed()
+    return traits
+
+
 def submitted_traits(body: dict[str, Any], fallback: Any = None) -> dict[str, Any]:
     traits = body.get("traits")
     if isinstance(traits, dict):

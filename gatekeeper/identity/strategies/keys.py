@@ -20,7 +20,8 @@ from gatekeeper.errors import BadRequest, GatekeeperError
 from gatekeeper.identity import text
 from gatekeeper.identity import text_webauthn as msg
 from gatekeeper.identity.flows.base import Flow, FlowType, ValidationFailed
-from gatekeeper.identity.strategies.common import text_field
+from gatekeeper.identity.schemas import IdentitySchema
+from gatekeeper.identity.strategies.common import checked_traits, store_new, submitted_traits, text_field
 from gatekeeper.identity.ui import Group, Node, input_node
 from gatekeeper.identity.webauthn import credentials
 from gatekeeper.identity.webauthn.credentials import StoredKey
@@ -158,6 +159,26 @@ async def remove_key(ctx: IdentityContext, flow: Flow, ident: IdentityRecord, cr
         await ctx.store.update_credential_config(ident.id, cred_type, kept, datetime.now(UTC))
         cred.config = kept
     return True
+
+
+async def sign_up(ctx: IdentityContext, rp: RelyingParty, flow: Flow, schema: IdentitySchema, body: dict[str, Any],
+                  raw: str, *, cred_type: str, ceremony_key: str, renew: Callable[[Flow], Any],
+                  identifiers: Callable[[dict[str, Any], Ceremony], list[str]],
+                  display_name: str = "") -> IdentityRecord:
+    """A new identity from the submitted traits and a verified first-factor key (passkey, passwordless key)."""
+    traits = checked_traits(flow, schema, submitted_traits(body, flow.internal.get("traits")))
+    answer = read_answer(raw, registration=True)
+    ceremony = await spend(ctx, flow, ceremony_key, renew)
+    verified = verified_registration(rp, answer, ceremony if ceremony and ceremony.user_id else None)
+    assert ceremony is not None
+    config = {"credentials": [credentials.new_entry(verified, passwordless=True, display_name=display_name)],
+              "user_handle": credentials.b64(ceremony.user_id.encode())}
+    ident = ctx.identities.new(schema, traits, {cred_type: config})
+    ident.credentials[cred_type].identifiers = identifiers(traits, ceremony)
+    if not ident.credentials[cred_type].identifiers:
+        flow.add_message(text.identifier_missing())
+        raise ValidationFailed()
+    return await store_new(ctx, flow, ident)
 
 
 class KeySettings:

@@ -13,19 +13,19 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from webauthn.helpers.structs import UserVerificationRequirement
 
-from gatekeeper.identity import text
 from gatekeeper.identity import text_webauthn as msg
 from gatekeeper.identity.flows.base import Flow, FlowType, NotResponsible, ValidationFailed
+from gatekeeper.identity.oidc.errors import BrowserLocationChangeRequired
 from gatekeeper.identity.schemas import EXTENSION, IdentitySchema, TraitField
-from gatekeeper.identity.strategies.common import attach, refill_traits, store_new, submitted_traits, text_field
+from gatekeeper.identity.strategies.common import text_field
 from gatekeeper.identity.strategies.keys import (
     check_assertion,
     hidden_node,
     read_answer,
+    sign_up,
     spend,
     trigger_node,
     upsert,
-    verified_registration,
 )
 from gatekeeper.identity.ui import Group, find, input_node
 from gatekeeper.identity.webauthn import credentials
@@ -81,9 +81,11 @@ class PasskeyStrategy:
         if flow.type != FlowType.BROWSER or not (raw or body.get("method") == self.id):
             raise NotResponsible()
         body["method"] = self.id
-        if not raw:
-            attach(flow, "passkey_login", text.required("passkey_login"))
-            raise ValidationFailed()
+        if not raw:  # Kratos: the passkey form alone, and the browser back to the flow's page
+            flow.nodes = [n for n in flow.nodes if n["attributes"].get("name") == "csrf_token"]
+            schema = self.ctx.schemas.get(flow.internal.get("schema_id")) or self.ctx.schemas.default
+            await spend(self.ctx, flow, CEREMONY, lambda f: self.populate_login(f, schema))
+            raise BrowserLocationChangeRequired(f"{self.ctx.ui_url('login')}?flow={flow.id}")
         answer = read_answer(raw, registration=False)
         ceremony = await spend(self.ctx, flow, CEREMONY, self._challenge)
         handle = answer_bytes(answer, "response", "userHandle")
@@ -124,23 +126,8 @@ class PasskeyStrategy:
         if flow.type != FlowType.BROWSER or raw in ("", "true"):  # the React SDK sends "true" for empty
             raise NotResponsible()
         body["method"] = self.id
-        traits = schema.coerce(submitted_traits(body, flow.internal.get("traits")))
-        refill_traits(flow, schema, traits)
-        failed = False
-        for name, message in schema.validate(traits):
-            attach(flow, name, message)
-            failed = True
-        if failed:
-            raise ValidationFailed()
-        answer = read_answer(raw, registration=True)
-        ceremony = await spend(self.ctx, flow, CEREMONY, self._create_data)
-        verified = verified_registration(self.rp, answer, ceremony if ceremony and ceremony.user_id else None)
-        assert ceremony is not None
-        config = {"credentials": [credentials.new_entry(verified, passwordless=True)],
-                  "user_handle": credentials.b64(ceremony.user_id.encode())}
-        ident = self.ctx.identities.new(schema, traits, {self.id: config})
-        ident.credentials[self.id].identifiers = [ceremony.user_id]
-        return await store_new(self.ctx, flow, ident)
+        return await sign_up(self.ctx, self.rp, flow, schema, body, raw, cred_type=self.id, ceremony_key=CEREMONY,
+                             renew=self._create_data, identifiers=lambda traits, ceremony: [ceremony.user_id])
 
 
 def display_name_trait(schema: IdentitySchema) -> TraitField | None:

@@ -19,7 +19,7 @@ from gatekeeper.identity.flows.base import Flow, FlowType, NotResponsible, Valid
 from gatekeeper.identity.oidc.errors import BrowserLocationChangeRequired
 from gatekeeper.identity.schemas import IdentitySchema, normalise_identifier
 from gatekeeper.identity.strategies.common import MAX_FIELD, text_field
-from gatekeeper.identity.strategies.keys import check_assertion, read_answer, spend, trigger_node, upsert
+from gatekeeper.identity.strategies.keys import check_assertion, read_answer, sign_up, spend, trigger_node, upsert
 from gatekeeper.identity.ui import Group, Node, find, input_node, submit_node
 from gatekeeper.identity.webauthn import credentials
 from gatekeeper.identity.webauthn.relying_party import RelyingParty
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from gatekeeper.identity.context import IdentityContext
 
 CEREMONY = "webauthn_session"
+MAX_NAME = 128  # characters of a key's display name
 
 
 def options_trigger(name: str, function: str, options: dict[str, Any], label: dict[str, Any]) -> Node:
@@ -48,6 +49,7 @@ class WebauthnStrategy:
         self.ctx = ctx
         cfg = ctx.config.selfservice.methods.webauthn.config
         self.passwordless = cfg.passwordless
+        self.one_step = ctx.config.selfservice.flows.registration.one_step
         self.rp = RelyingParty(cfg.rp, ctx.public_base_url, resident=False,
                                user_verification=UserVerificationRequirement.DISCOURAGED)
 
@@ -105,6 +107,39 @@ class WebauthnStrategy:
         self._offer(flow, ident, msg.login_continue())
         flow.nodes.append(input_node("identifier", Group.DEFAULT, type="hidden", value=identifier, required=True))
         flow.add_message(msg.prepare_device())
+
+    # -- registration (passwordless) -------------------------------------------------------------------
+
+    def populate_registration(self, flow: Flow) -> None:
+        if self.one_step:
+            self.populate_credentials(flow)
+
+    def populate_credentials(self, flow: Flow) -> None:
+        """Name, "Sign up with security key" and its options (one step, or profile-first's credential screen)."""
+        if flow.type != FlowType.BROWSER or not self.passwordless:
+            return
+        upsert(flow, input_node("webauthn_register_displayname", Group.WEBAUTHN, value="",
+                                label=msg.webauthn_name_label()))
+        self._creation(flow)
+        upsert(flow, script_node(self.ctx.public_base_url))
+        upsert(flow, input_node("webauthn_register", Group.WEBAUTHN, type="hidden", value=""))
+
+    def _creation(self, flow: Flow) -> None:
+        options, ceremony = self.rp.registration("")
+        flow.internal[CEREMONY] = ceremony.to_json()
+        upsert(flow, options_trigger("webauthn_register_trigger", "oryWebAuthnRegistration", options,
+                                     msg.registration_webauthn()))
+
+    async def register(self, flow: Flow, body: dict[str, Any], client: ClientInfo,
+                       schema: IdentitySchema) -> IdentityRecord | None:
+        raw = text_field(body, "webauthn_register") or ""
+        if flow.type != FlowType.BROWSER or not self.passwordless or not raw:
+            raise NotResponsible()
+        body["method"] = self.id
+        name = (text_field(body, "webauthn_register_displayname") or "").strip()[:MAX_NAME]
+        return await sign_up(self.ctx, self.rp, flow, schema, body, raw, cred_type=self.id, ceremony_key=CEREMONY,
+                             renew=self._creation, display_name=name,
+                             identifiers=lambda traits, ceremony: schema.identifiers(traits))
 
     # -- second factor ---------------------------------------------------------------------------------
 

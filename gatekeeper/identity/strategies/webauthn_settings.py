@@ -10,7 +10,7 @@ from gatekeeper.identity import text_webauthn as msg
 from gatekeeper.identity.flows.base import Flow, FlowType, ValidationFailed
 from gatekeeper.identity.strategies.common import text_field
 from gatekeeper.identity.strategies.keys import KeySettings, add_key, spend, upsert, verified_registration
-from gatekeeper.identity.strategies.webauthn import CEREMONY, WebauthnStrategy, options_trigger
+from gatekeeper.identity.strategies.webauthn import CEREMONY, MAX_NAME, WebauthnStrategy, options_trigger
 from gatekeeper.identity.ui import Group, input_node
 from gatekeeper.identity.webauthn import credentials
 from gatekeeper.identity.webauthn.credentials import StoredKey
@@ -19,8 +19,6 @@ from gatekeeper.store.identities import IdentityRecord
 
 if TYPE_CHECKING:
     from gatekeeper.identity.context import IdentityContext
-
-MAX_NAME = 128
 
 
 class WebauthnSettings(KeySettings):
