@@ -299,3 +299,17 @@ async def test_settings_list_add_and_remove_passkeys_but_never_the_last(gk: Inst
     options = json.loads(node(removed.json(), "passkey_challenge")["attributes"]["value"])
     kept = await browser.submit("login", removed.json(), {"passkey_login": auth.get(options, auth.credentials[1])})
     assert kept.status_code == 200, kept.text
+
+
+def names(flow: dict[str, Any], *groups: str) -> list[str]:
+    return [n["attributes"].get("name", n["attributes"].get("id")) for n in flow["ui"]["nodes"] if n["group"] in groups]
+
+
+async def test_nodes_come_in_kratos_order(browser: Browser) -> None:
+    """As Kratos v25.4's snapshots of whole flows (TestCompleteLogin / TestRegistration passkey_button_exists)."""
+    login = await browser.flow("login")
+    assert names(login, "webauthn", "passkey") == ["webauthn_script", "passkey_login_trigger", "passkey_login",
+                                                   "passkey_challenge"]
+    registration = await browser.flow("registration")
+    assert names(registration, "webauthn", "passkey") == ["webauthn_script", "passkey_register_trigger",
+                                                          "passkey_register", "passkey_create_data"]

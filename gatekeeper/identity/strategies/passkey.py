@@ -65,8 +65,8 @@ class PasskeyStrategy:
             existing["attributes"]["autocomplete"] = "username webauthn"  # the autofill's anchor
         self._challenge(flow)
         flow.nodes.append(script_node(self.ctx.public_base_url))
-        flow.nodes.append(hidden_node("passkey_login", onload="oryPasskeyLoginAutocompleteInit"))
         flow.nodes.append(trigger_node("passkey_login_trigger", "oryPasskeyLogin", msg.login_passkey(), value=""))
+        flow.nodes.append(hidden_node("passkey_login", onload="oryPasskeyLoginAutocompleteInit"))
 
     def _challenge(self, flow: Flow) -> None:
         options, ceremony = self.rp.authentication()

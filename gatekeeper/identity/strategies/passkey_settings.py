@@ -42,6 +42,7 @@ class PasskeySettings(KeySettings):
     def populate_settings(self, flow: Flow, ident: IdentityRecord) -> None:
         if flow.type != FlowType.BROWSER:
             return
+        upsert(flow, script_node(self.ctx.public_base_url))  # Kratos' order: the script, the keys, the new one
         stored = self.remove_buttons(flow, ident)
         schema = self.ctx.schemas.get(ident.schema_id) or self.ctx.schemas.default
         name = display_name_of(schema, ident.traits)
@@ -50,8 +51,8 @@ class PasskeySettings(KeySettings):
             return
         options, ceremony = self.rp.registration(name, exclude=[k.id for k in stored])
         flow.internal[CEREMONY] = ceremony.to_json()
-        upsert(flow, script_node(self.ctx.public_base_url))
-        upsert(flow, trigger_node("passkey_register_trigger", "oryPasskeySettingsRegistration", msg.add_passkey()))
+        upsert(flow, trigger_node("passkey_register_trigger", "oryPasskeySettingsRegistration", msg.add_passkey(),
+                                  value=""))
         upsert(flow, hidden_node("passkey_settings_register"))
         upsert(flow, hidden_node("passkey_create_data", json.dumps(options)))
 

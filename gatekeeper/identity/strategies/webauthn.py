@@ -64,9 +64,9 @@ class WebauthnStrategy:
             return
         options, ceremony = self.rp.authentication(allow=[k.id for k in keys])
         flow.internal[CEREMONY] = {**ceremony.to_json(), "identity_id": ident.id}
+        upsert(flow, input_node("webauthn_login", Group.WEBAUTHN, type="hidden", value=""))
         upsert(flow, script_node(self.ctx.public_base_url))
         upsert(flow, options_trigger("webauthn_login_trigger", "oryWebAuthnLogin", options, label))
-        upsert(flow, input_node("webauthn_login", Group.WEBAUTHN, type="hidden", value=""))
 
     # -- first factor (passwordless) -------------------------------------------------------------------
 

@@ -36,12 +36,13 @@ class WebauthnSettings(KeySettings):
         stored = self.remove_buttons(flow, ident)
         options, ceremony = self.rp.registration("", exclude=[k.id for k in stored])
         flow.internal[CEREMONY] = ceremony.to_json()
-        upsert(flow, script_node(self.ctx.public_base_url))
+        # Kratos' order: the keys, the name, the answer, the button, the script
         upsert(flow, input_node("webauthn_register_displayname", Group.WEBAUTHN, value="",
                                 label=msg.webauthn_name_label()))
+        upsert(flow, input_node("webauthn_register", Group.WEBAUTHN, type="hidden", value=""))
         upsert(flow, options_trigger("webauthn_register_trigger", "oryWebAuthnRegistration", options,
                                      msg.add_webauthn()))
-        upsert(flow, input_node("webauthn_register", Group.WEBAUTHN, type="hidden", value=""))
+        upsert(flow, script_node(self.ctx.public_base_url))
 
     def keeps_last(self, key: StoredKey) -> bool:
         return key.passwordless  # a second factor never locks anyone out
