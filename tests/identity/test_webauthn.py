@@ -4,16 +4,19 @@ Browser flows over JSON, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable
 from typing import Any
 
 import httpx
+import ory_kratos_client as k
 import pytest
 
 from gatekeeper.identity.text_webauthn import WebauthnMsg
 from tests.identity.conftest import PASSWORD, message_ids
 from tests.identity.test_passkey import Browser, node
+from tests.identity.test_sdk_browser import csrf_of
 from tests.support.authenticator import SoftAuthenticator, b64url
 
 ORIGIN = "https://app.example.test"
@@ -75,10 +78,20 @@ async def test_a_security_key_is_a_second_factor(start: Callable[..., Any], dsn:
         wrong = SoftAuthenticator("https://evil.example", credentials=auth.credentials)
         refused = await browser.submit("login", step, {"webauthn_login": wrong.get(options)})
         assert (refused.status_code, message_ids(refused.json())) == (400, [WebauthnMsg.ERR_VERIFIER_WRONG])
-        options = json.loads(node(refused.json(), "webauthn_login_trigger")["attributes"]["value"])
-        upgraded = await browser.submit("login", refused.json(), {"method": "webauthn",
-                                                                  "webauthn_login": auth.get(options)})
-        assert upgraded.status_code == 200, upgraded.text
+        # the rest as a UI server drives it, through Kratos' SDK (its strict models parse these flows)
+        frontend = k.FrontendApi(k.ApiClient(k.Configuration(host=gk.public)))
+        cookie = "; ".join(f"{name}={value}" for name, value in client.cookies.items())
+        fetched = await asyncio.to_thread(frontend.get_login_flow, step["id"], cookie=cookie)
+        options = json.loads(node(fetched.to_dict(), "webauthn_login_trigger")["attributes"]["value"])
+        body = k.UpdateLoginFlowBody(k.UpdateLoginFlowWithWebAuthnMethod(
+            method="webauthn", identifier="ada@example.com", csrf_token=csrf_of(fetched),
+            webauthn_login=auth.get(options)))
+        upgraded = await asyncio.to_thread(frontend.update_login_flow, step["id"], body, cookie=cookie)
+        assert upgraded.session.authenticator_assurance_level == "aal2"
+        settings = await asyncio.to_thread(frontend.get_settings_flow,
+                                           (await browser.flow("settings"))["id"], cookie=cookie)
+        assert node(settings.to_dict(), "webauthn_register_trigger")["attributes"]["onclickTrigger"] == \
+            "oryWebAuthnRegistration"
         me = (await whoami(browser)).json()
         assert me["authenticator_assurance_level"] == "aal2"
         assert [m["method"] for m in me["authentication_methods"]] == ["password", "webauthn"]
