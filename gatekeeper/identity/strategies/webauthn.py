@@ -160,6 +160,9 @@ class WebauthnStrategy:
     async def verify(self, flow: Flow, raw: str, ident: IdentityRecord) -> IdentityRecord:
         """The answer must be one of the identity's usable keys, to this flow's challenge (spent either way)."""
         answer = read_answer(raw, registration=False)
+        if not self.usable_keys(ident):
+            flow.add_message(msg.no_webauthn_device())
+            raise ValidationFailed()
         pending = flow.internal.get(CEREMONY) or {}
         ceremony = await spend(self.ctx, flow, CEREMONY, lambda f: self._offer(f, ident, msg.login_webauthn()))
         if pending.get("identity_id") != ident.id:
