@@ -28,6 +28,7 @@ from gatekeeper.config.problems import ConfigError, ConfigProblem
 from gatekeeper.config.serve import Log, Secrets, Serve, check_upstream
 from gatekeeper.config.tracing import Tracing, check_tracing
 from gatekeeper.config.types import Duration, Secret
+from gatekeeper.config.webauthn import check_webauthn
 from gatekeeper.yamlpos import Source, YamlError, load, overlay
 
 __all__ = ["Config", "ConfigError", "ConfigPaths", "ConfigProblem", "Duration", "Secret", "load_config",
@@ -222,6 +223,8 @@ def _check(config: Config, source: Source, out: list[ConfigProblem], *, secrets_
             add(f"serve.limits.{key}", f"expected a number between {low} and {high}, got {value}")
     check_upstream(config.serve.proxy.upstream, add)
     check_courier(config.courier, add)
+    methods = config.selfservice.methods
+    check_webauthn(methods.passkey, methods.webauthn, add)
     check_database(config.database, add)
     check_tracing(config.tracing, add)
     check_limit(config.limit, add)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from gatekeeper.config.types import Duration
+from gatekeeper.config.webauthn import PasskeyMethod, WebauthnMethod
 
 HOUR = Duration(3600.0)
 
@@ -160,7 +161,8 @@ class PasswordMethod:
 
 @dataclass(frozen=True)
 class Method:
-    """A method gatekeeper does not implement yet (passkey, webauthn, saml): its switch and raw config block."""
+    """A method with no typed config here (profile, code, totp, lookup_secret, link, saml): its switch and raw
+    config block."""
 
     enabled: bool = False
     config: Mapping[str, Any] = field(default_factory=dict)
@@ -238,8 +240,8 @@ class Methods:
     lookup_secret: Method = field(default_factory=Method)
     link: Method = field(default_factory=Method)
     oidc: OidcMethod = field(default_factory=OidcMethod)
-    webauthn: Method = field(default_factory=Method)
-    passkey: Method = field(default_factory=Method)
+    webauthn: WebauthnMethod = field(default_factory=WebauthnMethod)
+    passkey: PasskeyMethod = field(default_factory=PasskeyMethod)
     saml: Method = field(default_factory=Method)
 
 

@@ -15,8 +15,7 @@ from gatekeeper.config.problems import ConfigProblem
 from gatekeeper.yamlpos import Source, join
 
 _CLI_FLAG = "a command-line flag in Kratos, not a config key: no effect here"
-_ISSUE_15 = "not implemented yet (passwordless codes, passkeys and SMS are planned): no effect"
-_ISSUE_18 = "provider-specific key not implemented yet (more social providers are planned): no effect"
+_ISSUE_18 = "provider-specific key not implemented yet: no effect"
 _ORY_NETWORK = "an Ory Network feature: no effect in gatekeeper"
 _TLS = "gatekeeper serves plain HTTP: terminate TLS in front of it (ingress, load balancer or service mesh)"
 _SOCKET = "gatekeeper listens on TCP only: no effect"
@@ -27,7 +26,7 @@ NO_EFFECT: Mapping[str, str] = {
                "`secrets.cipher`) whatever is named here",
     "clients": "outgoing HTTP client settings (private IP range blocking, web hook header allow-list) "
                "are not implemented: no effect",
-    "courier.http": "HTTP courier delivery is " + _ISSUE_15,
+    "courier.http": "e-mail goes out over SMTP only (HTTP channels carry SMS: `courier.channels`): no effect",
     "enterprise": _ORY_NETWORK,
     "feature_flags": "gatekeeper always behaves as Kratos v25.4 with its default flags "
                      "(continue_with transitions on): no effect",
@@ -74,8 +73,6 @@ NO_EFFECT: Mapping[str, str] = {
 WHEN_ENABLED: Mapping[str, str] = {
     "serve.api.cors": "CORS is not applied on the api listener yet: no effect",
     "serve.admin.cors": "CORS is not applied on the admin listener (keep it cluster-internal): no effect",
-    "selfservice.methods.passkey": "passkeys are " + _ISSUE_15,
-    "selfservice.methods.webauthn": "WebAuthn security keys are " + _ISSUE_15,
     "selfservice.methods.saml": "SAML is " + _ORY_NETWORK,
 }
 

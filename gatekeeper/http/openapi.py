@@ -124,6 +124,8 @@ PUBLIC: dict[tuple[str, str], Doc] = {
                              responses={200: "IdentitySchemas"}),
     ("GET", "/schemas/{id}"): Doc("getIdentitySchema", "Get an identity schema", (_p("id", "path"),),
                                   responses={200: "AnyObject", 404: "ErrorGeneric"}),
+    ("GET", "/.well-known/ory/webauthn.js"): Doc("getWebAuthnJavaScript", "Get WebAuthn JavaScript",
+                                                 responses={200: None}, content="text/javascript"),
 }
 
 

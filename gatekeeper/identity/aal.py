@@ -2,8 +2,9 @@
 could reach, the errors that ask for a second factor or a fresh login, and upgrading a session in place.
 
     session AAL:   aal2 when its methods hold an aal1 and an aal2 method; aal1 with aal1 methods only
-    available AAL: aal2 when the identity has a second factor (TOTP, unused lookup codes; with
-                   `selfservice.methods.code.mfa_enabled`, an address to send a code to)
+    available AAL: aal2 when the identity has a second factor (TOTP, unused lookup codes, a security key
+                   that is not passwordless; with `selfservice.methods.code.mfa_enabled`, an address to send a
+                   code to)
 """
 
 from __future__ import annotations
@@ -14,13 +15,14 @@ from urllib.parse import urlencode
 
 from gatekeeper.errors import Forbidden
 from gatekeeper.identity.identities import rfc3339
+from gatekeeper.identity.webauthn.credentials import keys
 from gatekeeper.store.identities import IdentityRecord
 from gatekeeper.store.sessions import SessionRecord
 
 if TYPE_CHECKING:
     from gatekeeper.identity.context import IdentityContext
 
-SECOND_FACTORS = ("totp", "lookup_secret")
+SECOND_FACTORS = ("totp", "lookup_secret", "webauthn")
 _AAL2_METHODS = frozenset(SECOND_FACTORS)
 
 
@@ -54,6 +56,8 @@ def has_second_factor(ident: IdentityRecord, method: str) -> bool:
         return False
     if method == "lookup_secret":
         return any(not c.get("used_at") for c in (cred.config or {}).get("recovery_codes", []))
+    if method == "webauthn":  # security keys set up as a second factor (not passwordless ones)
+        return any(not key.passwordless for key in keys(cred.config))
     return bool((cred.config or {}).get("totp_url"))
 
 

@@ -23,14 +23,15 @@ _READABLE = {"password": "your password", "oidc": "social sign in", "saml": "soc
              "webauthn": "your passkey or a security key", "passkey": "your passkey"}
 
 
-async def create_registered(ctx: IdentityContext, flow: Flow, ident: IdentityRecord) -> None:
-    """Store an identity a registration made; a taken identifier or address refuses the flow with the
-    duplicate message."""
+async def create_registered(ctx: IdentityContext, flow: Flow, ident: IdentityRecord) -> IdentityRecord:
+    """Store an identity a registration made (and return it); a taken identifier or address refuses the flow with
+    the duplicate message (Kratos' 4000007, or 4000028 with login hints)."""
     try:
         await ctx.identities.create(ident)
     except UniqueViolation:
         flow.add_message(await duplicate_message(ctx, ident))
         raise ValidationFailed() from None
+    return ident
 
 
 async def duplicate_message(ctx: IdentityContext, new: IdentityRecord) -> dict[str, Any]:

@@ -57,13 +57,16 @@ class LoginMethod(Protocol):
 
 
 class RegistrationMethod(Protocol):
-    """A way to register besides the password (oidc)."""
+    """A way to register besides the password (oidc, passkey, webauthn, code)."""
 
     @property
     def id(self) -> str: ...
 
     def populate_registration(self, flow: Flow) -> None:
         """Add its nodes to a new registration flow."""
+
+    def populate_credentials(self, flow: Flow) -> None:
+        """Add its nodes to the credential screen of the profile-first style (after the traits)."""
 
     async def register(self, flow: Flow, body: dict[str, Any], client: ClientInfo,
                        schema: IdentitySchema) -> IdentityRecord | None:
@@ -76,14 +79,6 @@ class IdentifiedLoginMethod(Protocol):
 
     def populate_identified(self, flow: Flow) -> None:
         """Add its nodes once the identifier is known."""
-
-
-@runtime_checkable
-class CredentialScreenMethod(Protocol):
-    """A registration method also offered on the two-step style's credential screen (code)."""
-
-    def populate_registration_credentials(self, flow: Flow) -> None:
-        """Add its nodes to the credential screen."""
 
 
 class SettingsMethod(Protocol):

@@ -34,6 +34,10 @@ from gatekeeper.identity.strategies.code_login import CodeLoginStrategy
 from gatekeeper.identity.strategies.code_mfa import CodeSecondFactor
 from gatekeeper.identity.strategies.code_registration import CodeRegistrationStrategy
 from gatekeeper.identity.strategies.oidc import OidcStrategy
+from gatekeeper.identity.strategies.passkey import PasskeyStrategy
+from gatekeeper.identity.strategies.passkey_settings import PasskeySettings
+from gatekeeper.identity.strategies.webauthn import WebauthnStrategy
+from gatekeeper.identity.strategies.webauthn_settings import WebauthnSettings
 from gatekeeper.identity.tokenizer import SessionTokenizer
 from gatekeeper.identity.whoami import Whoami
 from gatekeeper.jwks import JwksCache
@@ -108,15 +112,20 @@ async def build_identity(config: Config, store: Store, http: httpx.AsyncClient, 
     social = await SocialSignIn.build(ctx, http, flow_handlers, metrics.registry) \
         if config.selfservice.methods.oidc.enabled else None
     oidc = [OidcStrategy(social)] if social is not None else []
-    settings = SettingsFlows(ctx, verification, methods=oidc)
+    passkey = [PasskeyStrategy(ctx)] if config.selfservice.methods.passkey.enabled else []
+    keys = [WebauthnStrategy(ctx)] if config.selfservice.methods.webauthn.enabled else []
+    settings = SettingsFlows(ctx, verification, methods=[*oidc, *(PasskeySettings(ctx, p) for p in passkey),
+                                                         *(WebauthnSettings(ctx, k) for k in keys)])
     code = config.selfservice.methods.code
     passwordless, code_mfa = code.enabled and code.passwordless_enabled, code.enabled and code.mfa_enabled
     code_sender = CodeLoginStrategy(ctx, courier)
     code_login = [code_sender] if passwordless else []
     code_registration = [CodeRegistrationStrategy(ctx, courier)] if passwordless else []
     code_second = [CodeSecondFactor(code_sender)] if code_mfa else []
-    flows = FlowHandlers(login=LoginFlows(ctx, hooks, methods=[*oidc, *code_login], second_factors=code_second),
-                         registration=RegistrationFlows(ctx, hooks, methods=[*oidc, *code_registration]),
+    flows = FlowHandlers(login=LoginFlows(ctx, hooks, methods=[*oidc, *passkey, *keys, *code_login],
+                                          second_factors=code_second),
+                         registration=RegistrationFlows(ctx, hooks, methods=[*oidc, *passkey, *keys,
+                                                                             *code_registration]),
                          settings=settings,
                          verification=verification, recovery=RecoveryFlows(ctx, courier, web_hooks, settings))
     # the admin API creates recovery flows of its own: no hooks, no settings flow

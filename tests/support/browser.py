@@ -63,12 +63,14 @@ async def chromium_page(screenshot: str | None = None, **context_options: Any) -
 
 @contextlib.asynccontextmanager
 async def demo_gatekeeper(tmp_path: Path, dsn: str, rules: Callable[[str, str], str],
-                          overrides: dict[str, Any] | None = None, *, return_path: str = "/") -> AsyncIterator[str]:
+                          overrides: dict[str, Any] | None = None, *, return_path: str = "/",
+                          host: str = "127.0.0.1") -> AsyncIterator[str]:
     """gatekeeper in front of the demo app: `rules(proxy_url, upstream_url)` is the access-rule file, the identity
-    API and UI live under the proxy's /.auth, browsers return to `return_path`. Yields the proxy URL once ready."""
+    API and UI live under the proxy's /.auth, browsers return to `return_path`. Yields the proxy URL once ready;
+    `host` names it (`localhost` for WebAuthn, whose relying party must be a domain)."""
     async with serving(demo_app) as upstream:
         sockets = {name: free_socket() for name in LISTENERS}
-        proxy = url_of(sockets["proxy"])
+        proxy = url_of(sockets["proxy"]).replace("127.0.0.1", host)
         path = tmp_path / "rules.yaml"
         path.write_text(rules(proxy, upstream))
         config = identity_config(dsn, _merge({

@@ -50,6 +50,7 @@ from gatekeeper.identity.flows.verification import AddressFlows
 from gatekeeper.identity.identities import rfc3339
 from gatekeeper.identity.oidc.errors import BrowserLocationChangeRequired
 from gatekeeper.identity.ports import ProviderLogout
+from gatekeeper.identity.webauthn import script as webauthn_script
 from gatekeeper.identity.whoami import Whoami
 
 
@@ -317,6 +318,10 @@ class PublicApi:
             raise NotFound(reason="The requested identity schema does not exist.")
         return Response(json.dumps(schema.raw), media_type="application/json", headers={"Cache-Control": NO_CACHE})
 
+    async def webauthn_js(self, request: Request) -> Response:
+        """The script Kratos UIs load for passkeys and security keys (the `webauthn_script` node)."""
+        return Response(webauthn_script.source(), media_type="text/javascript; charset=UTF-8")
+
     async def get_error(self, request: Request) -> Response:
         error_id = request.query_params.get("id", "")
         now = rfc3339(datetime.now(UTC))
@@ -347,6 +352,7 @@ class PublicApi:
             _route("/sessions/{id}", self.revoke_one, "DELETE"),
             _route("/schemas", self.list_schemas, "GET"),
             _route("/schemas/{id}", self.get_schema, "GET"),
+            _route(webauthn_script.PATH, self.webauthn_js, "GET"),
         ]
 
 

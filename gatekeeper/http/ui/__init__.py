@@ -1,7 +1,9 @@
 """The built-in UI: server-rendered pages (jinja2, autoescaped) that render any flow's UI nodes.
 
 Pages live under the public base URL (`<base>/ui/login`, `/ui/registration`, `/ui/error`, `/ui/welcome`)
-and need no JavaScript: forms post straight to the flow's `ui.action`.
+and need no JavaScript: forms post straight to the flow's `ui.action`. Passkeys and security keys do: their pages
+(only those) allow same-origin scripts and load `webauthn.js` (with subresource integrity) and a small script that
+wires its buttons.
 """
 
 from __future__ import annotations
@@ -25,6 +27,9 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "X-Content-Type-Options": "nosniff",
 }
+# a page with passkey or security-key nodes runs webauthn.js and its bridge, both from the public base URL
+WITH_SCRIPTS = {**SECURITY_HEADERS, "Content-Security-Policy": SECURITY_HEADERS["Content-Security-Policy"]
+                .replace("default-src 'none';", "default-src 'none'; script-src 'self';")}
 
 
 @cache
@@ -46,7 +51,8 @@ def label_of(node: dict[str, Any]) -> str:
 
 def render(ctx: IdentityContext, template: str, status: int = 200, **values: Any) -> Response:
     page = environment().get_template(template).render(base=ctx.public_base_url, **values)
-    return HTMLResponse(page, status_code=status, headers=SECURITY_HEADERS)
+    scripts = any(node.get("type") == "script" for node in (values.get("ui") or {}).get("nodes", []))
+    return HTMLResponse(page, status_code=status, headers=WITH_SCRIPTS if scripts else SECURITY_HEADERS)
 
 
 def render_logout(ctx: IdentityContext, logout_url: str) -> Response:
@@ -61,3 +67,7 @@ def render_error(ctx: IdentityContext, error: dict[str, Any], *, status: int) ->
 
 def stylesheet() -> str:
     return resources.files("gatekeeper.http.ui").joinpath("static/style.css").read_text("utf-8")
+
+
+def webauthn_bridge() -> str:
+    return resources.files("gatekeeper.http.ui").joinpath("static/webauthn-ui.js").read_text("utf-8")

@@ -11,7 +11,7 @@ from starlette.routing import BaseRoute, Route
 from gatekeeper.asgi import ROUTE_KEY
 from gatekeeper.errors import GatekeeperError
 from gatekeeper.http.common import client_info, redirect, session_credential, with_query
-from gatekeeper.http.ui import SECURITY_HEADERS, render, render_error, stylesheet
+from gatekeeper.http.ui import SECURITY_HEADERS, render, render_error, stylesheet, webauthn_bridge
 from gatekeeper.identity.context import IdentityContext
 from gatekeeper.identity.flows.base import FlowType
 from gatekeeper.identity.flows.bundle import FlowHandlers
@@ -24,7 +24,7 @@ _TITLES = {"login": "Sign in", "registration": "Create your account", "verificat
 class WebUi:
     def __init__(self, ctx: IdentityContext, flows: FlowHandlers) -> None:
         self.ctx, self.flows = ctx, flows
-        self._css = stylesheet()
+        self._css, self._bridge = stylesheet(), webauthn_bridge()
 
     def flow_page(self, kind: str) -> Any:
         handler = self.flows.by_kind(kind)
@@ -75,6 +75,11 @@ class WebUi:
         headers = {**SECURITY_HEADERS, "Cache-Control": "public, max-age=3600"}
         return Response(self._css, media_type="text/css", headers=headers)
 
+    async def bridge(self, request: Request) -> Response:
+        request.scope[ROUTE_KEY] = "/ui/static/webauthn-ui.js"
+        headers = {**SECURITY_HEADERS, "Cache-Control": "public, max-age=3600"}
+        return Response(self._bridge, media_type="text/javascript", headers=headers)
+
     def routes(self) -> list[BaseRoute]:
         return [
             Route("/ui/login", self.flow_page("login"), methods=["GET"]),
@@ -84,6 +89,7 @@ class WebUi:
             Route("/ui/error", self.error, methods=["GET"]),
             Route("/ui/welcome", self.welcome, methods=["GET"]),
             Route("/ui/static/style.css", self.css, methods=["GET"]),
+            Route("/ui/static/webauthn-ui.js", self.bridge, methods=["GET"]),
         ]
 
 

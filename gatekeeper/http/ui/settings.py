@@ -16,7 +16,8 @@ from gatekeeper.identity.flows.base import FlowType
 from gatekeeper.identity.flows.settings import SettingsFlows
 
 SECTIONS = (("profile", "Profile"), ("password", "Password"), ("oidc", "Sign-in providers"),
-            ("totp", "Authenticator app"), ("lookup_secret", "Backup recovery codes"))
+            ("totp", "Authenticator app"), ("lookup_secret", "Backup recovery codes"), ("passkey", "Passkeys"),
+            ("webauthn", "Security keys"))
 
 
 class SettingsPage:

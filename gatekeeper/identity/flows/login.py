@@ -19,6 +19,7 @@ from gatekeeper.identity.ports import IdentifiedLoginMethod, LoginMethod
 from gatekeeper.identity.strategies import IdentifierFirstStrategy, PasswordStrategy
 from gatekeeper.identity.strategies.lookup import LookupStrategy
 from gatekeeper.identity.strategies.totp import TotpStrategy
+from gatekeeper.identity.strategies.webauthn import WebauthnSecondFactor, WebauthnStrategy
 from gatekeeper.identity.ui import sort_login
 from gatekeeper.store.identities import IdentityRecord
 
@@ -57,8 +58,10 @@ class LoginFlows(FlowHandler):
             self.strategies.insert(0, self.identifier_first)
         enabled = ctx.config.selfservice.methods
         # second factors (aal=aal2 flows), as Kratos' PopulateLoginMethodSecondFactor strategies
+        keys = enabled.webauthn.enabled and not enabled.webauthn.config.passwordless
         self.second_factors: list[Any] = [s for s, on in ((TotpStrategy(ctx), enabled.totp.enabled),
-                                                          (LookupStrategy(ctx), enabled.lookup_secret.enabled)) if on]
+                                                          (LookupStrategy(ctx), enabled.lookup_secret.enabled),
+                                                          (WebauthnSecondFactor(WebauthnStrategy(ctx)), keys)) if on]
         self.second_factors.extend(second_factors)
         self.code_mfa = enabled.code.mfa_enabled
         self.methods = tuple(methods)

@@ -13,7 +13,7 @@ from gatekeeper.identity.errors import FlowDisabled, SessionAlreadyAvailable
 from gatekeeper.identity.flows.base import Flow, FlowKind, Outcome
 from gatekeeper.identity.flows.handler import Current, FlowHandler
 from gatekeeper.identity.hooks import FlowHooks
-from gatekeeper.identity.ports import CredentialScreenMethod, RegistrationMethod
+from gatekeeper.identity.ports import RegistrationMethod
 from gatekeeper.identity.schemas import IdentitySchema
 from gatekeeper.identity.strategies import PasswordStrategy, ProfileStrategy
 from gatekeeper.identity.ui import Group, Node, csrf_node, find, input_node, sort_registration, submit_node
@@ -34,8 +34,8 @@ class RegistrationFlows(FlowHandler):
         self.strategies: list[Any] = [self.password] if ctx.config.selfservice.methods.password.enabled else []
         if not cfg.one_step:
             self.strategies.insert(0, self.profile)
-        self.strategies.extend(methods)
-        self.credential_screen = [m for m in methods if isinstance(m, CredentialScreenMethod)]  # e.g. code
+        self.methods = tuple(methods)
+        self.strategies.extend(self.methods)
 
     def check_init(self, current: Current, params: dict[str, Any]) -> None:
         if not self.cfg.enabled:
@@ -82,8 +82,8 @@ class RegistrationFlows(FlowHandler):
             nodes.append(submit_node("screen", "previous", Group.PROFILE, text.back_button()))
         flow.nodes = nodes
         if not back:
-            for method in self.credential_screen:
-                method.populate_registration_credentials(flow)
+            for method in self.methods:  # e.g. passkey, code: offered beside the password
+                method.populate_credentials(flow)
         flow.reset_messages()
         if not back:
             flow.add_message(text.choose_credentials())

@@ -36,6 +36,8 @@ from gatekeeper.identity.ui import find
 from gatekeeper.store.identities import IdentityRecord
 
 _ORDER = ("default", "profile", "password", "oidc", "totp", "lookup_secret")
+_WEBAUTHN_BUTTONS = (("passkey_settings_register", "passkey"), ("passkey_remove", "passkey"),
+                     ("webauthn_register", "webauthn"), ("webauthn_remove", "webauthn"))
 
 
 class SettingsSessionRequired(Unauthorized):
@@ -74,7 +76,7 @@ def _claimed_method(body: dict[str, Any]) -> str | None:
         return "lookup_secret"
     if body.get("link") or body.get("unlink"):  # the oidc method's buttons
         return "oidc"
-    return None
+    return next((method for button, method in _WEBAUTHN_BUTTONS if body.get(button)), None)
 
 
 class SettingsFlows(FlowHandler):

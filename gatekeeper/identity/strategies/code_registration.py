@@ -38,7 +38,7 @@ def _submit() -> Node:
 
 
 class CodeRegistrationStrategy:
-    """A way to register (fits `identity.ports.RegistrationMethod` and `CredentialScreenMethod`)."""
+    """A way to register (fits `identity.ports.RegistrationMethod`)."""
 
     id: ClassVar[str] = "code"
 
@@ -52,7 +52,7 @@ class CodeRegistrationStrategy:
         if not self.two_step:
             flow.nodes.append(_submit())
 
-    def populate_registration_credentials(self, flow: Flow) -> None:
+    def populate_credentials(self, flow: Flow) -> None:
         flow.nodes.append(_submit())
 
     async def register(self, flow: Flow, body: dict[str, Any], client: ClientInfo,

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from gatekeeper.identity.flows.base import Flow
+from gatekeeper.identity.flows.base import Flow, ValidationFailed
 from gatekeeper.identity.schemas import IdentitySchema
 from gatekeeper.identity.ui import add_message, set_value
+
+if TYPE_CHECKING:
+    pass
 
 MAX_FIELD = 4096
 
@@ -25,6 +28,19 @@ def refill_traits(flow: Flow, schema: IdentitySchema, traits: dict[str, Any]) ->
         set_value(flow.nodes, f.name, node)
 
 
+def checked_traits(flow: Flow, schema: IdentitySchema, submitted: dict[str, Any]) -> dict[str, Any]:
+    """The submitted traits, coerced to the schema and put back into the form; ValidationFailed (the problems on
+    their fields) when they do not validate."""
+    traits = schema.coerce(submitted)
+    refill_traits(flow, schema, traits)
+    problems = schema.validate(traits)
+    for name, message in problems:
+        attach(flow, name, message)
+    if problems:
+        raise ValidationFailed()
+    return traits
+
+
 def submitted_traits(body: dict[str, Any], fallback: Any = None) -> dict[str, Any]:
     traits = body.get("traits")
     if isinstance(traits, dict):
@@ -38,3 +54,4 @@ def text_field(body: dict[str, Any], *names: str) -> str | None:
         if isinstance(value, str):
             return value
     return None
+

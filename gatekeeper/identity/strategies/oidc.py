@@ -42,6 +42,9 @@ class OidcStrategy:
     def populate_registration(self, flow: Flow) -> None:
         self._buttons(flow, text.registration_with)
 
+    def populate_credentials(self, flow: Flow) -> None:
+        """The providers' buttons stay on the profile screen only."""
+
     def _provider(self, body: dict[str, Any]) -> str:
         """Kratos: responsible when a `provider` is sent and `method` is empty or oidc."""
         provider = body.get("provider")

@@ -11,7 +11,13 @@ from gatekeeper.identity import text
 from gatekeeper.identity.flows.base import Flow, NotResponsible, ValidationFailed
 from gatekeeper.identity.login_hints import create_registered
 from gatekeeper.identity.schemas import IdentitySchema, normalise_identifier
-from gatekeeper.identity.strategies.common import MAX_FIELD, attach, refill_traits, submitted_traits, text_field
+from gatekeeper.identity.strategies.common import (
+    MAX_FIELD,
+    attach,
+    refill_traits,
+    submitted_traits,
+    text_field,
+)
 from gatekeeper.identity.ui import Group, input_node, set_value, submit_node
 from gatekeeper.store.identities import IdentityRecord
 
@@ -123,5 +129,4 @@ class PasswordStrategy:
         assert password is not None
         hashed = await self.ctx.hasher.hash(password)
         ident = self.ctx.identities.new(schema, traits, {"password": {"hashed_password": hashed}})
-        await create_registered(self.ctx, flow, ident)
-        return ident
+        return await create_registered(self.ctx, flow, ident)

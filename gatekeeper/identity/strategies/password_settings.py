@@ -18,7 +18,7 @@ from gatekeeper.identity import text
 from gatekeeper.identity import text_settings as msg
 from gatekeeper.identity.flows.base import Flow, ValidationFailed
 from gatekeeper.identity.ports import VerificationSender
-from gatekeeper.identity.strategies.common import attach, refill_traits, submitted_traits, text_field
+from gatekeeper.identity.strategies.common import attach, checked_traits, submitted_traits, text_field
 from gatekeeper.identity.ui import Group, input_node, submit_node
 from gatekeeper.store.identities import AddressRecord, CredentialRecord, IdentityRecord
 
@@ -69,13 +69,7 @@ class ProfileSettings:
             flow.add_message(text.generic("traits must be an object of the identity's traits"))
             raise ValidationFailed()
         schema = self.schema(ident)
-        traits = schema.coerce(submitted_traits(body, ident.traits))
-        refill_traits(flow, schema, traits)
-        errors = schema.validate(traits)
-        for name, message in errors:
-            attach(flow, name, message)
-        if errors:
-            raise ValidationFailed()
+        traits = checked_traits(flow, schema, submitted_traits(body, ident.traits))
         try:
             fresh = await save_traits(self.ctx, ident, schema, traits)
         except UniqueViolation:
