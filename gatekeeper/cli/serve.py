@@ -77,9 +77,10 @@ def _exit_stuck(grace: float) -> None:
 
 def _announce(config: Config, urls: dict[str, str]) -> None:
     prefix = config.serve.proxy.identity_prefix
+    app = config.serve.proxy.base_url.rstrip("/") or urls["proxy"]  # the URL browsers should use (passkeys: a name)
     lines = [f"  {name:<8} {url}" for name, url in urls.items()]
     print("gatekeeper is listening:\n" + "\n".join(lines)
-          + f"\n  open {urls['proxy']}/ (app) and {urls['proxy']}{prefix}/ui/login (sign in)", flush=True)
+          + f"\n  open {app}/ (app) and {app}{prefix}/ui/login (sign in)", flush=True)
 
 
 async def _serve_async(config: Config, *, apply_migrations: bool, worker: WorkerHandles | None = None) -> int:
