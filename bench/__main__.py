@@ -15,6 +15,7 @@ RUNS = [
     ["bench.revocation", "--count", "100"],
     ["bench.courier", "sqlite:///tmp/gatekeeper-bench-courier.db", "1000", "10"],
     ["bench.admin", "--count", "20000", "--dialect", "both"],
+    ["bench.permissions", "--tuples", "1000000", "--dialect", "both"],  # check p50/p99 among 1M tuples
 ]
 
 
