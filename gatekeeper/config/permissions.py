@@ -54,7 +54,7 @@ class Limit:
     max_read_width: int = 100
     max_batch_check_size: int = 10
     batch_check_max_parallelization: int = 5
-    check_cache_ttl: Duration = Duration(1.0)
+    check_cache_ttl: Duration = Duration(5.0)
     check_cache_size: int = 100_000
 
 

@@ -11,14 +11,16 @@ under `!` (where Keto would turn it into "allowed").
 Children of a union or intersection run concurrently; a union stops at its first member. The reads that
 concurrently started steps ask for go to the store as one statement (`batch.ReadBatcher`: one per level of a
 traversal); statements of one check are bounded by a semaphore (`concurrency`). With a `CheckCache`, answers are
-reused for a short while (see cache.py); a store error fails the check (never allowed, never cached).
+reused for a short while (see cache.py) and a check asked again while it runs shares its answer (an expired
+popular answer is computed once, not by every request waiting for it); a store error fails the check (never
+allowed, never cached).
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Hashable, Sequence
 from enum import Enum
 from typing import Any
 
@@ -92,6 +94,7 @@ class CheckEngine:
                  cache: CheckCache | None = None) -> None:
         self._store, self._namespaces, self._limit, self._concurrency = store, namespaces, limit, concurrency
         self._metrics, self._cache = metrics, cache
+        self._flights: dict[tuple[Hashable, int], asyncio.Future[bool]] = {}
 
     async def check(self, t: RelationTuple, max_depth: int = 0) -> bool:
         """Whether `t` holds, directly or through the model. An unknown namespace (of the object or of a subject
@@ -115,16 +118,27 @@ class CheckEngine:
             return False
         namespaces.relation(t.namespace, t.relation)  # a relation the model lacks: 400 before any read
         depth = effective_depth(max_depth, self._limit.max_read_depth)
+        if self._cache is None:
+            return await self._run(namespaces, t, depth)
         key = (namespaces, t, depth)  # a reloaded model is a new NamespaceSet: its answers are its own
-        if self._cache is not None and (cached := self._cache.get(key)) is not None:
+        if (cached := self._cache.get(key)) is not None:
             return cached
-        generation = self._cache.generation if self._cache is not None else 0
+        flight = (key, self._cache.generation)
+        running = self._flights.get(flight)
+        if running is None:  # the same question asked again while it runs shares the answer (or the error)
+            running = self._flights[flight] = asyncio.ensure_future(self._run(namespaces, t, depth))
+            running.add_done_callback(lambda done: self._landed(flight, done))
+        return await asyncio.shield(running)
+
+    def _landed(self, flight: tuple[Hashable, int], done: asyncio.Future[bool]) -> None:
+        del self._flights[flight]
+        if self._cache is not None and not done.cancelled() and done.exception() is None:
+            self._cache.put(flight[0], done.result(), flight[1])
+
+    async def _run(self, namespaces: NamespaceSet, t: RelationTuple, depth: int) -> bool:
         reads = ReadBatcher(self._store, asyncio.Semaphore(self._concurrency))
         run = _Run(namespaces, self._limit.max_read_width, reads)
-        allowed = await run.is_allowed(t, depth, frozenset()) is Membership.MEMBER
-        if self._cache is not None:
-            self._cache.put(key, allowed, generation)
-        return allowed
+        return await run.is_allowed(t, depth, frozenset()) is Membership.MEMBER
 
     async def check_batch(self, asked: Sequence[RelationTuple], max_depth: int = 0) -> list[tuple[bool, str]]:
         """Keto's batch check: (allowed, error) per tuple, in order, at most `limit.batch_check_max_parallelization`

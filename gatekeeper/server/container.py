@@ -23,7 +23,7 @@ from gatekeeper.permissions.cache import CheckCache
 from gatekeeper.permissions.metrics import PermissionMetrics
 from gatekeeper.server.access_wiring import AccessServices, build_access
 from gatekeeper.server.identity_wiring import IdentityServices, build_identity
-from gatekeeper.server.permissions_wiring import TupleChangeBroadcast, build_permissions
+from gatekeeper.server.permissions_wiring import InProcessChecks, TupleChangeBroadcast, build_permissions
 from gatekeeper.server.tracing import build_tracer, observe_queries
 from gatekeeper.store import Store, new_store
 
@@ -74,10 +74,10 @@ async def build(config: Config) -> Container:
     jwks = JwksCache(http)  # one cache of key sets: the id_token mutator and the session tokenizer follow one file
     identity = await build_identity(config, store, http, metrics, store_connected, jwks, tracer)
     sessions = identity.ctx.sessions
-    access = build_access(config, http, metrics, sessions, jwks, tracer)
     tuple_changes = TupleChangeBroadcast(store, CheckCache(config.limit.check_cache_ttl,
                                                            config.limit.check_cache_size))
     permissions = build_permissions(config, store, PermissionMetrics(metrics.registry), tuple_changes)
+    access = build_access(config, http, metrics, sessions, jwks, tracer, InProcessChecks(permissions.checks, config))
     # a session revoked on any replica: dropped from this one's cache, and its WebSocket/SSE connections closed;
     # tuples written on any replica: this one's cached check answers dropped
     revocation = RevocationBroadcast(

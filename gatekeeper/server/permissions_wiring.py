@@ -5,15 +5,19 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
+from urllib.parse import urlsplit
 
 from gatekeeper.config import Config, ConfigError, ConfigProblem
 from gatekeeper.config.permissions import NamespaceFile
+from gatekeeper.errors import GatekeeperError
 from gatekeeper.http.keto.services import PermissionServices
 from gatekeeper.permissions.cache import CheckCache
 from gatekeeper.permissions.check import CheckEngine
 from gatekeeper.permissions.expand import ExpandEngine
 from gatekeeper.permissions.metrics import PermissionMetrics
+from gatekeeper.permissions.model import tuple_from_json
 from gatekeeper.permissions.namespaces import NamespaceFileError, NamespaceSet, load_namespaces
 from gatekeeper.permissions.pagination import PageTokens
 from gatekeeper.permissions.tuples import RelationTuples
@@ -60,6 +64,45 @@ class TupleChangeBroadcast:
             if hashes:
                 handler(hashes)
         return handle
+
+
+CHECK_PATH = "/relation-tuples/check"  # the mirrored one (403 on denial); /openapi always answers 200
+LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
+WILDCARDS = frozenset({"", "0.0.0.0", "::"})  # noqa: S104 - names of the listener's bind address, not a bind
+
+
+class InProcessChecks:
+    """The access domain's `PermissionChecker`: Keto's check on this process's engine. `serves` the URLs of
+    this process's own `POST /relation-tuples/check`: the api listener's port on a loopback name, on its bind
+    address, or as its `serve.api.base_url` names it."""
+
+    def __init__(self, engine: CheckEngine, config: Config) -> None:
+        api = config.serve.api
+        self.engine = engine
+        self.own = {(host, api.port) for host in LOOPBACK | ({api.host} - WILDCARDS)}
+        if api.base_url:
+            base = urlsplit(api.base_url)
+            self.own.add((base.hostname or "", base.port or (443 if base.scheme == "https" else 80)))
+
+    def serves(self, url: str) -> bool:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or parts.path != CHECK_PATH:
+            return False
+        try:
+            port = parts.port or (443 if parts.scheme == "https" else 80)
+        except ValueError:
+            return False
+        return (parts.hostname or "", port) in self.own
+
+    async def check(self, tuple_json: Mapping[str, Any], max_depth: int = 0) -> bool:
+        """As the endpoint answers; a tuple it refuses (its 4xx) is an error, as the HTTP call's would be."""
+        try:
+            return await self.engine.check(tuple_from_json(dict(tuple_json)), max_depth)
+        except GatekeeperError as exc:
+            if exc.status >= 500:
+                raise
+            raise GatekeeperError(reason=f"the permission check refused the tuple: {exc.reason or exc.message}"
+                                  ) from None
 
 
 def build_permissions(config: Config, store: Store, metrics: PermissionMetrics | None = None,

@@ -34,6 +34,18 @@ async def test_a_three_level_traversal_sends_a_statement_per_level(store: Store)
     assert len(sent) <= 6  # file, 3 folders, the group of groups; one read per relation was 19
 
 
+async def test_the_same_check_asked_many_times_at_once_is_computed_once(store: Store) -> None:
+    await write(store, *MODEL)
+    engine = CheckEngine(store, lambda: NAMESPACES, Limit(max_read_depth=10), cache=CheckCache(ttl=0, size=100))
+    sent: list[str] = []
+    store.db.on_query = lambda sql, _seconds, _error: sent.append(sql)
+    assert await engine.check(t("File:plan#view@ada"))
+    alone = len(sent)
+    answers = await asyncio.gather(*(engine.check(t("File:plan#view@ada")) for _ in range(20)))
+    assert answers == [True] * 20
+    assert len(sent) == 2 * alone  # nothing cached (ttl 0), but the 20 concurrent ones shared one computation
+
+
 async def test_a_cached_answer_is_reused_and_a_store_error_is_never_allowed_nor_cached(store: Store) -> None:
     await write(store, *MODEL)
     cache = CheckCache(ttl=3600, size=100)
