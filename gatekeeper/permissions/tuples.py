@@ -79,6 +79,12 @@ class RelationTuples:
         await self._store.write_relation_tuples([to_row(t) for t in insert], [to_row(t) for t in delete])
         await self._changed()
 
+    async def delete_subject(self, subject_id: str) -> int:
+        """Delete every tuple whose subject is `subject_id`, in every namespace (an identity being deleted)."""
+        deleted = await self._store.delete_relation_tuples_matching(TupleFilter(subject_id=subject_id))
+        await self._changed()
+        return deleted
+
     async def delete(self, query: RelationQuery) -> int:
         if query.namespace is None:
             raise BadRequest(reason="a namespace is required to delete relation tuples")
