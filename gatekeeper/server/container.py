@@ -19,7 +19,6 @@ from gatekeeper.identity.revocation import RevocationBroadcast
 from gatekeeper.jwks import JwksCache
 from gatekeeper.observe import MULTIPROCESS_DIR, Metrics, Readiness
 from gatekeeper.observe.tracing import NoTracer, Tracer
-from gatekeeper.permissions.cache import CheckCache
 from gatekeeper.permissions.metrics import PermissionMetrics
 from gatekeeper.server.access_wiring import AccessServices, build_access
 from gatekeeper.server.identity_wiring import IdentityServices, build_identity
@@ -74,8 +73,7 @@ async def build(config: Config) -> Container:
     jwks = JwksCache(http)  # one cache of key sets: the id_token mutator and the session tokenizer follow one file
     identity = await build_identity(config, store, http, metrics, store_connected, jwks, tracer)
     sessions = identity.ctx.sessions
-    tuple_changes = TupleChangeBroadcast(store, CheckCache(config.limit.check_cache_ttl,
-                                                           config.limit.check_cache_size))
+    tuple_changes = TupleChangeBroadcast.for_config(config, store)
     permissions = build_permissions(config, store, PermissionMetrics(metrics.registry), tuple_changes)
     access = build_access(config, http, metrics, sessions, jwks, tracer, InProcessChecks(permissions.checks, config))
     # a session revoked on any replica: dropped from this one's cache, and its WebSocket/SSE connections closed;

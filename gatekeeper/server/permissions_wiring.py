@@ -48,6 +48,11 @@ class TupleChangeBroadcast:
     def __init__(self, store: Store, cache: CheckCache) -> None:
         self.store, self.cache = store, cache
 
+    @classmethod
+    def for_config(cls, config: Config, store: Store) -> TupleChangeBroadcast:
+        """With this process's check cache as `limit` configures it."""
+        return cls(store, CheckCache(config.limit.check_cache_ttl, config.limit.check_cache_size))
+
     async def changed(self) -> None:
         self.cache.clear()
         await self.store.publish_revoked([TUPLES_CHANGED])

@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from gatekeeper.cli import main
 from gatekeeper.config import Config
 from gatekeeper.config.permissions import Limit
 from gatekeeper.errors import StoreError
@@ -94,3 +95,20 @@ async def test_a_write_on_one_replica_clears_every_replica_s_cache_within_a_seco
             assert time.monotonic() - start < 1.0, "replica B still answers from its cache after 1 s"
             await asyncio.sleep(0.02)
         assert await check(client, a.api, "bob") is True
+
+
+async def test_a_tuple_written_with_the_cli_reaches_a_running_replica_s_cache(
+        make_config: Callable[..., Config], dsn: str, tmp_path: Path) -> None:
+    config = make_config({"namespaces": {"location": f"file://{OPL}"}, "limit": {"check_cache_ttl": "1h"}})
+    config_file = tmp_path / "cli.yaml"
+    config_file.write_text(f"dsn: {dsn}\nnamespaces:\n  location: file://{OPL}\n")
+    tuples = tmp_path / "tuples.json"
+    tuples.write_text('{"namespace": "Group", "object": "devs", "relation": "members", "subject_id": "ada"}')
+    async with running_gatekeeper(config) as gk, httpx.AsyncClient() as client:
+        await broadcast_ready(gk)
+        assert await check(client, gk.api, "ada") is False
+        assert await asyncio.to_thread(main, ["relation-tuple", "create", str(tuples), "-c", str(config_file)]) == 0
+        start = time.monotonic()
+        while not await check(client, gk.api, "ada"):
+            assert time.monotonic() - start < 1.0, "the running replica still answers from its cache after 1 s"
+            await asyncio.sleep(0.02)
