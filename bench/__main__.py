@@ -16,6 +16,8 @@ RUNS = [
     ["bench.claim_sync", "--rounds", "40"],
     ["bench.courier", "sqlite:///tmp/gatekeeper-bench-courier.db", "1000", "10"],
     ["bench.admin", "--count", "20000", "--dialect", "both"],
+    ["bench.permissions", "--tuples", "1000000", "--dialect", "both"],  # check p50/p99 among 1M tuples
+    ["bench.permission_rules", "--seconds", "10"],  # remote_json to the own check vs allow, through the proxy
 ]
 
 

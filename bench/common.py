@@ -125,12 +125,12 @@ def _ms(text: str) -> float:
     return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
 
 
-def wrk(url: str, *, connections: int = 50, seconds: int = 10, headers: Sequence[str] = (), cpu: int | None = 0
-        ) -> WrkResult:
-    """One wrk run: 1 thread pinned to `cpu`, keep-alive, `connections` connections."""
+def wrk(url: str, *, connections: int = 50, seconds: int = 10, headers: Sequence[str] = (), cpu: int | None = 0,
+        script: Path | None = None) -> WrkResult:
+    """One wrk run: 1 thread pinned to `cpu`, keep-alive, `connections` connections (`script`: wrk's Lua)."""
     if WRK is None:
         raise RuntimeError("wrk is not installed")
-    cmd = [WRK, "-t1", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    cmd = [WRK, "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", *(["-s", str(script)] if script else [])]
     for header in headers:
         cmd += ["-H", header]
     out = subprocess.run(pinned([*cmd, url], cpu), capture_output=True, text=True, check=True).stdout

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 import httpx
 
-from gatekeeper.access.ports import SessionSource
+from gatekeeper.access.ports import PermissionChecker, SessionSource
 from gatekeeper.access.request_view import RequestView
 from gatekeeper.access.template import HeaderMap, TemplateError, URLView, compile_template
 from gatekeeper.config.types import Duration
@@ -101,11 +101,12 @@ class _MatchContext:
 
 @dataclass
 class Deps:
-    """What handlers may use: the control-plane HTTP client, the session source, key caches."""
+    """What handlers may use: the control-plane HTTP client, the session source, key caches, permission checks."""
 
     http: httpx.AsyncClient
     session_source: SessionSource | None
     jwks: JwksCache
+    permissions: PermissionChecker | None = None
 
 
 class Authenticator(Protocol):

@@ -17,7 +17,7 @@ from gatekeeper.errors import GatekeeperError, StoreUnavailable
 from gatekeeper.http.keto.services import PermissionServices
 from gatekeeper.permissions.model import RelationQuery, RelationTuple, Subject, SubjectSet, tuple_from_json
 from gatekeeper.permissions.pagination import page_size
-from gatekeeper.server.permissions_wiring import build_permissions
+from gatekeeper.server.permissions_wiring import TupleChangeBroadcast, build_permissions
 
 BATCH = 500  # tuples per transaction when creating or deleting many
 _SUBJECT_SET = re.compile(r"^([^:#]+):([^#]+)#(.*)$")
@@ -82,7 +82,8 @@ def _run(args: argparse.Namespace, work: Callable[[PermissionServices], Awaitabl
         try:
             config = load_config(args.config, secrets_needed=False)
             async with migrated_store(config.store_dsn) as store:
-                return await work(build_permissions(config, store))
+                changes = TupleChangeBroadcast.for_config(config, store)  # running replicas drop cached answers
+                return await work(build_permissions(config, store, changes=changes))
         except StoreUnavailable as exc:
             print(f"error: cannot reach the database: {exc.reason}", file=sys.stderr)
         except NotMigrated as exc:

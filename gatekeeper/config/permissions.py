@@ -13,6 +13,7 @@ from urllib.parse import unquote, urlsplit
 
 from gatekeeper.config.convert import build
 from gatekeeper.config.problems import ConfigProblem
+from gatekeeper.config.types import Duration
 from gatekeeper.yamlpos import Source
 
 
@@ -46,12 +47,15 @@ Namespaces = tuple[LegacyNamespace, ...] | NamespaceFile | None
 class Limit:
     """Keto's `limit`: a request's `max-depth` is capped by `max_read_depth`; a check follows at most
     `max_read_width` subject sets of one relation; a batch check takes at most `max_batch_check_size` tuples and
-    checks `batch_check_max_parallelization` of them at a time."""
+    checks `batch_check_max_parallelization` of them at a time. gatekeeper's: a check's answer is cached on the
+    replica for `check_cache_ttl` (0: off), at most `check_cache_size` answers."""
 
     max_read_depth: int = 5
     max_read_width: int = 100
     max_batch_check_size: int = 10
     batch_check_max_parallelization: int = 5
+    check_cache_ttl: Duration = Duration(5.0)
+    check_cache_size: int = 100_000
 
 
 def build_namespaces(raw: Any, source: Source, problems: list[ConfigProblem]) -> Namespaces:
@@ -86,3 +90,7 @@ def check_limit(limit: Limit, add: Callable[[str, str], None]) -> None:
         value = getattr(limit, key)
         if value is not None and not 1 <= value <= 65535:
             add(f"limit.{key}", f"expected a number between 1 and 65535, got {value}")
+    if limit.check_cache_ttl < 0:
+        add("limit.check_cache_ttl", f"expected a duration of 0 (off) or more, got {limit.check_cache_ttl}")
+    if limit.check_cache_size < 1:
+        add("limit.check_cache_size", f"expected at least 1, got {limit.check_cache_size}")

@@ -8,15 +8,19 @@ relation's; its rewrite runs at that depth, its direct tuple and stored subject 
 tuple needs a depth of 2), each stored subject set expanded and each traversal costs a level more, and so does a
 nested `( ... )` of another operator. An exhausted depth or a cycle is "unknown", which is never "allowed", also
 under `!` (where Keto would turn it into "allowed").
-Children of a union or intersection run concurrently; a union stops at its first member. Database reads of one
-check are bounded by a semaphore (`concurrency`).
+Children of a union or intersection run concurrently; a union stops at its first member. The reads that
+concurrently started steps ask for go to the store as one statement (`batch.ReadBatcher`: one per level of a
+traversal); statements of one check are bounded by a semaphore (`concurrency`). With a `CheckCache`, answers are
+reused for a short while (see cache.py) and a check asked again while it runs shares its answer (an expired
+popular answer is computed once, not by every request waiting for it); a store error fails the check (never
+allowed, never cached).
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Hashable, Sequence
 from enum import Enum
 from typing import Any
 
@@ -31,11 +35,13 @@ from gatekeeper.permissions.ast import (
     Rewrite,
     TupleToSubjectSet,
 )
+from gatekeeper.permissions.batch import ReadBatcher
+from gatekeeper.permissions.cache import CheckCache
 from gatekeeper.permissions.metrics import PermissionMetrics
 from gatekeeper.permissions.model import RelationTuple, SubjectSet
 from gatekeeper.permissions.namespaces import NamespaceSet
 from gatekeeper.permissions.ports import TupleStore
-from gatekeeper.store.relation_tuples import Lookup
+from gatekeeper.store.relation_tuples import Lookup, LookupRequest
 
 
 class Membership(Enum):
@@ -64,35 +70,46 @@ async def intersection(steps: Sequence[Step]) -> Membership:
 
 
 async def _first_decisive(steps: Sequence[Step], *, decisive: Membership, otherwise: Membership) -> Membership:
-    """Run the steps concurrently; the first `decisive` outcome cancels the rest."""
+    """Run the steps concurrently; the first `decisive` outcome (or error) cancels the rest. (Done callbacks on
+    one future rather than `asyncio.as_completed`: a check runs dozens of these.)"""
     if len(steps) == 1:
         return await steps[0]
-    tasks = [asyncio.ensure_future(s) for s in steps]
-    result = otherwise
+    loop = asyncio.get_running_loop()
+    tasks = [loop.create_task(s) for s in steps]
+    answer: asyncio.Future[Membership] = loop.create_future()
+    pending, seen_unknown = len(tasks), False
+
+    def landed(task: asyncio.Task[Membership]) -> None:
+        nonlocal pending, seen_unknown
+        pending -= 1
+        outcome = None if task.cancelled() or task.exception() else task.result()  # an error is retrieved too
+        if answer.done():
+            return
+        if not task.cancelled() and (error := task.exception()) is not None:
+            answer.set_exception(error)
+        elif outcome is decisive:
+            answer.set_result(decisive)
+        elif outcome is Membership.UNKNOWN:
+            seen_unknown = True
+        if pending == 0 and not answer.done():
+            answer.set_result(Membership.UNKNOWN if seen_unknown else otherwise)
+
+    for task in tasks:
+        task.add_done_callback(landed)
     try:
-        for done in asyncio.as_completed(tasks):
-            outcome = await done
-            if outcome is decisive:
-                return outcome
-            if outcome is Membership.UNKNOWN:
-                result = outcome
-        return result
+        return await answer
     finally:
         for task in tasks:
             task.cancel()
 
 
-def _retrieve(task: asyncio.Future[Lookup]) -> None:
-    """Mark an abandoned read's outcome as seen (its error, if any, was nobody's to handle)."""
-    if not task.cancelled():
-        task.exception()
-
-
 class CheckEngine:
     def __init__(self, store: TupleStore, namespaces: Callable[[], NamespaceSet], limit: Limit,
-                 metrics: PermissionMetrics | None = None, concurrency: int = 8) -> None:
+                 metrics: PermissionMetrics | None = None, concurrency: int = 8,
+                 cache: CheckCache | None = None) -> None:
         self._store, self._namespaces, self._limit, self._concurrency = store, namespaces, limit, concurrency
-        self._metrics = metrics
+        self._metrics, self._cache = metrics, cache
+        self._flights: dict[tuple[Hashable, int], asyncio.Future[bool]] = {}
 
     async def check(self, t: RelationTuple, max_depth: int = 0) -> bool:
         """Whether `t` holds, directly or through the model. An unknown namespace (of the object or of a subject
@@ -115,8 +132,27 @@ class CheckEngine:
                 isinstance(subject, SubjectSet) and namespaces.get(subject.namespace) is None:
             return False
         namespaces.relation(t.namespace, t.relation)  # a relation the model lacks: 400 before any read
-        run = _Run(self._store, namespaces, self._limit.max_read_width, asyncio.Semaphore(self._concurrency))
         depth = effective_depth(max_depth, self._limit.max_read_depth)
+        if self._cache is None:
+            return await self._run(namespaces, t, depth)
+        key = (namespaces, t, depth)  # a reloaded model is a new NamespaceSet: its answers are its own
+        if (cached := self._cache.get(key)) is not None:
+            return cached
+        flight = (key, self._cache.generation)
+        running = self._flights.get(flight)
+        if running is None:  # the same question asked again while it runs shares the answer (or the error)
+            running = self._flights[flight] = asyncio.ensure_future(self._run(namespaces, t, depth))
+            running.add_done_callback(lambda done: self._landed(flight, done))
+        return await asyncio.shield(running)
+
+    def _landed(self, flight: tuple[Hashable, int], done: asyncio.Future[bool]) -> None:
+        del self._flights[flight]
+        if self._cache is not None and not done.cancelled() and done.exception() is None:
+            self._cache.put(flight[0], done.result(), flight[1])
+
+    async def _run(self, namespaces: NamespaceSet, t: RelationTuple, depth: int) -> bool:
+        reads = ReadBatcher(self._store, asyncio.Semaphore(self._concurrency))
+        run = _Run(namespaces, self._limit.max_read_width, reads)
         return await run.is_allowed(t, depth, frozenset()) is Membership.MEMBER
 
     async def check_batch(self, asked: Sequence[RelationTuple], max_depth: int = 0) -> list[tuple[bool, str]]:
@@ -136,10 +172,10 @@ class CheckEngine:
 
 
 class _Run:
-    """One check: the namespaces it started with and its bound on concurrent reads."""
+    """One check: the namespaces it started with and its reads."""
 
-    def __init__(self, store: TupleStore, namespaces: NamespaceSet, width: int, reads: asyncio.Semaphore) -> None:
-        self.store, self.namespaces, self.width, self.reads = store, namespaces, width, reads
+    def __init__(self, namespaces: NamespaceSet, width: int, reads: ReadBatcher) -> None:
+        self.namespaces, self.width, self.reads = namespaces, width, reads
 
     def definition(self, namespace: str, relation: str) -> Relation | None:
         try:
@@ -163,16 +199,12 @@ class _Run:
         return await union(steps) if steps else Membership.UNKNOWN
 
     async def read(self, t: RelationTuple, relations: list[str], *, direct: bool, subject: bool = True) -> Lookup:
-        """One database read. A union that no longer needs it abandons it without cancelling the statement
-        (cancelling a PostgreSQL query costs a connection of its own)."""
+        """One read, sent with the others asked for at the same time (`ReadBatcher`)."""
         s = t.subject
-        async with self.reads:
-            task = asyncio.ensure_future(self.store.lookup_relations(
-                t.namespace, t.object, relations, limit=self.width, direct=direct,
-                subject_id=None if isinstance(s, SubjectSet) or not subject else s,
-                subject_set=(s.namespace, s.object, s.relation) if isinstance(s, SubjectSet) and subject else None))
-            task.add_done_callback(_retrieve)
-            return await asyncio.shield(task)
+        return await self.reads.read(LookupRequest(
+            t.namespace, t.object, tuple(relations), self.width, direct=direct,
+            subject_id=None if isinstance(s, SubjectSet) or not subject else s,
+            subject_set=(s.namespace, s.object, s.relation) if isinstance(s, SubjectSet) and subject else None))
 
     async def lookup(self, t: RelationTuple, relations: list[str], depth: int, path: Path, *,
                      direct: bool) -> Membership:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from gatekeeper.store.relation_tuples import Lookup, TupleFilter, TupleRow
+from gatekeeper.store.relation_tuples import Lookup, LookupRequest, TupleFilter, TupleRow
 
 
 class TupleStore(Protocol):
@@ -17,8 +17,10 @@ class TupleStore(Protocol):
     async def relation_tuples_page(self, f: TupleFilter, *, after: int, limit: int) -> list[tuple[int, TupleRow]]:
         """Tuples in `seq` order after `after`, with their `seq`."""
 
-    async def lookup_relations(self, namespace: str, object_: str, relations: Sequence[str], *, limit: int,
-                               subject_id: str | None = None, subject_set: tuple[str, str, str] | None = None,
-                               direct: bool = False) -> Lookup:
-        """Whether the subject is directly in one of the relations (with `direct`), and the subject sets stored
-        in them, each with whether the subject is directly in it (one round trip)."""
+    async def lookup_many(self, requests: Sequence[LookupRequest]) -> list[Lookup]:
+        """The answer to each request, in order, in one round trip."""
+
+
+class TupleChanges(Protocol):
+    async def changed(self) -> None:
+        """Tuples were written or deleted here: every replica's cached check answers must go."""

@@ -10,7 +10,7 @@ from gatekeeper.errors import BadRequest
 from gatekeeper.permissions.model import RelationQuery, RelationTuple, Subject, SubjectSet
 from gatekeeper.permissions.namespaces import NamespaceSet
 from gatekeeper.permissions.pagination import PageTokens
-from gatekeeper.permissions.ports import TupleStore
+from gatekeeper.permissions.ports import TupleChanges, TupleStore
 from gatekeeper.store.relation_tuples import TupleFilter, TupleRow
 
 
@@ -40,10 +40,16 @@ class Page:
 
 
 class RelationTuples:
-    """Keto's tuple reads and writes over the store, for the configured namespaces."""
+    """Keto's tuple reads and writes over the store, for the configured namespaces; each write is announced to
+    `changes` (the replicas' check caches) once it is committed."""
 
-    def __init__(self, store: TupleStore, namespaces: Callable[[], NamespaceSet], tokens: PageTokens) -> None:
-        self._store, self._namespaces, self._tokens = store, namespaces, tokens
+    def __init__(self, store: TupleStore, namespaces: Callable[[], NamespaceSet], tokens: PageTokens,
+                 changes: TupleChanges | None = None) -> None:
+        self._store, self._namespaces, self._tokens, self._changes = store, namespaces, tokens, changes
+
+    async def _changed(self) -> None:
+        if self._changes is not None:
+            await self._changes.changed()
 
     def _known(self, tuples: Sequence[RelationTuple]) -> None:
         namespaces = self._namespaces()
@@ -64,15 +70,25 @@ class RelationTuples:
     async def create(self, t: RelationTuple) -> RelationTuple:
         self._known([t])
         await self._store.write_relation_tuples([to_row(t)])
+        await self._changed()
         return t
 
     async def transact(self, insert: Sequence[RelationTuple], delete: Sequence[RelationTuple]) -> None:
         """Apply every insert and delete, or none (an unknown namespace anywhere refuses the whole batch)."""
         self._known([*insert, *delete])
         await self._store.write_relation_tuples([to_row(t) for t in insert], [to_row(t) for t in delete])
+        await self._changed()
+
+    async def delete_subject(self, subject_id: str) -> int:
+        """Delete every tuple whose subject is `subject_id`, in every namespace (an identity being deleted)."""
+        deleted = await self._store.delete_relation_tuples_matching(TupleFilter(subject_id=subject_id))
+        await self._changed()
+        return deleted
 
     async def delete(self, query: RelationQuery) -> int:
         if query.namespace is None:
             raise BadRequest(reason="a namespace is required to delete relation tuples")
         self._namespaces().require(query.namespace)
-        return await self._store.delete_relation_tuples_matching(to_filter(query))
+        deleted = await self._store.delete_relation_tuples_matching(to_filter(query))
+        await self._changed()
+        return deleted

@@ -11,7 +11,7 @@ import httpx
 from gatekeeper.access.handlers import Deps
 from gatekeeper.access.metrics import AccessMetrics
 from gatekeeper.access.pipeline import Pipeline
-from gatekeeper.access.ports import SessionSource
+from gatekeeper.access.ports import PermissionChecker, SessionSource
 from gatekeeper.access.repository import RuleRepository
 from gatekeeper.access.traced import TracedPipeline
 from gatekeeper.config import Config, ConfigError, ConfigProblem
@@ -42,8 +42,9 @@ class AccessServices:
 
 
 def build_access(config: Config, http: httpx.AsyncClient, metrics: Metrics, sessions: SessionSource,
-                 jwks: JwksCache, tracer: Tracer) -> AccessServices:
-    """`tracer`: when it is enabled, the traced pipeline and forwarder (the untraced ones do no tracing work)."""
+                 jwks: JwksCache, tracer: Tracer, permissions: PermissionChecker | None = None) -> AccessServices:
+    """`tracer`: when it is enabled, the traced pipeline and forwarder (the untraced ones do no tracing work);
+    `permissions`: Keto's checks in process (`remote_json` to our own check endpoint, `check()` in expressions)."""
     access_metrics = AccessMetrics(metrics.registry)
 
     def pipeline(mode: str) -> Pipeline:
@@ -51,7 +52,7 @@ def build_access(config: Config, http: httpx.AsyncClient, metrics: Metrics, sess
             return TracedPipeline(lambda: repository.current, access_metrics, mode, tracer)
         return Pipeline(lambda: repository.current, access_metrics, mode)
 
-    deps = Deps(http=http, session_source=sessions, jwks=jwks)
+    deps = Deps(http=http, session_source=sessions, jwks=jwks, permissions=permissions)
     repository = RuleRepository(config, deps, access_metrics)
     if config.serve.proxy.trust_forwarded_headers and not config.serve.proxy.trusted_proxies:
         log.warning("serve.proxy.trust_forwarded_headers has no effect until serve.proxy.trusted_proxies "

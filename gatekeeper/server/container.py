@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -21,7 +22,7 @@ from gatekeeper.observe.tracing import NoTracer, Tracer
 from gatekeeper.permissions.metrics import PermissionMetrics
 from gatekeeper.server.access_wiring import AccessServices, build_access
 from gatekeeper.server.identity_wiring import IdentityServices, build_identity
-from gatekeeper.server.permissions_wiring import build_permissions
+from gatekeeper.server.permissions_wiring import InProcessChecks, TupleChangeBroadcast, build_permissions
 from gatekeeper.server.tracing import build_tracer, observe_queries
 from gatekeeper.store import Store, new_store
 
@@ -72,11 +73,15 @@ async def build(config: Config) -> Container:
     jwks = JwksCache(http)  # one cache of key sets: the id_token mutator and the session tokenizer follow one file
     identity = await build_identity(config, store, http, metrics, store_connected, jwks, tracer)
     sessions = identity.ctx.sessions
-    access = build_access(config, http, metrics, sessions, jwks, tracer)
-    permissions = build_permissions(config, store, PermissionMetrics(metrics.registry))
-    # a session revoked on any replica: dropped from this one's cache, and its WebSocket/SSE connections closed
-    revocation = RevocationBroadcast(store, [lambda hashes: sessions.forget(*hashes), access.live.revoked],
-                                     sessions.forget_all, metrics.registry)
+    tuple_changes = TupleChangeBroadcast.for_config(config, store)
+    permissions = build_permissions(config, store, PermissionMetrics(metrics.registry), tuple_changes)
+    access = build_access(config, http, metrics, sessions, jwks, tracer, InProcessChecks(permissions.checks, config))
+    # a session revoked on any replica: dropped from this one's cache, and its WebSocket/SSE connections closed;
+    # tuples written on any replica: this one's cached check answers dropped
+    revocation = RevocationBroadcast(
+        store, [TupleChangeBroadcast.sessions_only(lambda hashes: sessions.forget(*hashes)),
+                TupleChangeBroadcast.sessions_only(access.live.revoked), tuple_changes.received],
+        lambda: forget_all(sessions.forget_all, tuple_changes.cache.clear), metrics.registry)
     readiness = Readiness(metrics.ready)
     container = Container(
         config=config, store=store, metrics=metrics, http=http, readiness=readiness, identity=identity,
@@ -87,6 +92,12 @@ async def build(config: Config) -> Container:
     readiness.checks["database"] = lambda: store_ready(store, store_connected)
     readiness.checks["rules"] = access.repository.ready
     return container
+
+
+def forget_all(*clears: Callable[[], None]) -> None:
+    """The revocation broadcast could not be read: every cache it keeps current is dropped (fail closed)."""
+    for clear in clears:
+        clear()
 
 
 async def store_ready(store: Store, connected: asyncio.Event) -> str | None:

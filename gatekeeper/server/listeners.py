@@ -56,8 +56,10 @@ def route_tables(c: Container) -> dict[str, list[BaseRoute]]:
         public.extend(OidcRoutes(public_api, identity.social).routes())
     public = cors.apply(public, config.serve.public.cors)
     public.extend(doc_routes("gatekeeper public API (Ory Kratos v25.4 compatible)", public, PUBLIC))
-    admin: list[BaseRoute] = [*AdminApi(identity.ctx, identity.admin, identity.admin_recovery).routes(),
-                              *AdminUi(identity.ctx, identity.admin, identity.admin_recovery).routes(),
+    tuples = c.permissions.tuples
+    admin: list[BaseRoute] = [*AdminApi(identity.ctx, identity.admin, identity.admin_recovery, tuples).routes(),
+                              *AdminUi(identity.ctx, identity.admin, identity.admin_recovery, tuples,
+                                       c.permissions.namespaces).routes(),
                               *KetoWriteApi(c.permissions).routes()]  # Keto's write API: here, never on api
     admin.extend(doc_routes("gatekeeper admin API (Ory Kratos and Keto v25.4 compatible)", admin, {}))
     access = c.access

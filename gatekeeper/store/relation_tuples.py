@@ -41,6 +41,20 @@ class SubjectSetHit(NamedTuple):
     found: bool
 
 
+class LookupRequest(NamedTuple):
+    """A check step's read: whether the subject is directly in one of `relations` of `namespace:object` (with
+    `direct`), and the subject sets stored there (at most `limit`, oldest first), each with whether the subject is
+    directly in it. Without a subject only the subject sets are read."""
+
+    namespace: str
+    object: str
+    relations: tuple[str, ...]
+    limit: int
+    subject_id: str | None = None
+    subject_set: tuple[str, str, str] | None = None
+    direct: bool = False
+
+
 class Lookup(NamedTuple):
     direct: bool  # the subject is directly in one of the relations
     subject_sets: list[SubjectSetHit]
@@ -108,37 +122,47 @@ class RelationTuplePersister:
             *args)
         return [(int(r["seq"]), _row(r)) for r in rows]
 
-    async def lookup_relations(self, namespace: str, object_: str, relations: Sequence[str], *, limit: int,
-                               subject_id: str | None = None, subject_set: tuple[str, str, str] | None = None,
-                               direct: bool = False) -> Lookup:
-        """One statement for a check step: whether the subject is directly in one of `relations` of
-        `namespace:object` (with `direct`), and the subject sets stored there (at most `limit`, oldest first), each
-        with whether the subject is directly in it."""
-        args: list[Any] = [namespace, object_]
-        marks = []
-        for relation in relations:
-            args.append(relation)
-            marks.append(f"${len(args)}")
+    async def lookup_many(self, requests: Sequence[LookupRequest]) -> list[Lookup]:
+        """One statement for many check steps, answered in order (see `LookupRequest`)."""
+        args: list[Any] = []
+        parts = [_lookup_sql(i, request, args) for i, request in enumerate(requests)]
+        rows = await self.db.fetch_all(" UNION ALL ".join(parts), *args)
+        direct = [False] * len(requests)
+        hits: list[list[SubjectSetHit]] = [[] for _ in requests]
+        for r in rows:
+            if r["kind"] == 0:
+                direct[r["q"]] = True
+            else:
+                hits[r["q"]].append(SubjectSetHit(r["relation"], (r["subject_set_namespace"], r["subject_set_object"],
+                                                                  r["subject_set_relation"]), bool(r["found"])))
+        return [Lookup(d, h) for d, h in zip(direct, hits, strict=True)]
 
-        def scope(alias: str) -> str:
-            return f"{alias}namespace = $1 AND {alias}object = $2 AND {alias}relation IN ({', '.join(marks)})"
 
-        subject = TupleFilter(subject_id=subject_id, subject_set=subject_set)
-        inner = _where(subject, args, "d.")
-        found = ("EXISTS (SELECT 1 FROM relation_tuples d WHERE d.namespace = t.subject_set_namespace AND "  # noqa: S608
-                 "d.object = t.subject_set_object AND d.relation = t.subject_set_relation AND "
-                 f"{' AND '.join(inner)})") if inner else "FALSE"
-        exact = _where(subject, args) if direct and inner else []
-        args.append(limit)
-        sql = (f"SELECT * FROM (SELECT 1 AS kind, t.relation, t.subject_set_namespace, t.subject_set_object, "  # noqa: S608
-               f"t.subject_set_relation, {found} AS found FROM relation_tuples t WHERE {scope('t.')} "
-               f"AND t.subject_set_namespace IS NOT NULL ORDER BY t.seq LIMIT ${len(args)}) AS sets")
-        if exact:  # the direct tuple as a first row of its own kind
-            sql = (f"SELECT * FROM (SELECT 0 AS kind, relation, '' AS subject_set_namespace, "  # noqa: S608
-                   f"'' AS subject_set_object, '' AS subject_set_relation, TRUE AS found FROM relation_tuples "
-                   f"WHERE {scope('')} AND {' AND '.join(exact)} LIMIT 1) AS direct UNION ALL {sql}")
-        rows = await self.db.fetch_all(sql, *args)
-        hits = [SubjectSetHit(r["relation"], (r["subject_set_namespace"], r["subject_set_object"],
-                                              r["subject_set_relation"]), bool(r["found"]))
-                for r in rows if r["kind"] == 1]
-        return Lookup(any(r["kind"] == 0 for r in rows), hits)
+def _lookup_sql(q: int, request: LookupRequest, args: list[Any]) -> str:
+    """The SELECTs answering one request, tagged `q`, their values appended to `args`: the direct tuple (a row of
+    kind 0) and the subject sets stored in the relations (kind 1, with whether the subject is directly in each)."""
+    args.extend((request.namespace, request.object))
+    ns, obj = f"${len(args) - 1}", f"${len(args)}"
+    marks = []
+    for relation in request.relations:
+        args.append(relation)
+        marks.append(f"${len(args)}")
+
+    def scope(alias: str) -> str:
+        return f"{alias}namespace = {ns} AND {alias}object = {obj} AND {alias}relation IN ({', '.join(marks)})"
+
+    subject = TupleFilter(subject_id=request.subject_id, subject_set=request.subject_set)
+    inner = _where(subject, args, "d.")
+    found = ("EXISTS (SELECT 1 FROM relation_tuples d WHERE d.namespace = t.subject_set_namespace AND "  # noqa: S608
+             "d.object = t.subject_set_object AND d.relation = t.subject_set_relation AND "
+             f"{' AND '.join(inner)})") if inner else "FALSE"
+    exact = _where(subject, args) if request.direct and inner else []
+    args.append(request.limit)
+    sql = (f"SELECT * FROM (SELECT {q} AS q, 1 AS kind, t.relation, t.subject_set_namespace, "  # noqa: S608
+           f"t.subject_set_object, t.subject_set_relation, {found} AS found FROM relation_tuples t "
+           f"WHERE {scope('t.')} AND t.subject_set_namespace IS NOT NULL ORDER BY t.seq LIMIT ${len(args)}) AS s{q}")
+    if exact:
+        sql = (f"SELECT * FROM (SELECT {q} AS q, 0 AS kind, relation, '' AS subject_set_namespace, "  # noqa: S608
+               f"'' AS subject_set_object, '' AS subject_set_relation, TRUE AS found FROM relation_tuples "
+               f"WHERE {scope('')} AND {' AND '.join(exact)} LIMIT 1) AS d{q} UNION ALL {sql}")
+    return sql

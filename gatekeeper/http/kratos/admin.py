@@ -20,6 +20,7 @@ from gatekeeper.identity.admin import AdminService, Page, page_token, parse_uuid
 from gatekeeper.identity.admin_recovery import AdminRecovery
 from gatekeeper.identity.context import IdentityContext
 from gatekeeper.identity.identities import rfc3339
+from gatekeeper.permissions.tuples import RelationTuples
 from gatekeeper.store.courier import CourierMessage
 
 MAX_BODY = 32 * 1024 * 1024  # a batch of 1000 identities
@@ -30,6 +31,14 @@ _PAGE = (Param("page_size", "query", "Items per page", "integer"),
 _INCLUDE = Param("include_credential", "query", "Credential types whose config to include", "array")
 _EXPAND = Param("expand", "query", "identity and/or devices", "array")
 _ACTIVE = Param("active", "query", "Only active (true) or inactive (false) sessions", "boolean")
+
+
+def delete_relationships(request: Request) -> bool:
+    """The `delete_relationships` query parameter: true or false (default); anything else is a 400."""
+    value = request.query_params.get("delete_relationships", "false").lower()
+    if value not in ("true", "false"):
+        raise BadRequest(reason=f"delete_relationships must be true or false, got {value!r}.")
+    return value == "true"
 
 
 async def read_json(request: Request) -> Any:
@@ -78,8 +87,11 @@ def message_json(m: CourierMessage) -> dict[str, Any]:
 
 
 class AdminApi:
-    def __init__(self, ctx: IdentityContext, service: AdminService, recovery: AdminRecovery) -> None:
-        self.ctx, self.service, self.recovery = ctx, service, recovery
+    """`relationships`: Keto's tuples, for `DELETE /admin/identities/{id}?delete_relationships=true`."""
+
+    def __init__(self, ctx: IdentityContext, service: AdminService, recovery: AdminRecovery,
+                 relationships: RelationTuples | None = None) -> None:
+        self.ctx, self.service, self.recovery, self.relationships = ctx, service, recovery, relationships
 
     def base(self, request: Request) -> str:
         configured = self.ctx.config.serve.admin.base_url
@@ -120,7 +132,13 @@ class AdminApi:
         return json_response(self.service.to_json(ident))
 
     async def delete_identity(self, request: Request) -> Response:
-        await self.service.delete(request.path_params["id"])
+        """Kratos' delete; with `?delete_relationships=true` (gatekeeper) the tuples whose subject_id is the
+        identity's id go first, so a failure leaves the identity to delete again."""
+        identity_id = request.path_params["id"]
+        if delete_relationships(request) and self.relationships is not None:
+            ident = await self.service.get(identity_id)
+            await self.relationships.delete_subject(ident.id)
+        await self.service.delete(identity_id)
         return Response(status_code=204, headers={"Cache-Control": NO_CACHE})
 
     async def delete_credential(self, request: Request) -> Response:
@@ -254,7 +272,10 @@ class AdminApi:
             operation("PATCH", idp, self.patch_identity, "patchIdentity", "JSON-Patch an identity", params=(_ID,),
                       body="JsonPatchDocument", responses={200: "Identity", 404: "ErrorGeneric",
                                                            409: "ErrorGeneric"}),
-            operation("DELETE", idp, self.delete_identity, "deleteIdentity", "Delete an identity", params=(_ID,),
+            operation("DELETE", idp, self.delete_identity, "deleteIdentity", "Delete an identity",
+                      params=(_ID, Param("delete_relationships", "query",
+                                         "gatekeeper: also delete the relation tuples whose subject_id is the "
+                                         "identity's id", "boolean")),
                       responses={204: None, 404: "ErrorGeneric"}),
             operation("DELETE", idp + "/credentials/{type}", self.delete_credential, "deleteIdentityCredentials",
                       "Delete one credential of an identity",

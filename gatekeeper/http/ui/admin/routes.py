@@ -1,6 +1,7 @@
 """Admin UI routes (/admin/ui on the admin listener): list and search identities, view one, change its state,
-delete it, revoke its sessions. Every change is a POST with a double-submit CSRF token (identity/csrf.py);
-pages answer 303 back to where the operator was, with a notice. No JavaScript.
+delete it (optionally with its relationships), revoke its sessions, add and remove its relationships (Keto's
+tuples whose subject_id is the identity's id). Every change is a POST with a double-submit CSRF token
+(identity/csrf.py); pages answer 303 back to where the operator was, with a notice. No JavaScript.
 """
 
 from __future__ import annotations
@@ -25,10 +26,14 @@ from gatekeeper.identity.admin import AdminService, Page
 from gatekeeper.identity.admin_recovery import AdminRecovery
 from gatekeeper.identity.context import IdentityContext
 from gatekeeper.identity.errors import CsrfViolation
+from gatekeeper.permissions.model import RelationQuery, RelationTuple
+from gatekeeper.permissions.namespaces import NamespaceSet
+from gatekeeper.permissions.tuples import RelationTuples
 
 ROOT = "/admin/ui"
 CSRF_COOKIE = "gatekeeper_admin_csrf"
 PAGE_SIZE = 50
+RELATIONSHIPS = 100  # shown on an identity's page (the API lists them all: GET /relation-tuples?subject_id=)
 _CSP = {**SECURITY_HEADERS, "Content-Security-Policy": "default-src 'none'; style-src 'self'; form-action 'self'; "
                                                        "frame-ancestors 'none'; base-uri 'none'"}
 
@@ -56,8 +61,13 @@ def _metadata(public: Any, admin: Any) -> str:
 
 
 class AdminUi:
-    def __init__(self, ctx: IdentityContext, service: AdminService, recovery: AdminRecovery) -> None:
+    """`relationships` and `namespaces`: Keto's tuples and the namespaces to offer (None: no relationship UI)."""
+
+    def __init__(self, ctx: IdentityContext, service: AdminService, recovery: AdminRecovery,
+                 relationships: RelationTuples | None = None,
+                 namespaces: Callable[[], NamespaceSet] | None = None) -> None:
         self.ctx, self.service, self.recovery = ctx, service, recovery
+        self.relationships, self.namespaces = relationships, namespaces
         self._css = stylesheet()
         self._admin_css = resources.files("gatekeeper.http.ui.admin").joinpath("static/admin.css").read_text("utf-8")
 
@@ -108,10 +118,16 @@ class AdminUi:
         for s in sessions:
             for key in ("issued_at", "expires_at"):
                 s[key] = s[key][:19].replace("T", " ")
+        relationships = None
+        if self.relationships is not None:
+            found_tuples = await self.relationships.list(RelationQuery(subject=ident.id), size=RELATIONSHIPS,
+                                                         token=None)
+            relationships = found_tuples.tuples
         return self.page(request, "admin_identity.html", identity=data, label=_label(data),
                          traits=json.dumps(ident.traits, indent=2, ensure_ascii=False), sessions=sessions,
                          metadata=_metadata(ident.metadata_public, ident.metadata_admin),
-                         recovery=self.recovery.flows is not None)
+                         recovery=self.recovery.flows is not None, relationships=relationships,
+                         namespaces=self.namespaces().names() if self.namespaces is not None else [])
 
     # -- actions -----------------------------------------------------------------------------------------
 
@@ -128,9 +144,37 @@ class AdminUi:
         return self.back(f"/identities/{ident.id}", text)
 
     async def delete(self, request: Request) -> Response:
-        await self.checked_form(request)
+        form = await self.checked_form(request)
+        if form.get("delete_relationships") == "true" and self.relationships is not None:
+            ident = await self.service.get(request.path_params["id"])  # as the admin API: tuples first
+            count = await self.relationships.delete_subject(ident.id)
+            await self.service.delete(ident.id)
+            return self.back("/identities", f"Identity deleted with {count} relationship(s).")
         await self.service.delete(request.path_params["id"])
         return self.back("/identities", "Identity deleted.")
+
+    async def relationship(self, request: Request, *, add: bool) -> Response:
+        form = await self.checked_form(request)
+        if self.relationships is None:
+            raise NotFound(reason="relationships are not available")
+        ident = await self.service.get(request.path_params["id"])
+        namespace, object_, relation = (form.get(k, "").strip() for k in ("namespace", "object", "relation"))
+        if not (namespace and object_ and relation):
+            raise BadRequest(reason="A relationship needs a namespace, an object and a relation.")
+        asked = RelationTuple(namespace, object_, relation, ident.id)
+        if add:
+            await self.relationships.create(asked)
+        else:
+            await self.relationships.transact([], [asked])
+        verb = "added" if add else "removed"
+        return self.back(f"/identities/{ident.id}", f"Relationship {asked.namespace}:{asked.object}#"
+                                                    f"{asked.relation} {verb}.")
+
+    async def add_relationship(self, request: Request) -> Response:
+        return await self.relationship(request, add=True)
+
+    async def remove_relationship(self, request: Request) -> Response:
+        return await self.relationship(request, add=False)
 
     async def revoke_all(self, request: Request) -> Response:
         await self.checked_form(request)
@@ -169,6 +213,8 @@ class AdminUi:
             ("/identities/{id}", self.identity, "GET"), ("/identities/{id}/state", self.set_state, "POST"),
             ("/identities/{id}/delete", self.delete, "POST"),
             ("/identities/{id}/recovery", self.send_recovery, "POST"),
+            ("/identities/{id}/relationships", self.add_relationship, "POST"),
+            ("/identities/{id}/relationships/delete", self.remove_relationship, "POST"),
             ("/identities/{id}/sessions/revoke", self.revoke_all, "POST"),
             ("/sessions/{id}/revoke", self.revoke_one, "POST"),
             ("/static/style.css", self.css, "GET"), ("/static/admin.css", self.css, "GET"),

@@ -1,0 +1,45 @@
+"""This replica's recent check answers (`limit.check_cache_ttl`, `limit.check_cache_size`).
+
+An answer is kept for the TTL, the least recently used going first beyond the size. Any tuple write clears the
+whole cache: on this replica at once (`RelationTuples`), on the others when the announcement reaches them (the
+composition root carries it over the store's revocation broadcast, under a second on PostgreSQL's LISTEN/NOTIFY
+and within the polling interval otherwise); a broadcast that cannot be read clears it too (fail closed). A check
+that started before a clear does not store its answer, which may predate the write. Errors are never cached.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+
+
+class CheckCache:
+    def __init__(self, ttl: float, size: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self._ttl, self._size, self._clock = ttl, size, clock
+        self._entries: OrderedDict[Hashable, tuple[float, bool]] = OrderedDict()
+        self.generation = 0  # bumped by every clear
+
+    def get(self, key: Hashable) -> bool | None:
+        """The cached answer, or None when there is none younger than the TTL."""
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        if self._clock() >= entry[0]:
+            del self._entries[key]
+            return None
+        self._entries.move_to_end(key)
+        return entry[1]
+
+    def put(self, key: Hashable, allowed: bool, generation: int) -> None:
+        """Keep an answer computed since `generation` (dropped when a clear came in between)."""
+        if generation != self.generation or self._ttl <= 0:
+            return
+        self._entries[key] = (self._clock() + self._ttl, allowed)
+        self._entries.move_to_end(key)
+        while len(self._entries) > self._size:
+            self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        self._entries.clear()
+        self.generation += 1

@@ -1,0 +1,114 @@
+"""Checks stay cheap: a check sends one statement per level of the model it walks (the reads of one level go
+together), repeated checks are answered from the replica's cache, and a tuple written on any replica reaches every
+replica's cache within a second (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import pytest
+
+from gatekeeper.cli import main
+from gatekeeper.config import Config
+from gatekeeper.config.permissions import Limit
+from gatekeeper.errors import StoreError
+from gatekeeper.identity.revocation import RevocationBroadcast
+from gatekeeper.permissions.cache import CheckCache
+from gatekeeper.permissions.check import CheckEngine
+from gatekeeper.store import Store
+from tests.permissions.test_check import MODEL, NAMESPACES, t, write
+from tests.support.servers import Instance, running_gatekeeper
+
+OPL = Path(__file__).parent / "fixtures" / "namespaces.keto.ts"
+
+
+async def test_a_three_level_traversal_sends_a_statement_per_level(store: Store) -> None:
+    await write(store, *MODEL)
+    sent: list[str] = []
+    store.db.on_query = lambda sql, _seconds, _error: sent.append(sql)
+    allowed = await CheckEngine(store, lambda: NAMESPACES, Limit(max_read_depth=10)).check(t("File:plan#view@ada"))
+    assert allowed
+    assert len(sent) <= 6  # file, 3 folders, the group of groups; one read per relation was 19
+
+
+async def test_the_same_check_asked_many_times_at_once_is_computed_once(store: Store) -> None:
+    await write(store, *MODEL)
+    engine = CheckEngine(store, lambda: NAMESPACES, Limit(max_read_depth=10), cache=CheckCache(ttl=0, size=100))
+    sent: list[str] = []
+    store.db.on_query = lambda sql, _seconds, _error: sent.append(sql)
+    assert await engine.check(t("File:plan#view@ada"))
+    alone = len(sent)
+    answers = await asyncio.gather(*(engine.check(t("File:plan#view@ada")) for _ in range(20)))
+    assert answers == [True] * 20
+    assert len(sent) == 2 * alone  # nothing cached (ttl 0), but the 20 concurrent ones shared one computation
+
+
+async def test_a_cached_answer_is_reused_and_a_store_error_is_never_allowed_nor_cached(store: Store) -> None:
+    await write(store, *MODEL)
+    cache = CheckCache(ttl=3600, size=100)
+    engine = CheckEngine(store, lambda: NAMESPACES, Limit(max_read_depth=10), cache=cache)
+    assert await engine.check(t("File:plan#view@ada"))
+    await store.close()
+    assert await engine.check(t("File:plan#view@ada"))  # answered from the cache, no store needed
+    with pytest.raises(StoreError):
+        await engine.check(t("File:plan#view@bob"))  # fails closed: an error, not an answer
+    await store.connect()
+    assert await engine.check(t("File:plan#view@bob")) is False
+    cache.clear()
+    await store.close()
+    with pytest.raises(StoreError):
+        await engine.check(t("File:plan#view@ada"))
+
+
+async def check(client: httpx.AsyncClient, api: str, subject: str) -> bool:
+    r = await client.get(f"{api}/relation-tuples/check/openapi", params={
+        "namespace": "Group", "object": "devs", "relation": "members", "subject_id": subject})
+    assert r.status_code == 200, r.text
+    return bool(r.json()["allowed"])
+
+
+async def broadcast_ready(gk: Instance) -> None:
+    """Until its first poll, a replica's broadcast may still clear its caches (it cannot know what it missed)."""
+    for service in gk.container.services:
+        if isinstance(service, RevocationBroadcast):
+            await asyncio.wait_for(service.ready.wait(), 5)
+
+
+async def test_a_write_on_one_replica_clears_every_replica_s_cache_within_a_second(
+        make_config: Callable[..., Config], store: Store) -> None:
+    config = make_config({"namespaces": {"location": f"file://{OPL}"},
+                          "limit": {"check_cache_ttl": "1h"}})  # only the broadcast can make a replica re-check
+    async with running_gatekeeper(config) as a, running_gatekeeper(config) as b, httpx.AsyncClient() as client:
+        await broadcast_ready(b)
+        assert await check(client, b.api, "ada") is False
+        await write(store, "Group:devs#members@ada")  # behind gatekeeper's back: nobody is told
+        assert await check(client, b.api, "ada") is False  # B answers from its cache
+        r = await client.put(f"{a.admin}/admin/relation-tuples", json={
+            "namespace": "Group", "object": "devs", "relation": "members", "subject_id": "bob"})
+        assert r.status_code == 201, r.text
+        start = time.monotonic()
+        while not await check(client, b.api, "ada"):
+            assert time.monotonic() - start < 1.0, "replica B still answers from its cache after 1 s"
+            await asyncio.sleep(0.02)
+        assert await check(client, a.api, "bob") is True
+
+
+async def test_a_tuple_written_with_the_cli_reaches_a_running_replica_s_cache(
+        make_config: Callable[..., Config], dsn: str, tmp_path: Path) -> None:
+    config = make_config({"namespaces": {"location": f"file://{OPL}"}, "limit": {"check_cache_ttl": "1h"}})
+    config_file = tmp_path / "cli.yaml"
+    config_file.write_text(f"dsn: {dsn}\nnamespaces:\n  location: file://{OPL}\n")
+    tuples = tmp_path / "tuples.json"
+    tuples.write_text('{"namespace": "Group", "object": "devs", "relation": "members", "subject_id": "ada"}')
+    async with running_gatekeeper(config) as gk, httpx.AsyncClient() as client:
+        await broadcast_ready(gk)
+        assert await check(client, gk.api, "ada") is False
+        assert await asyncio.to_thread(main, ["relation-tuple", "create", str(tuples), "-c", str(config_file)]) == 0
+        start = time.monotonic()
+        while not await check(client, gk.api, "ada"):
+            assert time.monotonic() - start < 1.0, "the running replica still answers from its cache after 1 s"
+            await asyncio.sleep(0.02)
