@@ -205,6 +205,8 @@ def _schema_paths(schema: dict[str, Any], node: Any, at: tuple[str, ...], seen: 
     for key in ("if", "then", "else"):
         found |= _schema_paths(schema, node.get(key), at, seen)
     for name, sub in node.get("properties", {}).items():
+        if name == "additionalProperties":  # Kratos' httpRequestConfig lists the keyword as a property by mistake
+            continue
         found |= {(*at, name)} | _schema_paths(schema, sub, (*at, name), seen)
     if isinstance(node.get("items"), dict):
         found |= _schema_paths(schema, node["items"], (*at, "0"), seen)

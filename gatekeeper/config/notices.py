@@ -45,6 +45,8 @@ NO_EFFECT: Mapping[str, str] = {
     "selfservice.methods.oidc.config.providers.*.organization_id": _ORY_NETWORK,
     "selfservice.methods.password.config.migrate_hook": "password migration web hooks are not implemented: "
                                                         "no effect",
+    "selfservice.methods.webauthn.config.rp.icon": "WebAuthn Level 2 dropped the RP icon and browsers ignore it: "
+                                                   "no effect",
     "serve.admin.socket": _SOCKET,
     "serve.public.socket": _SOCKET,
     "serve.admin.tls": _TLS,
