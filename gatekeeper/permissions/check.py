@@ -8,12 +8,14 @@ relation's; its rewrite runs at that depth, its direct tuple and stored subject 
 tuple needs a depth of 2), each stored subject set expanded and each traversal costs a level more, and so does a
 nested `( ... )` of another operator. An exhausted depth or a cycle is "unknown", which is never "allowed", also
 under `!` (where Keto would turn it into "allowed").
-Children of a union or intersection run concurrently; a union stops at its first member. The reads that
-concurrently started steps ask for go to the store as one statement (`batch.ReadBatcher`: one per level of a
-traversal); statements of one check are bounded by a semaphore (`concurrency`). With a `CheckCache`, answers are
-reused for a short while (see cache.py) and a check asked again while it runs shares its answer (an expired
-popular answer is computed once, not by every request waiting for it); a store error fails the check (never
-allowed, never cached).
+Children of a union or intersection run concurrently; a union stops at its first member. A check of a rewritten
+relation starts by reading the graph around its object (the objects its stored subject sets lead to, up to its
+depth, and where the subject is) in one statement, and answers its steps' reads from it (`graph_reads`). Reads it
+cannot answer (a graph too large to read at once, a relation without a rewrite) go to the store, those that
+concurrently started steps ask for as one statement (`batch.ReadBatcher`: one per level of a traversal), at most
+`concurrency` statements at a time. With a `CheckCache`, answers are reused for a short while (see cache.py) and a
+check asked again while it runs shares its answer (an expired popular answer is computed once, not by every
+request waiting for it); a store error fails the check (never allowed, never cached).
 """
 
 from __future__ import annotations
@@ -37,11 +39,12 @@ from gatekeeper.permissions.ast import (
 )
 from gatekeeper.permissions.batch import ReadBatcher
 from gatekeeper.permissions.cache import CheckCache
+from gatekeeper.permissions.graph_reads import GraphReads
 from gatekeeper.permissions.metrics import PermissionMetrics
 from gatekeeper.permissions.model import RelationTuple, SubjectSet
 from gatekeeper.permissions.namespaces import NamespaceSet
-from gatekeeper.permissions.ports import TupleStore
-from gatekeeper.store.relation_tuples import Lookup, LookupRequest
+from gatekeeper.permissions.ports import TupleLookups, TupleStore
+from gatekeeper.store.relation_tuples import GraphRequest, Lookup, LookupRequest
 
 
 class Membership(Enum):
@@ -49,6 +52,10 @@ class Membership(Enum):
     NOT_MEMBER = "not_member"
     UNKNOWN = "unknown"  # depth exhausted or a cycle: not allowed
 
+
+GRAPH_PATHS = 256
+"""A check of a relation with a rewrite first reads the graph around its object in one statement, unless more than
+this many paths lead from it (then level by level, as a relation without one: a direct tuple is one cheaper read)."""
 
 Step = Coroutine[Any, Any, Membership]
 Path = frozenset[tuple[str, str, str]]
@@ -151,7 +158,14 @@ class CheckEngine:
             self._cache.put(flight[0], done.result(), flight[1])
 
     async def _run(self, namespaces: NamespaceSet, t: RelationTuple, depth: int) -> bool:
-        reads = ReadBatcher(self._store, asyncio.Semaphore(self._concurrency))
+        s = t.subject
+        around = GraphRequest(t.namespace, t.object, depth, GRAPH_PATHS,
+                              subject_id=None if isinstance(s, SubjectSet) else s,
+                              subject_set=(s.namespace, s.object, s.relation) if isinstance(s, SubjectSet) else None)
+        relation = namespaces.relation(t.namespace, t.relation)  # None: a legacy namespace's, never rewritten
+        graph = await self._store.relation_graph(around) if relation and relation.rewrite else None
+        store: TupleLookups = self._store if graph is None else GraphReads(graph, around, self._store)
+        reads = ReadBatcher(store, asyncio.Semaphore(self._concurrency))
         run = _Run(namespaces, self._limit.max_read_width, reads)
         return await run.is_allowed(t, depth, frozenset()) is Membership.MEMBER
 

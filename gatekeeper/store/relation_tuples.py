@@ -60,6 +60,28 @@ class Lookup(NamedTuple):
     subject_sets: list[SubjectSetHit]
 
 
+class GraphRequest(NamedTuple):
+    """The part of the tuple graph a check may read: the objects reachable from `namespace:object` over at most
+    `hops` stored subject sets, and where `subject` is directly. At most `cap` paths are followed."""
+
+    namespace: str
+    object: str
+    hops: int
+    cap: int
+    subject_id: str | None = None
+    subject_set: tuple[str, str, str] | None = None
+
+
+class RelationGraph(NamedTuple):
+    """A `GraphRequest`'s answer. `expanded` objects (fewer than `hops` away) have all their stored subject sets
+    in `edges` ((relation, subject set) in `seq` order); `direct` holds (namespace, object, relation) of every
+    reached object's tuples whose subject is the request's."""
+
+    expanded: frozenset[tuple[str, str]]
+    edges: dict[tuple[str, str], list[tuple[str, tuple[str, str, str]]]]
+    direct: frozenset[tuple[str, str, str]]
+
+
 def _values(row: TupleRow) -> tuple[Any, ...]:
     ss = row.subject_set or (None, None, None)
     return (row.namespace, row.object, row.relation, row.subject_id, *ss)
@@ -136,6 +158,69 @@ class RelationTuplePersister:
                 hits[r["q"]].append(SubjectSetHit(r["relation"], (r["subject_set_namespace"], r["subject_set_object"],
                                                                   r["subject_set_relation"]), bool(r["found"])))
         return [Lookup(d, h) for d, h in zip(direct, hits, strict=True)]
+
+
+    async def relation_graph(self, request: GraphRequest) -> RelationGraph | None:
+        """The graph around a check's object in one statement; None when it is larger than `request.cap` paths
+        (then the check reads step by step)."""
+        args: list[Any] = [request.namespace, request.object, request.hops, request.cap, EDGES_PER_PATH * request.cap]
+        dialect = self.db.dialect
+        # SQLite: `+` keeps its planner from the subject's index (and a Bloom filter over the table) here
+        subject = _where(TupleFilter(subject_id=request.subject_id, subject_set=request.subject_set), args,
+                         "+t." if dialect == "sqlite" else "t.")
+        rows = await self.db.fetch_all(_graph_sql(dialect, " AND ".join(subject) or "FALSE"), *args)
+        paths, expanded, direct = 0, set(), set()
+        edges: dict[tuple[str, str], list[tuple[str, tuple[str, str, str]]]] = {}
+        for r in rows:
+            node = (r["namespace"], r["object"])
+            if r["kind"] == 0:
+                paths += r["seq"]
+                if r["hop"] < request.hops:
+                    expanded.add(node)
+            elif r["kind"] == 1:
+                edges.setdefault(node, []).append(
+                    (r["relation"], (r["subject_set_namespace"], r["subject_set_object"], r["subject_set_relation"])))
+            else:
+                direct.add((*node, r["relation"]))
+        if paths >= request.cap or sum(map(len, edges.values())) >= EDGES_PER_PATH * request.cap:
+            return None
+        return RelationGraph(frozenset(expanded), edges, frozenset(direct))
+
+
+EDGES_PER_PATH = 4
+"""A graph with more stored subject sets than this many per path followed is too large to read at once."""
+
+
+def _graph_sql(dialect: str, subject: str) -> str:
+    """`relation_graph`'s statement: rows of kind 0 (an object reached: its nearest hop, and in `seq` the number
+    of paths reaching it), 1 (a subject set stored at an expanded object, at most $5) and 2 (a tuple of the
+    subject's at a reached object), ordered by kind and `seq`. SQLite caps the paths inside the recursion,
+    PostgreSQL (which refuses that) by reading the recursion lazily."""
+    inner_cap, outer_cap = ("LIMIT $4", "") if dialect == "sqlite" else ("", "LIMIT $4")
+    return (  # a SELECT (not WITH): a read, which SQLite runs on its reader connection
+        "SELECT * FROM (WITH RECURSIVE reach(namespace, object, hop) AS ("  # noqa: S608 - no value in the text
+        " SELECT CAST($1 AS TEXT), CAST($2 AS TEXT), 0"
+        " UNION SELECT t.subject_set_namespace, t.subject_set_object, r.hop + 1"
+        f" FROM reach r {_tuples_of('r', dialect)}"
+        f" WHERE t.subject_set_namespace IS NOT NULL AND r.hop < $3 {inner_cap}),"
+        " nodes AS (SELECT namespace, object, MIN(hop) AS hop, COUNT(*) AS paths"
+        f" FROM (SELECT namespace, object, hop FROM reach {outer_cap}) AS capped GROUP BY namespace, object)"
+        " SELECT 0 AS kind, paths AS seq, hop, namespace, object, '' AS relation, NULL AS subject_set_namespace,"
+        " NULL AS subject_set_object, NULL AS subject_set_relation FROM nodes"
+        " UNION ALL SELECT * FROM (SELECT 1, t.seq, n.hop, t.namespace, t.object, t.relation, t.subject_set_namespace,"
+        f" t.subject_set_object, t.subject_set_relation FROM nodes n {_tuples_of('n', dialect)}"
+        " WHERE n.hop < $3 AND t.subject_set_namespace IS NOT NULL LIMIT $5) AS edges"
+        f" UNION ALL SELECT 2, t.seq, n.hop, t.namespace, t.object, t.relation, NULL, NULL, NULL FROM nodes n"
+        f" {_tuples_of('n', dialect)} WHERE {subject}) AS graph ORDER BY kind, seq")
+
+
+def _tuples_of(outer: str, dialect: str) -> str:
+    """A join of the tuples (`t`) of the object in `outer`'s row. SQLite gets the tuples' row ids from a
+    subquery: joined directly, it scans the whole table for a Bloom filter in each statement."""
+    if dialect == "sqlite":
+        return ("JOIN relation_tuples t ON t.seq IN (SELECT seq FROM relation_tuples"  # noqa: S608 - no value
+                f" WHERE namespace = {outer}.namespace AND object = {outer}.object)")
+    return f"JOIN relation_tuples t ON t.namespace = {outer}.namespace AND t.object = {outer}.object"
 
 
 def _lookup_sql(q: int, request: LookupRequest, args: list[Any]) -> str:
