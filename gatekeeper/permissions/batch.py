@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 
-from gatekeeper.permissions.ports import TupleLookups
+from gatekeeper.permissions.ports import TupleStore
 from gatekeeper.store.relation_tuples import Lookup, LookupRequest
 
 SETTLE = 3
@@ -19,7 +19,7 @@ class ReadBatcher:
     requests once). A step that no longer needs its read abandons it; the statement still runs to its end
     (cancelling a PostgreSQL query costs a connection of its own) and errors reach every waiting step."""
 
-    def __init__(self, store: TupleLookups, reads: asyncio.Semaphore) -> None:
+    def __init__(self, store: TupleStore, reads: asyncio.Semaphore) -> None:
         self._store, self._reads = store, reads
         self._pending: dict[LookupRequest, list[asyncio.Future[Lookup]]] = {}
         self._idle = 0

@@ -1,30 +1,21 @@
 """A check's reads answered from the graph around its object, read in one statement before the check starts
-(`TupleStore.relation_graph`): a traversal of any depth then costs one round trip instead of one per level. A read
-the graph cannot answer (an object it did not expand, another subject) goes to the store as before."""
+(`TupleStore.relation_graph`): a traversal of any depth then costs one round trip instead of one per level."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-from gatekeeper.permissions.ports import TupleLookups
 from gatekeeper.store.relation_tuples import GraphRequest, Lookup, LookupRequest, RelationGraph, SubjectSetHit
 
 
 class GraphReads:
-    """`TupleLookups` over a `RelationGraph` read for `asked` (its subject), falling back to `store`."""
+    """Answers to reads from a `RelationGraph` read for `asked` (its subject)."""
 
-    def __init__(self, graph: RelationGraph, asked: GraphRequest, store: TupleLookups) -> None:
-        self._graph, self._store = graph, store
+    def __init__(self, graph: RelationGraph, asked: GraphRequest) -> None:
+        self._graph = graph
         self._subject = (asked.subject_id, asked.subject_set)
 
-    async def lookup_many(self, requests: Sequence[LookupRequest]) -> list[Lookup]:
-        answers = [self._answer(request) for request in requests]
-        missing = [request for request, answer in zip(requests, answers, strict=True) if answer is None]
-        fetched = iter(await self._store.lookup_many(missing) if missing else ())
-        return [answer if answer is not None else next(fetched) for answer in answers]
-
-    def _answer(self, request: LookupRequest) -> Lookup | None:
-        """As the store would answer `request` (see `LookupRequest`), or None when the graph cannot tell."""
+    def answer(self, request: LookupRequest) -> Lookup | None:
+        """As the store would answer `request` (see `LookupRequest`), or None when the graph cannot tell (an
+        object it did not expand, another subject): then the store must."""
         node = (request.namespace, request.object)
         with_subject = request.subject_id is not None or request.subject_set is not None
         if node not in self._graph.expanded or \

@@ -8,12 +8,7 @@ from typing import Protocol
 from gatekeeper.store.relation_tuples import GraphRequest, Lookup, LookupRequest, RelationGraph, TupleFilter, TupleRow
 
 
-class TupleLookups(Protocol):
-    async def lookup_many(self, requests: Sequence[LookupRequest]) -> list[Lookup]:
-        """The answer to each request, in order, in one round trip."""
-
-
-class TupleStore(TupleLookups, Protocol):
+class TupleStore(Protocol):
     async def write_relation_tuples(self, insert: Sequence[TupleRow], delete: Sequence[TupleRow] = ()) -> None:
         """Insert and delete in one transaction (all or nothing)."""
 
@@ -21,6 +16,9 @@ class TupleStore(TupleLookups, Protocol):
 
     async def relation_tuples_page(self, f: TupleFilter, *, after: int, limit: int) -> list[tuple[int, TupleRow]]:
         """Tuples in `seq` order after `after`, with their `seq`."""
+
+    async def lookup_many(self, requests: Sequence[LookupRequest]) -> list[Lookup]:
+        """The answer to each request, in order, in one round trip."""
 
     async def relation_graph(self, request: GraphRequest) -> RelationGraph | None:
         """The objects around a check's object and where its subject is, in one round trip (None: too large)."""
