@@ -6,7 +6,9 @@ A relation is answered by the union of (1) its rewrite, when the OPL model gives
 Depth is counted as Keto v25.4 counts it: the request's `max-depth` (capped by `limit.max_read_depth`) is the
 relation's; its rewrite runs at that depth, its direct tuple and stored subject sets one level down (so a direct
 tuple needs a depth of 2), each stored subject set expanded and each traversal costs a level more, and so does a
-nested `( ... )` of another operator. An exhausted depth or a cycle is "unknown", which is never "allowed", also
+nested `( ... )` of another operator. In Keto's strict mode, a relation with a rewrite has no tuples of its own
+and only a relation whose types include a subject set has subject sets to expand (fewer reads; tuples the model
+does not allow are ignored). An exhausted depth or a cycle is "unknown", which is never "allowed", also
 under `!` (where Keto would turn it into "allowed").
 Children of a union or intersection run concurrently; a union stops at its first member. A check of a rewritten
 relation starts by reading the graph around its object (the objects its stored subject sets lead to, up to its
@@ -129,11 +131,13 @@ async def _in_order(steps: Sequence[Step], decisive: Membership, otherwise: Memb
 
 
 class CheckEngine:
+    """Checks on `store` under the current model; `strict` is Keto's `namespaces.experimental_strict_mode`."""
+
     def __init__(self, store: TupleStore, namespaces: Callable[[], NamespaceSet], limit: Limit,
                  metrics: PermissionMetrics | None = None, concurrency: int = 8,
-                 cache: CheckCache | None = None) -> None:
+                 cache: CheckCache | None = None, strict: bool = False) -> None:
         self._store, self._namespaces, self._limit, self._concurrency = store, namespaces, limit, concurrency
-        self._metrics, self._cache = metrics, cache
+        self._metrics, self._cache, self._strict = metrics, cache, strict
         self._flights: dict[tuple[Hashable, int], asyncio.Future[bool]] = {}
 
     async def check(self, t: RelationTuple, max_depth: int = 0) -> bool:
@@ -183,7 +187,8 @@ class CheckEngine:
         relation = namespaces.relation(t.namespace, t.relation)  # None: a legacy namespace's, never rewritten
         graph = await self._store.relation_graph(around) if relation and relation.rewrite else None
         reads = ReadBatcher(self._store, asyncio.Semaphore(self._concurrency))
-        run = _Run(namespaces, self._limit.max_read_width, reads, None if graph is None else GraphReads(graph, around))
+        run = _Run(namespaces, self._limit.max_read_width, reads, None if graph is None else GraphReads(graph, around),
+                   self._strict)
         return await run.is_allowed(t, depth, frozenset()) is Membership.MEMBER
 
     async def check_batch(self, asked: Sequence[RelationTuple], max_depth: int = 0) -> list[tuple[bool, str]]:
@@ -205,8 +210,9 @@ class CheckEngine:
 class _Run:
     """One check: the namespaces it started with and its reads."""
 
-    def __init__(self, namespaces: NamespaceSet, width: int, reads: ReadBatcher, graph: GraphReads | None) -> None:
-        self.namespaces, self.width, self.reads, self.graph = namespaces, width, reads, graph
+    def __init__(self, namespaces: NamespaceSet, width: int, reads: ReadBatcher, graph: GraphReads | None,
+                 strict: bool) -> None:
+        self.namespaces, self.width, self.reads, self.graph, self.strict = namespaces, width, reads, graph, strict
         self.in_order = graph is not None  # reads answered from memory: nothing to wait for concurrently
 
     def definition(self, namespace: str, relation: str) -> Relation | None:
@@ -215,26 +221,40 @@ class _Run:
         except BadRequest:  # a stored subject set names a relation the model lacks: nobody is in it
             return None
 
+    def rewritten(self, namespace: str, relation: str) -> bool:
+        return (definition := self.definition(namespace, relation)) is not None and definition.rewrite is not None
+
+    def typed_sets(self, namespace: str, relation: str) -> bool:
+        """Whether the relation may hold subject sets in strict mode: its types include one (or it has no
+        definition: a legacy namespace's)."""
+        definition = self.definition(namespace, relation)
+        return definition is None or any(kind.relation for kind in definition.types)
+
     async def is_allowed(self, t: RelationTuple, depth: int, path: Path, *, skip_direct: bool = False) -> Membership:
         """The relation's rewrite (at this depth), then its direct tuple (unless skipped) and its stored subject
-        sets one level down: as in Keto, a direct tuple needs a depth of 2."""
+        sets one level down: as in Keto, a direct tuple needs a depth of 2. In strict mode, a relation with a
+        rewrite has no direct tuples and only a relation whose types include a subject set has subject sets."""
         key = (t.namespace, t.object, t.relation)
         if depth <= 0 or key in path:
             return Membership.UNKNOWN
         path = path | {key}
         relation = self.definition(t.namespace, t.relation)
+        direct = not skip_direct and not (self.strict and relation is not None and relation.rewrite is not None)
+        expand = not self.strict or self.typed_sets(t.namespace, t.relation)
         steps: list[Step] = []
         if relation is not None and relation.rewrite is not None:
             steps.append(self.rewrite(t, relation.rewrite, depth, path))
-        if depth > 1:
-            steps.append(self.lookup(t, [t.relation], depth - 1, path, direct=not skip_direct))
+        if depth > 1 and (direct or expand):
+            steps.append(self.lookup(t, [t.relation], depth - 1, path, direct=direct, expand=expand))
         return await union(steps, in_order=self.in_order) if steps else Membership.UNKNOWN
 
-    async def read(self, t: RelationTuple, relations: list[str], *, direct: bool, subject: bool = True) -> Lookup:
-        """One read: from the graph read at the start, else sent with the others asked for at the same time."""
+    async def read(self, t: RelationTuple, relations: list[str], *, direct: bool, subject: bool = True,
+                   expand: bool = True) -> Lookup:
+        """One read (the subject sets stored there only when `expand`): from the graph read at the start, else
+        sent with the others asked for at the same time."""
         s = t.subject
         request = LookupRequest(
-            t.namespace, t.object, tuple(relations), self.width, direct=direct,
+            t.namespace, t.object, tuple(relations), self.width if expand else 0, direct=direct,
             subject_id=None if isinstance(s, SubjectSet) or not subject else s,
             subject_set=(s.namespace, s.object, s.relation) if isinstance(s, SubjectSet) and subject else None)
         if self.graph is not None and (known := self.graph.answer(request)) is not None:
@@ -242,12 +262,12 @@ class _Run:
         return await self.reads.read(request)
 
     async def lookup(self, t: RelationTuple, relations: list[str], depth: int, path: Path, *,
-                     direct: bool) -> Membership:
-        """A direct tuple in one of `relations` (with `direct`, at any depth), then the subject sets stored there,
-        expanded with `depth` (none left: unknown)."""
+                     direct: bool, expand: bool = True) -> Membership:
+        """A direct tuple in one of `relations` (with `direct`, at any depth), then (with `expand`) the subject
+        sets stored there, expanded with `depth` (none left: unknown)."""
         if depth <= 0 and not direct:
             return Membership.UNKNOWN
-        found = await self.read(t, relations, direct=direct)
+        found = await self.read(t, relations, direct=direct, expand=expand)
         if found.direct:
             return Membership.MEMBER
         if not found.subject_sets:
@@ -266,9 +286,14 @@ class _Run:
             return await intersection([self.child(t, c, depth, path) for c in rewrite.children], in_order=self.in_order)
         computed = [c.relation for c in rewrite.children if isinstance(c, ComputedSubjectSet)]
         steps = [self.child(t, c, depth, path) for c in rewrite.children if not isinstance(c, ComputedSubjectSet)]
-        if computed:  # as Keto: their direct tuples in one read, the rest of each relation one level deeper
-            steps.append(self.lookup(t, computed, depth - 2, path, direct=True))
-            steps.extend(self.computed_rewrite(t, name, depth - 1, path) for name in computed)
+        # as Keto: their direct tuples in one read (strict mode: not of relations with a rewrite, which have none),
+        # the rest of each relation one level deeper
+        stored = [name for name in computed if not (self.strict and self.rewritten(t.namespace, name))]
+        for expand in (True, False) if self.strict else (True,):  # strict: subject sets only where typed
+            names = [name for name in stored if not self.strict or self.typed_sets(t.namespace, name) is expand]
+            if names:
+                steps.append(self.lookup(t, names, depth - 2, path, direct=True, expand=expand))
+        steps.extend(self.computed_rewrite(t, name, depth - 1, path) for name in computed)
         return await union(steps, in_order=self.in_order)
 
     async def computed_rewrite(self, t: RelationTuple, relation: str, depth: int, path: Path) -> Membership:

@@ -115,11 +115,13 @@ def build_permissions(config: Config, store: Store, metrics: PermissionMetrics |
     """The Keto services; with `changes`, checks are cached (`limit.check_cache_ttl`) and tuple writes announced."""
     namespaces = load_model(config)
     location = config.namespaces.path if isinstance(config.namespaces, NamespaceFile) else None
+    strict = isinstance(config.namespaces, NamespaceFile) and config.namespaces.experimental_strict_mode
     watcher = NamespaceWatcher(namespaces, location, float(config.access_rules.watch_interval) or 1.0, metrics)
     current = watcher.current
     return PermissionServices(
         namespaces=current, tuples=RelationTuples(store, current, PageTokens(_page_keys(config)), changes),
-        checks=CheckEngine(store, current, config.limit, metrics, cache=changes.cache if changes else None),
+        checks=CheckEngine(store, current, config.limit, metrics, cache=changes.cache if changes else None,
+                           strict=strict),
         expand=ExpandEngine(store, config.limit),
         watcher=watcher, max_batch=config.limit.max_batch_check_size)
 

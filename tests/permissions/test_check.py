@@ -3,10 +3,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
+import httpx
 import pytest
 
+from gatekeeper.config import Config
 from gatekeeper.config.permissions import Limit
 from gatekeeper.errors import BadRequest
 from gatekeeper.permissions.ast import Namespace
@@ -16,6 +19,7 @@ from gatekeeper.permissions.model import RelationTuple, SubjectSet
 from gatekeeper.permissions.namespaces import NamespaceSet, read_opl_file
 from gatekeeper.permissions.tuples import to_row
 from gatekeeper.store import Store
+from tests.support.servers import running_gatekeeper
 
 OPL = Path(__file__).parent / "fixtures" / "namespaces.keto.ts"
 NAMESPACES = read_opl_file(str(OPL))
@@ -155,3 +159,32 @@ async def test_a_parent_relation_alone_grants_nothing(store: Store) -> None:
     await write(store, "test:file#parent@test:directory", "test:directory#access@user")
     engine = CheckEngine(store, lambda: LEGACY, Limit())
     assert await engine.check(t("test:file#access@user")) is False
+
+
+async def test_strict_mode_ignores_tuples_the_model_does_not_allow(store: Store) -> None:
+    """Keto's `namespaces.experimental_strict_mode`: a permission has no tuples of its own and a relation typed
+    `User[]` has no subject sets, even where such tuples were stored (written before the model changed)."""
+    await write(store, "File:memo#view@ada",  # a tuple in a permission
+                "Folder:root#owners@Group:devs#members", "Group:devs#members@bob")  # owners is User[] only
+    lenient, strict = (CheckEngine(store, lambda: NAMESPACES, Limit(max_read_depth=12), strict=mode)
+                       for mode in (False, True))
+    assert await lenient.check(t("File:memo#view@ada"))
+    assert not await strict.check(t("File:memo#view@ada"))
+    assert await lenient.check(t("Folder:root#edit@bob"))
+    assert not await strict.check(t("Folder:root#edit@bob"))
+    await write(store, *MODEL)
+    for question, allowed in [("File:plan#view@ada", True), ("File:plan#view@eve", False),
+                              ("File:memo#edit@carl", True)]:
+        assert await strict.check(t(question)) is allowed, question  # what the model allows still holds
+
+
+@pytest.mark.parametrize("strict", [False, True])
+async def test_the_check_endpoint_follows_namespaces_experimental_strict_mode(
+        make_config: Callable[..., Config], store: Store, strict: bool) -> None:
+    await write(store, "File:memo#view@ada")
+    config = make_config({"namespaces": {"location": f"file://{OPL}", "experimental_strict_mode": strict}})
+    async with running_gatekeeper(config) as gk, httpx.AsyncClient() as client:
+        r = await client.get(f"{gk.api}/relation-tuples/check/openapi", params={
+            "namespace": "File", "object": "memo", "relation": "view", "subject_id": "ada"})
+    assert r.status_code == 200, r.text
+    assert r.json() == {"allowed": not strict}
