@@ -1,7 +1,8 @@
-"""Keto's sections: `namespaces` (the legacy list `[{id, name}]`, or `{location: file://...}` naming an Ory
-Permission Language file) and `limit` (read depth and width of checks and expansions).
+"""Keto's sections: `namespaces` (the legacy list `[{id, name}]`, a `file://` URL of a directory or file of
+legacy namespace files, or `{location: file://...}` naming an Ory Permission Language file) and `limit` (read
+depth and width of checks and expansions).
 
-`namespaces` takes one of two shapes, so `convert.build` leaves it raw and `build_namespaces` types it after.
+`namespaces` takes one of three shapes, so `convert.build` leaves it raw and `build_namespaces` types it after.
 """
 
 from __future__ import annotations
@@ -26,6 +27,12 @@ class LegacyNamespace:
     config: Mapping[str, Any] = field(default_factory=dict)
 
 
+def _local_path(location: str) -> str:
+    """The local path a `file://` URL names."""
+    parts = urlsplit(location)
+    return unquote(parts.netloc + parts.path) if parts.scheme == "file" else location
+
+
 @dataclass(frozen=True)
 class NamespaceFile:
     """`namespaces.location`: the OPL file (`file://./namespaces.keto.ts`, `file:///etc/keto/namespaces.ts`)."""
@@ -35,12 +42,22 @@ class NamespaceFile:
 
     @property
     def path(self) -> str:
-        """The local path the location names."""
-        parts = urlsplit(self.location)
-        return unquote(parts.netloc + parts.path) if parts.scheme == "file" else self.location
+        return _local_path(self.location)
 
 
-Namespaces = tuple[LegacyNamespace, ...] | NamespaceFile | None
+@dataclass(frozen=True)
+class NamespaceDirectory:
+    """`namespaces: file:///etc/keto/namespaces`: Keto's legacy namespace files (`{id, name}` in .json, .yaml,
+    .yml or .toml), a directory of them or one."""
+
+    location: str
+
+    @property
+    def path(self) -> str:
+        return _local_path(self.location)
+
+
+Namespaces = tuple[LegacyNamespace, ...] | NamespaceFile | NamespaceDirectory | None
 
 
 @dataclass(frozen=True)
@@ -78,10 +95,12 @@ def build_namespaces(raw: Any, source: Source, problems: list[ConfigProblem]) ->
             problems.append(ConfigProblem(source.name, source.line("namespaces.location"), "namespaces.location",
                                           f"expected a file:// URL of an OPL file, got {found.location!r}"))
         return found
+    if isinstance(raw, str) and raw.startswith("file://"):
+        return NamespaceDirectory(raw)
     problems.append(ConfigProblem(
         source.name, source.line("namespaces"), "namespaces",
-        "expected a list of {id, name} or {location: file://...namespaces.keto.ts}; a directory of legacy "
-        "namespace files is not supported"))
+        "expected a list of {id, name}, a file:// URL of a directory of namespace files, or "
+        f"{{location: file://...namespaces.keto.ts}}, got {raw!r}"))
     return None
 
 

@@ -1,12 +1,17 @@
-"""The configured namespaces by name: from the legacy list, or from an OPL file (parsed once; a reload builds a
-new `NamespaceSet` and swaps it in whole)."""
+"""The configured namespaces by name: from the legacy list, Keto's legacy namespace files, or an OPL file (parsed
+once; a reload builds a new `NamespaceSet` and swaps it in whole)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import json
+import tomllib
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
-from gatekeeper.config.permissions import LegacyNamespace, NamespaceFile, Namespaces
+import yaml
+
+from gatekeeper.config.permissions import LegacyNamespace, NamespaceDirectory, NamespaceFile, Namespaces
 from gatekeeper.errors import BadRequest, NotFound
 from gatekeeper.permissions.ast import Namespace, Relation
 from gatekeeper.permissions.opl import parse, syntax_errors
@@ -14,7 +19,7 @@ from gatekeeper.permissions.opl_lexer import OplSyntaxError
 
 
 class NamespaceFileError(Exception):
-    """The OPL file cannot be read or has problems: (`file:line:column` or `file`, message) each."""
+    """A namespace file cannot be read or has problems: (`file:line:column` or `file`, message) each."""
 
     def __init__(self, path: str, problems: list[tuple[str, str]]) -> None:
         self.path, self.problems = path, problems
@@ -58,6 +63,8 @@ def load_namespaces(config: Namespaces) -> NamespaceSet:
         return NamespaceSet(())
     if isinstance(config, NamespaceFile):
         return read_opl_file(config.path)
+    if isinstance(config, NamespaceDirectory):
+        return read_namespace_files(config.path)
     return NamespaceSet(Namespace(entry.name) for entry in config if isinstance(entry, LegacyNamespace))
 
 
@@ -70,3 +77,41 @@ def read_opl_file(path: str) -> NamespaceSet:
     if errors:
         raise NamespaceFileError(path, [(f"{path}:{e.start.line}:{e.start.column}", e.message) for e in errors])
     return NamespaceSet(parse(text))
+
+
+PARSERS: dict[str, Callable[[str], Any]] = {".json": json.loads, ".yaml": yaml.safe_load, ".yml": yaml.safe_load,
+                                            ".toml": tomllib.loads}
+"""Keto's namespace file formats, by extension (files with any other are skipped, as Keto does)."""
+
+
+def namespace_files(path: str) -> list[Path]:
+    """The namespace files at `path`: the file itself, or a directory's files with a known extension, by name."""
+    target = Path(path)
+    if not target.is_dir():
+        return [target]
+    return sorted(f for f in target.iterdir() if f.suffix in PARSERS and f.is_file())
+
+
+def read_namespace_files(path: str) -> NamespaceSet:
+    """Keto's legacy namespace files (`{id, name}` each, no rewrites); a problem names its file."""
+    names: dict[str, Path] = {}
+    problems: list[tuple[str, str]] = []
+    for file in namespace_files(path):
+        try:
+            document = PARSERS.get(file.suffix, yaml.safe_load)(file.read_text(encoding="utf-8"))
+        except OSError as exc:
+            problems.append((str(file), f"cannot read: {exc.strerror}"))
+            continue
+        except (ValueError, yaml.YAMLError) as exc:  # json, toml and yaml parse errors
+            problems.append((str(file), f"not a namespace file: {exc}"))
+            continue
+        name = document.get("name") if isinstance(document, dict) else None
+        if not isinstance(name, str) or not name:
+            problems.append((str(file), "expected a namespace {id, name} with a non-empty name"))
+        elif name in names:
+            problems.append((str(file), f"namespace {name!r} is also defined in {names[name]}"))
+        else:
+            names[name] = file
+    if problems:
+        raise NamespaceFileError(path, problems)
+    return NamespaceSet(Namespace(name) for name in names)

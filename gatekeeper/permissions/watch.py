@@ -1,5 +1,6 @@
-"""Keeps the namespaces current: an OPL file is polled and re-read when it changes (inode, mtime or size); a
-broken version is logged with file:line:column and the last good namespaces stay in use."""
+"""Keeps the namespaces current: an OPL file or Keto's namespace files (a directory of them or one) are polled
+and re-read when they change (inode, mtime or size of each file; files added or removed); a broken version is
+logged with file (and line:column) and the last good namespaces stay in use."""
 
 from __future__ import annotations
 
@@ -7,14 +8,15 @@ import asyncio
 import contextlib
 import logging
 import os
+from collections.abc import Callable, Hashable
 
 from gatekeeper.permissions.metrics import PermissionMetrics
-from gatekeeper.permissions.namespaces import NamespaceFileError, NamespaceSet, read_opl_file
+from gatekeeper.permissions.namespaces import NamespaceFileError, NamespaceSet, namespace_files, read_opl_file
 
 log = logging.getLogger("gatekeeper.permissions")
 
 
-def _signature(path: str) -> tuple[int, int, int] | None:
+def _file_signature(path: str) -> tuple[int, int, int] | None:
     try:
         st = os.stat(path)  # follows symlinks: a swapped ConfigMap ..data target changes inode and mtime
     except OSError:
@@ -22,12 +24,19 @@ def _signature(path: str) -> tuple[int, int, int] | None:
     return (st.st_ino, st.st_mtime_ns, st.st_size)
 
 
+def _signature(path: str) -> Hashable:
+    """What changes when the file, or a file of the directory, changes, appears or goes."""
+    return tuple((str(file), _file_signature(str(file))) for file in namespace_files(path))
+
+
 class NamespaceWatcher:
-    """The current namespaces (`current()`), and for an OPL file a poller (a service: start/stop)."""
+    """The current namespaces (`current()`), and for namespace files a poller (a service: start/stop) that reads
+    `path` with `read`."""
 
     def __init__(self, initial: NamespaceSet, path: str | None, interval: float = 1.0,
-                 metrics: PermissionMetrics | None = None) -> None:
-        self._current, self._path, self._interval, self._metrics = initial, path, interval, metrics
+                 metrics: PermissionMetrics | None = None,
+                 read: Callable[[str], NamespaceSet] = read_opl_file) -> None:
+        self._current, self._path, self._interval, self._metrics, self._read = initial, path, interval, metrics, read
         self._seen = _signature(path) if path else None
         self._task: asyncio.Task[None] | None = None
 
@@ -53,7 +62,7 @@ class NamespaceWatcher:
             return False
         self._seen = signature
         try:
-            self._current = read_opl_file(self._path)
+            self._current = self._read(self._path)
         except NamespaceFileError as exc:
             for where, message in exc.problems:
                 log.error("namespaces not reloaded: %s: %s", where, message)

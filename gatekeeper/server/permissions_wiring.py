@@ -10,7 +10,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from gatekeeper.config import Config, ConfigError, ConfigProblem
-from gatekeeper.config.permissions import NamespaceFile
+from gatekeeper.config.permissions import NamespaceDirectory, NamespaceFile
 from gatekeeper.errors import GatekeeperError
 from gatekeeper.http.keto.services import PermissionServices
 from gatekeeper.permissions.cache import CheckCache
@@ -18,7 +18,13 @@ from gatekeeper.permissions.check import CheckEngine
 from gatekeeper.permissions.expand import ExpandEngine
 from gatekeeper.permissions.metrics import PermissionMetrics
 from gatekeeper.permissions.model import tuple_from_json
-from gatekeeper.permissions.namespaces import NamespaceFileError, NamespaceSet, load_namespaces
+from gatekeeper.permissions.namespaces import (
+    NamespaceFileError,
+    NamespaceSet,
+    load_namespaces,
+    read_namespace_files,
+    read_opl_file,
+)
 from gatekeeper.permissions.pagination import PageTokens
 from gatekeeper.permissions.tuples import RelationTuples
 from gatekeeper.permissions.watch import NamespaceWatcher
@@ -32,7 +38,7 @@ def load_model(config: Config) -> NamespaceSet:
     try:
         return load_namespaces(config.namespaces)
     except NamespaceFileError as exc:
-        path = "namespaces.location"
+        path = "namespaces" if isinstance(config.namespaces, NamespaceDirectory) else "namespaces.location"
         raise ConfigError([ConfigProblem(where, None, path, message) for where, message in exc.problems]) from None
 
 
@@ -114,9 +120,11 @@ def build_permissions(config: Config, store: Store, metrics: PermissionMetrics |
                       changes: TupleChangeBroadcast | None = None) -> PermissionServices:
     """The Keto services; with `changes`, checks are cached (`limit.check_cache_ttl`) and tuple writes announced."""
     namespaces = load_model(config)
-    location = config.namespaces.path if isinstance(config.namespaces, NamespaceFile) else None
-    strict = isinstance(config.namespaces, NamespaceFile) and config.namespaces.experimental_strict_mode
-    watcher = NamespaceWatcher(namespaces, location, float(config.access_rules.watch_interval) or 1.0, metrics)
+    files = config.namespaces if isinstance(config.namespaces, NamespaceFile | NamespaceDirectory) else None
+    strict = isinstance(files, NamespaceFile) and files.experimental_strict_mode
+    read = read_namespace_files if isinstance(files, NamespaceDirectory) else read_opl_file
+    watcher = NamespaceWatcher(namespaces, files.path if files else None,
+                               float(config.access_rules.watch_interval) or 1.0, metrics, read)
     current = watcher.current
     return PermissionServices(
         namespaces=current, tuples=RelationTuples(store, current, PageTokens(_page_keys(config)), changes),

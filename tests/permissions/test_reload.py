@@ -1,5 +1,5 @@
-"""The OPL file is watched: a changed model is used without a restart; a broken one is logged and the last good
-model stays in use."""
+"""The OPL file and Keto's namespace files are watched: a changed model is used without a restart; a broken one is
+logged and the last good model stays in use."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from gatekeeper.config import Config
+from gatekeeper.config import Config, ConfigError
+from gatekeeper.server.permissions_wiring import load_model
 from tests.support.servers import running_gatekeeper
 
 
@@ -46,3 +47,36 @@ async def test_a_changed_opl_file_is_used_and_a_broken_one_is_not(make_config: C
         await eventually(lambda: logged(caplog, "namespace 'Nobody' was not declared"), True)
         assert await names(client, gk.api) == ["User", "Team"]
         assert any(f"{opl}:3:22:" in r.getMessage() for r in caplog.records)
+
+
+async def test_a_directory_of_keto_namespace_files_is_read_and_watched(make_config: Callable[..., Config],
+                                                                       tmp_path: Path,
+                                                                       caplog: pytest.LogCaptureFixture) -> None:
+    """Keto's `namespaces: file:///dir`: legacy `{id, name}` files in JSON, YAML or TOML; one added, changed
+    or removed is seen without a restart, a broken one is logged (its file named) and the last good set stays."""
+    (tmp_path / "files.json").write_text('{"id": 1, "name": "files"}')
+    (tmp_path / "groups.yaml").write_text("id: 2\nname: groups\n")
+    (tmp_path / "README.md").write_text("not a namespace")  # another extension: skipped, as Keto
+    config = make_config({"namespaces": f"file://{tmp_path}", "access_rules": {"watch_interval": "50ms"}})
+    async with running_gatekeeper(config) as gk, httpx.AsyncClient() as client:
+        assert await names(client, gk.api) == ["files", "groups"]
+        r = await client.put(f"{gk.admin}/admin/relation-tuples", json={
+            "namespace": "files", "object": "memo", "relation": "anything", "subject_id": "ada"})
+        assert r.status_code == 201, r.text
+        (tmp_path / "teams.toml").write_text('id = 3\nname = "teams"\n')
+        await eventually(lambda: names(client, gk.api), ["files", "groups", "teams"])
+        (tmp_path / "groups.yaml").unlink()
+        await eventually(lambda: names(client, gk.api), ["files", "teams"])
+        (tmp_path / "teams.toml").write_text('name = [')
+        await eventually(lambda: logged(caplog, f"{tmp_path / 'teams.toml'}: not a namespace file"), True)
+        assert await names(client, gk.api) == ["files", "teams"]
+
+
+def test_a_broken_namespace_file_stops_start_up_naming_the_file(make_config: Callable[..., Config],
+                                                                tmp_path: Path) -> None:
+    (tmp_path / "files.json").write_text('{"id": 1}')
+    config = make_config({"namespaces": f"file://{tmp_path}"})
+    with pytest.raises(ConfigError) as raised:
+        load_model(config)
+    assert f"{tmp_path / 'files.json'}" in str(raised.value)
+    assert "non-empty name" in str(raised.value)
