@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 from gatekeeper.access.global_config import check_global_config
 from gatekeeper.config import Config, ConfigPaths, load_config
 from gatekeeper.config.dsn import Dsn
-from gatekeeper.server.extensions import Extensions, KeyWiring, OtelFactory, keys_enabled
+from gatekeeper.server.optional_parts import KeyWiring, OptionalParts, OtelFactory, keys_enabled
 from gatekeeper.server.permissions_wiring import load_model
 from gatekeeper.store import Store, new_store
 
@@ -82,10 +82,10 @@ def load_checked(paths: ConfigPaths, *, dev: bool) -> Config:
     return config
 
 
-def extensions(config: Config) -> Extensions:
+def optional_parts(config: Config) -> OptionalParts:
     """The server's optional parts `config` asks for, each imported only then: a server without them never loads
     their libraries."""
-    return Extensions(otel=otel_factory(config), keys=key_wiring(config))
+    return OptionalParts(otel=otel_factory(config), keys=key_wiring(config))
 
 
 def otel_factory(config: Config) -> OtelFactory | None:

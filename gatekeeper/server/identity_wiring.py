@@ -39,7 +39,7 @@ from gatekeeper.identity.whoami import Whoami
 from gatekeeper.jwks import JwksCache
 from gatekeeper.observe import Metrics
 from gatekeeper.observe.tracing import Tracer
-from gatekeeper.server.extensions import ExtensionMissing, KeyMethods, KeyWiring, keys_enabled
+from gatekeeper.server.optional_parts import KeyMethods, KeyWiring, PartMissing, keys_enabled
 from gatekeeper.store import Store
 
 log = logging.getLogger("gatekeeper.identity")
@@ -97,7 +97,7 @@ async def build_identity(config: Config, store: Store, http: httpx.AsyncClient, 
     """`jwks`: the key sets the session tokenizer signs with (shared with the access domain); `keys`: builds the
     passkey and webauthn methods (needed when one is enabled)."""
     if keys is None and keys_enabled(config):
-        raise ExtensionMissing("the passkey or webauthn method is enabled but its wiring was not handed to the server")
+        raise PartMissing("the passkey or webauthn method is enabled but its wiring was not handed to the server")
     ctx = await build_context(config, store, http, metrics, tracer)
     _warn_unsupported(ctx)
     courier = build_courier(config, store, metrics, store_connected, tracer)

@@ -1,4 +1,4 @@
-"""The passkey and webauthn methods, built for the flows. Only `cli.runtime.extensions` imports this module, and
+"""The passkey and webauthn methods, built for the flows. Only `cli.runtime.optional_parts` imports this module, and
 only when one of them is enabled: it is what loads py_webauthn."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from gatekeeper.identity.strategies.passkey import PasskeyStrategy
 from gatekeeper.identity.strategies.passkey_settings import PasskeySettings
 from gatekeeper.identity.strategies.webauthn import WebauthnSecondFactor, WebauthnStrategy
 from gatekeeper.identity.strategies.webauthn_settings import WebauthnSettings
-from gatekeeper.server.extensions import KeyMethods
+from gatekeeper.server.optional_parts import KeyMethods
 
 
 def build_keys(ctx: IdentityContext) -> KeyMethods:

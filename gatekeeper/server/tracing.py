@@ -7,7 +7,7 @@ import logging
 from gatekeeper.config import Config
 from gatekeeper.observe import Metrics
 from gatekeeper.observe.tracing import NoTracer, Tracer
-from gatekeeper.server.extensions import ExtensionMissing, OtelFactory
+from gatekeeper.server.optional_parts import OtelFactory, PartMissing
 from gatekeeper.store import Store
 from gatekeeper.store.traced import traced_queries
 
@@ -20,7 +20,7 @@ def build_tracer(config: Config, otel: OtelFactory | None) -> Tracer:
     tracing = config.tracing
     if tracing.exported:
         if otel is None:
-            raise ExtensionMissing("tracing.provider is otel but no OpenTelemetry tracer was handed to the server")
+            raise PartMissing("tracing.provider is otel but no OpenTelemetry tracer was handed to the server")
         otlp = tracing.providers.otlp
         log.info("tracing: spans are exported over OTLP/HTTP", extra={
             "server_url": otlp.server_url, "insecure": otlp.insecure, "sampling_ratio": otlp.sampling.sampling_ratio})

@@ -1,6 +1,6 @@
 """The parts of a server whose libraries are heavy and that only some configs ask for: the OpenTelemetry tracer
 (`tracing.provider: otel`, the OTel SDK and protobuf) and the passkey and webauthn methods (py_webauthn). A command
-in cli/ imports them only when the config asks for them and hands them to the composition root as `Extensions`,
+in cli/ imports them only when the config asks for them and hands them to the composition root as `OptionalParts`,
 so a server without them never loads those libraries (tens of MiB of modules in every worker)."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from gatekeeper.identity.ports import LoginMethod, RegistrationMethod, SettingsM
 from gatekeeper.observe.tracing import Tracer
 
 
-class ExtensionMissing(RuntimeError):
+class PartMissing(RuntimeError):
     """The config asks for a part the command did not hand to the server (a mistake of the command, not the
     user's)."""
 
@@ -36,7 +36,7 @@ KeyWiring = Callable[[IdentityContext], KeyMethods]  # server.key_wiring.build_k
 
 
 @dataclass(frozen=True)
-class Extensions:
+class OptionalParts:
     otel: OtelFactory | None = None
     keys: KeyWiring | None = None
 
