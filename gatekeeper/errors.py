@@ -1,4 +1,5 @@
-"""The one exception tree and Kratos' error envelope (`envelope`); `http/errors.py` maps the tree to responses.
+"""The one exception tree and Kratos' error envelope (`envelope`, read back by `envelope_error`); `http/errors.py`
+maps the tree to responses.
 
     GatekeeperError (500, "internal_server_error"?)
     ├── BadRequest (400)                   malformed input the client can fix
@@ -20,6 +21,7 @@
 
 from __future__ import annotations
 
+import json
 from http import HTTPStatus
 from typing import Any, ClassVar
 
@@ -35,6 +37,23 @@ def envelope(status: int, message: str, *, error_id: str | None = None, reason: 
     if details:
         error["details"] = details
     return {"error": error}
+
+
+def envelope_error(body: str) -> dict[str, Any] | None:
+    """The `error` member of the envelope an answer's `body` holds (Kratos' and every Ory API's); None when the
+    body is not one."""
+    try:
+        error = json.loads(body)["error"]
+    except (ValueError, KeyError, TypeError):
+        return None
+    return error if isinstance(error, dict) else None
+
+
+def envelope_reason(body: str) -> str:
+    """Why an answer failed, for a person to read: its envelope's reason (else its message), or the start of a body
+    that is no envelope."""
+    error = envelope_error(body)
+    return body[:200] if error is None else str(error.get("reason") or error.get("message"))
 
 
 def error_json(exc: GatekeeperError) -> dict[str, Any]:

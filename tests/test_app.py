@@ -198,6 +198,7 @@ SLOW_SERVER = textwrap.dedent("""
     from starlette.applications import Starlette
     from starlette.responses import PlainTextResponse
     from starlette.routing import Mount, Route
+    from gatekeeper.cli.runtime import optional_parts
     from gatekeeper.config import load_config
     from gatekeeper.observe import configure_logging
     from gatekeeper.server.container import build
@@ -207,7 +208,7 @@ SLOW_SERVER = textwrap.dedent("""
     async def main():
         config = load_config(sys.argv[1])
         configure_logging(config.log)
-        container = await build(config)
+        container = await build(config, optional_parts(config))
 
         async def slow(request):
             print("slow request started", flush=True)

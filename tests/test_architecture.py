@@ -1,5 +1,6 @@
 """The wiring rules of DESIGN.md section 3 that import-linter does not state: every import of a gatekeeper
-module sits at the top of its module, no module reaches into another's private names, and the top-level
+module sits at the top of its module (the commands in cli/ may import what a config asks for late, so a process
+loads only what it runs), no module reaches into another's private names, and the top-level
 packages form no cycle even counting imports made only for type checking."""
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ def test_imports_are_absolute() -> None:
 def test_gatekeeper_modules_are_imported_at_the_top_of_modules_only() -> None:
     late = []
     for name, tree in _modules():
+        if name.startswith("gatekeeper.cli."):
+            continue
         for function in ast.walk(tree):
             if isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
                 late += [f"{name}.{function.name} imports {target}" for target, _ in _imports(function)]

@@ -14,7 +14,7 @@ import httpx
 
 from gatekeeper.cli.runtime import NotMigrated, add_config_option, migrated_store, run_async
 from gatekeeper.config import load_config
-from gatekeeper.errors import GatekeeperError, StoreUnavailable
+from gatekeeper.errors import GatekeeperError, StoreUnavailable, envelope_error
 from gatekeeper.identity.admin import AdminService, Page
 from gatekeeper.observe import Metrics
 from gatekeeper.observe.tracing import NoTracer
@@ -62,11 +62,10 @@ class RemoteIdentities:
 def _ok(resp: httpx.Response) -> Any:
     if resp.status_code < 400:
         return resp.json() if resp.status_code != 204 else None
-    try:
-        err = resp.json()["error"]
-        raise GatekeeperError(str(err.get("message") or f"HTTP {resp.status_code}"), reason=str(err.get("reason", "")))
-    except (ValueError, KeyError, TypeError, AttributeError):
-        raise GatekeeperError(f"HTTP {resp.status_code}: {resp.text[:200]}") from None
+    error = envelope_error(resp.text)
+    if error is None:
+        raise GatekeeperError(f"HTTP {resp.status_code}: {resp.text[:200]}")
+    raise GatekeeperError(str(error.get("message") or f"HTTP {resp.status_code}"), reason=str(error.get("reason", "")))
 
 
 class LocalIdentities:

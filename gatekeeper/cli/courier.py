@@ -10,7 +10,7 @@ import sys
 
 import uvicorn
 
-from gatekeeper.cli.runtime import NotMigrated, add_config_option, ensure_migrated, run_async
+from gatekeeper.cli.runtime import NotMigrated, add_config_option, ensure_migrated, otel_factory, run_async
 from gatekeeper.config import Config, load_config
 from gatekeeper.errors import StoreUnavailable
 from gatekeeper.observe import Metrics, Readiness, configure_logging
@@ -46,7 +46,7 @@ async def watch(config: Config, *, metrics_port: int | None = None) -> int:
     """Deliver until SIGTERM/SIGINT; returns the exit code (1 when the database needs migrations)."""
     metrics = Metrics()
     store = new_store(config.store_dsn)
-    tracer = build_tracer(config)
+    tracer = build_tracer(config, otel_factory(config))
     observe_queries(store, metrics, tracer)
     connected = asyncio.Event()
     courier = build_courier(config, store, metrics, connected, tracer)

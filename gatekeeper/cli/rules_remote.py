@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 
 from gatekeeper.cli.output import go_json
+from gatekeeper.errors import envelope_reason
 
 NO_ENDPOINT = ("Please specify the endpoint url using the --endpoint flag, for more information use "
                "`gatekeeper rules --help`")
@@ -62,15 +63,7 @@ def fetch_and_print(endpoint: str, path: str, params: dict[str, Any], failed: st
         print(f"{failed}cannot reach {endpoint}: {exc or type(exc).__name__}", file=sys.stderr)
         return 1
     if resp.status_code != 200:
-        print(f"{failed}{resp.status_code} {resp.reason_phrase}: {_reason(resp)}", file=sys.stderr)
+        print(f"{failed}{resp.status_code} {resp.reason_phrase}: {envelope_reason(resp.text)}", file=sys.stderr)
         return 1
     print(go_json(resp.json(), indent="\t"))
     return 0
-
-
-def _reason(resp: httpx.Response) -> str:
-    try:
-        error = resp.json()["error"]
-        return str(error.get("reason") or error.get("message"))
-    except (ValueError, KeyError, TypeError, AttributeError):
-        return resp.text[:200]

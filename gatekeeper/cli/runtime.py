@@ -1,5 +1,5 @@
-"""What the commands share: running a coroutine on uvloop, a store connected and checked for migrations, and
-the config checks `serve` and `config check` both apply."""
+"""What the commands share: running a coroutine on uvloop, a store connected and checked for migrations, the
+config checks `serve` and `config check` both apply, and the server's optional parts the config asks for."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 from gatekeeper.access.global_config import check_global_config
 from gatekeeper.config import Config, ConfigPaths, load_config
 from gatekeeper.config.dsn import Dsn
+from gatekeeper.server.optional_parts import KeyWiring, OptionalParts, OtelFactory, keys_enabled
 from gatekeeper.server.permissions_wiring import load_model
 from gatekeeper.store import Store, new_store
 
@@ -80,3 +81,24 @@ def load_checked(paths: ConfigPaths, *, dev: bool) -> Config:
     load_model(config)  # an OPL file's problems, with file:line:column
     return config
 
+
+def optional_parts(config: Config) -> OptionalParts:
+    """The server's optional parts `config` asks for, each imported only then: a server without them never loads
+    their libraries."""
+    return OptionalParts(otel=otel_factory(config), keys=key_wiring(config))
+
+
+def otel_factory(config: Config) -> OtelFactory | None:
+    """The OpenTelemetry tracer (its SDK and protobuf) for `tracing.provider: otel`; None otherwise."""
+    if not config.tracing.exported:
+        return None
+    from gatekeeper.observe.otel import OtelTracer
+    return OtelTracer
+
+
+def key_wiring(config: Config) -> KeyWiring | None:
+    """The passkey and webauthn methods (py_webauthn) when one of them is enabled; None otherwise."""
+    if not keys_enabled(config):
+        return None
+    from gatekeeper.server.key_wiring import build_keys
+    return build_keys

@@ -13,7 +13,7 @@ import signal
 import socket
 import sys
 
-from gatekeeper.cli.runtime import add_config_option, load_checked, run_async
+from gatekeeper.cli.runtime import add_config_option, load_checked, optional_parts, run_async
 from gatekeeper.config import Config
 from gatekeeper.observe import configure_logging, held_logs
 from gatekeeper.server.container import build
@@ -94,7 +94,7 @@ async def _serve_async(config: Config, *, apply_migrations: bool, worker: Worker
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     if worker is None:
-        container = await build(config)
+        container = await build(config, optional_parts(config))
         listeners = build_listeners(container)
         gc.freeze()
         return await serve(container, listeners, apply_migrations=apply_migrations,
@@ -114,7 +114,7 @@ async def _serve_async(config: Config, *, apply_migrations: bool, worker: Worker
         os.close(worker.ready)
 
     sockets = {name: socket.socket(fileno=fd) for name, fd in worker.listeners.items()}
-    container = await build(config)
+    container = await build(config, optional_parts(config))
     listeners = build_listeners(container)
     gc.freeze()
     return await serve(container, listeners, apply_migrations=apply_migrations, sockets=sockets,

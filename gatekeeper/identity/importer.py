@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, TextIO
 
-from gatekeeper.errors import Conflict, GatekeeperError
+from gatekeeper.errors import Conflict, GatekeeperError, envelope_reason
 
 BATCH = 200
 
@@ -140,7 +140,7 @@ class AdminApiTarget:
         try:
             results = resp.json()["identities"]
         except (ValueError, KeyError, TypeError):
-            reason = _reason(resp)
+            reason = envelope_reason(resp.text)
             return [Outcome("failed", f"HTTP {resp.status_code}: {reason}") for _ in bodies]
         out = []
         for r in results:
@@ -151,14 +151,6 @@ class AdminApiTarget:
                 status = "skipped" if err.get("code") == 409 else "failed"
                 out.append(Outcome(status, str(err.get("reason") or err.get("message") or "refused")))
         return out
-
-
-def _reason(resp: Any) -> str:
-    try:
-        err = resp.json()["error"]
-        return str(err.get("reason") or err.get("message"))
-    except (ValueError, KeyError, TypeError):
-        return str(resp.text)[:200]
 
 
 @dataclass

@@ -22,6 +22,7 @@ from gatekeeper.observe.tracing import NoTracer, Tracer
 from gatekeeper.permissions.metrics import PermissionMetrics
 from gatekeeper.server.access_wiring import AccessServices, build_access
 from gatekeeper.server.identity_wiring import IdentityServices, build_identity
+from gatekeeper.server.optional_parts import OptionalParts
 from gatekeeper.server.permissions_wiring import InProcessChecks, TupleChangeBroadcast, build_permissions
 from gatekeeper.server.tracing import build_tracer, observe_queries
 from gatekeeper.store import Store, new_store
@@ -62,16 +63,17 @@ class Container:
         await self.tracer.stop()  # last: the spans of the drained requests and stopped services go out
 
 
-async def build(config: Config) -> Container:
-    """Construct every service in dependency order; nothing runs until `start_services`."""
+async def build(config: Config, parts: OptionalParts) -> Container:
+    """Construct every service in dependency order; nothing runs until `start_services`. `parts`: the parts
+    the config asks for whose libraries load only then (`cli.runtime.optional_parts(config)`)."""
     metrics = Metrics(os.environ.get(MULTIPROCESS_DIR))  # set for the worker processes of serve.workers
     http = httpx.AsyncClient(timeout=5.0)
     store = new_store(config.store_dsn)
-    tracer = build_tracer(config)
+    tracer = build_tracer(config, parts.otel)
     observe_queries(store, metrics, tracer)
     store_connected = asyncio.Event()
     jwks = JwksCache(http)  # one cache of key sets: the id_token mutator and the session tokenizer follow one file
-    identity = await build_identity(config, store, http, metrics, store_connected, jwks, tracer)
+    identity = await build_identity(config, store, http, metrics, store_connected, jwks, tracer, parts.keys)
     sessions = identity.ctx.sessions
     tuple_changes = TupleChangeBroadcast.for_config(config, store)
     permissions = build_permissions(config, store, PermissionMetrics(metrics.registry), tuple_changes)

@@ -34,15 +34,12 @@ from gatekeeper.identity.strategies.code_login import CodeLoginStrategy
 from gatekeeper.identity.strategies.code_mfa import CodeSecondFactor
 from gatekeeper.identity.strategies.code_registration import CodeRegistrationStrategy
 from gatekeeper.identity.strategies.oidc import OidcStrategy
-from gatekeeper.identity.strategies.passkey import PasskeyStrategy
-from gatekeeper.identity.strategies.passkey_settings import PasskeySettings
-from gatekeeper.identity.strategies.webauthn import WebauthnStrategy
-from gatekeeper.identity.strategies.webauthn_settings import WebauthnSettings
 from gatekeeper.identity.tokenizer import SessionTokenizer
 from gatekeeper.identity.whoami import Whoami
 from gatekeeper.jwks import JwksCache
 from gatekeeper.observe import Metrics
 from gatekeeper.observe.tracing import Tracer
+from gatekeeper.server.optional_parts import KeyMethods, KeyWiring, PartMissing, keys_enabled
 from gatekeeper.store import Store
 
 log = logging.getLogger("gatekeeper.identity")
@@ -95,8 +92,12 @@ def build_courier(config: Config, store: Store, metrics: Metrics, store_connecte
 
 
 async def build_identity(config: Config, store: Store, http: httpx.AsyncClient, metrics: Metrics,
-                         store_connected: asyncio.Event, jwks: JwksCache, tracer: Tracer) -> IdentityServices:
-    """`jwks`: the key sets the session tokenizer signs with (shared with the access domain)."""
+                         store_connected: asyncio.Event, jwks: JwksCache, tracer: Tracer,
+                         keys: KeyWiring | None) -> IdentityServices:
+    """`jwks`: the key sets the session tokenizer signs with (shared with the access domain); `keys`: builds the
+    passkey and webauthn methods (needed when one is enabled)."""
+    if keys is None and keys_enabled(config):
+        raise PartMissing("the passkey or webauthn method is enabled but its wiring was not handed to the server")
     ctx = await build_context(config, store, http, metrics, tracer)
     _warn_unsupported(ctx)
     courier = build_courier(config, store, metrics, store_connected, tracer)
@@ -112,19 +113,17 @@ async def build_identity(config: Config, store: Store, http: httpx.AsyncClient, 
     social = await SocialSignIn.build(ctx, http, flow_handlers, metrics.registry) \
         if config.selfservice.methods.oidc.enabled else None
     oidc = [OidcStrategy(social)] if social is not None else []
-    passkey = [PasskeyStrategy(ctx)] if config.selfservice.methods.passkey.enabled else []
-    keys = [WebauthnStrategy(ctx)] if config.selfservice.methods.webauthn.enabled else []
-    settings = SettingsFlows(ctx, verification, methods=[*oidc, *(PasskeySettings(ctx, p) for p in passkey),
-                                                         *(WebauthnSettings(ctx, k) for k in keys)])
+    key = keys(ctx) if keys is not None else KeyMethods()
+    settings = SettingsFlows(ctx, verification, methods=[*oidc, *key.settings])
     code = config.selfservice.methods.code
     passwordless, code_mfa = code.enabled and code.passwordless_enabled, code.enabled and code.mfa_enabled
     code_sender = CodeLoginStrategy(ctx, courier)
     code_login = [code_sender] if passwordless else []
     code_registration = [CodeRegistrationStrategy(ctx, courier)] if passwordless else []
     code_second = [CodeSecondFactor(code_sender)] if code_mfa else []
-    flows = FlowHandlers(login=LoginFlows(ctx, hooks, methods=[*oidc, *passkey, *keys, *code_login],
-                                          second_factors=code_second),
-                         registration=RegistrationFlows(ctx, hooks, methods=[*oidc, *passkey, *keys,
+    flows = FlowHandlers(login=LoginFlows(ctx, hooks, methods=[*oidc, *key.login, *code_login],
+                                          second_factors=[*key.second_factors, *code_second]),
+                         registration=RegistrationFlows(ctx, hooks, methods=[*oidc, *key.registration,
                                                                              *code_registration]),
                          settings=settings,
                          verification=verification, recovery=RecoveryFlows(ctx, courier, web_hooks, settings))

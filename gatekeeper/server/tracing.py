@@ -6,23 +6,25 @@ import logging
 
 from gatekeeper.config import Config
 from gatekeeper.observe import Metrics
-from gatekeeper.observe.otel import OtelTracer
 from gatekeeper.observe.tracing import NoTracer, Tracer
+from gatekeeper.server.optional_parts import OtelFactory, PartMissing
 from gatekeeper.store import Store
 from gatekeeper.store.traced import traced_queries
 
 log = logging.getLogger("gatekeeper")
 
 
-def build_tracer(config: Config) -> Tracer:
-    """OpenTelemetry for `tracing.provider: otel`; otherwise nothing is traced (and a provider gatekeeper does not
-    export to is said once, at start-up)."""
+def build_tracer(config: Config, otel: OtelFactory | None) -> Tracer:
+    """OpenTelemetry (made by `otel`) for `tracing.provider: otel`; otherwise nothing is traced (and a provider
+    gatekeeper does not export to is said once, at start-up)."""
     tracing = config.tracing
     if tracing.exported:
+        if otel is None:
+            raise PartMissing("tracing.provider is otel but no OpenTelemetry tracer was handed to the server")
         otlp = tracing.providers.otlp
         log.info("tracing: spans are exported over OTLP/HTTP", extra={
             "server_url": otlp.server_url, "insecure": otlp.insecure, "sampling_ratio": otlp.sampling.sampling_ratio})
-        return OtelTracer(tracing)
+        return otel(tracing)
     if tracing.provider:
         log.warning("tracing.provider %r is accepted but gatekeeper exports traces over OTLP only: no spans are sent "
                     "(set tracing.provider: otel and point tracing.providers.otlp.server_url at a collector)",

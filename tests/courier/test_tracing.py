@@ -8,6 +8,7 @@ from collections.abc import Callable
 from gatekeeper.config import Config
 from gatekeeper.identity.courier import Courier
 from gatekeeper.observe import Metrics
+from gatekeeper.observe.otel import OtelTracer
 from gatekeeper.server.tracing import build_tracer, observe_queries
 from gatekeeper.store import Store
 from tests.courier.conftest import VERIFY, running, settled
@@ -22,7 +23,7 @@ async def test_a_delivery_is_a_span_with_its_store_statements_beneath_it(
     config = make_config({
         "courier": {"smtp": {"connection_uri": sink.uri(query="disable_starttls=true")}, "worker": FAST_WORKER},
         "tracing": {"provider": "otel", "providers": {"otlp": {"server_url": server_url, "insecure": True}}}})
-    tracer = build_tracer(config)
+    tracer = build_tracer(config, OtelTracer)
     observe_queries(store, Metrics(), tracer)
     courier = Courier(config, store, tracer=tracer)
     async with running(courier):

@@ -12,6 +12,7 @@ from typing import Any
 import uvicorn
 from starlette.types import ASGIApp
 
+from gatekeeper.cli.runtime import optional_parts
 from gatekeeper.config import Config
 from gatekeeper.server.container import Container, build
 from gatekeeper.server.listeners import LISTENERS, build_listeners
@@ -83,7 +84,7 @@ async def running_gatekeeper(config: Config, *, migrate: bool = True,
     Pass `sockets` (from `free_socket()`) when the config must name the listeners' URLs (base_url).
     """
     sockets = {name: (sockets or {}).get(name) or free_socket() for name in LISTENERS}
-    container = await build(config)
+    container = await build(config, optional_parts(config))
     stop = asyncio.Event()
     task = asyncio.create_task(serve(container, build_listeners(container), apply_migrations=migrate,
                                      sockets=sockets, stop=stop))

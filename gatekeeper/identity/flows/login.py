@@ -19,7 +19,6 @@ from gatekeeper.identity.ports import IdentifiedLoginMethod, LoginMethod
 from gatekeeper.identity.strategies import IdentifierFirstStrategy, PasswordStrategy
 from gatekeeper.identity.strategies.lookup import LookupStrategy
 from gatekeeper.identity.strategies.totp import TotpStrategy
-from gatekeeper.identity.strategies.webauthn import WebauthnSecondFactor, WebauthnStrategy
 from gatekeeper.identity.ui import sort_login
 from gatekeeper.store.identities import IdentityRecord
 
@@ -45,7 +44,7 @@ class LoginFlows(FlowHandler):
     def __init__(self, ctx: IdentityContext, hooks: FlowHooks, *, methods: Sequence[LoginMethod] = (),
                  second_factors: Sequence[Any] = ()) -> None:
         """`hooks` run before a session is issued; `methods`: further first factors besides the password (oidc);
-        `second_factors`: further second factors besides TOTP and lookup codes (code)."""
+        `second_factors`: further second factors besides TOTP and lookup codes (security keys, code)."""
         cfg = ctx.config.selfservice.flows.login
         super().__init__(ctx, float(cfg.lifespan), hooks.web)
         self.hooks = hooks
@@ -58,10 +57,8 @@ class LoginFlows(FlowHandler):
             self.strategies.insert(0, self.identifier_first)
         enabled = ctx.config.selfservice.methods
         # second factors (aal=aal2 flows), as Kratos' PopulateLoginMethodSecondFactor strategies
-        keys = enabled.webauthn.enabled and not enabled.webauthn.config.passwordless
         self.second_factors: list[Any] = [s for s, on in ((TotpStrategy(ctx), enabled.totp.enabled),
-                                                          (LookupStrategy(ctx), enabled.lookup_secret.enabled),
-                                                          (WebauthnSecondFactor(WebauthnStrategy(ctx)), keys)) if on]
+                                                          (LookupStrategy(ctx), enabled.lookup_secret.enabled)) if on]
         self.second_factors.extend(second_factors)
         self.code_mfa = enabled.code.mfa_enabled
         self.methods = tuple(methods)

@@ -32,6 +32,7 @@ from gatekeeper.identity.webauthn.relying_party import (
     RelyingParty,
     Unreadable,
     answer_bytes,
+    new_entry,
     parse_answer,
 )
 from gatekeeper.store.identities import CredentialRecord, IdentityRecord
@@ -172,7 +173,7 @@ async def sign_up(ctx: IdentityContext, rp: RelyingParty, flow: Flow, schema: Id
     ceremony = await spend(ctx, flow, ceremony_key, renew)
     verified = verified_registration(rp, answer, ceremony if ceremony and ceremony.user_id else None)
     assert ceremony is not None
-    config = {"credentials": [credentials.new_entry(verified, passwordless=True, display_name=display_name)],
+    config = {"credentials": [new_entry(verified, passwordless=True, display_name=display_name)],
               "user_handle": credentials.b64(ceremony.user_id.encode())}
     ident = ctx.identities.new(schema, traits, {cred_type: config})
     ident.credentials[cred_type].identifiers = identifiers(traits, ceremony)

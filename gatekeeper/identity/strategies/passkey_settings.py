@@ -20,8 +20,8 @@ from gatekeeper.identity.strategies.keys import (
 )
 from gatekeeper.identity.strategies.passkey import CEREMONY, PasskeyStrategy, display_name_of
 from gatekeeper.identity.ui import Group
-from gatekeeper.identity.webauthn import credentials
 from gatekeeper.identity.webauthn.credentials import StoredKey
+from gatekeeper.identity.webauthn.relying_party import new_entry
 from gatekeeper.identity.webauthn.script import script_node
 from gatekeeper.store.identities import IdentityRecord
 
@@ -66,6 +66,6 @@ class PasskeySettings(KeySettings):
         ceremony = await spend(self.ctx, flow, CEREMONY, lambda f: None)
         verified = verified_registration(self.rp, answer, ceremony if ceremony and ceremony.user_id else None)
         assert ceremony is not None
-        await add_key(self.ctx, ident, self.id, credentials.new_entry(verified, passwordless=True),
+        await add_key(self.ctx, ident, self.id, new_entry(verified, passwordless=True),
                       ceremony.user_id, [ceremony.user_id])
         return True

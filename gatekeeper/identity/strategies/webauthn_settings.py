@@ -12,8 +12,8 @@ from gatekeeper.identity.strategies.common import text_field
 from gatekeeper.identity.strategies.keys import KeySettings, add_key, spend, upsert, verified_registration
 from gatekeeper.identity.strategies.webauthn import CEREMONY, MAX_NAME, WebauthnStrategy, options_trigger
 from gatekeeper.identity.ui import Group, input_node
-from gatekeeper.identity.webauthn import credentials
 from gatekeeper.identity.webauthn.credentials import StoredKey
+from gatekeeper.identity.webauthn.relying_party import new_entry
 from gatekeeper.identity.webauthn.script import script_node
 from gatekeeper.store.identities import IdentityRecord
 
@@ -60,6 +60,6 @@ class WebauthnSettings(KeySettings):
             if not identifiers:
                 flow.add_message(text.identifier_missing())
                 raise ValidationFailed()
-        entry = credentials.new_entry(verified, passwordless=self.passwordless, display_name=name)
+        entry = new_entry(verified, passwordless=self.passwordless, display_name=name)
         await add_key(self.ctx, ident, self.id, entry, ident.id, identifiers)
         return True

@@ -6,13 +6,9 @@ encoding of `[]byte`)."""
 from __future__ import annotations
 
 import base64
-import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
-
-from webauthn.helpers.structs import CredentialDeviceType
-from webauthn.registration.verify_registration_response import VerifiedRegistration
 
 from gatekeeper.store.identities import IdentityRecord
 
@@ -43,22 +39,6 @@ class StoredKey:
     def hex_id(self) -> str:
         """The id as Kratos' remove buttons carry it (`%x`)."""
         return self.id.hex()
-
-
-def new_entry(verified: VerifiedRegistration, *, passwordless: bool, display_name: str = "") -> dict[str, Any]:
-    """The list entry for a verified registration."""
-    return {
-        "id": b64(verified.credential_id), "public_key": b64(verified.credential_public_key),
-        "attestation_type": str(verified.fmt.value if hasattr(verified.fmt, "value") else verified.fmt),
-        "authenticator": {"aaguid": b64(uuid.UUID(verified.aaguid).bytes), "sign_count": verified.sign_count,
-                          "clone_warning": False},
-        "display_name": display_name,
-        "added_at": datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
-        "is_passwordless": passwordless,
-        "flags": {"user_present": True, "user_verified": verified.user_verified,
-                  "backup_eligible": verified.credential_device_type == CredentialDeviceType.MULTI_DEVICE,
-                  "backup_state": verified.credential_backed_up},
-    }
 
 
 def keys(config: dict[str, Any] | None) -> list[StoredKey]:

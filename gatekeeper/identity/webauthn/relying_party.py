@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import json
 import secrets
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -27,6 +29,7 @@ from webauthn.helpers.exceptions import WebAuthnException
 from webauthn.helpers.structs import (
     AuthenticatorAttachment,
     AuthenticatorSelectionCriteria,
+    CredentialDeviceType,
     PublicKeyCredentialDescriptor,
     ResidentKeyRequirement,
     UserVerificationRequirement,
@@ -34,6 +37,7 @@ from webauthn.helpers.structs import (
 from webauthn.registration.verify_registration_response import VerifiedRegistration
 
 from gatekeeper.config.webauthn import RelyingParty as RelyingPartyConfig
+from gatekeeper.identity.webauthn.credentials import b64
 
 TIMEOUT_MS = 300_000  # as go-webauthn: conditional UI waits for the user to pick a passkey
 
@@ -151,3 +155,19 @@ def answer_bytes(answer: dict[str, Any], *path: str) -> bytes:
 
 
 _ALNUM = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+
+
+def new_entry(verified: VerifiedRegistration, *, passwordless: bool, display_name: str = "") -> dict[str, Any]:
+    """The list entry for a verified registration."""
+    return {
+        "id": b64(verified.credential_id), "public_key": b64(verified.credential_public_key),
+        "attestation_type": str(verified.fmt.value if hasattr(verified.fmt, "value") else verified.fmt),
+        "authenticator": {"aaguid": b64(uuid.UUID(verified.aaguid).bytes), "sign_count": verified.sign_count,
+                          "clone_warning": False},
+        "display_name": display_name,
+        "added_at": datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
+        "is_passwordless": passwordless,
+        "flags": {"user_present": True, "user_verified": verified.user_verified,
+                  "backup_eligible": verified.credential_device_type == CredentialDeviceType.MULTI_DEVICE,
+                  "backup_state": verified.credential_backed_up},
+    }
