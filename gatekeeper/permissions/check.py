@@ -143,36 +143,46 @@ class CheckEngine:
     async def check(self, t: RelationTuple, max_depth: int = 0) -> bool:
         """Whether `t` holds, directly or through the model. An unknown namespace (of the object or of a subject
         set) is simply not allowed, as Keto's check endpoints answer; BadRequest for a relation the model lacks."""
-        if self._metrics is None:
+        metrics = self._metrics
+        if metrics is None:
             return await self._check(t, max_depth)
-        start, result = time.perf_counter(), "error"
+        start, counter = time.perf_counter(), metrics.error
         try:
             allowed = await self._check(t, max_depth)
-            result = "allowed" if allowed else "denied"
+            counter = metrics.allowed if allowed else metrics.denied
             return allowed
         finally:
-            self._metrics.checks.labels(result).inc()
-            self._metrics.check_seconds.observe(time.perf_counter() - start)
+            counter.inc()
+            metrics.check_seconds.observe(time.perf_counter() - start)
 
     async def _check(self, t: RelationTuple, max_depth: int) -> bool:
         namespaces = self._namespaces()
+        depth = effective_depth(max_depth, self._limit.max_read_depth)
+        key = (namespaces, t.namespace, t.object, t.relation, t.subject, depth)  # a reloaded model: new answers
+        if (cached := self._cached(key)) is not None:  # only answers to tuples this model accepted are stored
+            return cached
         subject = t.subject
         if namespaces.get(t.namespace) is None or \
                 isinstance(subject, SubjectSet) and namespaces.get(subject.namespace) is None:
             return False
         namespaces.relation(t.namespace, t.relation)  # a relation the model lacks: 400 before any read
-        depth = effective_depth(max_depth, self._limit.max_read_depth)
         if self._cache is None:
             return await self._run(namespaces, t, depth)
-        key = (namespaces, t, depth)  # a reloaded model is a new NamespaceSet: its answers are its own
-        if (cached := self._cache.get(key)) is not None:
-            return cached
         flight = (key, self._cache.generation)
         running = self._flights.get(flight)
         if running is None:  # the same question asked again while it runs shares the answer (or the error)
             running = self._flights[flight] = asyncio.ensure_future(self._run(namespaces, t, depth))
             running.add_done_callback(lambda done: self._landed(flight, done))
         return await asyncio.shield(running)
+
+    def _cached(self, key: Hashable) -> bool | None:
+        """The cache's answer to `key` (a lookup counted as a hit or a miss); None without a cache."""
+        if self._cache is None:
+            return None
+        cached = self._cache.get(key)
+        if self._metrics is not None:
+            (self._metrics.cache_miss if cached is None else self._metrics.cache_hit).inc()
+        return cached
 
     def _landed(self, flight: tuple[Hashable, int], done: asyncio.Future[bool]) -> None:
         del self._flights[flight]

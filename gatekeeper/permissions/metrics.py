@@ -1,4 +1,5 @@
-"""Permission metrics on the app's registry: checks by result and their duration, namespace reloads."""
+"""Permission metrics on the app's registry: checks by result and their duration, check-cache lookups, namespace
+reloads. The label values the check path counts are bound once here (a check pays no `labels()` lookup)."""
 
 from __future__ import annotations
 
@@ -14,5 +15,10 @@ class PermissionMetrics:
         self.check_seconds = Histogram("gatekeeper_permission_check_duration_seconds",
                                        "Time of one permission check (all its reads)", buckets=_BUCKETS,
                                        registry=registry)
+        self.cache_lookups = Counter("gatekeeper_permission_check_cache_lookups_total",
+                                     "Check-cache lookups by result (hit: answered from this replica's cache)",
+                                     ["result"], registry=registry)
         self.reloads = Counter("gatekeeper_permission_namespace_reloads_total",
                                "Re-reads of the OPL namespaces file", ["result"], registry=registry)
+        self.allowed, self.denied, self.error = (self.checks.labels(r) for r in ("allowed", "denied", "error"))
+        self.cache_hit, self.cache_miss = (self.cache_lookups.labels(r) for r in ("hit", "miss"))

@@ -108,7 +108,8 @@ class InProcessChecks:
     async def check(self, tuple_json: Mapping[str, Any], max_depth: int = 0) -> bool:
         """As the endpoint answers; a tuple it refuses (its 4xx) is an error, as the HTTP call's would be."""
         try:
-            return await self.engine.check(tuple_from_json(dict(tuple_json)), max_depth)
+            asked = tuple_json if isinstance(tuple_json, dict) else dict(tuple_json)
+            return await self.engine.check(tuple_from_json(asked), max_depth)
         except GatekeeperError as exc:
             if exc.status >= 500:
                 raise

@@ -103,3 +103,19 @@ async def test_a_tuple_written_with_the_cli_reaches_a_running_replica_s_cache(
         while not await check(client, gk.api, "ada"):
             assert time.monotonic() - start < 1.0, "the running replica still answers from its cache after 1 s"
             await asyncio.sleep(0.02)
+
+
+async def test_check_cache_hits_and_misses_are_counted_on_the_metrics_listener(
+        make_config: Callable[..., Config]) -> None:
+    config = make_config({"namespaces": {"location": f"file://{OPL}"}, "limit": {"check_cache_ttl": "1h"}})
+    async with running_gatekeeper(config) as gk, httpx.AsyncClient() as client:
+        await broadcast_ready(gk)
+        assert await check(client, gk.api, "ada") is False  # computed: a miss
+        assert await check(client, gk.api, "ada") is False  # the cached answer: a hit
+        r = await client.put(f"{gk.admin}/admin/relation-tuples", json={
+            "namespace": "Group", "object": "devs", "relation": "members", "subject_id": "ada"})
+        assert r.status_code == 201, r.text
+        assert await check(client, gk.api, "ada") is True  # the write cleared the cache: a miss again
+        metrics = (await client.get(f"{gk.metrics}/metrics")).text
+    assert 'gatekeeper_permission_check_cache_lookups_total{result="hit"} 1.0' in metrics
+    assert 'gatekeeper_permission_check_cache_lookups_total{result="miss"} 2.0' in metrics

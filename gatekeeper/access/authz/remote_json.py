@@ -48,12 +48,12 @@ class RemoteJson:
     async def authorize(self, session: AuthSession) -> None:
         try:
             payload = self.payload.render(session.template_data())
-            json.loads(payload)
+            tuple_json = json.loads(payload)
         except (TemplateError, ValueError) as exc:
             raise GatekeeperError(reason=f"the remote_json payload is not valid JSON: {exc}") from None
         if self.local is None:
             await remote_call.call(session, self.cfg, self.deps, self.headers, payload.encode(), "application/json")
-        elif not await self.local.check(json.loads(payload), self.max_depth):
+        elif not await self.local.check(tuple_json, self.max_depth):
             raise Forbidden("Access credentials are not sufficient to access this resource",
                             reason="the permission check denied the request")
 
