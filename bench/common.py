@@ -109,6 +109,12 @@ def fill(template: str, **values: str) -> str:
     return re.sub(r"\$\{([A-Z_]+)\}", sub, template)
 
 
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time process `pid` has used so far (all its threads), from /proc (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @dataclass(frozen=True)
 class WrkResult:
     rps: float

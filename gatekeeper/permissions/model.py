@@ -93,6 +93,11 @@ def complete(query: RelationQuery) -> RelationTuple:
 
 def tuple_from_json(data: Any) -> RelationTuple:
     """A tuple from Keto's JSON body (`subject_id` or `subject_set`); a malformed one is 400."""
+    if type(data) is dict and data.get("subject_set") is None:  # the usual shape: four strings, checked at once
+        get = data.get
+        namespace, object_, relation, subject_id = get("namespace"), get("object"), get("relation"), get("subject_id")
+        if type(namespace) is str and type(object_) is str and type(relation) is str and type(subject_id) is str:
+            return RelationTuple(namespace, object_, relation, subject_id)
     if not isinstance(data, dict):
         raise BadRequest("expected a relation tuple object")
     fields = {}
