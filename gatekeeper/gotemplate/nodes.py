@@ -10,6 +10,7 @@ from gatekeeper.gotemplate.values import NO_VALUE, NoValue, TemplateError, go_st
 
 MAX_DEPTH = 100  # nested {{ template }} calls, as a bound on recursion
 _UNSET: Any = object()  # no value piped into a command
+_ABSENT: Any = object()  # no such attribute
 
 
 class State:
@@ -68,9 +69,10 @@ def attr(value: Any, name: str) -> Any:
         return value.get(name, NO_VALUE)
     if is_missing(value):
         return NO_VALUE
-    if not name[:1].isupper() or not hasattr(value, name):  # Go's exported names only: no Python internals
+    found = getattr(value, name, _ABSENT) if name[:1].isupper() else _ABSENT  # Go's exported names only
+    if found is _ABSENT:
         raise TemplateError(f"can't evaluate field {name} in type {type(value).__name__}")
-    return getattr(value, name)
+    return found
 
 
 def call(fn: Callable[..., Any], name: str, args: list[Any]) -> Any:

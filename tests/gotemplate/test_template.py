@@ -108,3 +108,15 @@ def test_files_parsed_together_call_each_other_by_name() -> None:
     template = compile_files(files, "email.body.gotmpl")
     assert template.render({"Lang": "de", "Name": "Ada"}) == "Hallo Ada"
     assert template.render({"Lang": "en", "Name": "Ada"}) == "Hi"
+
+
+@pytest.mark.parametrize("source", [
+    pytest.param("{{ .N.Nope }}", id="a field of a number, alone"),
+    pytest.param("a\n{{ index .Identity.tags 5 }}", id="a function's failure after text"),
+    pytest.param('a\n{{ .Name "x" }} b', id="an argument to a field that is no method"),
+    pytest.param("a\n{{ if .N }}{{ len .N }}{{ end }}", id="inside an if"),
+])
+def test_execution_errors_name_the_template_and_the_line(source: str) -> None:
+    with pytest.raises(TemplateError) as caught:
+        compile_template(source, name="email.body.gotmpl").render(DATA)
+    assert str(caught.value).startswith(f"email.body.gotmpl:{source.count(chr(10)) + 1}: ")
