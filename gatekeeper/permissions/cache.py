@@ -1,17 +1,23 @@
 """This replica's recent check answers (`limit.check_cache_ttl`, `limit.check_cache_size`).
 
-An answer is kept for the TTL, the least recently used going first beyond the size. Any tuple write clears the
-whole cache: on this replica at once (`RelationTuples`), on the others when the announcement reaches them (the
-composition root carries it over the store's revocation broadcast, under a second on PostgreSQL's LISTEN/NOTIFY
-and within the polling interval otherwise); a broadcast that cannot be read clears it too (fail closed). A check
-that started before a clear does not store its answer, which may predate the write. Errors are never cached.
+An answer is kept for the TTL less up to a fifth at random (answers computed together, as after a clear, then
+expire spread out instead of all at once), the least recently used going first beyond the size. Any tuple write
+clears the whole cache: on this replica at once (`RelationTuples`), on the others when the announcement reaches
+them (the composition root carries it over the store's revocation broadcast, under a second on PostgreSQL's
+LISTEN/NOTIFY and within the polling interval otherwise); a broadcast that cannot be read clears it too (fail
+closed). A check that started before a clear does not store its answer, which may predate the write. Errors are
+never cached.
 """
 
 from __future__ import annotations
 
+import random
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
+
+JITTER = 0.2
+"""The share of the TTL an answer may expire early."""
 
 
 class CheckCache:
@@ -35,7 +41,7 @@ class CheckCache:
         """Keep an answer computed since `generation` (dropped when a clear came in between)."""
         if generation != self.generation or self._ttl <= 0:
             return
-        self._entries[key] = (self._clock() + self._ttl, allowed)
+        self._entries[key] = (self._clock() + self._ttl * (1 - JITTER * random.random()), allowed)  # noqa: S311
         self._entries.move_to_end(key)
         while len(self._entries) > self._size:
             self._entries.popitem(last=False)

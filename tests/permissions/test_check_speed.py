@@ -119,3 +119,19 @@ async def test_check_cache_hits_and_misses_are_counted_on_the_metrics_listener(
         metrics = (await client.get(f"{gk.metrics}/metrics")).text
     assert 'gatekeeper_permission_check_cache_lookups_total{result="hit"} 1.0' in metrics
     assert 'gatekeeper_permission_check_cache_lookups_total{result="miss"} 2.0' in metrics
+
+
+def test_answers_cached_together_expire_spread_over_the_last_fifth_of_the_ttl() -> None:
+    """After a clear, a busy replica computes many answers at once: they must not all expire in the same instant
+    (every request would then miss together), and none may outlive the TTL."""
+    now = [0.0]
+    cache = CheckCache(ttl=10, size=1000, clock=lambda: now[0])
+    for i in range(200):
+        cache.put(i, True, cache.generation)
+    alive = []
+    for moment in (7.9, 8.5, 9.0, 9.5, 10.0):
+        now[0] = moment
+        alive.append(sum(cache.get(i) is not None for i in range(200)))
+    assert alive[0] == 200  # nothing before 8 s
+    assert 200 > alive[1] > alive[2] > alive[3] > 0  # spread out between 8 and 10 s
+    assert alive[4] == 0  # nothing after the TTL
