@@ -18,7 +18,7 @@ import yaml
 from gatekeeper.asgi import Receive, Scope, Send
 from tests.access.support import access_config, access_instance, echo_app, rule
 from tests.identity.conftest import PASSWORD, started
-from tests.support.otlp import CLIENT, ERROR, SERVER, ReceivedSpan, Receiver, descends, only, otel, traceparent
+from tests.support.otlp import CLIENT, ERROR, SERVER, Receiver, descends, only, otel, traceparent
 from tests.support.otlp import receiver as receiver  # noqa: F401  (fixture)
 from tests.support.servers import Instance, serving
 
@@ -151,7 +151,7 @@ async def test_a_web_hook_continues_the_flows_trace(tmp_path: Path, receiver: tu
         assert (flags, trace) == ("00", [])
         return
     (server,) = [s for s in trace if s.kind == SERVER]
-    hook: ReceivedSpan = only(trace, "POST")
+    hook = only(trace, "POST")
     assert (flags, hook.span_id, hook.kind) == ("01", parent, CLIENT) and descends(hook, server, trace)
     assert hook.attributes["url.full"] == f"{url}/hook" and hook.attributes["http.response.status_code"] == 204
 
