@@ -86,6 +86,9 @@ class OtelTracer:
         self._propagator.inject(carrier)
         return [(k.encode("latin-1"), v.encode("latin-1")) for k, v in carrier.items()]
 
+    def in_trace(self) -> bool:
+        return get_current_span().get_span_context().is_valid
+
     def record(self, name: str, seconds: float, attributes: Attributes, failure: str | None = None, *,
                client: bool = False) -> None:
         if not get_current_span().is_recording():

@@ -40,6 +40,9 @@ class Tracer(Protocol):
     def propagation(self) -> list[tuple[bytes, bytes]]:
         """`traceparent` (and `tracestate`) naming the current span, for the service called next."""
 
+    def in_trace(self) -> bool:
+        """Whether some span is current (sampled or not): work outside any trace (polling, start-up) makes none."""
+
     def record(self, name: str, seconds: float, attributes: Attributes, failure: str | None = None, *,
                client: bool = False) -> None:
         """A step that just ended after `seconds`, as a child of the current span; nothing outside a trace.
@@ -82,6 +85,9 @@ class NoTracer:
 
     def propagation(self) -> list[tuple[bytes, bytes]]:
         return []
+
+    def in_trace(self) -> bool:
+        return False
 
     def record(self, name: str, seconds: float, attributes: Attributes, failure: str | None = None, *,
                client: bool = False) -> None:

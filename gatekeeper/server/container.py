@@ -24,7 +24,7 @@ from gatekeeper.server.access_wiring import AccessServices, build_access
 from gatekeeper.server.identity_wiring import IdentityServices, build_identity
 from gatekeeper.server.optional_parts import OptionalParts
 from gatekeeper.server.permissions_wiring import InProcessChecks, TupleChangeBroadcast, build_permissions
-from gatekeeper.server.tracing import build_tracer, observe_queries
+from gatekeeper.server.tracing import build_tracer, http_client, observe_queries
 from gatekeeper.store import Store, new_store
 
 
@@ -67,9 +67,9 @@ async def build(config: Config, parts: OptionalParts) -> Container:
     """Construct every service in dependency order; nothing runs until `start_services`. `parts`: the parts
     the config asks for whose libraries load only then (`cli.runtime.optional_parts(config)`)."""
     metrics = Metrics(os.environ.get(MULTIPROCESS_DIR))  # set for the worker processes of serve.workers
-    http = httpx.AsyncClient(timeout=5.0)
-    store = new_store(config.store_dsn)
     tracer = build_tracer(config, parts.otel)
+    http = http_client(tracer)
+    store = new_store(config.store_dsn)
     observe_queries(store, metrics, tracer)
     store_connected = asyncio.Event()
     jwks = JwksCache(http)  # one cache of key sets: the id_token mutator and the session tokenizer follow one file

@@ -1,11 +1,15 @@
-"""The tracer a process runs with (`tracing`), and the store statements it sees."""
+"""The tracer a process runs with (`tracing`), the store statements and the outbound HTTP calls it sees."""
 
 from __future__ import annotations
 
 import logging
 
+import httpx
+from httpx._utils import get_environment_proxies
+
 from gatekeeper.config import Config
 from gatekeeper.observe import Metrics
+from gatekeeper.observe.traced_http import TracedTransport
 from gatekeeper.observe.tracing import NoTracer, Tracer
 from gatekeeper.server.optional_parts import OtelFactory, PartMissing
 from gatekeeper.store import Store
@@ -36,3 +40,17 @@ def observe_queries(store: Store, metrics: Metrics, tracer: Tracer) -> None:
     """Every statement in the store metrics, and a span when tracing is on."""
     store.db.on_query = traced_queries(metrics.observe_query, tracer, store.dialect) if tracer.enabled \
         else metrics.observe_query
+
+
+def http_client(tracer: Tracer, timeout: float = 5.0) -> httpx.AsyncClient:
+    """The client gatekeeper's own calls share (handlers, web hooks, key sets, OIDC providers); with tracing on,
+    each request made inside a trace is sent in a client span carrying its `traceparent`."""
+    if not tracer.enabled:
+        return httpx.AsyncClient(timeout=timeout)
+    # a client given its transport no longer reads HTTP(S)_PROXY / NO_PROXY itself: the proxies it would have
+    # taken from the environment are mounted here (with httpx's own reading of it), traced as well
+    mounts: dict[str, httpx.AsyncBaseTransport | None] = {
+        pattern: None if proxy is None else TracedTransport(httpx.AsyncHTTPTransport(proxy=proxy), tracer)
+        for pattern, proxy in get_environment_proxies().items()}
+    return httpx.AsyncClient(timeout=timeout, transport=TracedTransport(httpx.AsyncHTTPTransport(), tracer),
+                             mounts=mounts)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import secrets
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,7 @@ from gatekeeper.proxy.forward import Forwarder
 from tests.access.support import ENABLED_EVERYTHING, echo_app, received_headers, rule
 from tests.conftest import _merge
 from tests.identity.conftest import PASSWORD, register_api, started
-from tests.support.otlp import CLIENT, ERROR, SERVER, ReceivedSpan, Receiver
+from tests.support.otlp import CLIENT, ERROR, SERVER, Receiver, descends, only, otel, traceparent
 from tests.support.otlp import receiver as receiver  # noqa: F401  (fixture)
 from tests.support.servers import Instance, serving
 
@@ -31,12 +30,6 @@ IDENTITY = ("header", {"headers": {"X-User-Id": "{{ print .Subject }}"}})
 async def upstream() -> AsyncIterator[str]:
     async with serving(echo_app) as url:
         yield url
-
-
-def traceparent() -> tuple[str, str, str]:
-    """A sampled W3C traceparent as a client would send it: (header, trace id, parent span id)."""
-    trace_id, span_id = secrets.token_hex(16), secrets.token_hex(8)
-    return f"00-{trace_id}-{span_id}-01", trace_id, span_id
 
 
 @contextlib.asynccontextmanager
@@ -58,27 +51,6 @@ async def login(gk: Instance, email: str) -> str:
                                  json={"method": "password", "identifier": email, "password": PASSWORD})
         assert done.status_code == 200, done.text
         return str(done.json()["session_token"])
-
-
-def otel(server_url: str, **extra: Any) -> dict[str, Any]:
-    return _merge({"provider": "otel", "service_name": "gk-under-test",
-                   "providers": {"otlp": {"server_url": server_url, "insecure": True}}}, extra)
-
-
-def only(spans: list[ReceivedSpan], name: str) -> ReceivedSpan:
-    found = [s for s in spans if s.name == name]
-    assert len(found) == 1, f"expected one {name!r} span, got {[s.name for s in spans]}"
-    return found[0]
-
-
-def descends(span: ReceivedSpan, ancestor: ReceivedSpan, spans: list[ReceivedSpan]) -> bool:
-    by_id = {s.span_id: s for s in spans}
-    current: ReceivedSpan | None = span
-    while current is not None:
-        if current.parent_id == ancestor.span_id:
-            return True
-        current = by_id.get(current.parent_id)
-    return False
 
 
 async def test_a_proxied_request_continues_the_clients_trace_down_to_the_upstream(

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from tests.conftest import _merge
 from tests.support.servers import serving
 
 SERVER, CLIENT = 2, 3  # the protobuf's SpanKind values
@@ -72,3 +74,30 @@ async def receiver() -> AsyncIterator[tuple[Receiver, str]]:
         yield receiver, url.split("://", 1)[1]
 
 
+
+
+def traceparent() -> tuple[str, str, str]:
+    """A sampled W3C traceparent as a client would send it: (header, trace id, parent span id)."""
+    trace_id, span_id = secrets.token_hex(16), secrets.token_hex(8)
+    return f"00-{trace_id}-{span_id}-01", trace_id, span_id
+
+
+def otel(server_url: str, **extra: Any) -> dict[str, Any]:
+    return _merge({"provider": "otel", "service_name": "gk-under-test",
+                   "providers": {"otlp": {"server_url": server_url, "insecure": True}}}, extra)
+
+
+def only(spans: list[ReceivedSpan], name: str) -> ReceivedSpan:
+    found = [s for s in spans if s.name == name]
+    assert len(found) == 1, f"expected one {name!r} span, got {[s.name for s in spans]}"
+    return found[0]
+
+
+def descends(span: ReceivedSpan, ancestor: ReceivedSpan, spans: list[ReceivedSpan]) -> bool:
+    by_id = {s.span_id: s for s in spans}
+    current: ReceivedSpan | None = span
+    while current is not None:
+        if current.parent_id == ancestor.span_id:
+            return True
+        current = by_id.get(current.parent_id)
+    return False
