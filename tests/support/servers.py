@@ -16,12 +16,12 @@ from gatekeeper.cli.runtime import optional_parts
 from gatekeeper.config import Config
 from gatekeeper.server.container import Container, build
 from gatekeeper.server.listeners import LISTENERS, build_listeners
-from gatekeeper.server.run import serve
+from gatekeeper.server.run import bind, serve
 
 
 def free_socket() -> socket.socket:
-    """A listening socket on 127.0.0.1 with a port the kernel picked."""
-    return socket.create_server(("127.0.0.1", 0))
+    """A listening socket on 127.0.0.1 with a port the kernel picked, as gatekeeper binds them (`run.bind`)."""
+    return bind("127.0.0.1", 0)
 
 
 def url_of(sock: socket.socket) -> str:
