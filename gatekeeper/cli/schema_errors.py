@@ -30,12 +30,14 @@ def print_errors(errors: Iterable[ValidationError], out: TextIO) -> None:
 
 def _explain(err: ValidationError) -> tuple[list[Any], str]:
     """(the instance path, ory/jsonschema's message); a missing property is pointed at, as Ory does."""
-    path, kind, want, value = list(err.absolute_path), err.validator, err.validator_value, err.instance
+    path, kind, value = list(err.absolute_path), err.validator, err.instance
+    want: Any = err.validator_value
+    schema: Any = err.schema
     if kind == "required" and isinstance(value, dict):
         missing = [name for name in want if name not in value]
         return path + missing[:1], "one or more required properties are missing"
     if kind == "additionalProperties" and isinstance(value, dict):
-        extra = [name for name in value if name not in err.schema.get("properties", {})]
+        extra = [name for name in value if name not in schema.get("properties", {})]
         return path, f"additionalProperties {', '.join(json.dumps(e) for e in extra)} not allowed"
     if kind == "type":
         return path, f"expected {want if isinstance(want, str) else ' or '.join(want)}, but got {_type(value)}"
