@@ -23,6 +23,15 @@ File:plan#viewers@(Group:devs#members)
 """
 
 
+def create_parsed(capsys: pytest.CaptureFixture[str], tmp_path: Path, config: str) -> None:
+    """TUPLES parsed to JSON, then created: the pipe Keto's docs show (`parse --format json | create -`)."""
+    source = tmp_path / "tuples.txt"
+    source.write_text(TUPLES)
+    parsed = tmp_path / "tuples.json"
+    parsed.write_text(run(capsys, "relation-tuple", "parse", str(source), "--format", "json")[1])
+    assert run(capsys, "relation-tuple", "create", str(parsed), "-c", config)[0] == 0
+
+
 def test_parse_prints_keto_text_tuples_as_a_table_or_json(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     source = tmp_path / "tuples.txt"
@@ -48,11 +57,7 @@ def test_parse_prints_keto_text_tuples_as_a_table_or_json(tmp_path: Path, capsys
 
 def test_parsed_tuples_create_then_expand_as_keto_draws_the_tree(config_file: str, tmp_path: Path,  # noqa: F811
                                                                  capsys: pytest.CaptureFixture[str]) -> None:
-    source = tmp_path / "tuples.txt"
-    source.write_text(TUPLES)
-    parsed = tmp_path / "tuples.json"
-    parsed.write_text(run(capsys, "relation-tuple", "parse", str(source), "--format", "json")[1])
-    assert run(capsys, "relation-tuple", "create", str(parsed), "-c", config_file)[0] == 0
+    create_parsed(capsys, tmp_path, config_file)
 
     code, out, _ = run(capsys, "expand", "viewers", "File", "plan", "-c", config_file)
     assert code == 0
@@ -76,11 +81,7 @@ def test_parsed_tuples_create_then_expand_as_keto_draws_the_tree(config_file: st
 
 def test_delete_all_lists_what_it_would_delete_until_forced(config_file: str, tmp_path: Path,  # noqa: F811
                                                             capsys: pytest.CaptureFixture[str]) -> None:
-    source = tmp_path / "tuples.txt"
-    source.write_text(TUPLES)
-    parsed = tmp_path / "tuples.json"
-    parsed.write_text(run(capsys, "relation-tuple", "parse", str(source), "--format", "json")[1])
-    run(capsys, "relation-tuple", "create", str(parsed), "-c", config_file)
+    create_parsed(capsys, tmp_path, config_file)
 
     code, out, _ = run(capsys, "relation-tuple", "delete-all", "--namespace", "Group", "-c", config_file)
     warning, _, listed = out.partition("These tuples would be deleted:\n\n")
