@@ -1,7 +1,7 @@
 """Command line: serve | migrate | config check | version | rules | courier | identities (also spelled as Kratos
 does: import identities, list identities, get identity, delete identity) | hash | hashers argon2 | lint lint
-(Jsonnet) | credentials generate | health | cleanup | relation-tuple | check; one module per command group, each
-adding its parser with `register(commands)`."""
+(Jsonnet) | validate identity | credentials generate | health | cleanup | relation-tuple | check | expand |
+namespace validate | status; one module per command group, each adding its parser with `register(commands)`."""
 
 from __future__ import annotations
 
@@ -15,14 +15,18 @@ from gatekeeper.cli import (
     config_check,
     courier,
     credentials,
+    expand,
     hashers,
     health,
     identities,
     jsonnet,
     migrate,
+    namespace,
     permissions,
     rules,
     serve,
+    status,
+    validate_identity,
 )
 from gatekeeper.cli.runtime import EXIT_CONFIG, config_paths
 from gatekeeper.config import ConfigError
@@ -55,6 +59,7 @@ def _parser() -> argparse.ArgumentParser:
         command.register(commands)
     version = commands.add_parser("version", help="print the version")
     version.set_defaults(run=lambda args: print(f"gatekeeper {__version__}"))
-    for command in (rules, courier, identities, hashers, jsonnet, credentials, health, cleanup, permissions):
+    for command in (rules, courier, identities, validate_identity, hashers, jsonnet, credentials, health, cleanup,
+                    permissions, expand, namespace, status):
         command.register(commands)
     return parser

@@ -64,7 +64,7 @@ def print_row(args: argparse.Namespace, row: Row, out: TextIO = sys.stdout) -> N
     """One resource: `HEADER<tab>value` lines as a table, else the value in --format (only its id with -q)."""
     if getattr(args, "quiet", False):
         print(row.columns[0], file=out)
-    elif not _print_value(args.format, row.value, out):
+    elif not print_value(args.format, row.value, out):
         out.write(tabulate([[h, c] for h, c in zip(row.header, row.columns, strict=True)]))
 
 
@@ -72,11 +72,11 @@ def print_table(args: argparse.Namespace, table: Table, out: TextIO = sys.stdout
     """Several resources: a header line then one line each, else the value in --format (the ids with -q)."""
     if getattr(args, "quiet", False):
         print("\n".join(table.ids) if table.ids else "", file=out)
-    elif not _print_value(args.format, table.value, out):
+    elif not print_value(args.format, table.value, out):
         out.write(tabulate([list(table.header), *table.rows]))
 
 
-def _print_value(fmt: str, value: Any, out: TextIO) -> bool:
+def print_value(fmt: str, value: Any, out: TextIO) -> bool:
     """Print `value` as `fmt` says; False for the table formats (the caller draws the table)."""
     name, _, arg = fmt.partition("=")  # add_format_flags checked it
     if fmt in ("table", "default"):

@@ -1,5 +1,5 @@
-"""`gatekeeper relation-tuple create|get|delete` and `gatekeeper check SUBJECT RELATION NAMESPACE OBJECT`, as
-Keto's CLI, JSON in and out, on the config's database (its namespaces and limits)."""
+"""`gatekeeper relation-tuple create|get|delete|delete-all|parse` and `gatekeeper check SUBJECT RELATION NAMESPACE
+OBJECT`, as Keto's CLI, JSON in and out, on the config's database (its namespaces and limits)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from gatekeeper.cli.runtime import NotMigrated, add_config_option, migrated_store, run_async
+from gatekeeper.cli.tuple_text import register_parse
 from gatekeeper.config import load_config
 from gatekeeper.errors import GatekeeperError, StoreUnavailable
 from gatekeeper.http.keto.services import PermissionServices
@@ -25,7 +26,7 @@ _SUBJECT_SET = re.compile(r"^([^:#]+):([^#]+)#(.*)$")
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the `relation-tuple` group and `check`."""
-    group = commands.add_parser("relation-tuple", help="manage relation tuples (create, get, delete)")
+    group = commands.add_parser("relation-tuple", help="manage relation tuples (create, get, delete[-all], parse)")
     actions = group.add_subparsers(metavar="ACTION", required=True)
 
     def config(sub: argparse.ArgumentParser) -> None:
@@ -38,13 +39,18 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         config(sub)
         sub.set_defaults(run=run)
     get = actions.add_parser("get", help="print the tuples a query matches, as Keto's list response")
-    for flag in ("namespace", "object", "relation", "subject-id"):
-        get.add_argument(f"--{flag}")
-    get.add_argument("--subject-set", metavar="NS:OBJECT#RELATION")
+    _query_flags(get)
     get.add_argument("--page-size", default=None)
     get.add_argument("--page-token", default=None)
     config(get)
     get.set_defaults(run=_get)
+    delete_all = actions.add_parser("delete-all", help="delete ALL the tuples the query matches (--namespace is "
+                                                       "required); without --force: print the first 100 instead")
+    _query_flags(delete_all)
+    delete_all.add_argument("--force", action="store_true", help="delete them (the operation is not reversible)")
+    config(delete_all)
+    delete_all.set_defaults(run=_delete_all)
+    register_parse(actions)
 
     check = commands.add_parser("check", help="is SUBJECT in RELATION of NAMESPACE:OBJECT? prints {\"allowed\": ...}")
     check.add_argument("subject", help="a subject id, or a subject set NS:OBJECT#RELATION")
@@ -54,6 +60,12 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     check.add_argument("--max-depth", type=int, default=0)
     config(check)
     check.set_defaults(run=_check)
+
+
+def _query_flags(parser: argparse.ArgumentParser) -> None:
+    for flag in ("namespace", "object", "relation", "subject-id"):
+        parser.add_argument(f"--{flag}")
+    parser.add_argument("--subject-set", metavar="NS:OBJECT#RELATION")
 
 
 def parse_subject(text: str) -> Subject:
@@ -77,7 +89,8 @@ def read_tuples(files: list[str], stdin: TextIO) -> Iterator[RelationTuple]:
             yield tuple_from_json(item)
 
 
-def _run(args: argparse.Namespace, work: Callable[[PermissionServices], Awaitable[int]]) -> int:
+def run_permissions(args: argparse.Namespace, work: Callable[[PermissionServices], Awaitable[int]]) -> int:
+    """`work` on the permission services of the config's database; 1 with the reason on stderr when it fails."""
     async def main() -> int:
         try:
             config = load_config(args.config, secrets_needed=False)
@@ -108,7 +121,7 @@ def _write(args: argparse.Namespace, *, delete: bool) -> int:
         print(json.dumps([t.as_json() for t in tuples], indent=2))
         return 0
 
-    return _run(args, work)
+    return run_permissions(args, work)
 
 
 def _create(args: argparse.Namespace) -> int:
@@ -119,18 +132,40 @@ def _delete(args: argparse.Namespace) -> int:
     return _write(args, delete=True)
 
 
+def _query(args: argparse.Namespace) -> RelationQuery:
+    subject: Subject | None = parse_subject(args.subject_set) if args.subject_set else args.subject_id
+    if isinstance(subject, str) and args.subject_set:
+        raise GatekeeperError("--subject-set must look like NS:OBJECT#RELATION")
+    return RelationQuery(args.namespace, args.object, args.relation, subject)
+
+
+async def _print_page(services: PermissionServices, query: RelationQuery, size: int, token: str | None) -> None:
+    page = await services.tuples.list(query, size=size, token=token)
+    print(json.dumps({"relation_tuples": [t.as_json() for t in page.tuples],
+                      "next_page_token": page.next_page_token}, indent=2))
+
+
 def _get(args: argparse.Namespace) -> int:
     async def work(services: PermissionServices) -> int:
-        subject: Subject | None = parse_subject(args.subject_set) if args.subject_set else args.subject_id
-        if isinstance(subject, str) and args.subject_set:
-            raise GatekeeperError("--subject-set must look like NS:OBJECT#RELATION")
-        query = RelationQuery(args.namespace, args.object, args.relation, subject)
-        page = await services.tuples.list(query, size=page_size(args.page_size), token=args.page_token)
-        print(json.dumps({"relation_tuples": [t.as_json() for t in page.tuples],
-                          "next_page_token": page.next_page_token}, indent=2))
+        await _print_page(services, _query(args), page_size(args.page_size), args.page_token)
         return 0
 
-    return _run(args, work)
+    return run_permissions(args, work)
+
+
+def _delete_all(args: argparse.Namespace) -> int:
+    """Keto's `delete-all`: without --force a warning and the first 100 tuples it would delete (exit 0)."""
+    async def work(services: PermissionServices) -> int:
+        query = _query(args)
+        if not args.force:
+            print("WARNING: This operation is not reversible. Please use the `--force` flag to proceed.\n"
+                  "These tuples would be deleted:\n")
+            await _print_page(services, query, 100, None)
+            return 0
+        await services.tuples.delete(query)
+        return 0
+
+    return run_permissions(args, work)
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -139,4 +174,4 @@ def _check(args: argparse.Namespace) -> int:
         print(json.dumps({"allowed": await services.checks.check(asked, args.max_depth)}))
         return 0
 
-    return _run(args, work)
+    return run_permissions(args, work)

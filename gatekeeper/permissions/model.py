@@ -126,3 +126,20 @@ def subject_set_from_json(data: Any) -> SubjectSet:
     if not data.get("namespace") or not data.get("object"):
         raise BadRequest("malformed subject_set: namespace and object are required")
     return SubjectSet(data["namespace"], data["object"], data.get("relation", ""))
+
+
+def tuple_from_text(text: str) -> RelationTuple:
+    """Keto's text form `ns:object#relation@subject` (the subject set may be in brackets: `@(ns:object#rel)`);
+    ValueError with Keto's reason when a separator is missing."""
+    namespace, colon, rest = text.partition(":")
+    obj, hash_, rest = rest.partition("#")
+    relation, at, subject = rest.partition("@")
+    for found, char in ((colon, ":"), (hash_, "#"), (at, "@")):
+        if not found:
+            raise ValueError(f"expected input to contain '{char}'")
+    subject = subject.strip("()")
+    if ":" not in subject:
+        return RelationTuple(namespace, obj, relation, subject)
+    set_namespace, _, set_rest = subject.partition(":")
+    set_object, _, set_relation = set_rest.partition("#")
+    return RelationTuple(namespace, obj, relation, SubjectSet(set_namespace, set_object, set_relation))
