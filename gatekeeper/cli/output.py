@@ -60,16 +60,20 @@ class Table:
     ids: Sequence[str]
 
 
-def print_row(args: argparse.Namespace, row: Row, out: TextIO = sys.stdout) -> None:
-    """One resource: `HEADER<tab>value` lines as a table, else the value in --format (only its id with -q)."""
+def print_row(args: argparse.Namespace, row: Row, out: TextIO | None = None) -> None:
+    """One resource: `HEADER<tab>value` lines as a table, else the value in --format (only its id with -q), to
+    `out` (standard output as it is at the call)."""
+    out = out or sys.stdout
     if getattr(args, "quiet", False):
         print(row.columns[0], file=out)
     elif not print_value(args.format, row.value, out):
         out.write(tabulate([[h, c] for h, c in zip(row.header, row.columns, strict=True)]))
 
 
-def print_table(args: argparse.Namespace, table: Table, out: TextIO = sys.stdout) -> None:
-    """Several resources: a header line then one line each, else the value in --format (the ids with -q)."""
+def print_table(args: argparse.Namespace, table: Table, out: TextIO | None = None) -> None:
+    """Several resources: a header line then one line each, else the value in --format (the ids with -q), to
+    `out` (standard output as it is at the call)."""
+    out = out or sys.stdout
     if getattr(args, "quiet", False):
         print("\n".join(table.ids) if table.ids else "", file=out)
     elif not print_value(args.format, table.value, out):

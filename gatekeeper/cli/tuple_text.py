@@ -54,10 +54,10 @@ def _parse(args: argparse.Namespace) -> int:
         return 1
     if len(tuples) == 1:
         print_row(args, Row(("NAMESPACE", "OBJECT ID", "RELATION NAME", "SUBJECT"), _columns(tuples[0]),
-                            tuples[0].as_json()), sys.stdout)
+                            tuples[0].as_json()))
     else:
         print_table(args, Table(("NAMESPACE", "OBJECT", "RELATION NAME", "SUBJECT"), [_columns(t) for t in tuples],
-                                [t.as_json() for t in tuples], [str(t) for t in tuples]), sys.stdout)
+                                [t.as_json() for t in tuples], [str(t) for t in tuples]))
     return 0
 
 
