@@ -28,6 +28,8 @@ from collections.abc import Callable, Coroutine, Hashable, Sequence
 from enum import Enum
 from typing import Any
 
+from cachetools import TTLCache
+
 from gatekeeper.config.permissions import Limit
 from gatekeeper.errors import BadRequest, GatekeeperError
 from gatekeeper.permissions.ast import (
@@ -58,6 +60,8 @@ class Membership(Enum):
 GRAPH_PATHS = 256
 """A check of a relation with a rewrite first reads the graph around its object in one statement, unless more than
 this many paths lead from it (then level by level, as a relation without one: a direct tuple is one cheaper read)."""
+WIDE_OBJECTS, WIDE_SECONDS = 4096, 60.0
+"""Objects found to have more paths are remembered (at most this many, this long) and read level by level at once."""
 
 Step = Coroutine[Any, Any, Membership]
 Path = frozenset[tuple[str, str, str]]
@@ -139,6 +143,7 @@ class CheckEngine:
         self._store, self._namespaces, self._limit, self._concurrency = store, namespaces, limit, concurrency
         self._metrics, self._cache, self._strict = metrics, cache, strict
         self._flights: dict[tuple[Hashable, int], asyncio.Future[bool]] = {}
+        self._wide: TTLCache[tuple[str, str], bool] = TTLCache(WIDE_OBJECTS, WIDE_SECONDS)
 
     async def check(self, t: RelationTuple, max_depth: int = 0) -> bool:
         """Whether `t` holds, directly or through the model. An unknown namespace (of the object or of a subject
@@ -195,7 +200,11 @@ class CheckEngine:
                               subject_id=None if isinstance(s, SubjectSet) else s,
                               subject_set=(s.namespace, s.object, s.relation) if isinstance(s, SubjectSet) else None)
         relation = namespaces.relation(t.namespace, t.relation)  # None: a legacy namespace's, never rewritten
-        graph = await self._store.relation_graph(around) if relation and relation.rewrite else None
+        graph = None
+        if relation and relation.rewrite and (t.namespace, t.object) not in self._wide:
+            graph = await self._store.relation_graph(around)
+            if graph is None:
+                self._wide[(t.namespace, t.object)] = True
         reads = ReadBatcher(self._store, asyncio.Semaphore(self._concurrency))
         run = _Run(namespaces, self._limit.max_read_width, reads, None if graph is None else GraphReads(graph, around),
                    self._strict)
