@@ -99,3 +99,7 @@ class SettingsMethod(Protocol):
 
     async def settings(self, flow: Flow, body: dict[str, Any], ident: IdentityRecord) -> bool:
         """Apply a claimed submission; True when stored credentials changed."""
+
+    def proven_aal(self, body: dict[str, Any]) -> str | None:
+        """After a saved submission: the AAL of the method it proved (a key just added), which Kratos records on
+        the session as completed; None when it proved none."""

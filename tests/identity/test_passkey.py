@@ -282,11 +282,16 @@ async def test_settings_list_add_and_remove_passkeys_but_never_the_last(gk: Inst
         method="passkey", csrf_token=csrf_of(fetched), passkey_settings_register=auth.create(create)))
     saved = await asyncio.to_thread(frontend.update_settings_flow, flow["id"], body, cookie=cookie)
     assert saved.state == "success"
+    me = await asyncio.to_thread(frontend.to_session, cookie=cookie)  # adding a passkey used it, as in Kratos
+    assert [(m.method, m.aal) for m in me.authentication_methods] == [("passkey", "aal1"), ("passkey", "aal1")]
+    assert me.authenticator_assurance_level == "aal1"
     removes = [n for n in saved.to_dict()["ui"]["nodes"] if n["attributes"].get("name") == "passkey_remove"]
     assert [n["attributes"]["disabled"] for n in removes] == [False, False]
 
     gone = await browser.submit("settings", saved.to_dict(), {"passkey_remove": auth.credentials[0].id.hex()})
     assert gone.status_code == 200 and gone.json()["state"] == "success"
+    kept_methods = await asyncio.to_thread(frontend.to_session, cookie=cookie)  # removing one proves nothing
+    assert [m.method for m in kept_methods.authentication_methods] == ["passkey", "passkey"]
     left = [n for n in gone.json()["ui"]["nodes"] if n["attributes"].get("name") == "passkey_remove"]
     assert [(n["attributes"]["value"], n["attributes"]["disabled"]) for n in left] == \
         [(auth.credentials[1].id.hex(), True)]
