@@ -74,8 +74,17 @@ class RegistrationMethod(Protocol):
 
 
 @runtime_checkable
+class IdentificationLoginMethod(Protocol):
+    """A first factor needing no identifier whose nodes on the identifier-first style's first screen differ from
+    its unified ones (passkey: the autofill without the button)."""
+
+    def populate_identification(self, flow: Flow, schema: IdentitySchema) -> None:
+        """Add its nodes to the first screen."""
+
+
+@runtime_checkable
 class IdentifiedLoginMethod(Protocol):
-    """A first factor offered on the identifier-first style's second screen (code)."""
+    """A first factor offered on the identifier-first style's second screen (code, passkey)."""
 
     def populate_identified(self, flow: Flow) -> None:
         """Add its nodes once the identifier is known."""

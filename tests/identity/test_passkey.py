@@ -249,6 +249,46 @@ async def test_profile_first_offers_the_passkey_on_the_credential_screen(start: 
         assert done.status_code == 200, done.text
 
 
+async def test_identifier_first_offers_the_passkey_on_both_screens(start: Callable[..., Any], dsn: str) -> None:
+    """As Kratos: the autofill nodes on the identifier screen, "Sign in with passkey" after the identifier (for
+    any identifier: account enumeration is always mitigated), signing in with the first screen's challenge."""
+    overrides = json.loads(json.dumps(PASSKEY))
+    overrides["selfservice"]["flows"]["login"] = {"style": "identifier_first"}
+    async with start(overrides, dsn=dsn) as gk, httpx.AsyncClient(
+            base_url=gk.public, headers={"Accept": "application/json"}) as client:
+        auth = SoftAuthenticator(origin=ORIGIN)
+        assert (await Browser(client).sign_up(auth, "pat@example.com")).status_code == 200
+        client.cookies.clear()
+        frontend = k.FrontendApi(k.ApiClient(k.Configuration(host=gk.public)))
+        jar = CookieJar()
+        init = await asyncio.to_thread(frontend.create_browser_login_flow_with_http_info)
+        jar.take(init.headers)
+        first = await asyncio.to_thread(frontend.get_login_flow, init.data.id, cookie=jar.header)
+        assert names(first.to_dict(), "webauthn", "passkey") == ["webauthn_script", "passkey_login",
+                                                                 "passkey_challenge"]
+        screens = []
+        for who in ("pat@example.com", "nobody@example.com"):
+            body = k.UpdateLoginFlowBody(k.UpdateLoginFlowWithIdentifierFirstMethod(
+                method="identifier_first", identifier=who, csrf_token=csrf_of(first)))
+            with pytest.raises(k.exceptions.BadRequestException) as shown:
+                await asyncio.to_thread(frontend.update_login_flow, first.id, body, cookie=jar.header)
+            screen = json.loads(shown.value.body)  # (`active: identifier_first` is not in the SDK's enum)
+            screens.append(names(screen, "webauthn", "passkey"))
+        assert screens[0] == screens[1] == ["webauthn_script", "passkey_login", "passkey_login_trigger",
+                                            "passkey_challenge"]
+        trigger = node(screen, "passkey_login_trigger")
+        assert (trigger["attributes"]["onclickTrigger"], trigger["meta"]["label"]["id"]) == \
+            ("oryPasskeyLogin", WebauthnMsg.INFO_LOGIN_PASSKEY)
+        assert node(screen, "passkey_challenge")["attributes"]["value"] == \
+            node(first.to_dict(), "passkey_challenge")["attributes"]["value"]
+        options = json.loads(node(screen, "passkey_challenge")["attributes"]["value"])
+        signin = k.UpdateLoginFlowBody(k.UpdateLoginFlowWithPasskeyMethod(
+            method="passkey", csrf_token=csrf_of(first), passkey_login=auth.get(options)))
+        ok = await asyncio.to_thread(frontend.update_login_flow, first.id, signin, cookie=jar.header)
+        assert ok.session.identity.traits["email"] == "pat@example.com"
+        assert [m.method for m in ok.session.authentication_methods] == ["passkey"]
+
+
 def test_an_enabled_passkey_method_needs_its_relying_party() -> None:
     text = "dsn: memory\nselfservice:\n  methods:\n    passkey:\n      enabled: true\n      config:\n        rp:\n" \
            "          origins: [https://app.example.test]\n"

@@ -15,7 +15,7 @@ from gatekeeper.identity.flows.base import Flow, FlowKind, Outcome
 from gatekeeper.identity.flows.handler import Current, FlowHandler
 from gatekeeper.identity.hooks import FlowHooks
 from gatekeeper.identity.identities import rfc3339
-from gatekeeper.identity.ports import IdentifiedLoginMethod, LoginMethod
+from gatekeeper.identity.ports import IdentificationLoginMethod, IdentifiedLoginMethod, LoginMethod
 from gatekeeper.identity.strategies import IdentifierFirstStrategy, PasswordStrategy
 from gatekeeper.identity.strategies.lookup import LookupStrategy
 from gatekeeper.identity.strategies.totp import TotpStrategy
@@ -115,7 +115,10 @@ class LoginFlows(FlowHandler):
         if self.identifier_first is not None and identifier is None:
             self.identifier_first.populate_login(flow, schema)
             for strategy in self.without_identifier:
-                strategy.populate_login(flow, schema)
+                if isinstance(strategy, IdentificationLoginMethod):
+                    strategy.populate_identification(flow, schema)
+                else:
+                    strategy.populate_login(flow, schema)
             return
         for strategy in self.strategies:
             if strategy is not self.identifier_first:
@@ -126,7 +129,7 @@ class LoginFlows(FlowHandler):
         if self.password in self.strategies:
             self.password.populate_credentials(flow)
         for method in self.methods:
-            if isinstance(method, IdentifiedLoginMethod):  # e.g. code: "Send sign in code"
+            if isinstance(method, IdentifiedLoginMethod):  # code: "Send sign in code"; "Sign in with passkey"
                 method.populate_identified(flow)
         self.sort(flow)
 
