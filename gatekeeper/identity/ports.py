@@ -83,6 +83,14 @@ class IdentificationLoginMethod(Protocol):
 
 
 @runtime_checkable
+class RefreshLoginMethod(Protocol):
+    """A first factor whose refresh login form is built from the signed-in identity (code: its addresses)."""
+
+    def populate_refresh(self, flow: Flow, ident: IdentityRecord) -> None:
+        """Add its nodes to a refresh login of `ident`."""
+
+
+@runtime_checkable
 class IdentifiedLoginMethod(Protocol):
     """A first factor offered on the identifier-first style's second screen (code, passkey)."""
 

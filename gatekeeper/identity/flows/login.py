@@ -15,7 +15,12 @@ from gatekeeper.identity.flows.base import Flow, FlowKind, Outcome
 from gatekeeper.identity.flows.handler import Current, FlowHandler
 from gatekeeper.identity.hooks import FlowHooks
 from gatekeeper.identity.identities import rfc3339
-from gatekeeper.identity.ports import IdentificationLoginMethod, IdentifiedLoginMethod, LoginMethod
+from gatekeeper.identity.ports import (
+    IdentificationLoginMethod,
+    IdentifiedLoginMethod,
+    LoginMethod,
+    RefreshLoginMethod,
+)
 from gatekeeper.identity.strategies import IdentifierFirstStrategy, PasswordStrategy
 from gatekeeper.identity.strategies.lookup import LookupStrategy
 from gatekeeper.identity.strategies.totp import TotpStrategy
@@ -121,7 +126,9 @@ class LoginFlows(FlowHandler):
                     strategy.populate_login(flow, schema)
             return
         for strategy in self.strategies:
-            if strategy is not self.identifier_first:
+            if flow.body["refresh"] and current is not None and isinstance(strategy, RefreshLoginMethod):
+                strategy.populate_refresh(flow, current[1])
+            elif strategy is not self.identifier_first:
                 strategy.populate_login(flow, schema, identifier=identifier)
 
     def _show_methods(self, flow: Flow, identifier: str) -> None:
