@@ -112,9 +112,9 @@ class LoginFlows(FlowHandler):
             return
         schema = self.ctx.schemas.default
         identifier = None
-        if flow.body["refresh"] and current is not None:
-            ident = current[1]
-            cred = ident.credentials.get("password")
+        refreshed = current[1] if flow.body["refresh"] and current is not None else None
+        if refreshed is not None:
+            cred = refreshed.credentials.get("password")
             identifier = cred.identifiers[0] if cred and cred.identifiers else None
             flow.add_message(text.reauthenticate())
         if self.identifier_first is not None and identifier is None:
@@ -126,8 +126,10 @@ class LoginFlows(FlowHandler):
                     strategy.populate_login(flow, schema)
             return
         for strategy in self.strategies:
-            if flow.body["refresh"] and current is not None and isinstance(strategy, RefreshLoginMethod):
-                strategy.populate_refresh(flow, current[1])
+            if refreshed is not None and isinstance(strategy, RefreshLoginMethod):
+                strategy.populate_refresh(flow, refreshed)
+            elif refreshed is not None and strategy is self.password and identifier is None:
+                continue  # Kratos: no password form to refresh an identity that has no password
             elif strategy is not self.identifier_first:
                 strategy.populate_login(flow, schema, identifier=identifier)
 
