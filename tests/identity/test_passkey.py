@@ -101,13 +101,21 @@ async def test_sign_up_and_sign_in_with_a_passkey_through_the_sdk(gk: Instance) 
     assert node(raw, "identifier")["attributes"]["autocomplete"] == "username webauthn"
     assert node(raw, "passkey_login")["attributes"]["onloadTrigger"] == "oryPasskeyLoginAutocompleteInit"
     assert node(raw, "passkey_login_trigger")["meta"]["label"]["id"] == WebauthnMsg.INFO_LOGIN_PASSKEY
-    options = json.loads(node(raw, "passkey_challenge")["attributes"]["value"])
+    ok = await sign_in(frontend, fetched, raw, auth, jar)
+    assert ok.session.authenticator_assurance_level == "aal1"
+
+
+async def sign_in(frontend: k.FrontendApi, flow: k.LoginFlow, screen: dict[str, Any], auth: SoftAuthenticator,
+                  jar: CookieJar) -> k.SuccessfulNativeLogin:
+    """Answer the challenge `screen` shows with the passkey, through the SDK: pat@example.com, by passkey alone."""
+    options = json.loads(node(screen, "passkey_challenge")["attributes"]["value"])
     signin = k.UpdateLoginFlowBody(k.UpdateLoginFlowWithPasskeyMethod(
-        method="passkey", csrf_token=csrf_of(fetched), passkey_login=auth.get(options)))
-    ok = await asyncio.to_thread(frontend.update_login_flow, fetched.id, signin, cookie=jar.header)
+        method="passkey", csrf_token=csrf_of(flow), passkey_login=auth.get(options)))
+    ok: k.SuccessfulNativeLogin = await asyncio.to_thread(frontend.update_login_flow, flow.id, signin,
+                                                          cookie=jar.header)
     assert ok.session.identity.traits["email"] == "pat@example.com"
     assert [m.method for m in ok.session.authentication_methods] == ["passkey"]
-    assert ok.session.authenticator_assurance_level == "aal1"
+    return ok
 
 
 async def test_the_script_is_served_with_the_integrity_the_nodes_name(gk: Instance, browser: Browser) -> None:
@@ -281,12 +289,7 @@ async def test_identifier_first_offers_the_passkey_on_both_screens(start: Callab
             ("oryPasskeyLogin", WebauthnMsg.INFO_LOGIN_PASSKEY)
         assert node(screen, "passkey_challenge")["attributes"]["value"] == \
             node(first.to_dict(), "passkey_challenge")["attributes"]["value"]
-        options = json.loads(node(screen, "passkey_challenge")["attributes"]["value"])
-        signin = k.UpdateLoginFlowBody(k.UpdateLoginFlowWithPasskeyMethod(
-            method="passkey", csrf_token=csrf_of(first), passkey_login=auth.get(options)))
-        ok = await asyncio.to_thread(frontend.update_login_flow, first.id, signin, cookie=jar.header)
-        assert ok.session.identity.traits["email"] == "pat@example.com"
-        assert [m.method for m in ok.session.authentication_methods] == ["passkey"]
+        await sign_in(frontend, first, screen, auth, jar)
 
 
 def test_an_enabled_passkey_method_needs_its_relying_party() -> None:
