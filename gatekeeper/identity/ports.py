@@ -74,8 +74,25 @@ class RegistrationMethod(Protocol):
 
 
 @runtime_checkable
+class IdentificationLoginMethod(Protocol):
+    """A first factor needing no identifier whose nodes on the identifier-first style's first screen differ from
+    its unified ones (passkey: the autofill without the button)."""
+
+    def populate_identification(self, flow: Flow, schema: IdentitySchema) -> None:
+        """Add its nodes to the first screen."""
+
+
+@runtime_checkable
+class RefreshLoginMethod(Protocol):
+    """A first factor whose refresh login form is built from the signed-in identity (code: its addresses)."""
+
+    def populate_refresh(self, flow: Flow, ident: IdentityRecord) -> None:
+        """Add its nodes to a refresh login of `ident`."""
+
+
+@runtime_checkable
 class IdentifiedLoginMethod(Protocol):
-    """A first factor offered on the identifier-first style's second screen (code)."""
+    """A first factor offered on the identifier-first style's second screen (code, passkey)."""
 
     def populate_identified(self, flow: Flow) -> None:
         """Add its nodes once the identifier is known."""
@@ -99,3 +116,7 @@ class SettingsMethod(Protocol):
 
     async def settings(self, flow: Flow, body: dict[str, Any], ident: IdentityRecord) -> bool:
         """Apply a claimed submission; True when stored credentials changed."""
+
+    def proven_aal(self, body: dict[str, Any]) -> str | None:
+        """After a saved submission: the AAL of the method it proved (a key just added), which Kratos records on
+        the session as completed; None when it proved none."""

@@ -19,6 +19,7 @@ class CodeMsg(IntEnum):
     ERR_TRAITS_MISMATCH = 4000036
     ERR_LOGIN_CODE_INVALID = 4010008
     ERR_LOGIN_ADDRESS_UNKNOWN = 4010010
+    ERR_NO_CODE_USER = 4000035
     INFO_LOGIN_CODE_TO_ADDRESS = 1010023
     ERR_REGISTRATION_CODE_INVALID = 4040003
 
@@ -71,6 +72,10 @@ def send_code_to(channel: str, address: str) -> dict[str, Any]:
 def address_unknown() -> dict[str, Any]:
     return error(_msg(CodeMsg.ERR_LOGIN_ADDRESS_UNKNOWN),
                  "The address you entered does not match any known addresses in the current account.")
+
+
+def no_code_user() -> dict[str, Any]:
+    return error(_msg(CodeMsg.ERR_NO_CODE_USER), "This account does not exist or has not setup sign in with code.")
 
 
 def traits_mismatch() -> dict[str, Any]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -256,3 +257,47 @@ async def test_identifier_first_login_offers_the_code_on_its_second_screen(sqlit
         await refused(api.update_login_flow, login.id, signin("ida@example.com"))
         code = code_in((await mail_to(sink, "ida@example.com", 2))[1])
         assert (await call(api.update_login_flow, login.id, signin("ida@example.com", code))).session_token
+
+
+TWO_ADDRESSES = {"type": "object", "properties": {"traits": {"type": "object", "properties": {
+    address: {"type": "string", "format": "email", "title": title, "ory.sh/kratos": {"credentials": {
+        "password": {"identifier": True}, "code": {"identifier": True, "via": "email"}},
+        "verification": {"via": "email"}}}
+    for address, title in (("email", "E-Mail"), ("backup", "Backup e-mail"))}, "required": ["email"]}}}
+
+
+async def test_a_refresh_login_offers_a_code_to_each_address_of_the_session(tmp_path: Path, dsn: str,
+                                                                            sink: SmtpSink) -> None:
+    """The identity is known: "Send code to <address>" per address (as newer Kratos), not the identifier; a code
+    goes to the chosen one only, never to another identity's, and refreshes the same session."""
+    schema = tmp_path / "two.schema.json"
+    schema.write_text(json.dumps(TWO_ADDRESSES))
+    extra = _merge(PASSWORDLESS, {"identity": {"schemas": [{"id": "default", "url": f"file://{schema}"}]}})
+    async with mailing(dsn, sink, extra) as gk, httpx.AsyncClient(base_url=gk.public) as client:
+        for traits in ({"email": "ada@example.com", "backup": "ada@backup.example"}, {"email": "eve@example.com"}):
+            flow = (await client.get("/self-service/registration/api")).json()
+            done = await client.post(f"/self-service/registration?flow={flow['id']}",
+                                     json={"method": "password", "password": PASSWORD, "traits": traits})
+            assert done.status_code == 200, done.text
+        api = frontend(gk)
+        password = k.UpdateLoginFlowBody(k.UpdateLoginFlowWithPasswordMethod(
+            method="password", identifier="ada@example.com", password=PASSWORD))
+        token = (await call(api.update_login_flow, (await call(api.create_native_login_flow)).id, password)
+                 ).session_token
+        refresh = (await call(api.create_native_login_flow, refresh=True, x_session_token=token)).to_dict()
+        offered = [(n["attributes"]["type"], n["attributes"]["value"], n["meta"]["label"]["id"],
+                    n["meta"]["label"]["context"]) for n in refresh["ui"]["nodes"] if n["group"] == "code"]
+        assert offered == [("submit", address, 1010023, {"address": address, "channel": "email"})
+                           for address in ("ada@backup.example", "ada@example.com")]
+        url, session = f"/self-service/login?flow={refresh['id']}", {"X-Session-Token": token}
+        foreign = await client.post(url, json={"address": "eve@example.com"}, headers=session)
+        assert (foreign.status_code, message_ids(foreign.json())) == (400, [4000035])
+        sent = await client.post(url, json={"address": "ada@backup.example"}, headers=session)  # as the button
+        assert (sent.status_code, sent.json()["state"], message_ids(sent.json())) == (400, "sent_email", [1010014])
+        code = code_in((await mail_to(sink, "ada@backup.example", 2))[1])  # after its verification code
+        proved = await call(api.update_login_flow, refresh["id"], k.UpdateLoginFlowBody(
+            k.UpdateLoginFlowWithCodeMethod(method="code", csrf_token="", code=code)), x_session_token=token)
+        assert proved.session_token in (None, token)
+        me = await call(api.to_session, x_session_token=token)
+        assert [(m.method, m.aal) for m in me.authentication_methods] == [("password", "aal1"), ("code", "aal1")]
+        assert len(await mail_to(sink, "ada@example.com")) == 1 and len(await mail_to(sink, "eve@example.com")) == 1

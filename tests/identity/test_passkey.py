@@ -101,13 +101,21 @@ async def test_sign_up_and_sign_in_with_a_passkey_through_the_sdk(gk: Instance) 
     assert node(raw, "identifier")["attributes"]["autocomplete"] == "username webauthn"
     assert node(raw, "passkey_login")["attributes"]["onloadTrigger"] == "oryPasskeyLoginAutocompleteInit"
     assert node(raw, "passkey_login_trigger")["meta"]["label"]["id"] == WebauthnMsg.INFO_LOGIN_PASSKEY
-    options = json.loads(node(raw, "passkey_challenge")["attributes"]["value"])
+    ok = await sign_in(frontend, fetched, raw, auth, jar)
+    assert ok.session.authenticator_assurance_level == "aal1"
+
+
+async def sign_in(frontend: k.FrontendApi, flow: k.LoginFlow, screen: dict[str, Any], auth: SoftAuthenticator,
+                  jar: CookieJar) -> k.SuccessfulNativeLogin:
+    """Answer the challenge `screen` shows with the passkey, through the SDK: pat@example.com, by passkey alone."""
+    options = json.loads(node(screen, "passkey_challenge")["attributes"]["value"])
     signin = k.UpdateLoginFlowBody(k.UpdateLoginFlowWithPasskeyMethod(
-        method="passkey", csrf_token=csrf_of(fetched), passkey_login=auth.get(options)))
-    ok = await asyncio.to_thread(frontend.update_login_flow, fetched.id, signin, cookie=jar.header)
+        method="passkey", csrf_token=csrf_of(flow), passkey_login=auth.get(options)))
+    ok: k.SuccessfulNativeLogin = await asyncio.to_thread(frontend.update_login_flow, flow.id, signin,
+                                                          cookie=jar.header)
     assert ok.session.identity.traits["email"] == "pat@example.com"
     assert [m.method for m in ok.session.authentication_methods] == ["passkey"]
-    assert ok.session.authenticator_assurance_level == "aal1"
+    return ok
 
 
 async def test_the_script_is_served_with_the_integrity_the_nodes_name(gk: Instance, browser: Browser) -> None:
@@ -249,6 +257,41 @@ async def test_profile_first_offers_the_passkey_on_the_credential_screen(start: 
         assert done.status_code == 200, done.text
 
 
+async def test_identifier_first_offers_the_passkey_on_both_screens(start: Callable[..., Any], dsn: str) -> None:
+    """As Kratos: the autofill nodes on the identifier screen, "Sign in with passkey" after the identifier (for
+    any identifier: account enumeration is always mitigated), signing in with the first screen's challenge."""
+    overrides = json.loads(json.dumps(PASSKEY))
+    overrides["selfservice"]["flows"]["login"] = {"style": "identifier_first"}
+    async with start(overrides, dsn=dsn) as gk, httpx.AsyncClient(
+            base_url=gk.public, headers={"Accept": "application/json"}) as client:
+        auth = SoftAuthenticator(origin=ORIGIN)
+        assert (await Browser(client).sign_up(auth, "pat@example.com")).status_code == 200
+        client.cookies.clear()
+        frontend = k.FrontendApi(k.ApiClient(k.Configuration(host=gk.public)))
+        jar = CookieJar()
+        init = await asyncio.to_thread(frontend.create_browser_login_flow_with_http_info)
+        jar.take(init.headers)
+        first = await asyncio.to_thread(frontend.get_login_flow, init.data.id, cookie=jar.header)
+        assert names(first.to_dict(), "webauthn", "passkey") == ["webauthn_script", "passkey_login",
+                                                                 "passkey_challenge"]
+        screens = []
+        for who in ("pat@example.com", "nobody@example.com"):
+            body = k.UpdateLoginFlowBody(k.UpdateLoginFlowWithIdentifierFirstMethod(
+                method="identifier_first", identifier=who, csrf_token=csrf_of(first)))
+            with pytest.raises(k.exceptions.BadRequestException) as shown:
+                await asyncio.to_thread(frontend.update_login_flow, first.id, body, cookie=jar.header)
+            screen = json.loads(shown.value.body)  # (`active: identifier_first` is not in the SDK's enum)
+            screens.append(names(screen, "webauthn", "passkey"))
+        assert screens[0] == screens[1] == ["webauthn_script", "passkey_login", "passkey_login_trigger",
+                                            "passkey_challenge"]
+        trigger = node(screen, "passkey_login_trigger")
+        assert (trigger["attributes"]["onclickTrigger"], trigger["meta"]["label"]["id"]) == \
+            ("oryPasskeyLogin", WebauthnMsg.INFO_LOGIN_PASSKEY)
+        assert node(screen, "passkey_challenge")["attributes"]["value"] == \
+            node(first.to_dict(), "passkey_challenge")["attributes"]["value"]
+        await sign_in(frontend, first, screen, auth, jar)
+
+
 def test_an_enabled_passkey_method_needs_its_relying_party() -> None:
     text = "dsn: memory\nselfservice:\n  methods:\n    passkey:\n      enabled: true\n      config:\n        rp:\n" \
            "          origins: [https://app.example.test]\n"
@@ -282,11 +325,16 @@ async def test_settings_list_add_and_remove_passkeys_but_never_the_last(gk: Inst
         method="passkey", csrf_token=csrf_of(fetched), passkey_settings_register=auth.create(create)))
     saved = await asyncio.to_thread(frontend.update_settings_flow, flow["id"], body, cookie=cookie)
     assert saved.state == "success"
+    me = await asyncio.to_thread(frontend.to_session, cookie=cookie)  # adding a passkey used it, as in Kratos
+    assert [(m.method, m.aal) for m in me.authentication_methods] == [("passkey", "aal1"), ("passkey", "aal1")]
+    assert me.authenticator_assurance_level == "aal1"
     removes = [n for n in saved.to_dict()["ui"]["nodes"] if n["attributes"].get("name") == "passkey_remove"]
     assert [n["attributes"]["disabled"] for n in removes] == [False, False]
 
     gone = await browser.submit("settings", saved.to_dict(), {"passkey_remove": auth.credentials[0].id.hex()})
     assert gone.status_code == 200 and gone.json()["state"] == "success"
+    kept_methods = await asyncio.to_thread(frontend.to_session, cookie=cookie)  # removing one proves nothing
+    assert [m.method for m in kept_methods.authentication_methods] == ["passkey", "passkey"]
     left = [n for n in gone.json()["ui"]["nodes"] if n["attributes"].get("name") == "passkey_remove"]
     assert [(n["attributes"]["value"], n["attributes"]["disabled"]) for n in left] == \
         [(auth.credentials[1].id.hex(), True)]

@@ -62,7 +62,10 @@ async def test_a_security_key_is_a_second_factor(start: Callable[..., Any], dsn:
         remove = node(saved, "webauthn_remove")
         assert remove["meta"]["label"]["text"] == 'Remove security key "YubiKey 5"'
         assert remove["attributes"]["disabled"] is False  # a second factor never locks anyone out
-        assert (await whoami(browser)).json()["authenticator_assurance_level"] == "aal2"
+        me = (await whoami(browser)).json()
+        assert me["authenticator_assurance_level"] == "aal2"
+        assert [(m["method"], m["aal"]) for m in me["authentication_methods"]] == [("password", "aal1"),
+                                                                                  ("webauthn", "aal2")]
 
         client.cookies.clear()
         login = await browser.flow("login")
@@ -95,12 +98,16 @@ async def test_a_security_key_is_a_second_factor(start: Callable[..., Any], dsn:
         me = (await whoami(browser)).json()
         assert me["authenticator_assurance_level"] == "aal2"
         assert [m["method"] for m in me["authentication_methods"]] == ["password", "webauthn"]
+        await add_key(browser, SoftAuthenticator(origin=ORIGIN, uv=False), "Spare key")  # aal2 already: recorded too
+        assert [(m["method"], m["aal"]) for m in (await whoami(browser)).json()["authentication_methods"]] == \
+            [("password", "aal1"), ("webauthn", "aal2"), ("webauthn", "aal2")]
 
         settings = await browser.flow("settings")
         gone = await browser.submit("settings", settings,
                                     {"webauthn_remove": node(settings, "webauthn_remove")["attributes"]["value"]})
-        assert gone.status_code == 200 and not [n for n in gone.json()["ui"]["nodes"]
-                                                if n["attributes"].get("name") == "webauthn_remove"]
+        assert gone.status_code == 200 and [n["meta"]["label"]["text"] for n in gone.json()["ui"]["nodes"]
+                                            if n["attributes"].get("name") == "webauthn_remove"] == \
+            ['Remove security key "Spare key"']
 
 
 async def test_a_passwordless_security_key_signs_in_by_identifier(start: Callable[..., Any], dsn: str) -> None:
@@ -109,7 +116,10 @@ async def test_a_passwordless_security_key_signs_in_by_identifier(start: Callabl
         browser, auth = Browser(client), SoftAuthenticator(origin=ORIGIN)
         await register_with_password(browser, "ada@example.com")
         await add_key(browser, auth, "Titan")
-        assert (await whoami(browser)).json()["authenticator_assurance_level"] == "aal1"
+        me = (await whoami(browser)).json()  # the key just added counts as used, at aal1 (Kratos)
+        assert me["authenticator_assurance_level"] == "aal1"
+        assert [(m["method"], m["aal"]) for m in me["authentication_methods"]] == [("password", "aal1"),
+                                                                                  ("webauthn", "aal1")]
 
         client.cookies.clear()
         login = await browser.flow("login")

@@ -1,5 +1,6 @@
 """Chromium through the built-in UI with one-time codes, as `make run` offers them: sign up with an e-mailed code
-read in the dev inbox, sign out, sign in with a new code. No mail server anywhere."""
+read in the dev inbox, sign out, sign in with a new code, then refresh the login with one sent to the chosen
+address. No mail server anywhere."""
 
 from __future__ import annotations
 
@@ -58,6 +59,16 @@ async def test_sign_up_and_sign_in_with_codes_from_the_dev_inbox(tmp_path: Path,
         await page.locator("button[name=method][value=code]").first.click()
         assert "code is invalid or has already been used" in await page.locator("body").inner_text()  # asks again
         await page.locator("input[autocomplete=one-time-code]").fill(await code_from_inbox(inbox, proxy, address, 2))
+        await page.locator("button[name=method][value=code]").first.click()
+        await page.wait_for_url(f"{proxy}/hello")
+        assert f"Signed in as {address}" in await page.locator("#who").inner_text()
+
+        # a refresh login knows who is signed in: a button per address of the identity, no identifier to type
+        await page.goto(f"{proxy}/.auth/self-service/login/browser?refresh=true&return_to={proxy}/hello")
+        await page.wait_for_url("**/.auth/ui/login?flow=*")
+        assert await page.get_by_label("E-Mail").count() == 0
+        await page.get_by_role("button", name=f"Send code to {address}").click()
+        await page.locator("input[autocomplete=one-time-code]").fill(await code_from_inbox(inbox, proxy, address, 3))
         await page.locator("button[name=method][value=code]").first.click()
         await page.wait_for_url(f"{proxy}/hello")
         assert f"Signed in as {address}" in await page.locator("#who").inner_text()

@@ -55,13 +55,7 @@ async def test_passkey_sign_up_sign_in_security_key_and_step_up(tmp_path: Path, 
             chromium_page(screenshot="passkey-journey.png") as page:
         devices = await Authenticators.on(page)
         await devices.add("platform", transport="internal", resident=True)
-        # sign up: the profile, then "Sign up with passkey" on the credential screen
-        await page.goto(f"{proxy}/.auth/self-service/registration/browser")
-        await page.get_by_label("E-Mail").fill("ada@example.com")
-        await page.get_by_label("First name").fill("Ada")
-        await page.get_by_role("button", name="Sign up").click()
-        await page.get_by_role("button", name="Sign up with passkey").click()
-        await page.wait_for_url(f"{proxy}/hello")
+        await signed_up(page, proxy)
         # sign out; the login page's conditional UI (autofill on the identifier) signs in with the passkey
         await signed_out(page, proxy)
         async with page.expect_request(lambda r: r.method == "POST" and "/self-service/login?flow=" in r.url) as sent:
@@ -93,6 +87,39 @@ async def test_passkey_sign_up_sign_in_security_key_and_step_up(tmp_path: Path, 
         await page.get_by_role("button", name="Sign in with hardware key").click()
         await page.wait_for_url(f"{proxy}/admin/reports")
         assert "ada@example.com" in (await page.locator("body").inner_text()).lower()
+
+
+async def test_identifier_first_signs_in_with_the_passkey_button_after_the_identifier(tmp_path: Path,
+                                                                                     dsn: str) -> None:
+    """The identifier-first style: no autofill here, so the identifier, "Continue", then "Sign in with passkey"."""
+    style = {**KEYS, "selfservice": {**KEYS["selfservice"], "flows": {
+        **KEYS["selfservice"]["flows"], "login": {"style": "identifier_first"}}}}
+    async with demo_gatekeeper(tmp_path, dsn, rules, style, return_path="/hello", host="localhost") as proxy, \
+            chromium_page(screenshot="passkey-identifier-first.png") as page:
+        devices = await Authenticators.on(page)
+        await devices.add("platform", transport="internal", resident=True)
+        await signed_up(page, proxy)
+        await page.context.clear_cookies()  # another visit, signed out
+        await page.add_init_script("Object.defineProperty(PublicKeyCredential, 'isConditionalMediationAvailable', "
+                                   "{value: () => Promise.resolve(false)})")
+        await page.goto(f"{proxy}/.auth/self-service/login/browser")
+        await page.wait_for_url("**/.auth/ui/login?flow=*")
+        assert await page.get_by_role("button", name="Sign in with passkey").count() == 0
+        await page.get_by_label("E-Mail").fill("ada@example.com")
+        await page.get_by_role("button", name="Continue").click()
+        await page.get_by_role("button", name="Sign in with passkey").click()
+        await page.wait_for_url(f"{proxy}/hello")
+        assert "ada@example.com" in (await page.locator("body").inner_text()).lower()
+
+
+async def signed_up(page: Any, proxy: str) -> None:
+    """Sign up: the profile, then "Sign up with passkey" on the credential screen; back at /hello."""
+    await page.goto(f"{proxy}/.auth/self-service/registration/browser")
+    await page.get_by_label("E-Mail").fill("ada@example.com")
+    await page.get_by_label("First name").fill("Ada")
+    await page.get_by_role("button", name="Sign up").click()
+    await page.get_by_role("button", name="Sign up with passkey").click()
+    await page.wait_for_url(f"{proxy}/hello")
 
 
 async def signed_out(page: Any, proxy: str) -> None:

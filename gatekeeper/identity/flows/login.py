@@ -15,7 +15,12 @@ from gatekeeper.identity.flows.base import Flow, FlowKind, Outcome
 from gatekeeper.identity.flows.handler import Current, FlowHandler
 from gatekeeper.identity.hooks import FlowHooks
 from gatekeeper.identity.identities import rfc3339
-from gatekeeper.identity.ports import IdentifiedLoginMethod, LoginMethod
+from gatekeeper.identity.ports import (
+    IdentificationLoginMethod,
+    IdentifiedLoginMethod,
+    LoginMethod,
+    RefreshLoginMethod,
+)
 from gatekeeper.identity.strategies import IdentifierFirstStrategy, PasswordStrategy
 from gatekeeper.identity.strategies.lookup import LookupStrategy
 from gatekeeper.identity.strategies.totp import TotpStrategy
@@ -107,18 +112,25 @@ class LoginFlows(FlowHandler):
             return
         schema = self.ctx.schemas.default
         identifier = None
-        if flow.body["refresh"] and current is not None:
-            ident = current[1]
-            cred = ident.credentials.get("password")
+        refreshed = current[1] if flow.body["refresh"] and current is not None else None
+        if refreshed is not None:
+            cred = refreshed.credentials.get("password")
             identifier = cred.identifiers[0] if cred and cred.identifiers else None
             flow.add_message(text.reauthenticate())
         if self.identifier_first is not None and identifier is None:
             self.identifier_first.populate_login(flow, schema)
             for strategy in self.without_identifier:
-                strategy.populate_login(flow, schema)
+                if isinstance(strategy, IdentificationLoginMethod):
+                    strategy.populate_identification(flow, schema)
+                else:
+                    strategy.populate_login(flow, schema)
             return
         for strategy in self.strategies:
-            if strategy is not self.identifier_first:
+            if refreshed is not None and isinstance(strategy, RefreshLoginMethod):
+                strategy.populate_refresh(flow, refreshed)
+            elif refreshed is not None and strategy is self.password and identifier is None:
+                continue  # Kratos: no password form to refresh an identity that has no password
+            elif strategy is not self.identifier_first:
                 strategy.populate_login(flow, schema, identifier=identifier)
 
     def _show_methods(self, flow: Flow, identifier: str) -> None:
@@ -126,7 +138,7 @@ class LoginFlows(FlowHandler):
         if self.password in self.strategies:
             self.password.populate_credentials(flow)
         for method in self.methods:
-            if isinstance(method, IdentifiedLoginMethod):  # e.g. code: "Send sign in code"
+            if isinstance(method, IdentifiedLoginMethod):  # code: "Send sign in code"; "Sign in with passkey"
                 method.populate_identified(flow)
         self.sort(flow)
 

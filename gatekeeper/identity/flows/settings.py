@@ -36,6 +36,7 @@ from gatekeeper.identity.ui import find
 from gatekeeper.store.identities import IdentityRecord
 
 _ORDER = ("default", "profile", "password", "oidc", "totp", "lookup_secret")
+_CODES_AND_APPS = ("totp", "lookup_secret")  # second factors set up here; the methods say what they proved
 _WEBAUTHN_BUTTONS = (("passkey_settings_register", "passkey"), ("passkey_remove", "passkey"),
                      ("webauthn_register", "webauthn"), ("webauthn_remove", "webauthn"))
 
@@ -98,7 +99,8 @@ class SettingsFlows(FlowHandler):
             self.strategies.append(TotpStrategy(ctx))
         if enabled.lookup_secret.enabled:
             self.strategies.append(LookupStrategy(ctx))
-        self.strategies.extend(methods)
+        self.methods = tuple(methods)
+        self.strategies.extend(self.methods)
 
     # -- access ----------------------------------------------------------------------------------------
 
@@ -197,8 +199,10 @@ class SettingsFlows(FlowHandler):
             return outcome
         flow.body["state"] = "success"
         flow.add_message(msg.saved())
-        if strategy.id in aal.SECOND_FACTORS and aal.has_second_factor(ident, strategy.id) and session.aal != "aal2":
+        if strategy.id in _CODES_AND_APPS and aal.has_second_factor(ident, strategy.id) and session.aal != "aal2":
             await aal.complete_method(self.ctx, session, strategy.id)  # as Kratos: setting one up proves it
+        elif strategy in self.methods and (proven := strategy.proven_aal(body)) is not None:
+            await aal.complete_method(self.ctx, session, strategy.id, aal=proven)  # a passkey or key just added
         self.ctx.sessions.forget(session.token_hash)  # the cached session holds the identity and its AAL
         after = self.cfg.after.for_method(strategy.id)
         if strategy.id == "password" and any(h.hook == "revoke_active_sessions" for h in after.hooks):

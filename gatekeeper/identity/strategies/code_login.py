@@ -3,7 +3,9 @@
 Step one (`method=code`, `identifier`): a 6-digit code goes to the identity's code address (a trait marked
 `credentials.code.identifier`) and the flow moves to `sent_email`; step two (`method=code`, `code`) signs in.
 `resend=code` sends a new one. An unknown or inactive identifier gets the same answer and no message, and its
-"code" never matches (no enumeration). The code is bound to the flow, single use, expires with
+"code" never matches (no enumeration). A refresh login knows its identity: one "Send code to <address>" button
+(`address`) per address of it instead of the identifier (newer Kratos, ory/kratos#4194), and codes go to those
+addresses only. The code is bound to the flow, single use, expires with
 `methods.code.config.lifespan` and is void after `max_submissions` wrong tries.
 """
 
@@ -15,6 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from gatekeeper.errors import GatekeeperError
 from gatekeeper.identity import text, text_code
+from gatekeeper.identity.aal import code_addresses
 from gatekeeper.identity.flows.base import Flow, NotResponsible, ValidationFailed
 from gatekeeper.identity.phones import channel_of, graceful
 from gatekeeper.identity.schemas import IdentitySchema
@@ -30,6 +33,7 @@ if TYPE_CHECKING:
     from gatekeeper.identity.courier import Courier
 
 log = logging.getLogger("gatekeeper.identity.code")
+REFRESHED = "code_refresh_identity"  # flow.internal: the identity a refresh login's address buttons belong to
 
 
 class CodeLoginStrategy:
@@ -49,16 +53,25 @@ class CodeLoginStrategy:
                                          value=identifier or "", required=True, label=schema.identifier_label()))
         self.populate_identified(flow)
 
+    def populate_refresh(self, flow: Flow, ident: IdentityRecord) -> None:
+        """The refresh login of `ident`: a button per address it can get a code at (none: other methods serve)."""
+        flow.internal[REFRESHED] = ident.id
+        for channel, address in code_addresses(ident):
+            flow.nodes.append(input_node("address", Group.CODE, type="submit", value=address,
+                                         label=text_code.send_code_to(channel, address)))
+
     def populate_identified(self, flow: Flow) -> None:
         """"Send sign in code" (also on the identifier-first style's second screen)."""
         flow.nodes.append(submit_node("method", self.id, Group.CODE, text_code.login_code_button()))
 
     async def login(self, flow: Flow, body: dict[str, Any], client: ClientInfo) -> IdentityRecord | None:
         """None when a code was sent (the flow goes on); the identity when the code is right."""
-        if body.get("method") != self.id:
+        refreshed = flow.internal.get(REFRESHED)
+        if body.get("method") != self.id and not (refreshed and text_field(body, "address")):
             raise NotResponsible()
+        body["method"] = self.id  # the address buttons post no method
         if wants_new_code(flow.body.get("state"), body):
-            await self._send(flow, body, client)
+            await (self._send_own(flow, body, client, refreshed) if refreshed else self._send(flow, body, client))
             return None
         return await self.verify(flow, body)
 
@@ -74,6 +87,16 @@ class CodeLoginStrategy:
             raise ValidationFailed()
         address = graceful(raw)[:MAX_FIELD]
         await self.send_code(flow, address, await self.owner(address), client)
+
+    async def _send_own(self, flow: Flow, body: dict[str, Any], client: ClientInfo, identity_id: str) -> None:
+        """A refresh login: the chosen address (or, on resend, the last one) must be the identity's own."""
+        raw = text_field(body, "address") or text_field(body, "identifier") or flow.internal.get("code_identifier")
+        address = graceful(raw or "")[:MAX_FIELD]
+        ident = await self.ctx.store.identity(identity_id)
+        if ident is None or address not in {a for _, a in code_addresses(ident)}:
+            flow.add_message(text_code.no_code_user())
+            raise ValidationFailed()
+        await self.send_code(flow, address, ident, client)
 
     async def send_code(self, flow: Flow, address: str, owner: IdentityRecord | None,
                         client: ClientInfo | None) -> None:

@@ -191,6 +191,7 @@ class KeySettings:
     group: ClassVar[Group]
     register_field: ClassVar[str]
     noun: ClassVar[str]  # in Kratos' "does not exist" reason
+    added_aal: str = "aal1"  # the AAL an added key gives the session's method
     ctx: IdentityContext
 
     def keeps_last(self, key: StoredKey) -> bool:
@@ -215,6 +216,10 @@ class KeySettings:
 
     def needs_privilege(self, body: dict[str, Any], ident: IdentityRecord) -> bool:
         return True
+
+    def proven_aal(self, body: dict[str, Any]) -> str | None:
+        """A key just added counts as used on the session (Kratos' SessionAddAuthenticationMethods)."""
+        return self.added_aal if text_field(body, self.register_field) else None
 
     async def settings(self, flow: Flow, body: dict[str, Any], ident: IdentityRecord) -> bool:
         if flow.type != FlowType.BROWSER:

@@ -100,6 +100,9 @@ class OidcStrategy:
     def needs_privilege(self, body: dict[str, Any], ident: IdentityRecord) -> bool:
         return True  # Kratos: linking and unlinking need a recent sign-in
 
+    def proven_aal(self, body: dict[str, Any]) -> str | None:
+        return None  # a linked provider is recorded when its callback completes
+
     async def settings(self, flow: Flow, body: dict[str, Any], ident: IdentityRecord) -> bool:
         link, unlink = body.get("link"), body.get("unlink")
         linked = self.social.linked(ident)

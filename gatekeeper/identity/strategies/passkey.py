@@ -27,7 +27,7 @@ from gatekeeper.identity.strategies.keys import (
     trigger_node,
     upsert,
 )
-from gatekeeper.identity.ui import Group, find, input_node
+from gatekeeper.identity.ui import Group, Node, find, input_node
 from gatekeeper.identity.webauthn import credentials
 from gatekeeper.identity.webauthn.relying_party import RelyingParty, answer_bytes
 from gatekeeper.identity.webauthn.script import script_node
@@ -55,6 +55,14 @@ class PasskeyStrategy:
     # -- login -----------------------------------------------------------------------------------------
 
     def populate_login(self, flow: Flow, schema: IdentitySchema, *, identifier: str | None = None) -> None:
+        """The unified form: the autofill (conditional UI) nodes and the "Sign in with passkey" button."""
+        self._offer(flow, schema, button=True)
+
+    def populate_identification(self, flow: Flow, schema: IdentitySchema) -> None:
+        """The autofill nodes alone: the identifier-first style's first screen (Kratos, no button there)."""
+        self._offer(flow, schema, button=False)
+
+    def _offer(self, flow: Flow, schema: IdentitySchema, *, button: bool) -> None:
         if flow.type != FlowType.BROWSER:
             return
         existing = find(flow.nodes, "identifier")
@@ -65,8 +73,16 @@ class PasskeyStrategy:
             existing["attributes"]["autocomplete"] = "username webauthn"  # the autofill's anchor
         self._challenge(flow)
         flow.nodes.append(script_node(self.ctx.public_base_url))
-        flow.nodes.append(trigger_node("passkey_login_trigger", "oryPasskeyLogin", msg.login_passkey(), value=""))
+        if button:
+            flow.nodes.append(_login_button())
         flow.nodes.append(hidden_node("passkey_login", onload="oryPasskeyLoginAutocompleteInit"))
+
+    def populate_identified(self, flow: Flow) -> None:
+        """"Sign in with passkey", also on the identifier-first style's second screen: Kratos shows it there when
+        the identity has a passkey or account enumeration is mitigated, which gatekeeper always does (so the
+        screen is the same for every identifier). The first screen's challenge stays in the flow."""
+        if flow.type == FlowType.BROWSER:
+            upsert(flow, _login_button())
 
     def _challenge(self, flow: Flow) -> None:
         options, ceremony = self.rp.authentication()
@@ -128,6 +144,10 @@ class PasskeyStrategy:
         body["method"] = self.id
         return await sign_up(self.ctx, self.rp, flow, schema, body, raw, cred_type=self.id, ceremony_key=CEREMONY,
                              renew=self._create_data, identifiers=lambda traits, ceremony: [ceremony.user_id])
+
+
+def _login_button() -> Node:
+    return trigger_node("passkey_login_trigger", "oryPasskeyLogin", msg.login_passkey(), value="")
 
 
 def display_name_trait(schema: IdentitySchema) -> TraitField | None:

@@ -29,6 +29,7 @@ class WebauthnSettings(KeySettings):
 
     def __init__(self, ctx: IdentityContext, keys: WebauthnStrategy) -> None:
         self.ctx, self.passwordless, self.rp = ctx, keys.passwordless, keys.rp
+        self.added_aal = "aal1" if keys.passwordless else "aal2"  # Kratos: a second-factor key proves aal2
 
     def populate_settings(self, flow: Flow, ident: IdentityRecord) -> None:
         if flow.type != FlowType.BROWSER:
