@@ -28,8 +28,9 @@ NO_EFFECT: Mapping[str, str] = {
                "are not implemented: no effect",
     "courier.http": "e-mail goes out over SMTP only (HTTP channels carry SMS: `courier.channels`): no effect",
     "enterprise": _ORY_NETWORK,
-    "feature_flags": "gatekeeper always behaves as Kratos v25.4 with its default flags "
-                     "(continue_with transitions on): no effect",
+    "feature_flags": "gatekeeper always behaves as Kratos v25.4 with its default flags (continue_with "
+                     "transitions on), except that a refresh login with codes always offers the identity's "
+                     "addresses (later Kratos' refresh_login_choose_address): no effect",
     "identity.schemas.*.selfservice_selectable": _ORY_NETWORK,
     "log.redaction_text": "gatekeeper never logs cookies, tokens, passwords or secrets, so redacts nothing: "
                           "no effect",
