@@ -195,20 +195,24 @@ class CheckEngine:
             self._cache.put(flight[0], done.result(), flight[1])
 
     async def _run(self, namespaces: NamespaceSet, t: RelationTuple, depth: int) -> bool:
+        relation = namespaces.relation(t.namespace, t.relation)  # None: a legacy namespace's, never rewritten
+        graph = None
+        if relation and relation.rewrite and (t.namespace, t.object) not in self._wide:
+            graph = await self._graph(t, depth)
+            if graph is None:
+                self._wide[(t.namespace, t.object)] = True
+        reads = ReadBatcher(self._store, asyncio.Semaphore(self._concurrency))
+        run = _Run(namespaces, self._limit.max_read_width, reads, graph, self._strict)
+        return await run.is_allowed(t, depth, frozenset()) is Membership.MEMBER
+
+    async def _graph(self, t: RelationTuple, depth: int) -> GraphReads | None:
+        """The check's reads from the graph around its object (one statement), or None when it is too large."""
         s = t.subject
         around = GraphRequest(t.namespace, t.object, depth, GRAPH_PATHS,
                               subject_id=None if isinstance(s, SubjectSet) else s,
                               subject_set=(s.namespace, s.object, s.relation) if isinstance(s, SubjectSet) else None)
-        relation = namespaces.relation(t.namespace, t.relation)  # None: a legacy namespace's, never rewritten
-        graph = None
-        if relation and relation.rewrite and (t.namespace, t.object) not in self._wide:
-            graph = await self._store.relation_graph(around)
-            if graph is None:
-                self._wide[(t.namespace, t.object)] = True
-        reads = ReadBatcher(self._store, asyncio.Semaphore(self._concurrency))
-        run = _Run(namespaces, self._limit.max_read_width, reads, None if graph is None else GraphReads(graph, around),
-                   self._strict)
-        return await run.is_allowed(t, depth, frozenset()) is Membership.MEMBER
+        graph = await self._store.relation_graph(around)
+        return None if graph is None else GraphReads(graph, around)
 
     async def check_batch(self, asked: Sequence[RelationTuple], max_depth: int = 0) -> list[tuple[bool, str]]:
         """Keto's batch check: (allowed, error) per tuple, in order, at most `limit.batch_check_max_parallelization`

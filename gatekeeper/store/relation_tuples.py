@@ -159,7 +159,6 @@ class RelationTuplePersister:
                                                                   r["subject_set_relation"]), bool(r["found"])))
         return [Lookup(d, h) for d, h in zip(direct, hits, strict=True)]
 
-
     async def relation_graph(self, request: GraphRequest) -> RelationGraph | None:
         """The graph around a check's object in one statement; None when it is larger than `request.cap` paths
         (then the check reads step by step)."""
