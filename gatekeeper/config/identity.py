@@ -177,8 +177,8 @@ class OidcProvider:
 
     id: str
     provider: Literal["generic", "oauth2", "amazon", "apple", "auth0", "dingtalk", "discord", "facebook", "github",
-                      "github-app", "gitlab", "google", "lark", "linkedin", "linkedin_v2", "microsoft", "netid",
-                      "patreon", "salesforce", "slack", "spotify", "vk", "x", "yandex"]
+                      "github-app", "gitlab", "google", "lark", "line", "linkedin", "linkedin_v2", "microsoft",
+                      "netid", "patreon", "salesforce", "slack", "spotify", "vk", "x", "yandex"]
     client_id: str
     client_secret: str = ""
     label: str = ""

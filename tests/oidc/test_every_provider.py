@@ -25,7 +25,7 @@ from tests.identity.test_browser_flows import start_browser_flow
 from tests.oidc.test_social_sign_in import APP, dance, error_of, press
 from tests.support.oidc_provider import CLIENT_ID, CLIENT_SECRET, GitHubApi, OidcProvider
 from tests.support.servers import Instance, serving
-from tests.support.social_fakes import SHAPES, FakeOAuth2, FakeX
+from tests.support.social_fakes import SHAPES, FakeLine, FakeOAuth2, FakeX
 
 MAPPER = """
 local claims = std.extVar('claims');
@@ -137,6 +137,19 @@ async def test_openid_connect_providers_that_read_userinfo(kind: str, sqlite_dsn
         async with gatekeeper(sqlite_dsn, entry(kind, issuer_url=url)) as gk:
             me = await sign_up(gk, entry(kind)["id"])
     assert me["metadata_public"] == {"sub": "li-77", "names": ["", "Kim"]}
+
+
+async def test_line_asks_for_an_id_token_signed_with_its_published_key(sqlite_dsn: str) -> None:
+    line = FakeLine()
+    async with serving(line.app()) as url:
+        line.base = url
+        async with gatekeeper(sqlite_dsn, entry("line", issuer_url=url, scope=["profile", "email"])) as gk:
+            me = await sign_up(gk, "line")
+            assert await linked(gk, "line:U4af4980629") is not None
+    assert line.key_types == ["JWK"]  # without it LINE signs with the channel secret, which no JWKS publishes
+    assert line.authorize_requests[0]["scope"].split() == ["openid", "profile", "email"]
+    assert me["traits"] == {"email": "kim@example.com"}
+    assert me["metadata_public"] == {"sub": "U4af4980629", "names": ["Kim Lee", ""]}
 
 
 async def test_github_organizations_and_teams_restrict_who_signs_in(sqlite_dsn: str) -> None:

@@ -63,10 +63,11 @@ def test_default_scopes_and_endpoints() -> None:
 def test_every_provider_type_of_kratos_v25_4_is_known_by_its_name() -> None:
     kratos = {"generic", "google", "github", "github-app", "gitlab", "microsoft", "discord", "salesforce", "slack",
               "facebook", "auth0", "vk", "yandex", "apple", "spotify", "netid", "dingtalk", "linkedin",
-              "linkedin_v2", "patreon", "lark", "x", "amazon"}
+              "linkedin_v2", "patreon", "lark", "x", "line", "amazon"}
     assert set(PROVIDERS) == kratos | {"oauth2"}
     assert make("apple").issuer() == "https://appleid.apple.com"
     assert make("netid").issuer() == "https://broker.netid.de"
     assert make("linkedin_v2").issuer() == "https://www.linkedin.com/oauth"
+    assert make("line").issuer() == "https://access.line.me"
     moved = make("discord", issuer_url="http://127.0.0.1:9/")
     assert moved.moved("https://discord.com/api/users/@me") == "http://127.0.0.1:9/api/users/@me"  # type: ignore[attr-defined]

@@ -178,6 +178,10 @@ class OidcProvider:
             claims.update(iat=now - 3600, exp=now - 1800)
         if "no_nonce" in self.faults:
             claims.pop("nonce", None)
+        return self.sign(claims)
+
+    def sign(self, claims: dict[str, Any]) -> str:
+        """The id_token for `claims`, signed with the key `jwks` publishes (unless faults say otherwise)."""
         key = _key("other" if "bad_signature" in self.faults else "good")
         return jwt.encode(claims, key, algorithm="RS256", headers={"kid": "k1"})
 

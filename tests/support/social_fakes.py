@@ -6,7 +6,9 @@ token and user endpoints at the paths gatekeeper's provider module names, answer
 The token endpoint checks the client (HTTP Basic, form, or DingTalk's JSON body), single-use codes and the
 redirect URI; user endpoints check the access token wherever the provider carries it (Bearer header,
 `access_token` / `oauth_token` query parameter, DingTalk's header) and Facebook's `appsecret_proof`. `FakeX`:
-X's OAuth 1.0a dance, every request's signature checked by this module's own RFC 5849 implementation."""
+X's OAuth 1.0a dance, every request's signature checked by this module's own RFC 5849 implementation. `FakeLine`:
+LINE Login's OpenID Connect, whose id_token is ES256 with a published key only when the code exchange says
+`id_token_key_type=JWK` (otherwise HS256 with the channel secret)."""
 
 from __future__ import annotations
 
@@ -20,13 +22,15 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, unquote, urlencode, urlsplit
 
+import jwt
+from cryptography.hazmat.primitives.asymmetric import ec
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from gatekeeper.identity.oidc.providers import PROVIDERS
-from tests.support.oidc_provider import CLIENT_ID, CLIENT_SECRET, client_ok, redirect_to
+from tests.support.oidc_provider import CLIENT_ID, CLIENT_SECRET, OidcProvider, client_ok, redirect_to
 
 
 @dataclass
@@ -250,3 +254,29 @@ class FakeX:
         if request.query_params.get("include_email") == "true":
             user["email"] = p.email
         return JSONResponse(user)
+
+
+class FakeLine(OidcProvider):
+    """LINE Login v2.1 (`line`): its id_token claims (`amr`, `name`, `picture`, `email` with the email scope);
+    ES256 signed with the key its JWKS publishes when the token request asks `id_token_key_type=JWK`, else HS256
+    signed with the channel secret, as LINE does."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.user = {"sub": "U4af4980629", "amr": ["linesso"], "name": "Kim Lee",
+                     "picture": "https://profile.line-scdn.net/0h", "email": "kim@example.com"}
+        self.key = ec.generate_private_key(ec.SECP256R1())
+        self.key_types: list[str] = []  # each code exchange's id_token_key_type ("" when not sent)
+
+    async def token(self, request: Request) -> Response:
+        self.key_types.append(str((await request.form()).get("id_token_key_type", "")))
+        return await super().token(request)
+
+    async def jwks(self, request: Request) -> Response:
+        jwk = jwt.algorithms.ECAlgorithm.to_jwk(self.key.public_key(), as_dict=True)
+        return JSONResponse({"keys": [{**jwk, "kid": "line-1", "alg": "ES256", "use": "sig"}]})
+
+    def sign(self, claims: dict[str, Any]) -> str:
+        if self.key_types and self.key_types[-1] == "JWK":
+            return jwt.encode(claims, self.key, algorithm="ES256", headers={"kid": "line-1"})
+        return jwt.encode(claims, CLIENT_SECRET, algorithm="HS256")

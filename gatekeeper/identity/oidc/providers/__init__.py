@@ -18,6 +18,7 @@ from gatekeeper.identity.oidc.providers.github import GitHub, GitHubApp
 from gatekeeper.identity.oidc.providers.gitlab import GitLab
 from gatekeeper.identity.oidc.providers.google import Google
 from gatekeeper.identity.oidc.providers.lark import Lark
+from gatekeeper.identity.oidc.providers.line import Line
 from gatekeeper.identity.oidc.providers.linkedin import LinkedIn
 from gatekeeper.identity.oidc.providers.linkedin_v2 import LinkedInV2
 from gatekeeper.identity.oidc.providers.microsoft import CONSUMER_TENANT, Microsoft
@@ -33,6 +34,6 @@ from gatekeeper.identity.oidc.providers.yandex import Yandex
 
 PROVIDERS: dict[str, type[Provider]] = {cls.kind: cls for cls in (
     Provider, GitLab, Google, Microsoft, GitHub, GitHubApp, Amazon, Apple, Auth0, DingTalk, Discord, Facebook, Lark,
-    LinkedIn, LinkedInV2, NetID, GenericOAuth2, Patreon, Salesforce, Slack, Spotify, VK, X, Yandex)}
+    Line, LinkedIn, LinkedInV2, NetID, GenericOAuth2, Patreon, Salesforce, Slack, Spotify, VK, X, Yandex)}
 
 __all__ = ["CONSUMER_TENANT", "PROVIDERS", "Provider", "kratos_claims"]

@@ -136,12 +136,16 @@ class Provider:
         """What this provider adds to the authorization URL."""
         return {}
 
+    def exchange_params(self) -> dict[str, str]:
+        """What this provider adds to the code exchange's token request."""
+        return {}
+
     async def exchange(self, code: str, verifier: str | None, query: Mapping[str, str] = EMPTY) -> dict[str, Any]:
         """The provider's tokens for the callback's `code` (`query`: the rest of the callback)."""
         data = {"grant_type": "authorization_code", "code": code, "redirect_uri": self.redirect_uri}
         if verifier:
             data["code_verifier"] = verifier
-        return await self.token_request(data)
+        return await self.token_request({**data, **self.exchange_params()})
 
     async def token_request(self, data: dict[str, str]) -> dict[str, Any]:
         """POST to the token endpoint with the client's credentials (code exchange and refresh)."""
