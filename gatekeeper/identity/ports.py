@@ -84,7 +84,8 @@ class IdentificationLoginMethod(Protocol):
 
 @runtime_checkable
 class RefreshLoginMethod(Protocol):
-    """A first factor whose refresh login form is built from the signed-in identity (code: its addresses)."""
+    """A first factor whose refresh login form is built from the signed-in identity (code: its addresses;
+    passkey: its keys, offered only when it has one)."""
 
     def populate_refresh(self, flow: Flow, ident: IdentityRecord) -> None:
         """Add its nodes to a refresh login of `ident`."""

@@ -158,3 +158,24 @@ async def test_spa_and_api_logins_that_owe_a_second_factor(start: Callable[..., 
         assert r.status_code == 200 and r.json()["session_token"].startswith("ory_st_")
         assert r.json()["session"]["identity"] is None
         assert r.json()["session"]["authenticator_assurance_level"] == "aal1"
+
+
+async def test_setting_up_codes_on_an_aal2_session_records_them_too(start: Callable[..., Any], dsn: str) -> None:
+    """As Kratos: linking an app or confirming backup codes adds the method (at aal2) to the session, also when
+    the session is aal2 already; regenerating the codes without confirming them, or unlinking, adds nothing."""
+    async with start(MFA, dsn=dsn) as gk, httpx.AsyncClient(base_url=gk.public) as http:
+        await browser_register(http, "codes-on-aal2@example.com")
+        await browser_totp(http)
+        flow = await open_flow(http, "settings")
+        r = await post(http, flow, method="lookup_secret", lookup_secret_regenerate="true")
+        shown = await read_flow(http, "settings", r.headers["location"])
+        assert [m["method"] for m in (await whoami(http)).json()["authentication_methods"]] == ["password", "totp"]
+        r = await post(http, shown, method="lookup_secret", lookup_secret_confirm="true")
+        assert (await read_flow(http, "settings", r.headers["location"]))["state"] == "success"
+        r = await post(http, await open_flow(http, "settings"), method="totp", totp_unlink="true")
+        assert (await read_flow(http, "settings", r.headers["location"]))["state"] == "success"
+        await browser_totp(http)
+        me = (await whoami(http)).json()
+        assert me["authenticator_assurance_level"] == "aal2"
+        assert [(m["method"], m["aal"]) for m in me["authentication_methods"]] == \
+            [("password", "aal1"), ("totp", "aal2"), ("lookup_secret", "aal2"), ("totp", "aal2")]

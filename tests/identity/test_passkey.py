@@ -17,7 +17,7 @@ import pytest
 
 from gatekeeper.config import ConfigError, parse_config
 from gatekeeper.identity.text_webauthn import WebauthnMsg
-from tests.identity.conftest import message_ids
+from tests.identity.conftest import PASSWORD, message_ids
 from tests.identity.test_sdk_browser import CookieJar, csrf_of
 from tests.support.authenticator import SoftAuthenticator, b64url
 from tests.support.servers import Instance
@@ -361,3 +361,42 @@ async def test_nodes_come_in_kratos_order(browser: Browser) -> None:
     registration = await browser.flow("registration")
     assert names(registration, "webauthn", "passkey") == ["webauthn_script", "passkey_register_trigger",
                                                           "passkey_register", "passkey_create_data"]
+
+
+async def test_a_refresh_login_offers_the_passkey_only_to_an_identity_that_has_one(browser: Browser) -> None:
+    """As Kratos: no passkey nodes to refresh a password identity; with a passkey, a challenge naming its key,
+    the button, the hidden identifier, and the answer re-authenticates the same session."""
+    flow = await browser.flow("registration")
+    done = await browser.submit("registration", flow, {"method": "password", "password": PASSWORD,
+                                                       "traits": {"email": "pw@example.com"}})
+    assert done.status_code == 200, done.text
+    refresh = (await browser.client.get("/self-service/login/browser", params={"refresh": "true"})).json()
+    assert refresh["refresh"] is True and names(refresh, "webauthn", "passkey") == []
+    browser.client.cookies.clear()
+    auth = SoftAuthenticator(origin=ORIGIN)
+    assert (await browser.sign_up(auth, "pat@example.com")).status_code == 200
+    before = (await browser.client.get("/sessions/whoami")).json()
+    refresh = (await browser.client.get("/self-service/login/browser", params={"refresh": "true"})).json()
+    assert names(refresh, "webauthn", "passkey") == ["webauthn_script", "passkey_login_trigger", "passkey_login",
+                                                     "passkey_challenge"]
+    assert node(refresh, "identifier")["attributes"] | {"value": "pat@example.com", "type": "hidden"} == \
+        node(refresh, "identifier")["attributes"]
+    options = json.loads(node(refresh, "passkey_challenge")["attributes"]["value"])
+    assert [c["id"] for c in options["publicKey"]["allowCredentials"]] == [b64url(auth.credentials[0].id)]
+    ok = await browser.submit("login", refresh, {"method": "passkey", "passkey_login": auth.get(options)})
+    assert ok.status_code == 200, ok.text
+    after = ok.json()["session"]
+    assert after["id"] == before["id"] and after["authenticated_at"] > before["authenticated_at"]
+    assert [m["method"] for m in after["authentication_methods"]] == ["passkey", "passkey"]
+
+
+async def test_a_refresh_takes_precedence_over_the_identifier_first_style(start: Callable[..., Any]) -> None:
+    """As Kratos: the refresh login of a passkey-only identity is the passkey's refresh form, not the first screen."""
+    overrides = json.loads(json.dumps(PASSKEY))
+    overrides["selfservice"]["flows"]["login"] = {"style": "identifier_first"}
+    async with start(overrides) as gk, httpx.AsyncClient(base_url=gk.public,
+                                                         headers={"Accept": "application/json"}) as client:
+        assert (await Browser(client).sign_up(SoftAuthenticator(origin=ORIGIN), "pat@example.com")).status_code == 200
+        refresh = (await client.get("/self-service/login/browser", params={"refresh": "true"})).json()
+        assert names(refresh, "default", "identifier_first", "passkey") == [
+            "csrf_token", "identifier", "passkey_login_trigger", "passkey_login", "passkey_challenge"]

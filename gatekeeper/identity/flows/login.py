@@ -117,7 +117,7 @@ class LoginFlows(FlowHandler):
             cred = refreshed.credentials.get("password")
             identifier = cred.identifiers[0] if cred and cred.identifiers else None
             flow.add_message(text.reauthenticate())
-        if self.identifier_first is not None and identifier is None:
+        if self.identifier_first is not None and refreshed is None:  # Kratos: a refresh takes precedence
             self.identifier_first.populate_login(flow, schema)
             for strategy in self.without_identifier:
                 if isinstance(strategy, IdentificationLoginMethod):

@@ -199,8 +199,9 @@ class SettingsFlows(FlowHandler):
             return outcome
         flow.body["state"] = "success"
         flow.add_message(msg.saved())
-        if strategy.id in _CODES_AND_APPS and aal.has_second_factor(ident, strategy.id) and session.aal != "aal2":
-            await aal.complete_method(self.ctx, session, strategy.id)  # as Kratos: setting one up proves it
+        if strategy.id in _CODES_AND_APPS and aal.has_second_factor(ident, strategy.id):
+            # as Kratos: linking an app or confirming codes proves it (recorded at aal2, whatever the session's AAL)
+            await aal.complete_method(self.ctx, session, strategy.id, aal="aal2")
         elif strategy in self.methods and (proven := strategy.proven_aal(body)) is not None:
             await aal.complete_method(self.ctx, session, strategy.id, aal=proven)  # a passkey or key just added
         self.ctx.sessions.forget(session.token_hash)  # the cached session holds the identity and its AAL

@@ -84,6 +84,24 @@ class PasskeyStrategy:
         if flow.type == FlowType.BROWSER:
             upsert(flow, _login_button())
 
+    def populate_refresh(self, flow: Flow, ident: IdentityRecord) -> None:
+        """The refresh login of `ident`: offered only when it has a passkey (Kratos), the challenge naming its keys
+        and, when no other method named the identity, its passkey display name as the hidden identifier."""
+        cred = ident.credentials.get(self.id)
+        stored = credentials.keys(cred.config) if cred is not None else []
+        if flow.type != FlowType.BROWSER or not stored:
+            return
+        options, ceremony = self.rp.authentication([key.id for key in stored])
+        flow.internal[CEREMONY] = ceremony.to_json()
+        upsert(flow, hidden_node("passkey_challenge", json.dumps(options)))
+        flow.nodes.append(script_node(self.ctx.public_base_url))
+        flow.nodes.append(_login_button())
+        upsert(flow, hidden_node("passkey_login"))
+        if find(flow.nodes, "identifier") is None:
+            schema = self.ctx.schemas.get(ident.schema_id) or self.ctx.schemas.default
+            flow.nodes.append(input_node("identifier", Group.DEFAULT, type="hidden",
+                                         value=display_name_of(schema, ident.traits)))
+
     def _challenge(self, flow: Flow) -> None:
         options, ceremony = self.rp.authentication()
         flow.internal[CEREMONY] = ceremony.to_json()
