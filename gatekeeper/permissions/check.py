@@ -42,7 +42,7 @@ from gatekeeper.permissions.ast import (
     TupleToSubjectSet,
 )
 from gatekeeper.permissions.batch import ReadBatcher
-from gatekeeper.permissions.cache import CheckCache
+from gatekeeper.permissions.cache import Cached, CheckCache
 from gatekeeper.permissions.graph_reads import GraphReads
 from gatekeeper.permissions.metrics import PermissionMetrics
 from gatekeeper.permissions.model import RelationTuple, SubjectSet
@@ -165,7 +165,9 @@ class CheckEngine:
         depth = effective_depth(max_depth, self._limit.max_read_depth)
         key = (namespaces, t.namespace, t.object, t.relation, t.subject, depth)  # a reloaded model: new answers
         if (cached := self._cached(key)) is not None:  # only answers to tuples this model accepted are stored
-            return cached
+            if cached.due:
+                self._flight(key, namespaces, t, depth)  # renewed in the background; this request does not wait
+            return cached.allowed
         subject = t.subject
         if namespaces.get(t.namespace) is None or \
                 isinstance(subject, SubjectSet) and namespaces.get(subject.namespace) is None:
@@ -173,14 +175,20 @@ class CheckEngine:
         namespaces.relation(t.namespace, t.relation)  # a relation the model lacks: 400 before any read
         if self._cache is None:
             return await self._run(namespaces, t, depth)
+        return await asyncio.shield(self._flight(key, namespaces, t, depth))
+
+    def _flight(self, key: Hashable, namespaces: NamespaceSet, t: RelationTuple, depth: int) -> asyncio.Future[bool]:
+        """The computation of `key` since the cache's last clear: the running one (the same question asked again
+        while it runs shares the answer, or the error), else a new one whose answer the cache keeps."""
+        assert self._cache is not None
         flight = (key, self._cache.generation)
         running = self._flights.get(flight)
-        if running is None:  # the same question asked again while it runs shares the answer (or the error)
+        if running is None:
             running = self._flights[flight] = asyncio.ensure_future(self._run(namespaces, t, depth))
             running.add_done_callback(lambda done: self._landed(flight, done))
-        return await asyncio.shield(running)
+        return running
 
-    def _cached(self, key: Hashable) -> bool | None:
+    def _cached(self, key: Hashable) -> Cached | None:
         """The cache's answer to `key` (a lookup counted as a hit or a miss); None without a cache."""
         if self._cache is None:
             return None

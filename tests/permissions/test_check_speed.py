@@ -135,3 +135,25 @@ def test_answers_cached_together_expire_spread_over_the_last_fifth_of_the_ttl() 
     assert alive[0] == 200  # nothing before 8 s
     assert 200 > alive[1] > alive[2] > alive[3] > 0  # spread out between 8 and 10 s
     assert alive[4] == 0  # nothing after the TTL
+
+
+async def test_a_due_answer_is_answered_at_once_and_renewed_in_the_background(store: Store) -> None:
+    """Past three quarters of its life, a cached answer is still given (the request does not wait) while its
+    successor is computed; the requests after that get the fresh answer, before the old one would have expired."""
+    now = [0.0]
+    engine = CheckEngine(store, lambda: NAMESPACES, Limit(max_read_depth=10),
+                         cache=CheckCache(ttl=10, size=100, clock=lambda: now[0]))
+    assert await engine.check(t("Group:devs#members@ada")) is False
+    await write(store, "Group:devs#members@ada")  # behind gatekeeper's back: nobody clears the cache
+    now[0] = 5.0  # not yet due (due at 6 to 7.5 s, expires at 8 to 10 s)
+    assert await engine.check(t("Group:devs#members@ada")) is False
+    sent: list[str] = []
+    store.db.on_query = lambda sql, _seconds, _error: sent.append(sql)
+    now[0] = 7.6  # due
+    assert await engine.check(t("Group:devs#members@ada")) is False  # the cached answer, at once
+    for _ in range(100):  # the renewal runs in the background
+        if await engine.check(t("Group:devs#members@ada")):
+            break
+        await asyncio.sleep(0.01)
+    assert await engine.check(t("Group:devs#members@ada")) is True
+    assert len(sent) == 1  # one renewal, however many requests found the answer due
