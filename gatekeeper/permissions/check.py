@@ -48,7 +48,8 @@ from gatekeeper.permissions.metrics import PermissionMetrics
 from gatekeeper.permissions.model import RelationTuple, SubjectSet
 from gatekeeper.permissions.namespaces import NamespaceSet
 from gatekeeper.permissions.ports import TupleStore
-from gatekeeper.store.relation_tuples import GraphRequest, Lookup, LookupRequest
+from gatekeeper.permissions.tuples import to_row
+from gatekeeper.store.relation_tuples import GraphRequest, Lookup, LookupRequest, TupleRow
 
 
 class Membership(Enum):
@@ -203,22 +204,20 @@ class CheckEngine:
             self._cache.put(flight[0], done.result(), flight[1])
 
     async def _run(self, namespaces: NamespaceSet, t: RelationTuple, depth: int) -> bool:
+        asked = to_row(t)  # its subject as the store's columns
         relation = namespaces.relation(t.namespace, t.relation)  # None: a legacy namespace's, never rewritten
         graph = None
         if relation and relation.rewrite and (t.namespace, t.object) not in self._wide:
-            graph = await self._graph(t, depth)
+            graph = await self._graph(asked, depth)
             if graph is None:
                 self._wide[(t.namespace, t.object)] = True
         reads = ReadBatcher(self._store, asyncio.Semaphore(self._concurrency))
-        run = _Run(namespaces, self._limit.max_read_width, reads, graph, self._strict)
+        run = _Run(namespaces, self._limit.max_read_width, reads, graph, self._strict, asked)
         return await run.is_allowed(t, depth, frozenset()) is Membership.MEMBER
 
-    async def _graph(self, t: RelationTuple, depth: int) -> GraphReads | None:
+    async def _graph(self, asked: TupleRow, depth: int) -> GraphReads | None:
         """The check's reads from the graph around its object (one statement), or None when it is too large."""
-        s = t.subject
-        around = GraphRequest(t.namespace, t.object, depth, GRAPH_PATHS,
-                              subject_id=None if isinstance(s, SubjectSet) else s,
-                              subject_set=(s.namespace, s.object, s.relation) if isinstance(s, SubjectSet) else None)
+        around = GraphRequest(asked.namespace, asked.object, depth, GRAPH_PATHS, asked.subject_id, asked.subject_set)
         graph = await self._store.relation_graph(around)
         return None if graph is None else GraphReads(graph, around)
 
@@ -242,8 +241,9 @@ class _Run:
     """One check: the namespaces it started with and its reads."""
 
     def __init__(self, namespaces: NamespaceSet, width: int, reads: ReadBatcher, graph: GraphReads | None,
-                 strict: bool) -> None:
+                 strict: bool, asked: TupleRow) -> None:
         self.namespaces, self.width, self.reads, self.graph, self.strict = namespaces, width, reads, graph, strict
+        self.subject = (asked.subject_id, asked.subject_set)  # every step asks about the check's subject
         self.in_order = graph is not None  # reads answered from memory: nothing to wait for concurrently
 
     def definition(self, namespace: str, relation: str) -> Relation | None:
@@ -283,11 +283,9 @@ class _Run:
                    expand: bool = True) -> Lookup:
         """One read (the subject sets stored there only when `expand`): from the graph read at the start, else
         sent with the others asked for at the same time."""
-        s = t.subject
-        request = LookupRequest(
-            t.namespace, t.object, tuple(relations), self.width if expand else 0, direct=direct,
-            subject_id=None if isinstance(s, SubjectSet) or not subject else s,
-            subject_set=(s.namespace, s.object, s.relation) if isinstance(s, SubjectSet) and subject else None)
+        subject_id, subject_set = self.subject if subject else (None, None)
+        request = LookupRequest(t.namespace, t.object, tuple(relations), self.width if expand else 0,
+                                subject_id=subject_id, subject_set=subject_set, direct=direct)
         if self.graph is not None and (known := self.graph.answer(request)) is not None:
             return known
         return await self.reads.read(request)
